@@ -1,0 +1,42 @@
+"""NotificationRouter: CodePipeline and CodeDeploy state changes, to the audience that must know."""
+
+from functools import cache
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from warden.incidents import Incidents
+from warden.log import logger
+from warden.notify import Publisher
+from warden.router import NotificationRouter
+from warden.runtime import Container, parse
+
+metrics = Metrics()
+container = Container()
+
+
+@cache
+def route():
+    clients, settings = container.clients, container.settings
+    router = NotificationRouter(
+        publisher=Publisher(clients.sns, settings.topics),
+        config=container.config,
+        incidents=Incidents(clients.dynamodb, settings.state_table),
+        codepipeline=clients.codepipeline,
+        pagerduty=container.pagerduty(),
+    )
+    # Keyed on the EventBridge event id: a redelivered event publishes nothing new.
+    return container.idempotent(lambda event, parsed: router.handle(parsed))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    result = route()(event=event, parsed=parse(event))
+    logger.info("routed", extra={"result": result})
+    if result.get("status") == "sent":
+        metrics.add_dimension(name="event", value=result["event"])
+        metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=len(result["audiences"]))
+        if result.get("paged"):
+            metrics.add_metric(name="Pages", unit=MetricUnit.Count, value=1)
+    return result

@@ -1,0 +1,1 @@
+"""Pipeline Warden shared layer: models, configuration, routing, messages, ledger and AWS clients."""

@@ -1,0 +1,59 @@
+"""AWS clients, created lazily and once per container, with botocore's standard retry mode.
+
+Handlers build one `Clients` at import time (which costs nothing) and pass it to domain code, so
+the first client is only paid for when an event needs it and tests can inject their own.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+# Standard mode retries throttling and 5xx with exponential backoff and jitter.
+RETRIES = {"mode": "standard", "max_attempts": 5}
+
+
+class Clients:
+    def __init__(self, session: Any = None) -> None:
+        self._session = session
+
+    def client(self, service: str) -> Any:
+        from botocore.config import Config
+
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.session.Session()
+        return self._session.client(service, config=Config(retries=RETRIES, connect_timeout=3, read_timeout=10))
+
+    @cached_property
+    def sns(self) -> Any:
+        return self.client("sns")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    @cached_property
+    def codepipeline(self) -> Any:
+        return self.client("codepipeline")
+
+    @cached_property
+    def codedeploy(self) -> Any:
+        return self.client("codedeploy")
+
+    @cached_property
+    def codecommit(self) -> Any:
+        return self.client("codecommit")
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self.client("ssm")
+
+    @cached_property
+    def secretsmanager(self) -> Any:
+        return self.client("secretsmanager")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self.client("sqs")

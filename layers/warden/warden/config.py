@@ -1,0 +1,96 @@
+"""Configuration documents: one JSON document per concern, validated by a pydantic model.
+
+Deployed, each lives in SSM Parameter Store at `<prefix>/<kind>` and is read through powertools
+Parameters (cached); a missing parameter means the safe defaults built into the models.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from warden.log import logger
+
+# kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
+DOCUMENTS: dict[str, str] = {
+    "routing": "warden.routing:RoutingConfig",
+}
+
+CACHE_SECONDS = 300
+
+
+class ConfigError(ValueError):
+    """A configuration document that does not validate; the message names the rule and field."""
+
+
+def model_for(kind: str) -> type[BaseModel]:
+    if kind not in DOCUMENTS:
+        raise ConfigError(f"unknown configuration document {kind!r} (known: {', '.join(sorted(DOCUMENTS))})")
+    module, _, name = DOCUMENTS[kind].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _where(kind: str, loc: tuple[Any, ...], data: Any) -> str:
+    """`routing.rules[2] (name 'prod-deploys').match.pipelnes` from a pydantic error location."""
+    text, node = kind, data
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            if isinstance(node, dict) and isinstance(node.get("name"), str):
+                text += f" (name {node['name']!r})"
+        else:
+            text += f".{part}"
+            node = node.get(part) if isinstance(node, dict) else None
+    return text
+
+
+def parse_document(kind: str, data: Any) -> BaseModel:
+    model = model_for(kind)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_where(kind, tuple(err['loc']), data)}: {err['msg']}" for err in exc.errors()]
+        raise ConfigError("; ".join(problems)) from None
+
+
+def parse_documents(data: Any) -> dict[str, BaseModel]:
+    """A file or a scenario's `config`: {"routing": {...}, "escalation": {...}, ...}."""
+    if not isinstance(data, dict):
+        raise ConfigError("a configuration file is a JSON object keyed by document kind "
+                          f"({', '.join(sorted(DOCUMENTS))})")
+    return {kind: parse_document(kind, doc) for kind, doc in data.items()}
+
+
+class ConfigStore:
+    """Documents for one container: SSM first, then the model's defaults."""
+
+    def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS) -> None:
+        self._ssm = ssm_client
+        self._prefix = prefix.rstrip("/")
+        self._max_age = max_age
+        self._provider: Any = None
+
+    def get(self, kind: str) -> BaseModel:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+        if self._provider is None:
+            self._provider = SSMProvider(boto3_client=self._ssm)
+        name = f"{self._prefix}/{kind}"
+        try:
+            raw = self._provider.get(name, max_age=self._max_age)
+        except GetParameterError as exc:
+            if "ParameterNotFound" not in repr(exc.__cause__ or exc):
+                logger.warning("configuration unreadable, using defaults", extra={"parameter": name,
+                                                                                 "error": str(exc)})
+            return model_for(kind)()
+        try:
+            return parse_document(kind, json.loads(raw))
+        except (ValueError, ConfigError) as exc:
+            # A broken document must not silence Warden: keep working on the defaults, loudly.
+            logger.error("configuration invalid, using defaults", extra={"parameter": name, "error": str(exc)})
+            return model_for(kind)()

@@ -1,0 +1,28 @@
+"""The vocabulary shared by routing, messages and the local contract (DESIGN.md §4)."""
+
+from typing import Literal
+
+Severity = Literal["critical", "high", "warning", "info"]
+Audience = Literal["oncall", "approvers", "team", "chat"]
+EventKind = Literal[
+    "pipeline.started",
+    "pipeline.succeeded",
+    "pipeline.failed",
+    "pipeline.stopped",
+    "pipeline.superseded",
+    "stage.failed",
+    "action.failed",
+    "approval.needed",
+    "approval.approved",
+    "approval.rejected",
+    "approval.escalated",
+    "deployment.succeeded",
+    "deployment.failed",
+    "deployment.rolled_back",
+    "artifact.noncompliant",
+    "rollback.started",
+    "rollback.skipped",
+]
+
+SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}
+FAILURE_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed"})

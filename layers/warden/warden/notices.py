@@ -1,0 +1,144 @@
+"""Classify a parsed event into a Notice: what happened, in contract terms (DESIGN.md §4).
+
+Events that no audience cares about (stage STARTED, action SUCCEEDED of a build, ...) classify to
+None: they are recorded by other functions but never notified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from warden import links
+from warden.models import (
+    ActionExecutionStateChange,
+    CodeDeployDeploymentStateChange,
+    PipelineExecutionStateChange,
+    StageExecutionStateChange,
+)
+
+
+@dataclass
+class Notice:
+    event: str
+    event_id: str
+    time: datetime
+    account: str
+    region: str
+    state: str
+    pipeline: str | None = None
+    execution_id: str | None = None
+    stage: str | None = None
+    action: str | None = None
+    trigger: str | None = None
+    commit: str | None = None
+    commit_message: str | None = None
+    author: str | None = None
+    error: str | None = None
+    deployment_id: str | None = None
+    application: str | None = None
+    deployment_group: str | None = None
+    links: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def short_commit(self) -> str | None:
+        return self.commit[:7] if self.commit else None
+
+    @property
+    def where(self) -> str:
+        """`payments-api / Build / Compile`, as far as the event goes."""
+        parts = [p for p in (self.pipeline or self.application, self.stage or self.deployment_group, self.action)
+                 if p]
+        return " / ".join(parts)
+
+    @property
+    def subject_name(self) -> str:
+        """What routing globs match: the pipeline, or the CodeDeploy application."""
+        return self.pipeline or self.application or ""
+
+
+PIPELINE_EVENTS = {
+    "STARTED": "pipeline.started",
+    "SUCCEEDED": "pipeline.succeeded",
+    "FAILED": "pipeline.failed",
+    "STOPPED": "pipeline.stopped",
+    "SUPERSEDED": "pipeline.superseded",
+}
+APPROVAL_EVENTS = {"STARTED": "approval.needed", "SUCCEEDED": "approval.approved", "FAILED": "approval.rejected"}
+DEPLOYMENT_EVENTS = {
+    "SUCCESS": "deployment.succeeded",
+    # CodeDeploy rolls a failed or stopped deployment back (when enabled): on-call must know either way.
+    "FAILURE": "deployment.rolled_back",
+    "STOP": "deployment.rolled_back",
+}
+
+
+def classify(event: Any) -> Notice | None:
+    if isinstance(event, PipelineExecutionStateChange):
+        return _pipeline(event)
+    if isinstance(event, StageExecutionStateChange):
+        return _base(event, "stage.failed") if event.detail.state == "FAILED" else None
+    if isinstance(event, ActionExecutionStateChange):
+        return _action(event)
+    if isinstance(event, CodeDeployDeploymentStateChange):
+        return _deployment(event)
+    return None
+
+
+def _base(event: Any, kind: str) -> Notice:
+    d = event.detail
+    pipeline = getattr(d, "pipeline", None)
+    execution_id = getattr(d, "execution_id", None)
+    notice = Notice(
+        event=kind, event_id=event.id, time=event.time, account=event.account, region=event.region,
+        state=d.state, pipeline=pipeline, execution_id=execution_id,
+        stage=getattr(d, "stage", None), action=getattr(d, "action", None),
+    )
+    if pipeline and execution_id:
+        notice.links["execution"] = links.execution(event.region, pipeline, execution_id)
+    trigger = getattr(d, "execution_trigger", None)
+    if trigger is not None:
+        notice.trigger = trigger.trigger_type
+        notice.commit = getattr(trigger, "commit_id", None)
+        notice.commit_message = getattr(trigger, "commit_message", None)
+        notice.author = getattr(trigger, "author_display_name", None) or getattr(trigger, "author_id", None)
+    return notice
+
+
+def _pipeline(event: PipelineExecutionStateChange) -> Notice | None:
+    state = event.detail.state
+    if event.detail.is_rollback and state == "STARTED":
+        return _base(event, "deployment.rolled_back")
+    kind = PIPELINE_EVENTS.get(state)
+    return _base(event, kind) if kind else None
+
+
+def _action(event: ActionExecutionStateChange) -> Notice | None:
+    d = event.detail
+    if d.is_approval:
+        kind = APPROVAL_EVENTS.get(d.state)
+    else:
+        kind = "action.failed" if d.state == "FAILED" else None
+    if kind is None:
+        return None
+    notice = _base(event, kind)
+    result = d.execution_result
+    if result is not None:
+        notice.error = result.external_execution_summary or result.error_code
+        if result.external_execution_url:
+            notice.links["logs"] = result.external_execution_url
+    return notice
+
+
+def _deployment(event: CodeDeployDeploymentStateChange) -> Notice | None:
+    d = event.detail
+    kind = DEPLOYMENT_EVENTS.get(d.state)
+    if kind is None:
+        return None
+    return Notice(
+        event=kind, event_id=event.id, time=event.time, account=event.account, region=event.region,
+        state=d.state, application=d.application, deployment_group=d.deployment_group,
+        deployment_id=d.deployment_id,
+        links={"execution": links.deployment(event.region, d.deployment_id)},
+    )

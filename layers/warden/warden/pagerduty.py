@@ -1,0 +1,94 @@
+"""PagerDuty Events API v2: trigger and resolve, deduplicated by `dedup_key`.
+
+Throttling (429), server errors and network failures are retried with exponential backoff; a 400
+means the event itself is wrong and is raised with PagerDuty's own error text, so it ends in the
+dead-letter queue instead of being retried for nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+SEVERITY = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
+RETRYABLE = {429, 500, 502, 503, 504}
+
+
+class PagerDutyRejected(Exception):
+    """PagerDuty refused the event (4xx other than 429): retrying cannot help."""
+
+
+class PagerDutyUnavailable(Exception):
+    """PagerDuty kept failing after every retry: let Lambda retry the whole event later."""
+
+
+class PagerDuty:
+    def __init__(self, url: str, routing_key: Callable[[], str], *, attempts: int = 4, backoff: float = 0.5,
+                 timeout: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._url = url
+        self._routing_key = routing_key
+        self._attempts = attempts
+        self._backoff = backoff
+        self._timeout = timeout
+        self._sleep = sleep
+
+    def trigger(self, *, dedup_key: str, summary: str, source: str, severity: str, component: str | None = None,
+                group: str | None = None, custom_details: dict[str, Any] | None = None,
+                links: dict[str, str] | None = None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"summary": summary[:1024], "source": source,
+                                   "severity": SEVERITY.get(severity, "error")}
+        if component:
+            payload["component"] = component
+        if group:
+            payload["group"] = group
+        if custom_details:
+            payload["custom_details"] = custom_details
+        event: dict[str, Any] = {"event_action": "trigger", "dedup_key": dedup_key, "payload": payload}
+        if links:
+            event["links"] = [{"href": href, "text": text} for text, href in links.items()]
+        return self.send(event)
+
+    def resolve(self, dedup_key: str) -> dict[str, Any]:
+        return self.send({"event_action": "resolve", "dedup_key": dedup_key})
+
+    def send(self, event: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps({"routing_key": self._routing_key(), **event}).encode()
+        last = ""
+        for attempt in range(self._attempts):
+            if attempt:
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+            request = urllib.request.Request(self._url, data=body, method="POST",
+                                             headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (https URL from config)
+                    return json.loads(response.read() or b"{}")
+            except urllib.error.HTTPError as exc:
+                text = exc.read().decode(errors="replace")
+                if exc.code not in RETRYABLE:
+                    raise PagerDutyRejected(f"PagerDuty rejected the event ({exc.code}): {_errors(text)}") from None
+                last = f"{exc.code} {_errors(text)}"
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+                last = str(getattr(exc, "reason", exc))
+        raise PagerDutyUnavailable(f"PagerDuty unavailable after {self._attempts} attempts: {last}")
+
+
+def _errors(text: str) -> str:
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return text[:500]
+    errors = answer.get("errors") if isinstance(answer, dict) else None
+    return "; ".join(map(str, errors)) if errors else str(answer.get("message", text))[:500]
+
+
+def routing_key_from_secret(secret_string: str) -> str:
+    """The secret holds the key itself or JSON with `routing_key`."""
+    try:
+        doc = json.loads(secret_string)
+    except ValueError:
+        return secret_string.strip()
+    return str(doc["routing_key"]) if isinstance(doc, dict) else secret_string.strip()

@@ -1,0 +1,116 @@
+"""NotificationRouter's domain: event -> notice -> routing decision -> messages and pages.
+
+Failures fold into incidents (warden.incidents): the first failure event of an incident notifies
+every audience and pages once; the others of the same incident stay silent. The pipeline's next
+success resolves the page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warden.config import ConfigStore
+from warden.enrich import failed_action
+from warden.incidents import Incidents, incident_key
+from warden.log import logger
+from warden.messages import facts, render, render_chat, title
+from warden.notices import Notice, classify
+from warden.notify import Publisher
+from warden.pagerduty import PagerDuty
+from warden.routing import Decision, RoutingConfig, decide
+
+INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
+                             "deployment.rolled_back"})
+RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
+
+
+class NotificationRouter:
+    def __init__(self, *, publisher: Publisher, config: ConfigStore, incidents: Incidents,
+                 codepipeline: Any = None, pagerduty: PagerDuty | None = None) -> None:
+        self._publisher = publisher
+        self._config = config
+        self._incidents = incidents
+        self._codepipeline = codepipeline
+        self._pagerduty = pagerduty
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        """`event` is a parsed model (warden.models.parse_event)."""
+        notice = classify(event)
+        if notice is None:
+            return {"status": "ignored"}
+        decision = self.decide(notice)
+        if decision.muted:
+            logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
+            return {"status": "muted", "event": notice.event, "rule": decision.rule}
+        if notice.event in INCIDENT_EVENTS:
+            return self._incident(notice, decision)
+        sent = self.notify(notice, decision)
+        result = {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent}
+        if notice.event in RECOVERY_EVENTS:
+            result["resolved"] = self._recover(notice)
+        return result
+
+    def decide(self, notice: Notice) -> Decision:
+        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
+        return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
+                      stage=notice.stage, account=notice.account)
+
+    def notify(self, notice: Notice, decision: Decision) -> list[str]:
+        sent = []
+        for audience in decision.audiences:
+            chat = audience == "chat"
+            rendered = render_chat(notice, decision) if chat else render(notice, decision)
+            if self._publisher.publish(audience, rendered, structured=not chat):
+                sent.append(audience)
+        return sent
+
+    # -- incidents ----------------------------------------------------------------------------------
+    def _key(self, notice: Notice) -> str:
+        return incident_key(account=notice.account, region=notice.region, pipeline=notice.pipeline,
+                            application=notice.application, deployment_group=notice.deployment_group)
+
+    def _incident(self, notice: Notice, decision: Decision) -> dict[str, Any]:
+        key = self._key(notice)
+        if not self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
+                                    summary=title(notice)):
+            return {"status": "folded", "event": notice.event, "incident": key}
+        self._enrich(notice)
+        sent = self.notify(notice, decision)
+        paged = "oncall" in decision.audiences and self._page(key, notice, decision)
+        self._incidents.notified(key)
+        return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent,
+                "incident": key, "paged": paged}
+
+    def _enrich(self, notice: Notice) -> None:
+        if notice.error or not (self._codepipeline and notice.pipeline and notice.execution_id):
+            return
+        found = failed_action(self._codepipeline, notice.pipeline, notice.execution_id)
+        if found:
+            notice.stage = notice.stage or found["stage"]
+            notice.action = notice.action or found["action"]
+            notice.error = found["error"]
+            if found["logs"]:
+                notice.links.setdefault("logs", found["logs"])
+
+    def _page(self, key: str, notice: Notice, decision: Decision) -> bool:
+        if self._pagerduty is None:
+            return False
+        summary = title(notice) + (f": {notice.error}" if notice.error else "")
+        links = dict(notice.links)
+        if decision.runbook:
+            links["runbook"] = decision.runbook
+        self._pagerduty.trigger(
+            dedup_key=key, summary=summary, source=notice.subject_name or notice.account,
+            severity=decision.severity, component=notice.stage or notice.deployment_group,
+            group=notice.account, custom_details={label: value for label, value in facts(notice)}
+            | {"event": notice.event}, links={k.title(): v for k, v in links.items()})
+        return True
+
+    def _recover(self, notice: Notice) -> bool:
+        incident = self._incidents.open_incident(self._key(notice))
+        if incident is None:
+            return False
+        if self._pagerduty is not None:
+            self._pagerduty.resolve(incident.dedup_key)
+        self._incidents.close(incident.key, event_id=notice.event_id)
+        return True

@@ -1,0 +1,98 @@
+"""Routing rules: which audiences hear of an event, how loudly, and when to stay silent.
+
+Rules are tried in order; the first whose `match` fits decides, and whatever it leaves unset comes
+from the defaults below. No rule matching means the defaults alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from warden.kinds import Audience, EventKind, Severity
+
+
+class _Strict(BaseModel):
+    # Configuration is typed by people: a misspelt key must be an error, not a silent no-op.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Match(_Strict):
+    pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
+    events: list[EventKind] = Field(default_factory=list, description="event kinds; empty means any")
+    states: list[str] = Field(default_factory=list, description="raw states (FAILED, ...); empty means any")
+    stages: list[str] = Field(default_factory=list, description="stage name globs; empty means any")
+    accounts: list[str] = Field(default_factory=list, description="account ids; empty means any")
+
+    def fits(self, *, event: str, pipeline: str | None, state: str | None, stage: str | None,
+             account: str | None) -> bool:
+        name = pipeline or ""
+        return (
+            any(fnmatchcase(name, glob) for glob in self.pipelines)
+            and (not self.events or event in self.events)
+            and (not self.states or (state or "").upper() in {s.upper() for s in self.states})
+            and (not self.stages or any(fnmatchcase(stage or "", glob) for glob in self.stages))
+            and (not self.accounts or account in self.accounts)
+        )
+
+
+class Rule(_Strict):
+    name: str
+    match: Match = Field(default_factory=Match)
+    audiences: list[Audience] | None = None
+    severity: Severity | None = None
+    mute: bool = False
+    runbook: str | None = None
+
+
+class RoutingConfig(_Strict):
+    rules: list[Rule] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Decision:
+    audiences: tuple[str, ...]
+    severity: str
+    muted: bool = False
+    runbook: str | None = None
+    rule: str = "default"
+
+
+# Safe defaults: failures and rollbacks page on-call; approvals go to approvers; the rest informs
+# the team; stopped and superseded executions never page.
+DEFAULTS: dict[str, Decision] = {
+    "pipeline.failed": Decision(("oncall", "chat"), "critical"),
+    "stage.failed": Decision(("oncall", "chat"), "critical"),
+    "action.failed": Decision(("oncall", "chat"), "critical"),
+    "deployment.failed": Decision(("oncall", "chat"), "critical"),
+    "deployment.rolled_back": Decision(("oncall", "chat"), "critical"),
+    "rollback.started": Decision(("oncall", "chat"), "critical"),
+    "rollback.skipped": Decision(("oncall",), "warning"),
+    "approval.needed": Decision(("approvers", "chat"), "info"),
+    "approval.escalated": Decision(("approvers",), "warning"),
+    "approval.approved": Decision(("team",), "info"),
+    "approval.rejected": Decision(("team", "approvers"), "warning"),
+    "pipeline.started": Decision(("team",), "info"),
+    "pipeline.succeeded": Decision(("team", "chat"), "info"),
+    "deployment.succeeded": Decision(("team",), "info"),
+    "pipeline.stopped": Decision(("team",), "info"),
+    "pipeline.superseded": Decision(("team",), "info", muted=True),
+    "artifact.noncompliant": Decision(("team",), "warning"),
+}
+
+
+def decide(config: RoutingConfig, *, event: str, pipeline: str | None = None, state: str | None = None,
+           stage: str | None = None, account: str | None = None) -> Decision:
+    default = DEFAULTS.get(event, Decision(("team",), "info"))
+    for rule in config.rules:
+        if rule.match.fits(event=event, pipeline=pipeline, state=state, stage=stage, account=account):
+            return Decision(
+                audiences=tuple(rule.audiences) if rule.audiences is not None else default.audiences,
+                severity=rule.severity or default.severity,
+                muted=rule.mute,
+                runbook=rule.runbook,
+                rule=rule.name,
+            )
+    return default

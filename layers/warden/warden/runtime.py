@@ -1,0 +1,75 @@
+"""Per-container wiring: settings, lazily created clients, configuration and idempotency.
+
+A handler module creates one `Container` at import (cheap: nothing is connected until first use)
+and hands its parts to the domain code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from warden.clients import Clients
+from warden.config import ConfigStore
+from warden.log import logger
+from warden.pagerduty import PagerDuty, routing_key_from_secret
+from warden.settings import Settings
+
+IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
+SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
+
+
+class Container:
+    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
+        self.clients = clients or Clients()
+        self._settings = settings
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._settings or Settings.from_env()
+
+    @cached_property
+    def config(self) -> ConfigStore:
+        return ConfigStore(self.clients.ssm, self.settings.config_prefix)
+
+    def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
+        """`fn(event=...)` run at most once per event `key` (powertools Idempotency on DynamoDB)."""
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        store = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table,
+                                         boto3_client=self.clients.dynamodb)
+        config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
+                                   raise_on_no_idempotency_key=True)
+        return idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
+
+    def pagerduty(self) -> PagerDuty | None:
+        """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""
+        arn = self.settings.pagerduty_secret_arn
+        if not arn:
+            return None
+
+        def routing_key() -> str:
+            from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+            if not hasattr(self, "_secrets"):
+                self._secrets = SecretsProvider(boto3_client=self.clients.secretsmanager)
+            return routing_key_from_secret(self._secrets.get(arn, max_age=SECRET_SECONDS))
+
+        return PagerDuty(self.settings.pagerduty_url, routing_key)
+
+
+def parse(event: Any) -> Any:
+    """The typed model of an incoming event; an invalid one is logged with the reason and raised,
+    so that Lambda dead-letters it after its retries."""
+    from warden.models import InvalidEvent, parse_event
+
+    try:
+        return parse_event(event)
+    except InvalidEvent as exc:
+        logger.error("invalid event", extra={"error": str(exc)})
+        raise

@@ -1,0 +1,86 @@
+"""`warden`: the embedded world on the command line (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, not a usage dump
+        print(f"warden: {message} (see warden --help)", file=sys.stderr)
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="warden", description="Pipeline Warden on an embedded AWS (no account needed).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    demo = sub.add_parser("demo", help="replay the bundled story and print its timeline")
+    demo.add_argument("--json", action="store_true", help="print the replay document instead")
+    rep = sub.add_parser("replay", help="feed events and scenarios through the routes of template.yaml")
+    rep.add_argument("--json", action="store_true", help="print one JSON document (contract/replay.schema.json)")
+    rep.add_argument("inputs", nargs="+", metavar="INPUT")
+    config = sub.add_parser("config", help="configuration documents")
+    config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
+    validate = config_sub.add_parser("validate", help="validate a configuration file offline")
+    validate.add_argument("file")
+    return parser
+
+
+def _local_env() -> None:
+    from warden_local.world import LOCAL_ENV
+
+    for name, value in LOCAL_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def _print_document(doc: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(doc, indent=2, default=str))
+    else:
+        from warden_local.timeline import render
+
+        print(render(doc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _local_env()
+    from warden_local.replay import InputError, replay
+
+    try:
+        if args.command == "replay":
+            _print_document(replay(args.inputs), args.json)
+        elif args.command == "demo":
+            from warden_local.demo import STORY
+
+            _print_document(replay([str(STORY)]), args.json)
+        elif args.command == "config":
+            return _validate(Path(args.file))
+    except InputError as exc:
+        print(f"warden: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def _validate(path: Path) -> int:
+    from warden.config import ConfigError, parse_documents
+    from warden_local.replay import read_json
+
+    try:
+        docs = parse_documents(read_json(path))  # InputError for a missing file or invalid JSON
+    except ConfigError as exc:
+        print(f"warden: {path}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"{path}: valid ({', '.join(sorted(docs)) or 'no documents'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

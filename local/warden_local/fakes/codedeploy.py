@@ -1,0 +1,204 @@
+"""Embedded CodeDeploy: StopDeployment, PutLifecycleEventHookExecutionStatus and GetDeploymentConfig.
+
+moto 5.2 keeps deployments but lacks these calls. They act on moto's own deployment objects (so
+GetDeployment shows the outcome) and record what was asked in plain data for tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from moto.codedeploy.models import codedeploy_backends
+from moto.codedeploy.responses import CodeDeployResponse
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+
+from .codepipeline import default_account, default_region
+
+COMPLETED = ("Succeeded", "Failed", "Stopped")
+_STATE_ATTR = "_warden_embedded_state"
+# Predefined configurations have no creation call; give them one fixed, plausible creation time.
+_PREDEFINED_CREATED = datetime(2014, 11, 12)
+
+
+def _traffic(kind: str, percentage: int = 0, interval: int = 0) -> dict[str, Any]:
+    if kind == "AllAtOnce":
+        return {"type": "AllAtOnce"}
+    key = "timeBasedCanary" if kind == "TimeBasedCanary" else "timeBasedLinear"
+    prefix = "canary" if kind == "TimeBasedCanary" else "linear"
+    return {"type": kind, key: {f"{prefix}Percentage": percentage, f"{prefix}Interval": interval}}
+
+
+# name -> (computePlatform, minimumHealthyHosts, trafficRoutingConfig), as documented by AWS.
+PREDEFINED_CONFIGS: dict[str, tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = {
+    "CodeDeployDefault.AllAtOnce": ("Server", {"type": "HOST_COUNT", "value": 0}, None),
+    "CodeDeployDefault.HalfAtATime": ("Server", {"type": "FLEET_PERCENT", "value": 50}, None),
+    "CodeDeployDefault.OneAtATime": ("Server", {"type": "HOST_COUNT", "value": 1}, None),
+    "CodeDeployDefault.LambdaAllAtOnce": ("Lambda", None, _traffic("AllAtOnce")),
+    "CodeDeployDefault.ECSAllAtOnce": ("ECS", None, _traffic("AllAtOnce")),
+    **{
+        f"CodeDeployDefault.LambdaCanary10Percent{m}Minutes": (
+            "Lambda", None, _traffic("TimeBasedCanary", 10, m)
+        )
+        for m in (5, 10, 15, 30)
+    },
+    **{
+        f"CodeDeployDefault.LambdaLinear10PercentEvery{m}Minute{'s' if m > 1 else ''}": (
+            "Lambda", None, _traffic("TimeBasedLinear", 10, m)
+        )
+        for m in (1, 2, 3, 10)
+    },
+    **{
+        f"CodeDeployDefault.ECSLinear10PercentEvery{m}Minutes": (
+            "ECS", None, _traffic("TimeBasedLinear", 10, m)
+        )
+        for m in (1, 3)
+    },
+    **{
+        f"CodeDeployDefault.ECSCanary10Percent{m}Minutes": ("ECS", None, _traffic("TimeBasedCanary", 10, m))
+        for m in (5, 15)
+    },
+}
+
+
+def _id_required() -> JsonRESTError:
+    return JsonRESTError("DeploymentIdRequiredException", "At least one deployment ID must be specified.")
+
+
+class EmbeddedCodeDeploy:
+    """CodeDeploy state of one account and region, alongside moto's backend."""
+
+    def __init__(self, account_id: str, region: str):
+        self.account_id = account_id
+        self.region = region
+        self.hook_statuses: list[dict[str, Any]] = []
+        self.stops: list[dict[str, Any]] = []
+
+    @property
+    def backend(self) -> Any:
+        return codedeploy_backends[self.account_id][self.region]
+
+    def hook_status(self, hook_execution_id: str) -> str | None:
+        """The status reported for a lifecycle hook execution, if any."""
+        reported = (h for h in self.hook_statuses if h["lifecycleEventHookExecutionId"] == hook_execution_id)
+        return next((h["status"] for h in reported), None)
+
+    def stop_deployment(self, deployment_id: str | None, auto_rollback: bool | None) -> dict[str, str]:
+        if not deployment_id:
+            raise _id_required()
+        deployment = self.backend.get_deployment(deployment_id)  # DeploymentDoesNotExistException
+        if deployment.status in COMPLETED:
+            raise JsonRESTError(
+                "DeploymentAlreadyCompletedException",
+                f"The deployment {deployment_id} has already completed."
+            )
+        deployment.status = "Stopped"
+        deployment.complete_time = utcnow()
+        self.stops.append({"deploymentId": deployment_id, "autoRollbackEnabled": auto_rollback})
+        # Real CodeDeploy acknowledges first and stops asynchronously, hence "Pending".
+        return {"status": "Pending", "statusMessage": f"Stopping deployment {deployment_id}."}
+
+    def put_hook_status(
+        self, deployment_id: str | None, hook_execution_id: str | None, status: str | None
+    ) -> str:
+        if not deployment_id:
+            raise _id_required()
+        deployment = self.backend.get_deployment(deployment_id)  # DeploymentDoesNotExistException
+        if not hook_execution_id:
+            raise JsonRESTError(
+                "InvalidLifecycleEventHookExecutionIdException",
+                "A lifecycle event hook execution ID is required.",
+            )
+        if status not in ("Succeeded", "Failed"):
+            raise JsonRESTError(
+                "InvalidLifecycleEventHookExecutionStatusException",
+                f"The status {status} is not valid: use Succeeded or Failed.",
+            )
+        if self.hook_status(hook_execution_id) is not None:
+            raise JsonRESTError(
+                "LifecycleEventAlreadyCompletedException",
+                f"The lifecycle event hook execution {hook_execution_id} has already completed.",
+            )
+        self.hook_statuses.append({
+            "deploymentId": deployment_id,
+            "lifecycleEventHookExecutionId": hook_execution_id,
+            "status": status,
+        })
+        if status == "Failed" and deployment.status not in COMPLETED:
+            # A failed validation hook fails the deployment (CodeDeploy then rolls back if configured).
+            deployment.status = "Failed"
+            deployment.complete_time = utcnow()
+        return hook_execution_id
+
+    @staticmethod
+    def deployment_config(name: str | None) -> dict[str, Any]:
+        if not name:
+            raise JsonRESTError(
+                "DeploymentConfigNameRequiredException",
+                "A deployment config name is required."
+            )
+        if name not in PREDEFINED_CONFIGS:
+            raise JsonRESTError(
+                "DeploymentConfigDoesNotExistException",
+                f"The deployment configuration {name} does not exist with the user or AWS account.",
+            )
+        platform, healthy_hosts, traffic = PREDEFINED_CONFIGS[name]
+        info = {
+            "deploymentConfigId": str(uuid.uuid5(uuid.NAMESPACE_URL, name)),
+            "deploymentConfigName": name,
+            "createTime": _PREDEFINED_CREATED,
+            "computePlatform": platform,
+        }
+        if healthy_hosts:
+            info["minimumHealthyHosts"] = healthy_hosts
+        if traffic:
+            info["trafficRoutingConfig"] = traffic
+        return info
+
+
+def codedeploy_state(account_id: str | None = None, region: str | None = None) -> EmbeddedCodeDeploy:
+    """The embedded CodeDeploy state for an account and region (created on first use)."""
+    account_id, region = account_id or default_account(), region or default_region()
+    backend = codedeploy_backends[account_id][region]
+    state = getattr(backend, _STATE_ATTR, None)
+    if state is None:
+        state = EmbeddedCodeDeploy(account_id, region)
+        setattr(backend, _STATE_ATTR, state)
+    return state
+
+
+# ---- moto response methods (moto serializes ActionResult through the botocore model) ----------
+def _state(self: CodeDeployResponse) -> EmbeddedCodeDeploy:
+    return codedeploy_state(self.current_account, self.region)
+
+
+def stop_deployment(self: CodeDeployResponse) -> ActionResult:
+    return ActionResult(
+        _state(self).stop_deployment(self._get_param("deploymentId"), self._get_param("autoRollbackEnabled"))
+    )
+
+
+def put_lifecycle_event_hook_execution_status(self: CodeDeployResponse) -> ActionResult:
+    hook_id = _state(self).put_hook_status(
+        self._get_param("deploymentId"),
+        self._get_param("lifecycleEventHookExecutionId"),
+        self._get_param("status"),
+    )
+    return ActionResult({"lifecycleEventHookExecutionId": hook_id})
+
+
+def get_deployment_config(self: CodeDeployResponse) -> ActionResult:
+    info = _state(self).deployment_config(self._get_param("deploymentConfigName"))
+    return ActionResult({"deploymentConfigInfo": info})
+
+
+RESPONSE_METHODS = (stop_deployment, put_lifecycle_event_hook_execution_status, get_deployment_config)
+
+
+def install() -> None:
+    """Add the missing actions to moto's CodeDeploy handler (moto dispatches by method name)."""
+    for method in RESPONSE_METHODS:
+        setattr(CodeDeployResponse, method.__name__, method)

@@ -1,0 +1,111 @@
+"""Effects as the embedded world shows them, never as the handlers report them (DESIGN.md §4).
+
+Messages come from an SQS queue subscribed to each topic, pages from the local PagerDuty server,
+items from comparing tables before and after a step, calls from botocore's own event hooks, and
+dead letters from the DLQs.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import botocore.handlers
+
+# Calls that change nothing; everything else a handler makes is a `call` effect, except the SNS
+# publishes and DynamoDB writes that show up as messages and items.
+READ_PREFIXES = ("Get", "List", "Describe", "BatchGet", "Query", "Scan", "Head", "Lookup", "Search",
+                 "Select", "Test", "Check", "Validate", "Receive", "Decrypt", "GenerateDataKey", "Assume")
+SHOWN_ELSEWHERE = {("sns", "Publish"), ("dynamodb", "PutItem"), ("dynamodb", "UpdateItem"),
+                   ("dynamodb", "DeleteItem"), ("dynamodb", "BatchWriteItem"),
+                   ("dynamodb", "TransactWriteItems")}
+PD_SEVERITY = {"error": "high"}  # PagerDuty's four levels, in Warden's words
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe copy of API params and DynamoDB items."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+class CallRecorder:
+    """Registered once per process on every botocore session, active only while a handler runs."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if not self.active:
+            return
+        service = model.service_model.signing_name or model.service_model.endpoint_prefix
+        name = model.name
+        if name.startswith(READ_PREFIXES) or (service, name) in SHOWN_ELSEWHERE:
+            return
+        self.calls.append({"kind": "call", "api": f"{service}:{name}", "params": plain(params)})
+
+
+RECORDER = CallRecorder()
+botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params", RECORDER))
+
+
+def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    messages = []
+    while True:
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                  MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
+        if not got:
+            return messages
+        for message in got:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        messages.extend(got)
+
+
+def message_effect(topic: str, sqs_message: dict[str, Any]) -> dict[str, Any]:
+    envelope = json.loads(sqs_message["Body"])
+    attrs = {k: v.get("Value") for k, v in envelope.get("MessageAttributes", {}).items()}
+    return {
+        "kind": "message", "topic": topic, "severity": attrs.get("severity", "info"),
+        "event": attrs.get("event"), "pipeline": attrs.get("pipeline"),
+        "subject": envelope.get("Subject") or "", "attributes": attrs, "body": envelope.get("Message", ""),
+        "_ts": envelope.get("Timestamp", ""),
+    }
+
+
+def page_effect(event: dict[str, Any]) -> dict[str, Any]:
+    payload = event.get("payload") or {}
+    effect = {"kind": "page", "action": event["event_action"], "dedup_key": event.get("dedup_key", "")}
+    if payload:
+        effect["severity"] = PD_SEVERITY.get(payload.get("severity"), payload.get("severity"))
+        effect["summary"] = payload.get("summary", "")
+    return effect
+
+
+def item_effects(table: str, keys: list[str], before: dict, after: dict) -> list[dict[str, Any]]:
+    effects = []
+    for key, item in after.items():
+        if key not in before:
+            effects.append({"kind": "item", "table": table, "op": "put", "key": _key(item, keys), "item": item})
+        elif before[key] != item:
+            effects.append({"kind": "item", "table": table, "op": "update", "key": _key(item, keys),
+                            "item": item})
+    for key, item in before.items():
+        if key not in after:
+            effects.append({"kind": "item", "table": table, "op": "delete", "key": _key(item, keys)})
+    return effects
+
+
+def _key(item: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {k: item[k] for k in keys if k in item}

@@ -1,0 +1,397 @@
+"""The embedded AWS: moto in process, the stack of template.yaml deployed into it, handlers invoked
+as Lambda would (environment, retries, dead-letter queue), and every effect observed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import itertools
+import json
+import logging
+import os
+import re
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from moto import mock_aws
+
+from warden import clock
+from warden_local import fakes
+from warden_local.observe import RECORDER, drain, item_effects, message_effect, page_effect, plain
+from warden_local.pagerduty import PagerDutyServer
+from warden_local.template import Function, Template, default_template
+
+ACCOUNT = "111122223333"
+REGION = "us-east-1"
+STACK = "pipeline-warden"
+NO_VALUE = object()
+LOCAL_ENV = {
+    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", "MOTO_ACCOUNT_ID": ACCOUNT,
+    "AWS_EC2_METADATA_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "PipelineWarden",
+    # Lambda gives no X-Ray daemon here; the functions do not patch clients anyway.
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+_worlds = itertools.count()
+
+
+@dataclass
+class Invocation:
+    function: str
+    result: Any = None
+    error: str | None = None
+
+
+class _Context:
+    """The Lambda context object, as much of it as handlers and powertools read."""
+
+    def __init__(self, fn: Function, name: str) -> None:
+        self.function_name = name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.memory_limit_in_mb = 256
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class _CurrentStdout(io.TextIOBase):
+    """Log handlers write wherever sys.stdout points now, so a replay can keep them off its JSON."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+class World:
+    def __init__(self, template: Template | None = None, parameters: dict[str, str] | None = None) -> None:
+        self.template = template or default_template()
+        self.overrides = parameters or {}
+        self.logs = io.StringIO()
+        self.physical: dict[str, dict[str, Any]] = {}
+        self.functions = self.template.functions
+        self._modules: dict[str, Any] = {}
+        self._id = next(_worlds)
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self.pagerduty: PagerDutyServer | None = None
+        self._pages_seen = 0
+        self._observers: dict[str, str] = {}  # observer queue url -> topic logical id
+        self._dlqs: dict[str, str] = {}  # DLQ url -> function logical id
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def __enter__(self) -> World:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        for name, value in LOCAL_ENV.items():
+            self._saved_env[name] = os.environ.get(name)
+            os.environ[name] = value
+        self._mock = mock_aws()
+        self._mock.start()
+        fakes.install()
+        self.session = boto3.session.Session(region_name=REGION)
+        self.pagerduty = PagerDutyServer().start()
+        self._deploy()
+
+    def stop(self) -> None:
+        clock.set_source(None)
+        if self.pagerduty:
+            self.pagerduty.stop()
+        if self._mock:
+            self._mock.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    # -- the stack ----------------------------------------------------------------------------------
+    def parameter(self, name: str) -> Any:
+        if name in self.overrides:
+            return self.overrides[name]
+        spec = self.template.parameters[name]
+        default = spec.get("Default", "")
+        if spec.get("Type") == "CommaDelimitedList":
+            return [v for v in str(default).split(",")] if default != "" else [""]
+        return default
+
+    def _deploy(self) -> None:
+        if "PagerDutySecretArn" in self.template.parameters and "PagerDutySecretArn" not in self.overrides:
+            secret = self.client("secretsmanager").create_secret(
+                Name=f"{STACK}/pagerduty", SecretString=json.dumps({"routing_key": "R0UT1NGKEY0LOCAL0000000"}))
+            self.overrides["PagerDutySecretArn"] = secret["ARN"]
+        order = ["AWS::KMS::Key", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table",
+                 "AWS::SSM::Parameter"]
+        for cfn_type in order:
+            for lid, res in self.template.of_type(cfn_type).items():
+                if self.condition_of(res):
+                    self.physical[lid] = getattr(self, "_deploy_" + cfn_type.split("::")[1].lower())(
+                        lid, self.resolve(res.get("Properties", {})))
+        sqs, sns = self.client("sqs"), self.client("sns")
+        for lid, attrs in self.physical.items():
+            if "TopicArn" in attrs:
+                url = sqs.create_queue(QueueName=f"observe-{lid}")["QueueUrl"]
+                arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+                sns.subscribe(TopicArn=attrs["TopicArn"], Protocol="sqs", Endpoint=arn)
+                self._observers[url] = lid
+        for fn in self.functions.values():
+            if fn.dead_letter_queue:
+                arn = self.resolve(fn.dead_letter_queue)
+                self._dlqs[self._queue_url(arn)] = fn.logical_id
+
+    def condition_of(self, res: dict[str, Any]) -> bool:
+        return "Condition" not in res or self.condition(res["Condition"])
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.template.conditions[name]))
+
+    def _deploy_key(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        meta = self.client("kms").create_key(Description=props.get("Description", lid))["KeyMetadata"]
+        return {"Ref": meta["KeyId"], "Arn": meta["Arn"], "KeyId": meta["KeyId"]}
+
+    def _deploy_topic(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = props.get("TopicName") or f"{STACK}-{lid}"
+        attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if props.get("KmsMasterKeyId") else {}
+        arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
+        return {"Ref": arn, "TopicArn": arn, "TopicName": name}
+
+    def _deploy_queue(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = props.get("QueueName") or f"{STACK}-{lid}"
+        url = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+        return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"}
+
+    def _deploy_table(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = props.get("TableName") or f"{STACK}-{lid}"
+        keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
+                "BillingMode", "StreamSpecification")
+        ddb = self.client("dynamodb")
+        ddb.create_table(TableName=name, **{k: props[k] for k in keep if k in props})
+        if props.get("TimeToLiveSpecification"):
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
+        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        return {"Ref": name, "Arn": arn, "TableName": name,
+                "Keys": [k["AttributeName"] for k in props["KeySchema"]]}
+
+    def _deploy_parameter(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
+        name = props.get("Name") or f"/{STACK}/{lid}"
+        self.client("ssm").put_parameter(Name=name, Value=props["Value"], Type=props.get("Type", "String"),
+                                         Overwrite=True)
+        return {"Ref": name, "Value": props["Value"]}
+
+    def _queue_url(self, arn: str) -> str:
+        return self.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    # -- intrinsic functions ------------------------------------------------------------------------
+    def ref(self, name: str) -> Any:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+                  "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.template.parameters:
+            return self.parameter(name)
+        if name in self.physical:
+            return self.physical[name]["Ref"]
+        return name  # a resource the embedded world does not deploy (IAM, alarms, log groups)
+
+    def get_att(self, lid: str, attr: str) -> Any:
+        return self.physical.get(lid, {}).get(attr, f"{lid}.{attr}")
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [v for v in (self.resolve(v) for v in value) if v is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (fn, arg), = value.items()
+            handler = getattr(self, "_fn_" + fn.replace("Fn::", "").lower(), None)
+            if handler and (fn.startswith("Fn::") or fn in ("Ref", "Condition")):
+                return handler(arg)
+        resolved = {k: self.resolve(v) for k, v in value.items()}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
+
+    def _fn_ref(self, arg: str) -> Any:
+        return self.ref(arg)
+
+    def _fn_condition(self, arg: str) -> bool:
+        return self.condition(arg)
+
+    def _fn_getatt(self, arg: Any) -> Any:
+        lid, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+        return self.get_att(lid, attr)
+
+    def _fn_sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name and not name.startswith("AWS::"):
+                return str(self.get_att(*name.split(".", 1)))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def _fn_if(self, arg: list[Any]) -> Any:
+        return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
+
+    def _fn_join(self, arg: list[Any]) -> str:
+        sep, items = arg[0], self.resolve(arg[1])
+        return sep.join(str(i) for i in (items if isinstance(items, list) else [items]))
+
+    def _fn_split(self, arg: list[Any]) -> list[str]:
+        return str(self.resolve(arg[1])).split(arg[0])
+
+    def _fn_select(self, arg: list[Any]) -> Any:
+        return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+
+    def _fn_equals(self, arg: list[Any]) -> bool:
+        return self.resolve(arg[0]) == self.resolve(arg[1])
+
+    def _fn_not(self, arg: list[Any]) -> bool:
+        return not self.resolve(arg[0])
+
+    def _fn_and(self, arg: list[Any]) -> bool:
+        return all(self.resolve(a) for a in arg)
+
+    def _fn_or(self, arg: list[Any]) -> bool:
+        return any(self.resolve(a) for a in arg)
+
+    # -- functions ----------------------------------------------------------------------------------
+    def environment(self, fn: Function) -> dict[str, str]:
+        env = {k: v for k, v in self.resolve(fn.environment).items()}
+        env = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in env.items()}
+        env["PAGERDUTY_EVENTS_URL"] = self.pagerduty.url if self.pagerduty else ""
+        env["AWS_LAMBDA_FUNCTION_NAME"] = fn.logical_id
+        return env
+
+    @contextlib.contextmanager
+    def _function_env(self, fn: Function) -> Iterator[None]:
+        env = self.environment(fn)
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            with contextlib.redirect_stdout(self.logs):
+                yield
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def _module(self, fn: Function) -> Any:
+        if fn.logical_id not in self._modules:
+            name = f"warden_fn_{fn.logical_id}_{self._id}"
+            spec = importlib.util.spec_from_file_location(name, fn.module_path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._modules[fn.logical_id] = module
+            _route_logs()
+        return self._modules[fn.logical_id]
+
+    def invoke(self, function_id: str, event: Any) -> Invocation:
+        """Asynchronous invocation: retried as EventInvokeConfig says, then dead-lettered."""
+        fn = self.functions[function_id]
+        outcome = Invocation(function_id)
+        with self._function_env(fn):
+            handler = getattr(self._module(fn), fn.entry_point)
+            for _ in range(1 + fn.max_retries):
+                RECORDER.active = True
+                try:
+                    outcome.result, outcome.error = handler(event, _Context(fn, function_id)), None
+                    break
+                except Exception as exc:  # noqa: BLE001 (Lambda catches everything too)
+                    outcome.error = f"{type(exc).__name__}: {exc}"
+                finally:
+                    RECORDER.active = False
+        if outcome.error is not None:
+            self._dead_letter(fn, event, outcome.error)
+        return outcome
+
+    def _dead_letter(self, fn: Function, event: Any, error: str) -> None:
+        url = next((u for u, f in self._dlqs.items() if f == fn.logical_id), None)
+        if url is None:
+            raise RuntimeError(f"{fn.logical_id} failed and has no dead-letter queue: {error}")
+        # The attributes Lambda sets on the messages it dead-letters.
+        self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event, default=str), MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": error[:1024]},
+        })
+
+    # -- observation --------------------------------------------------------------------------------
+    def set_time(self, moment: datetime) -> None:
+        clock.set_source(lambda: moment)
+
+    def observed_tables(self) -> dict[str, dict[str, Any]]:
+        """Every table the stack declares, the idempotency store aside."""
+        return {lid: attrs for lid, attrs in self.physical.items()
+                if "TableName" in attrs and "idempotency" not in lid.lower()}
+
+    def table_items(self, lid: str) -> list[dict[str, Any]]:
+        ddb, name = self.client("dynamodb"), self.physical[lid]["TableName"]
+        items, kwargs = [], {"TableName": name}
+        deserialize = TypeDeserializer().deserialize
+        while True:
+            page = ddb.scan(**kwargs)
+            items += [plain({k: deserialize(v) for k, v in item.items()}) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        snap = {}
+        for lid, attrs in self.observed_tables().items():
+            keys = attrs["Keys"]
+            snap[lid] = {json.dumps([i.get(k) for k in keys]): i for i in self.table_items(lid)}
+        return snap
+
+    def begin(self) -> dict[str, Any]:
+        return {"tables": self.snapshot(), "calls": len(RECORDER.calls)}
+
+    def effects(self, mark: dict[str, Any]) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        messages = [message_effect(topic, m) for url, topic in self._observers.items() for m in drain(sqs, url)]
+        messages.sort(key=lambda m: m.pop("_ts"))
+        found: list[dict[str, Any]] = messages
+        events = self.pagerduty.events if self.pagerduty else []
+        found += [page_effect(e) for e in events[self._pages_seen:]]
+        self._pages_seen = len(events)
+        after = self.snapshot()
+        for lid, before in mark["tables"].items():
+            found += item_effects(lid, self.physical[lid]["Keys"], before, after[lid])
+        found += RECORDER.calls[mark["calls"]:]
+        for url, fn in self._dlqs.items():
+            for m in drain(sqs, url):
+                error = m.get("MessageAttributes", {}).get("ErrorMessage", {}).get("StringValue", "")
+                found.append({"kind": "dead_letter", "function": fn, "error": error})
+        return found
+
+
+def _route_logs() -> None:
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.__stdout__, sys.stdout):
+                handler.setStream(_CurrentStdout())
