@@ -32,7 +32,8 @@ def route():
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    result = route()(event=event, parsed=parse(event))
+    parsed = parse(event)
+    result = route()(context, event={"id": parsed.id}, parsed=parsed)
     logger.info("routed", extra={"result": result})
     if result.get("status") == "sent":
         metrics.add_dimension(name="event", value=result["event"])

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,8 @@ class World:
         self.stop()
 
     def start(self) -> None:
+        # powertools warns about an empty metrics flush on every event that published none.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         for name, value in LOCAL_ENV.items():
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
@@ -141,13 +144,13 @@ class World:
             secret = self.client("secretsmanager").create_secret(
                 Name=f"{STACK}/pagerduty", SecretString=json.dumps({"routing_key": "R0UT1NGKEY0LOCAL0000000"}))
             self.overrides["PagerDutySecretArn"] = secret["ARN"]
-        order = ["AWS::KMS::Key", "AWS::SNS::Topic", "AWS::SQS::Queue", "AWS::DynamoDB::Table",
-                 "AWS::SSM::Parameter"]
-        for cfn_type in order:
+        deployers = {"AWS::KMS::Key": self._deploy_key, "AWS::SNS::Topic": self._deploy_topic,
+                     "AWS::SQS::Queue": self._deploy_queue, "AWS::DynamoDB::Table": self._deploy_table,
+                     "AWS::SSM::Parameter": self._deploy_parameter}
+        for cfn_type, deploy in deployers.items():  # in dependency order: keys first
             for lid, res in self.template.of_type(cfn_type).items():
                 if self.condition_of(res):
-                    self.physical[lid] = getattr(self, "_deploy_" + cfn_type.split("::")[1].lower())(
-                        lid, self.resolve(res.get("Properties", {})))
+                    self.physical[lid] = deploy(lid, self.resolve(res.get("Properties", {})))
         sqs, sns = self.client("sqs"), self.client("sns")
         for lid, attrs in self.physical.items():
             if "TopicArn" in attrs:

@@ -8,6 +8,7 @@ went out, so a failed page is retried by Lambda instead of being lost.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,8 @@ class Incidents:
 
     def close(self, key: str, *, event_id: str) -> None:
         """Mark resolved; called after the page is resolved, so a failure there is retried."""
-        try:
+        # A concurrent delivery may have resolved it already: that is the same outcome.
+        with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
             self._ddb.update_item(
                 TableName=self._table, Key=_key(key),
                 UpdateExpression="SET #s = :resolved, resolved_at = :at, resolved_by = :me",
@@ -73,8 +75,6 @@ class Incidents:
                 ExpressionAttributeValues={":resolved": {"S": "resolved"}, ":open": {"S": "open"},
                                            ":at": {"S": iso(now())}, ":me": {"S": event_id}},
             )
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            pass  # resolved concurrently by another delivery
 
 
 def _key(key: str) -> dict[str, Any]:

@@ -100,9 +100,9 @@ def _base(event: Any, kind: str) -> Notice:
     trigger = getattr(d, "execution_trigger", None)
     if trigger is not None:
         notice.trigger = trigger.trigger_type
-        notice.commit = getattr(trigger, "commit_id", None)
-        notice.commit_message = getattr(trigger, "commit_message", None)
-        notice.author = getattr(trigger, "author_display_name", None) or getattr(trigger, "author_id", None)
+        notice.commit = trigger.commit_id
+        notice.commit_message = trigger.commit_message
+        notice.author = trigger.author
     return notice
 
 

@@ -34,7 +34,8 @@ class Container:
         return ConfigStore(self.clients.ssm, self.settings.config_prefix)
 
     def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
-        """`fn(event=...)` run at most once per event `key` (powertools Idempotency on DynamoDB)."""
+        """`run(context, event=..., **kw)`: `fn(event=..., **kw)` at most once per `event[key]`
+        (powertools Idempotency on DynamoDB); `event` is what identifies the delivery."""
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
@@ -45,7 +46,13 @@ class Container:
                                          boto3_client=self.clients.dynamodb)
         config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
                                    raise_on_no_idempotency_key=True)
-        return idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
+        once = idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
+
+        def run(context: Any, **kwargs: Any) -> Any:
+            config.register_lambda_context(context)  # in-progress records expire with the invocation
+            return once(**kwargs)
+
+        return run
 
     def pagerduty(self) -> PagerDuty | None:
         """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""

@@ -1,0 +1,61 @@
+"""Shared bases: every model keeps unknown fields (AWS adds them) and accepts field names or JSON names."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
+
+CONFIG = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class WardenModel(BaseModel):
+    model_config = CONFIG
+
+
+class WardenEventBridgeModel(EventBridgeModel):
+    """An EventBridge event, as emitted, or as "processed" by a CodeStar notification rule.
+
+    The processed form (CodePipeline user guide, "Monitoring CodePipeline events") renames `detail-type` to
+    `detailType` and has no `id`/`version`: it is normalised here, with a stable id derived from the content
+    so that idempotency on the event id still holds. Some documented samples print `account` unquoted.
+    """
+
+    model_config = CONFIG
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if "detail-type" not in data and "detail_type" not in data and "detailType" in data:
+            data = dict(data)
+            data["detail-type"] = data["detailType"]
+            if "id" not in data:
+                digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+                data["id"] = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+            data.setdefault("version", "0")
+        if isinstance(data.get("account"), int) and not isinstance(data.get("account"), bool):
+            data = dict(data)
+            data["account"] = f"{data['account']:012d}"
+        return data
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Lenient timestamp parse for fields kept as text (`2016-07-07T20:22Z`, `...+0000`); None if unparseable."""
+    if value is None or isinstance(value, datetime):
+        return value
+    global _TIME_ADAPTER
+    if _TIME_ADAPTER is None:
+        _TIME_ADAPTER = TypeAdapter(datetime)
+    try:
+        return _TIME_ADAPTER.validate_python(value)
+    except ValidationError:
+        return None
+
+
+_TIME_ADAPTER: TypeAdapter[datetime] | None = None

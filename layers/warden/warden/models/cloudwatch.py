@@ -1,0 +1,112 @@
+"""CloudWatch alarm state-change events (EventBridge, source aws.cloudwatch).
+
+Documented shapes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+- single-metric, metric-math and anomaly alarms: detail {alarmName, state{value, reason, reasonData (a JSON
+string), timestamp (`2019-10-01T13:56:40.987+0000`)}, previousState{...}, configuration{description?,
+metrics[{id, metricStat{metric{name, namespace, dimensions{}}, period, stat}, expression?, label?, returnData}]}};
+- composite alarms: configuration {alarmRule, actionsSuppressor*, ...} and no metrics; state may carry
+actionsSuppressedBy/actionsSuppressedReason; reasonData lists triggeringAlarms [{arn, state{value, timestamp}}].
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from warden.models.base import WardenEventBridgeModel, WardenModel, parse_time
+
+SOURCE = "aws.cloudwatch"
+ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
+
+
+class AlarmValue:
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+class AlarmState(WardenModel):
+    value: str
+    reason: str | None = None
+    reason_data: str | None = Field(None, alias="reasonData")
+    timestamp: str | None = None
+    actions_suppressed_by: str | None = Field(None, alias="actionsSuppressedBy")
+    actions_suppressed_reason: str | None = Field(None, alias="actionsSuppressedReason")
+
+    @property
+    def at(self) -> datetime | None:
+        return parse_time(self.timestamp)
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """reasonData decoded (it is a JSON document in a string); None when absent or not JSON."""
+        try:
+            decoded = json.loads(self.reason_data) if self.reason_data else None
+        except ValueError:
+            return None
+        return decoded if isinstance(decoded, dict) else None
+
+
+class AlarmMetric(WardenModel):
+    name: str | None = None
+    namespace: str | None = None
+    dimensions: dict[str, Any] | None = None
+
+
+class AlarmMetricStat(WardenModel):
+    metric: AlarmMetric | None = None
+    period: int | None = None
+    stat: str | None = None
+    unit: str | None = None
+
+
+class AlarmMetricQuery(WardenModel):
+    id: str | None = None
+    metric_stat: AlarmMetricStat | None = Field(None, alias="metricStat")
+    expression: str | None = None
+    label: str | None = None
+    return_data: bool | None = Field(None, alias="returnData")
+
+
+class AlarmConfiguration(WardenModel):
+    description: str | None = None
+    metrics: list[AlarmMetricQuery] = Field(default_factory=list)
+    alarm_rule: str | None = Field(None, alias="alarmRule")
+    actions_suppressor: str | None = Field(None, alias="actionsSuppressor")
+    actions_suppressor_wait_period: int | None = Field(None, alias="actionsSuppressorWaitPeriod")
+    actions_suppressor_extension_period: int | None = Field(None, alias="actionsSuppressorExtensionPeriod")
+
+
+class CloudWatchAlarmDetail(WardenModel):
+    alarm_name: str = Field(alias="alarmName")
+    state: AlarmState
+    previous_state: AlarmState | None = Field(None, alias="previousState")
+    configuration: AlarmConfiguration | None = None
+
+    @property
+    def is_alarm(self) -> bool:
+        return self.state.value == AlarmValue.ALARM
+
+    @property
+    def is_composite(self) -> bool:
+        return self.configuration is not None and self.configuration.alarm_rule is not None
+
+    @property
+    def triggering_alarms(self) -> list[str]:
+        """For a composite alarm, the ARNs of the children its reasonData names."""
+        data = self.state.data or {}
+        items = data.get("triggeringAlarms")
+        if not isinstance(items, list):
+            return []
+        return [item["arn"] for item in items if isinstance(item, dict) and isinstance(item.get("arn"), str)]
+
+
+class CloudWatchAlarmStateChange(WardenEventBridgeModel):
+    detail: CloudWatchAlarmDetail
+
+    @property
+    def alarm_arn(self) -> str | None:
+        return next((r for r in self.resources if ":alarm:" in r), None)

@@ -1,0 +1,157 @@
+"""`make bench`: cold import, warm per-event time, AWS calls per event and memory, per handler.
+
+Cold import is a ratio to `import boto3` measured in the same run (fresh interpreters, medians),
+so the figure means the same on any machine. Warm time is the handler's own time: the time spent
+inside AWS calls (moto here, the network in Lambda) is subtracted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = 7
+WARM_EVENTS = 200
+
+COLD_SNIPPET = """
+import importlib.util, sys, time
+t = time.perf_counter()
+{body}
+print(time.perf_counter() - t)
+"""
+
+
+def _cold(body: str, env: dict[str, str]) -> float:
+    out = subprocess.run([sys.executable, "-c", COLD_SNIPPET.format(body=body)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def cold_import_ratios(world: Any) -> dict[str, float]:
+    """Median over RUNS of (handler module import) / (import boto3), interleaved run by run."""
+    ratios: dict[str, list[float]] = {fid: [] for fid in world.functions}
+    for _ in range(RUNS):
+        base = _cold("import boto3", dict(os.environ))
+        for fid, fn in world.functions.items():
+            env = {**os.environ, **world.environment(fn)}
+            body = (f"spec = importlib.util.spec_from_file_location('app', {str(fn.module_path)!r})\n"
+                    "spec.loader.exec_module(importlib.util.module_from_spec(spec))")
+            ratios[fid].append(_cold(body, env) / base)
+    return {fid: round(statistics.median(r), 2) for fid, r in ratios.items()}
+
+
+class CallMeter:
+    """Counts AWS calls and the time spent in them, by wrapping botocore's one entry point."""
+
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self.seconds = 0.0
+        self._original = botocore.client.BaseClient._make_api_call
+
+    def __enter__(self) -> CallMeter:
+        meter, original = self, self._original
+
+        def metered(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            start = time.perf_counter()
+            try:
+                return original(client, operation, params)
+            finally:
+                meter.seconds += time.perf_counter() - start
+                meter.calls[f"{client.meta.service_model.service_name}:{operation}"] += 1
+
+        botocore.client.BaseClient._make_api_call = metered
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        botocore.client.BaseClient._make_api_call = self._original
+
+
+def _fresh(event: dict[str, Any]) -> dict[str, Any]:
+    """The same event with a new id, so idempotency lets it through."""
+    event = copy.deepcopy(event)
+    event["id"] = str(uuid.uuid4())
+    return event
+
+
+def warm(world: Any, function: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    for event in events:  # warm-up: imports, clients, configuration cache
+        world.invoke(function, _fresh(event))
+    samples, peak = [], 0.0
+    with CallMeter() as meter:
+        tracemalloc.start()
+        for n in range(WARM_EVENTS):
+            event = _fresh(events[n % len(events)])
+            before = meter.seconds
+            start = time.perf_counter()
+            outcome = world.invoke(function, event)
+            samples.append((time.perf_counter() - start) - (meter.seconds - before))
+            if outcome.error:
+                raise RuntimeError(f"{function} failed during the benchmark: {outcome.error}")
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return {"warm_ms": round(statistics.median(samples) * 1000, 3),
+            "calls_per_event": round(sum(meter.calls.values()) / WARM_EVENTS, 2),
+            "calls": {k: round(v / WARM_EVENTS, 2) for k, v in sorted(meter.calls.items())},
+            "peak_mb": round(peak, 2)}
+
+
+def router_events() -> list[dict[str, Any]]:
+    """A failure page, a success (which resolves it), an approval request."""
+    story = json.loads((ROOT / "events" / "scenarios" / "demo.json").read_text())
+    return [s["event"] for s in story["steps"] if s["event"]["detail"]["state"] in ("FAILED", "SUCCEEDED")]
+
+
+# Feature benchmarks: tests/benchmarks/<name>.py with `measure(world, warm) -> dict`, returning
+# {"handlers": {logical id: {...}}, "<section>": {...}} merged into the report.
+FEATURES = ["ledger", "approvals"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print bench.json's content instead of a table")
+    args = parser.parse_args()
+    import importlib.util
+
+    from warden_local.world import World
+
+    report: dict[str, Any] = {"handlers": {}}
+    with World() as world:
+        ratios = cold_import_ratios(world)
+        measured = {"NotificationRouter": warm(world, "NotificationRouter", router_events())}
+        for feature in FEATURES:
+            if importlib.util.find_spec(f"tests.benchmarks.{feature}") is None:
+                continue
+            found = importlib.import_module(f"tests.benchmarks.{feature}").measure(world, warm)
+            measured.update(found.pop("handlers", {}))
+            report.update(found)
+        for fid in world.functions:
+            report["handlers"][fid] = {"cold_import_ratio": ratios[fid], **measured.get(fid, {})}
+    (ROOT / "bench.json").write_text(json.dumps(report, indent=2))
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{'handler':<26}{'cold/boto3':>11}{'warm ms':>9}{'calls/ev':>10}{'peak MB':>9}")
+    for fid, row in report["handlers"].items():
+        print(f"{fid:<26}{row['cold_import_ratio']:>11}{row.get('warm_ms', '-'):>9}"
+              f"{row.get('calls_per_event', '-'):>10}{row.get('peak_mb', '-'):>9}")
+    for section, values in report.items():
+        if section != "handlers":
+            print(f"{section}: {json.dumps(values)}")
+
+
+if __name__ == "__main__":
+    main()
