@@ -32,8 +32,11 @@ def route():
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    parsed = parse(event)
-    result = route()(context, event={"id": parsed.id}, parsed=parsed)
+    def work():
+        parsed = parse(event)
+        return route()(context, event={"id": parsed.id}, parsed=parsed)
+
+    result = container.guard(event, work)
     logger.info("routed", extra={"result": result})
     if result.get("status") == "sent":
         metrics.add_dimension(name="event", value=result["event"])

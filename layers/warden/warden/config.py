@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -17,6 +18,8 @@ from warden.log import logger
 # kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
 DOCUMENTS: dict[str, str] = {
     "routing": "warden.routing:RoutingConfig",
+    "ledger": "warden.ledger_config:LedgerConfig",
+    "escalation": "warden.escalation:EscalationConfig",
 }
 
 CACHE_SECONDS = 300
@@ -66,15 +69,25 @@ def parse_documents(data: Any) -> dict[str, BaseModel]:
 
 
 class ConfigStore:
-    """Documents for one container: SSM first, then the model's defaults."""
+    """Documents for one container: SSM first, then the model's defaults; cached for `max_age` seconds,
+    found or not, so that a steady stream of events costs no SSM call and no re-validation."""
 
     def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS) -> None:
         self._ssm = ssm_client
         self._prefix = prefix.rstrip("/")
         self._max_age = max_age
         self._provider: Any = None
+        self._cache: dict[str, tuple[float, BaseModel]] = {}
 
     def get(self, kind: str) -> BaseModel:
+        cached = self._cache.get(kind)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        document = self._load(kind)
+        self._cache[kind] = (time.monotonic() + self._max_age, document)
+        return document
+
+    def _load(self, kind: str) -> BaseModel:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 

@@ -33,6 +33,7 @@ LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "co
                "runbook": "Runbook"}
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 SMS_LIMIT = 140
+FACT_LIMIT = 600  # one field must not push a message past SNS's 256 KB
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,15 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Deployment group", notice.deployment_group), ("Stage", notice.stage), ("Action", notice.action),
         ("State", notice.state), ("Execution", notice.execution_id), ("Deployment", notice.deployment_id),
         ("Commit", commit), ("Author", notice.author), ("Trigger", notice.trigger), ("Error", notice.error),
+        ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
+        ("Decided by", notice.approver), ("Comment", notice.comment),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
-    return [(label, value) for label, value in rows if value]
+    return [(label, _clip(str(value))) for label, value in rows if value]
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= FACT_LIMIT else text[: FACT_LIMIT - 1] + "…"
 
 
 def all_links(notice: Notice, decision: Decision) -> dict[str, str]:

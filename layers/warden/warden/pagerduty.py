@@ -14,11 +14,13 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from warden.errors import PermanentError
+
 SEVERITY = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
 RETRYABLE = {429, 500, 502, 503, 504}
 
 
-class PagerDutyRejected(Exception):
+class PagerDutyRejected(PermanentError):
     """PagerDuty refused the event (4xx other than 429): retrying cannot help."""
 
 

@@ -16,7 +16,7 @@ from warden.log import logger
 from warden.messages import facts, render, render_chat, title
 from warden.notices import Notice, classify
 from warden.notify import Publisher
-from warden.pagerduty import PagerDuty
+from warden.pagerduty import PagerDuty, PagerDutyRejected
 from warden.routing import Decision, RoutingConfig, decide
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
@@ -75,9 +75,17 @@ class NotificationRouter:
                                     summary=title(notice)):
             return {"status": "folded", "event": notice.event, "incident": key}
         self._enrich(notice)
+        # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish does not page twice,
+        # and a PagerDuty outage (raised, retried by Lambda) publishes nothing yet.
+        rejected = None
+        try:
+            paged = "oncall" in decision.audiences and self._page(key, notice, decision)
+        except PagerDutyRejected as exc:  # a permanent error: the messages still go out
+            paged, rejected = False, exc
         sent = self.notify(notice, decision)
-        paged = "oncall" in decision.audiences and self._page(key, notice, decision)
         self._incidents.notified(key)
+        if rejected:
+            raise rejected
         return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent,
                 "incident": key, "paged": paged}
 

@@ -6,12 +6,14 @@ and hands its parts to the domain code.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
 from warden.clients import Clients
 from warden.config import ConfigStore
+from warden.errors import PermanentError
 from warden.log import logger
 from warden.pagerduty import PagerDuty, routing_key_from_secret
 from warden.settings import Settings
@@ -54,6 +56,24 @@ class Container:
 
         return run
 
+    def guard(self, event: Any, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run `work`; an invalid event or a permanent refusal goes straight to the dead-letter queue
+        with its reason (retrying cannot help). Anything else is raised for Lambda to retry."""
+        from warden.models import InvalidEvent
+
+        try:
+            return work()
+        except (InvalidEvent, PermanentError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            logger.error("dead-lettered", extra={"error": reason})
+            if not self.settings.dead_letter_queue_url:
+                raise
+            self.clients.sqs.send_message(
+                QueueUrl=self.settings.dead_letter_queue_url, MessageBody=json.dumps(event, default=str),
+                MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": type(exc).__name__},
+                                   "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]}})
+            return {"status": "dead_lettered", "error": reason}
+
     def pagerduty(self) -> PagerDuty | None:
         """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""
         arn = self.settings.pagerduty_secret_arn
@@ -70,13 +90,10 @@ class Container:
         return PagerDuty(self.settings.pagerduty_url, routing_key)
 
 
-def parse(event: Any) -> Any:
-    """The typed model of an incoming event; an invalid one is logged with the reason and raised,
-    so that Lambda dead-letters it after its retries."""
-    from warden.models import InvalidEvent, parse_event
 
-    try:
-        return parse_event(event)
-    except InvalidEvent as exc:
-        logger.error("invalid event", extra={"error": str(exc)})
-        raise
+
+def parse(event: Any) -> Any:
+    """The typed model of an incoming event (InvalidEvent otherwise; `Container.guard` dead-letters it)."""
+    from warden.models import parse_event
+
+    return parse_event(event)

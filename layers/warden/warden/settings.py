@@ -22,6 +22,7 @@ class Settings:
     state_table: str = ""
     idempotency_table: str = ""
     pagerduty_secret_arn: str = ""
+    dead_letter_queue_url: str = ""
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
 
     @classmethod
@@ -35,6 +36,7 @@ class Settings:
             state_table=env.get("STATE_TABLE", ""),
             idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
             pagerduty_secret_arn=env.get("PAGERDUTY_SECRET_ARN", ""),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
             # Overridable so that tests can point it at a server on 127.0.0.1.
             pagerduty_url=env.get("PAGERDUTY_EVENTS_URL", cls.pagerduty_url),
         )

@@ -1,0 +1,42 @@
+"""Building blocks for tests: sample events, scenarios on disk, and effect filters."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+# The contract lives in shared/ beside the checkout; the copy in tests/contract is for a lone clone.
+_SHARED = ROOT.parent / "shared" / "contract" / "replay.schema.json"
+SCHEMA = json.loads((_SHARED if _SHARED.exists() else ROOT / "tests" / "contract" / "replay.schema.json").read_text())
+DEMO = json.loads((EVENTS / "scenarios" / "demo.json").read_text())
+
+
+def sample(relative: str, **detail: Any) -> dict[str, Any]:
+    """A sample event with a fresh id (a distinct delivery) and detail fields overridden."""
+    event = json.loads((EVENTS / relative).read_text())
+    event["id"] = str(uuid.uuid4())
+    event["detail"].update(detail)
+    return event
+
+
+def pipeline_world() -> list[dict[str, Any]]:
+    """The demo's real API calls: an IAM role and the payments-api pipeline."""
+    return copy.deepcopy(DEMO["world"])
+
+
+def write_scenario(tmp_path: Path, steps: list[dict[str, Any]], *, config: dict | None = None,
+                   world: list | None = None, name: str = "scenario.json") -> str:
+    doc = {"world": pipeline_world() if world is None else world, "config": config or {}, "steps": steps}
+    path = tmp_path / name
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def effects(doc: dict[str, Any], kind: str, **match: Any) -> list[dict[str, Any]]:
+    return [e for step in doc["steps"] for e in step["effects"]
+            if e["kind"] == kind and all(e.get(k) == v for k, v in match.items())]
