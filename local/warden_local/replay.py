@@ -7,6 +7,7 @@ an SNS-to-Lambda event, or a scenario ({"world", "config", "steps"}); see DESIGN
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ class Step:
     at: datetime | None = None
     event: Any = None
     schedule: str | None = None
+    call: dict[str, Any] | None = None  # an AWS call made at that moment, outside Warden (a console click)
 
 
 @dataclass
@@ -75,8 +77,8 @@ def load(path: str | Path) -> Scenario:
     scenario = Scenario(str(path), world=doc.get("world") or [], config=doc.get("config") or {})
     for n, raw in enumerate(doc["steps"]):
         where = f"{path}: steps[{n}]"
-        if not isinstance(raw, dict) or ("event" in raw) == ("schedule" in raw):
-            raise InputError(f"{where}: a step has exactly one of 'event' or 'schedule'")
+        if not isinstance(raw, dict) or sum(k in raw for k in ("event", "schedule", "call")) != 1:
+            raise InputError(f"{where}: a step has exactly one of 'event', 'schedule' or 'call'")
         at = None
         if "at" in raw:
             try:
@@ -86,9 +88,13 @@ def load(path: str | Path) -> Scenario:
         if "schedule" in raw:
             scenario.steps.append(Step(f"schedule:{raw['schedule']}", at, schedule=str(raw["schedule"])))
             continue
+        if "call" in raw:
+            scenario.steps.append(Step(f"call:{raw['call']}", at, call={"call": str(raw["call"]),
+                                                                        "params": raw.get("params") or {}}))
+            continue
         event, label = raw["event"], f"{path}#steps[{n}]"
         if isinstance(event, str):
-            label = str(path.parent / event)
+            label = os.path.normpath(path.parent / event)
             event = read_json(path.parent / event)
         scenario.steps.append(Step(label, at or _time_of(event), event=event))
     if not isinstance(scenario.world, list) or not all(isinstance(c, dict) and "call" in c for c in scenario.world):
@@ -108,38 +114,44 @@ class Replayer:
         for step in scenario.steps:
             if step.schedule and step.schedule not in self._schedules:
                 known = ", ".join(sorted(self._schedules)) or "none"
-                raise InputError(f"{scenario.label}: unknown schedule {step.schedule!r} (template.yaml declares: {known})")
+                raise InputError(f"{scenario.label}: unknown schedule {step.schedule!r} "
+                                 f"(template.yaml declares: {known})")
 
     def run(self, scenario: Scenario) -> list[dict[str, Any]]:
         self._setup(scenario)
         return [self.step(step) for step in scenario.steps]
 
     def _setup(self, scenario: Scenario) -> None:
-        from botocore import xform_name
-
         for call in scenario.world:
-            service, _, operation = call["call"].partition(":")
-            try:
-                getattr(self.world.client(service), xform_name(operation))(**call.get("params", {}))
-            except Exception as exc:  # noqa: BLE001 (a scenario's set-up error is the user's input)
-                raise InputError(f"{scenario.label}: world call {call['call']} failed: {exc}") from None
+            self._call(call, f"{scenario.label}: world call")
         ssm = self.world.client("ssm")
         prefix = self.world.parameter("ConfigPrefix") if "ConfigPrefix" in self.world.template.parameters else ""
         for kind, doc in scenario.config.items():
             ssm.put_parameter(Name=f"{prefix}/{kind}", Value=json.dumps(doc), Type="String", Overwrite=True)
 
+    def _call(self, call: dict[str, Any], where: str) -> None:
+        from botocore import xform_name
+
+        service, _, operation = call["call"].partition(":")
+        try:
+            getattr(self.world.client(service), xform_name(operation))(**call.get("params", {}))
+        except Exception as exc:  # noqa: BLE001 (a scenario's call error is the user's input)
+            raise InputError(f"{where} {call['call']} failed: {exc}") from None
+
     def step(self, step: Step) -> dict[str, Any]:
         at = step.at or clock.now()
         self.world.set_time(at)
         mark = self.world.begin()
-        routes = self.schedule(step) if step.schedule else self.routes(step.event)
+        if step.call:
+            self._call(step.call, f"{step.label}: call")
+        routes = self.schedule(step) if step.schedule else self.routes(step.event) if step.event is not None else []
         if step.event is not None:
             fakes.apply_event(step.event)
         for function, payload in routes:
             self.world.invoke(function, payload)
         result = {"input": step.label, "at": clock.iso(at), "routed_to": [f for f, _ in routes],
                   "effects": self.world.effects(mark)}
-        if not routes:
+        if not routes and step.event is not None:
             result["note"] = "no route in template.yaml accepts this input"
         return result
 

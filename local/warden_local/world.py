@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sys
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ class Invocation:
     function: str
     result: Any = None
     error: str | None = None
+    seconds: float = 0.0  # inside the handler, all attempts
 
 
 class _Context:
@@ -85,6 +87,7 @@ class World:
         self.physical: dict[str, dict[str, Any]] = {}
         self.functions = self.template.functions
         self._modules: dict[str, Any] = {}
+        self._environments: dict[str, dict[str, str]] = {}
         self._id = next(_worlds)
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
@@ -283,6 +286,11 @@ class World:
 
     # -- functions ----------------------------------------------------------------------------------
     def environment(self, fn: Function) -> dict[str, str]:
+        if fn.logical_id not in self._environments:
+            self._environments[fn.logical_id] = self._resolve_environment(fn)
+        return self._environments[fn.logical_id]
+
+    def _resolve_environment(self, fn: Function) -> dict[str, str]:
         env = {k: v for k, v in self.resolve(fn.environment).items()}
         env = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in env.items()}
         env["PAGERDUTY_EVENTS_URL"] = self.pagerduty.url if self.pagerduty else ""
@@ -321,13 +329,16 @@ class World:
         with self._function_env(fn):
             handler = getattr(self._module(fn), fn.entry_point)
             for _ in range(1 + fn.max_retries):
+                context = _Context(fn, function_id)
                 RECORDER.active = True
+                start = time.perf_counter()
                 try:
-                    outcome.result, outcome.error = handler(event, _Context(fn, function_id)), None
+                    outcome.result, outcome.error = handler(event, context), None
                     break
                 except Exception as exc:  # noqa: BLE001 (Lambda catches everything too)
                     outcome.error = f"{type(exc).__name__}: {exc}"
                 finally:
+                    outcome.seconds += time.perf_counter() - start
                     RECORDER.active = False
         if outcome.error is not None:
             self._dead_letter(fn, event, outcome.error)
@@ -394,7 +405,8 @@ class World:
 
 
 def _route_logs() -> None:
+    """Point the handlers' log streams (plain StreamHandlers, as powertools installs) at `_CurrentStdout`."""
     for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
         for handler in getattr(logger, "handlers", []):
-            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.__stdout__, sys.stdout):
+            if type(handler) is logging.StreamHandler and handler.stream not in (sys.stderr, sys.__stderr__):
                 handler.setStream(_CurrentStdout())

@@ -70,3 +70,12 @@ def test_a_scenario_step_time_and_relative_event_files(tmp_path):
     [step] = doc["steps"]
     assert step["at"] == "2026-11-27T13:10:00Z"
     assert step["input"].endswith("ev.json")
+
+
+def test_a_dead_lettered_event_is_logged_with_its_reason(tmp_path, world):
+    broken = sample("codepipeline/pipeline-failed.json")
+    broken["detail"]["execution-id"] = None
+    replay([write_scenario(tmp_path, [{"event": broken}])], world=world)
+    logged = [json.loads(line) for line in world.logs.getvalue().splitlines() if line.startswith("{")]
+    [error] = [entry for entry in logged if entry.get("message") == "dead-lettered"]
+    assert error["level"] == "ERROR" and "detail.execution-id" in error["error"]
