@@ -36,7 +36,7 @@ def test_replay_json_prints_one_document():
     run = warden("replay", "--json", str(EVENTS / "codepipeline" / "pipeline-failed.json"))
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
-    assert doc["steps"][0]["routed_to"] == ["NotificationRouter"] or "NotificationRouter" in doc["steps"][0]["routed_to"]
+    assert "NotificationRouter" in doc["steps"][0]["routed_to"]
 
 
 @pytest.mark.parametrize(("content", "expected"), [
