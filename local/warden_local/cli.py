@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
     validate = config_sub.add_parser("validate", help="validate a configuration file offline")
     validate.add_argument("file")
+    from warden_local import ledger_cli
+
+    ledger_cli.add_parser(sub)
     return parser
 
 
@@ -63,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
             _print_document(replay([str(STORY)]), args.json)
         elif args.command == "config":
             return _validate(Path(args.file))
+        elif args.command == "ledger":
+            from warden_local import ledger_cli
+
+            return ledger_cli.run(args)
     except InputError as exc:
         print(f"warden: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -40,6 +40,12 @@ class Notice:
     application: str | None = None
     deployment_group: str | None = None
     links: dict[str, str] = field(default_factory=dict)
+    # Pending approvals (warden.approvals): how long it waits, until when, what it says, who decided.
+    age: str | None = None
+    expires: str | None = None
+    custom_data: str | None = None
+    approver: str | None = None
+    comment: str | None = None
 
     @property
     def short_commit(self) -> str | None:
@@ -65,7 +71,6 @@ PIPELINE_EVENTS = {
     "STOPPED": "pipeline.stopped",
     "SUPERSEDED": "pipeline.superseded",
 }
-APPROVAL_EVENTS = {"STARTED": "approval.needed", "SUCCEEDED": "approval.approved", "FAILED": "approval.rejected"}
 DEPLOYMENT_EVENTS = {
     "SUCCESS": "deployment.succeeded",
     # CodeDeploy rolls a failed or stopped deployment back (when enabled): on-call must know either way.
@@ -117,9 +122,8 @@ def _pipeline(event: PipelineExecutionStateChange) -> Notice | None:
 def _action(event: ActionExecutionStateChange) -> Notice | None:
     d = event.detail
     if d.is_approval:
-        kind = APPROVAL_EVENTS.get(d.state)
-    else:
-        kind = "action.failed" if d.state == "FAILED" else None
+        return None  # ApprovalTracker owns approval.* (one approval.needed whichever input comes first)
+    kind = "action.failed" if d.state == "FAILED" else None
     if kind is None:
         return None
     notice = _base(event, kind)

@@ -1,0 +1,42 @@
+"""ApprovalEscalator: the scheduled sweep that reminds and escalates pending approvals."""
+
+from functools import cache
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from warden.log import logger
+from warden.runtime import Container
+
+metrics = Metrics()
+container = Container()
+
+
+@cache
+def sweep():
+    from warden.approval_escalator import ApprovalEscalator
+    from warden.approvals import Approvals, Notifier
+    from warden.notify import Publisher
+
+    clients, settings = container.clients, container.settings
+    escalator = ApprovalEscalator(
+        approvals=Approvals(clients.dynamodb, settings.state_table),
+        codepipeline=clients.codepipeline,
+        notifier=Notifier(publisher=Publisher(clients.sns, settings.topics), config=container.config,
+                          pagerduty=container.pagerduty()),
+        config=container.config,
+    )
+    # Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).
+    return container.idempotent(lambda event: escalator.sweep(event["id"]))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    result = sweep()(context, event={"id": event["id"]})
+    logger.info("swept", extra={"result": result})
+    # The alarm "manual approval pending > 4 hours" watches this (0 when nothing is pending).
+    metrics.add_metric(name="OldestPendingApprovalAge", unit=MetricUnit.Seconds, value=result["oldest_age_seconds"])
+    metrics.add_metric(name="PendingApprovals", unit=MetricUnit.Count, value=result["pending"])
+    metrics.add_metric(name="ApprovalEscalations", unit=MetricUnit.Count, value=len(result["escalated"]))
+    return result

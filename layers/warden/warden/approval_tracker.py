@@ -1,0 +1,198 @@
+"""ApprovalTracker's domain: record pending approvals from either input, resolve them, tell once.
+
+Inputs: the approval SNS message (token, review link, expiry, customData), the Approval action's
+state changes, and the pipeline execution's STARTED (who is waiting) and terminal states (an
+execution that ends takes its pending approvals with it, silently).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warden import links
+from warden.approvals import (
+    PENDING_STATUS,
+    Approvals,
+    Notifier,
+    action_state,
+    approval_pk,
+    gate,
+    key_of,
+    notice_of,
+    pipeline_state,
+)
+from warden.clock import iso
+from warden.log import logger
+from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
+
+OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
+TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
+ENDED = frozenset({"STOPPED", "SUPERSEDED", "FAILED", "SUCCEEDED", "CANCELED"})
+# The other input may already have set these, better: the message's token and review link win.
+FROM_MESSAGE = frozenset({"token", "review_link"})
+
+
+class ApprovalTracker:
+    def __init__(self, *, approvals: Approvals, codepipeline: Any, notifier: Notifier, region: str) -> None:
+        self._approvals = approvals
+        self._codepipeline = codepipeline
+        self._notifier = notifier
+        self._region = region
+
+    def handle(self, event: Any, delivery_id: str) -> dict[str, Any]:
+        """`event` is a parsed model; `delivery_id` the EventBridge event id or SNS message id."""
+        if isinstance(event, ManualApprovalMessage):
+            return self.requested_by_message(event, delivery_id)
+        if isinstance(event, ActionExecutionStateChange) and event.detail.is_approval:
+            if event.detail.state == "STARTED":
+                return self.requested_by_event(event)
+            if event.detail.state in OUTCOMES:
+                return self.decided(event)
+        if isinstance(event, PipelineExecutionStateChange):
+            if event.detail.state == "STARTED":
+                return self.started(event)
+            if event.detail.state in ENDED:
+                return self.ended(event)
+        return {"status": "ignored"}
+
+    # -- requested ---------------------------------------------------------------------------------
+    def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
+        region = message.region or self._region
+        pipeline, stage, action, token = message.pipeline, message.stage, message.action, message.token
+        state = pipeline_state(self._codepipeline, pipeline)
+        if state is None:
+            return {"status": "ignored", "reason": f"no pipeline {pipeline} in this account"}
+        current = action_state(state, stage, action) or {}
+        execution_id = current.get("execution_id") if current.get("token") == token else None
+        items = self._approvals.at_gate(region, pipeline, stage, action)
+        item = _match(items, execution_id, token)
+        if item is None and execution_id is None:
+            # Not the latest at its stage (PARALLEL): the one pending approval there still without a token.
+            waiting = [i for i in items if i["status"] == PENDING_STATUS and not i.get("token")]
+            if len(waiting) != 1:
+                return {"status": "stale", "reason": "CodePipeline shows no pending approval with this token"}
+            item = waiting[0]
+        review = message.approval.approval_review_link or links.approval_review(region, pipeline, stage, action, token)
+        fields = {"kind": "approval", "pipeline": pipeline, "stage": stage, "action": action, "region": region,
+                  "execution_id": execution_id, "token": token, "review_link": review,
+                  "expires": iso(message.expires_at) if message.expires_at else None,
+                  "custom_data": message.approval.custom_data or None, "console_link": message.console_link or None}
+        key = key_of(item) if item else _key(region, pipeline, stage, action, execution_id or "")
+        return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset())
+
+    def requested_by_event(self, event: ActionExecutionStateChange) -> dict[str, Any]:
+        d = event.detail
+        current = action_state(pipeline_state(self._codepipeline, d.pipeline), d.stage, d.action) or {}
+        # The token of this execution's approval, when GetPipelineState shows this execution at the stage.
+        mine = current.get("execution_id") == d.execution_id and current.get("status") == "InProgress"
+        token = current.get("token") if mine else None
+        item = _match(self._approvals.at_gate(event.region, d.pipeline, d.stage, d.action), d.execution_id, token)
+        fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
+                  "region": event.region, "account": event.account, "execution_id": d.execution_id,
+                  "token": token, "action_execution_id": d.action_execution_id,
+                  "review_link": token and links.approval_review(event.region, d.pipeline, d.stage, d.action, token)}
+        key = key_of(item) if item else _key(event.region, d.pipeline, d.stage, d.action, d.execution_id)
+        return self._record(key, fields, since=event.time, owner=event.id, keep=FROM_MESSAGE)
+
+    def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
+                keep: frozenset[str]) -> dict[str, Any]:
+        item = self._approvals.record(key, fields, since=since, keep=keep)
+        if item is None:
+            return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
+        if not self._approvals.claim(key, "needed", owner):
+            return {"status": "merged", "approval": key["sk"]}
+        who = {} if item.get("author") else self._who(item)
+        sent = self._notifier.send(notice_of(item | who, "approval.needed", event_id=owner))
+        self._approvals.sent(key, "needed", **who)
+        return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": sent}
+
+    def _who(self, item: dict[str, Any]) -> dict[str, str]:
+        """Who is waiting: the commit and author of the execution (its STARTED event), else what
+        GetPipelineExecution knows (the commit, and the caller of a manual start)."""
+        execution_id = item.get("execution_id")
+        if not execution_id:
+            return {}
+        saved = self._approvals.trigger(item["region"], item["pipeline"], execution_id)
+        if saved:
+            return {k: v for k, v in saved.items() if k in ("author", "commit", "commit_message", "trigger")}
+        try:
+            execution = self._codepipeline.get_pipeline_execution(
+                pipelineName=item["pipeline"], pipelineExecutionId=execution_id)["pipelineExecution"]
+        except (self._codepipeline.exceptions.PipelineExecutionNotFoundException,
+                self._codepipeline.exceptions.PipelineNotFoundException):
+            return {}  # another account's pipeline, or gone: the message goes out without who waits
+        trigger = execution.get("trigger", {})
+        revision = next(iter(execution.get("artifactRevisions", [])), {})
+        found = {"trigger": trigger.get("triggerType"), "commit": revision.get("revisionId"),
+                 "commit_message": revision.get("revisionSummary"),
+                 "author": trigger.get("triggerDetail") if trigger.get("triggerType") == "StartPipelineExecution"
+                 else None}
+        return {k: v for k, v in found.items() if v}
+
+    # -- resolved ----------------------------------------------------------------------------------
+    def decided(self, event: ActionExecutionStateChange) -> dict[str, Any]:
+        d = event.detail
+        outcome = OUTCOMES[d.state]
+        item = _match(self._approvals.at_gate(event.region, d.pipeline, d.stage, d.action), d.execution_id, None) or {}
+        key = key_of(item) if item else _key(event.region, d.pipeline, d.stage, d.action, d.execution_id)
+        result = d.execution_result
+        fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
+                  "region": event.region, "account": event.account, "execution_id": d.execution_id,
+                  "comment": result.external_execution_summary if result else None,
+                  "approver": self._approver(d.pipeline, d.execution_id, d.stage, d.action) if outcome in TOLD
+                  else None}
+        self._notifier.unpage(item)
+        tell = outcome in TOLD
+        before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
+        if before is None:
+            return {"status": "duplicate", "approval": key["sk"]}
+        if not tell:
+            return {"status": "resolved", "outcome": outcome, "approval": key["sk"]}
+        notice = notice_of(before | {k: v for k, v in fields.items() if v}, TOLD[outcome], event_id=event.id,
+                           state=d.state)
+        sent = self._notifier.send(notice)
+        self._approvals.sent(key, "told")
+        return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": sent}
+
+    def _approver(self, pipeline: str, execution_id: str, stage: str, action: str) -> str | None:
+        """`updatedBy` of the action execution (the event does not say who approved)."""
+        try:
+            pages = self._codepipeline.get_paginator("list_action_executions").paginate(
+                pipelineName=pipeline, filter={"pipelineExecutionId": execution_id})
+            for page in pages:
+                for run in page.get("actionExecutionDetails", []):
+                    if (run.get("stageName"), run.get("actionName")) == (stage, action):
+                        return run.get("updatedBy")
+        except self._codepipeline.exceptions.ClientError as exc:
+            logger.warning("could not read the approver", extra={"pipeline": pipeline, "error": str(exc)})
+        return None
+
+    # -- executions --------------------------------------------------------------------------------
+    def started(self, event: PipelineExecutionStateChange) -> dict[str, Any]:
+        trigger = event.detail.execution_trigger
+        if trigger is None:
+            return {"status": "ignored"}
+        self._approvals.save_trigger(event.region, event.detail.pipeline, event.detail.execution_id, {
+            "author": trigger.author, "commit": trigger.commit_id, "commit_message": trigger.commit_message,
+            "trigger": trigger.trigger_type})
+        return {"status": "recorded", "execution": event.detail.execution_id}
+
+    def ended(self, event: PipelineExecutionStateChange) -> dict[str, Any]:
+        d = event.detail
+        closed = []
+        for item in self._approvals.of_execution(event.region, d.pipeline, d.execution_id):
+            self._notifier.unpage(item)
+            if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
+                                       tell=False) is not None:
+                closed.append(item["sk"])
+        return {"status": "closed" if closed else "ignored", "approvals": closed}
+
+
+def _key(region: str, pipeline: str, stage: str, action: str, execution_id: str) -> dict[str, str]:
+    return {"pk": approval_pk(region, pipeline), "sk": gate(stage, action) + execution_id}
+
+
+def _match(items: list[dict[str, Any]], execution_id: str | None, token: str | None) -> dict[str, Any] | None:
+    """The approval these inputs speak of: same execution, or same token."""
+    return next((i for i in items if (execution_id and i.get("execution_id") == execution_id)
+                 or (token and i.get("token") == token)), None)

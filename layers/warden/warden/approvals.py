@@ -1,0 +1,322 @@
+"""Pending manual approvals: one item per approval in the state table, and how they are told.
+
+Item: pk `approval#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>` (so PARALLEL executions
+waiting at the same action are separate approvals). While pending, the item is in the sparse index
+gsi1 (gsi1pk `approvals#pending`, gsi1sk = requested at): the sweep reads what is pending, never the
+account. Resolution removes it from the index and keeps the outcome for a month (TTL).
+
+Both inputs (the approval SNS message, the action STARTED event) update the same item; whichever
+claims `needed_owner` first sends the one approval.needed. Every transition is a conditional write,
+so redeliveries, races between inputs and concurrent sweeps cannot send anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden import links
+from warden.clock import iso, now, parse_iso
+from warden.config import ConfigStore
+from warden.escalation import DEFAULT_APPROVAL_TIMEOUT
+from warden.log import logger
+from warden.messages import facts, render, render_chat, title
+from warden.notices import Notice
+from warden.notify import Publisher
+from warden.pagerduty import PagerDuty
+from warden.routing import Decision, RoutingConfig, decide
+
+PENDING_INDEX = "gsi1"
+PENDING = "approvals#pending"
+PENDING_STATUS = "pending"
+TIER = "tier_"  # claim flags of escalation tiers: tier_<name>_owner, tier_<name>_sent
+KEEP_RESOLVED = timedelta(days=30)
+KEEP_TRIGGER = timedelta(days=8)  # longer than any approval can wait
+
+
+def approval_pk(region: str, pipeline: str) -> str:
+    return f"approval#{region}#{pipeline}"
+
+
+def gate(stage: str, action: str) -> str:
+    return f"{stage}#{action}#"
+
+
+def _epoch(moment: datetime) -> str:
+    return str(int(moment.timestamp()))
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (set, frozenset)):
+        return {"SS": sorted(value)}
+    return {"S": str(value)}
+
+
+def plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item as Python values (strings, booleans, sets)."""
+    out: dict[str, Any] = {}
+    for name, typed in item.items():
+        (kind, value), = typed.items()
+        out[name] = set(value) if kind == "SS" else value
+    return out
+
+
+class Approvals:
+    """The approval items of the state table."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def _conditional(self) -> type[Exception]:
+        return self._ddb.exceptions.ConditionalCheckFailedException
+
+    def at_gate(self, region: str, pipeline: str, stage: str, action: str) -> list[dict[str, Any]]:
+        """Every approval (pending or recently resolved) of one approval action."""
+        return self._query(KeyConditionExpression="pk = :pk AND begins_with(sk, :gate)", ConsistentRead=True,
+                           ExpressionAttributeValues={":pk": {"S": approval_pk(region, pipeline)},
+                                                      ":gate": {"S": gate(stage, action)}})
+
+    def of_execution(self, region: str, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
+        """The pending approvals of one execution (a pipeline's approvals are few: one key, bounded by TTL)."""
+        return self._query(KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                           FilterExpression="execution_id = :e AND #s = :pending",
+                           ExpressionAttributeNames={"#s": "status"},
+                           ExpressionAttributeValues={":pk": {"S": approval_pk(region, pipeline)},
+                                                      ":e": {"S": execution_id},
+                                                      ":pending": {"S": PENDING_STATUS}})
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Every pending approval, oldest first, through the sparse index (no scan)."""
+        return self._query(IndexName=PENDING_INDEX, KeyConditionExpression="gsi1pk = :p",
+                           ExpressionAttributeValues={":p": {"S": PENDING}})
+
+    def _query(self, **kwargs: Any) -> list[dict[str, Any]]:
+        return [plain(i) for i in self._pages(TableName=self._table, **kwargs)]
+
+    def _pages(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._ddb.query(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record(self, key: dict[str, str], fields: dict[str, Any], *, since: datetime | None,
+               keep: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+        """Create or merge a pending approval; None when it is already resolved (a late input).
+
+        `since` (the action's start) is authoritative when given; otherwise the first input's time
+        stays. Fields in `keep` do not overwrite what the other input already set.
+        """
+        names, values, sets = {"#s": "status"}, {":pending": {"S": PENDING_STATUS}, ":p": {"S": PENDING}}, []
+        for n, (name, value) in enumerate(fields.items()):
+            if value is None:
+                continue
+            names[f"#f{n}"], values[f":f{n}"] = name, _value(value)
+            sets.append(f"#f{n} = if_not_exists(#f{n}, :f{n})" if name in keep else f"#f{n} = :f{n}")
+        values[":since"] = {"S": iso(since or now())}
+        values[":ttl"] = {"N": _epoch((since or now()) + DEFAULT_APPROVAL_TIMEOUT + KEEP_RESOLVED)}
+        when = ":since" if since else "if_not_exists(since, :since)"
+        sets += ["#s = :pending", "gsi1pk = :p", f"since = {when}", f"gsi1sk = {when}",
+                 "expires_at = if_not_exists(expires_at, :ttl)"]
+        try:
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key), UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_not_exists(pk) OR #s = :pending",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
+        except self._conditional():
+            return None
+        return plain(out["Attributes"])
+
+    def claim(self, key: dict[str, str], flag: str, owner: str) -> bool:
+        """Claim a one-time notification (`needed`, or a tier) for `owner`.
+
+        The owner may claim again until it marks the notification sent, so that a failed publish
+        is retried with the same delivery (Lambda's retry) instead of being lost or doubled.
+        """
+        try:
+            self._ddb.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="SET #o = :me, #sent = :false",
+                ConditionExpression="#s = :pending AND (attribute_not_exists(#o) OR (#o = :me AND #sent = :false))",
+                ExpressionAttributeNames={"#s": "status", "#o": f"{flag}_owner", "#sent": f"{flag}_sent"},
+                ExpressionAttributeValues={":pending": {"S": PENDING_STATUS}, ":me": {"S": owner},
+                                           ":false": {"BOOL": False}})
+        except self._conditional():
+            return False
+        return True
+
+    def sent(self, key: dict[str, str], flag: str, **fields: Any) -> None:
+        names = {"#sent": f"{flag}_sent"} | {f"#f{n}": k for n, k in enumerate(fields)}
+        values = {":true": {"BOOL": True}} | {f":f{n}": _value(v) for n, v in enumerate(fields.values())}
+        sets = ["#sent = :true"] + [f"#f{n} = :f{n}" for n in range(len(fields))]
+        if flag.startswith(TIER):
+            names["#fired"], values[":tier"] = "fired", {"SS": [flag.removeprefix(TIER)]}
+        self._ddb.update_item(TableName=self._table, Key=_key(key),
+                              UpdateExpression="SET " + ", ".join(sets) + (" ADD #fired :tier" if "#fired" in names
+                                                                          else ""),
+                              ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+    def resolve(self, key: dict[str, str], outcome: str, fields: dict[str, Any], *, owner: str,
+                tell: bool) -> dict[str, Any] | None:
+        """Pending (or never seen) -> `outcome`. Returns the item as it was ({} if new); None if it was
+        resolved already, so that only one delivery tells of the outcome (`told`, as for `claim`)."""
+        at = now()
+        fields = {k: v for k, v in fields.items() if v is not None} | {"resolved_at": iso(at)}
+        names = {"#s": "status", "#by": "resolved_by", "#told": "told_sent"} | {
+            f"#f{n}": k for n, k in enumerate(fields)}
+        values = {":pending": {"S": PENDING_STATUS}, ":outcome": {"S": outcome}, ":me": {"S": owner},
+                  ":false": {"BOOL": False}, ":told": {"BOOL": not tell},
+                  ":ttl": {"N": _epoch(at + KEEP_RESOLVED)}} | {
+            f":f{n}": _value(v) for n, v in enumerate(fields.values())}
+        sets = ["#s = :outcome", "expires_at = :ttl", "#by = :me", "#told = :told"] + [
+            f"#f{n} = :f{n}" for n in range(len(fields))]
+        try:
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
+                ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+        except self._conditional():
+            return None
+        return plain(out.get("Attributes", {}))
+
+    # -- who is waiting: the trigger of each execution, from its STARTED event ---------------------
+    def save_trigger(self, region: str, pipeline: str, execution_id: str, trigger: dict[str, Any]) -> None:
+        item = {k: _value(v) for k, v in trigger.items() if v}
+        self._ddb.put_item(TableName=self._table, Item=_key(_trigger_key(region, pipeline, execution_id)) | item | {
+            "expires_at": {"N": _epoch(now() + KEEP_TRIGGER)}})
+
+    def trigger(self, region: str, pipeline: str, execution_id: str) -> dict[str, Any]:
+        item = self._ddb.get_item(TableName=self._table, Key=_key(_trigger_key(region, pipeline, execution_id)))
+        return plain(item.get("Item", {}))
+
+
+def _trigger_key(region: str, pipeline: str, execution_id: str) -> dict[str, str]:
+    return {"pk": f"trigger#{region}#{pipeline}", "sk": execution_id}
+
+
+def _key(key: dict[str, str]) -> dict[str, Any]:
+    return {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
+
+
+def key_of(item: dict[str, Any]) -> dict[str, str]:
+    return {"pk": item["pk"], "sk": item["sk"]}
+
+
+# -- what CodePipeline says ------------------------------------------------------------------------
+def pipeline_state(codepipeline: Any, pipeline: str) -> dict[str, Any] | None:
+    """GetPipelineState, or None when the pipeline does not exist (deleted)."""
+    try:
+        return codepipeline.get_pipeline_state(name=pipeline)
+    except codepipeline.exceptions.PipelineNotFoundException:
+        return None
+
+
+def action_state(state: dict[str, Any] | None, stage: str, action: str) -> dict[str, Any] | None:
+    """{"execution_id" (the stage's latest), "status", "token"} of one action, None if it is gone."""
+    for stage_state in (state or {}).get("stageStates", []):
+        if stage_state.get("stageName") != stage:
+            continue
+        for found in stage_state.get("actionStates", []):
+            if found.get("actionName") == action:
+                latest = found.get("latestExecution", {})
+                return {"execution_id": stage_state.get("latestExecution", {}).get("pipelineExecutionId"),
+                        "status": latest.get("status"), "token": latest.get("token")}
+    return None
+
+
+def action_in_progress(codepipeline: Any, item: dict[str, Any]) -> bool:
+    """Whether this execution's approval action is still in progress (ListActionExecutions): for an
+    approval that is not the latest at its stage, which GetPipelineState cannot show."""
+    pages = codepipeline.get_paginator("list_action_executions").paginate(
+        pipelineName=item["pipeline"], filter={"pipelineExecutionId": item["execution_id"]})
+    for page in pages:
+        for run in page.get("actionExecutionDetails", []):
+            if (run.get("stageName"), run.get("actionName")) == (item["stage"], item["action"]):
+                return run.get("status") == "InProgress"
+    return False
+
+
+# -- messages --------------------------------------------------------------------------------------
+def age_text(delta: timedelta) -> str:
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    return (f"{days}d " if days else "") + f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def expires_of(item: dict[str, Any]) -> datetime:
+    """When CodePipeline expires it: the message says; otherwise the default timeout."""
+    return parse_iso(item["expires"]) if item.get("expires") else parse_iso(item["since"]) + DEFAULT_APPROVAL_TIMEOUT
+
+
+def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "PENDING") -> Notice:
+    at = now()
+    notice = Notice(
+        event=event, event_id=event_id, time=at, account=item.get("account", ""), region=item["region"],
+        state=state, pipeline=item["pipeline"], execution_id=item.get("execution_id"), stage=item["stage"],
+        action=item["action"], trigger=item.get("trigger"), commit=item.get("commit"),
+        commit_message=item.get("commit_message"), author=item.get("author"),
+        custom_data=item.get("custom_data"), approver=item.get("approver"), comment=item.get("comment"),
+    )
+    if state == "PENDING":
+        notice.age = age_text(at - parse_iso(item["since"]))
+        notice.expires = iso(expires_of(item))
+        if item.get("review_link"):
+            notice.links["review"] = item["review_link"]
+    if item.get("execution_id"):
+        notice.links["execution"] = links.execution(item["region"], item["pipeline"], item["execution_id"])
+    else:
+        notice.links["pipeline"] = links.pipeline(item["region"], item["pipeline"])
+    return notice
+
+
+def page_key(item: dict[str, Any]) -> str:
+    return f"pipeline-warden/{item['pk']}/{item['sk']}"
+
+
+class Notifier:
+    """approval.* messages through the routing rules (mute, runbook) and, for on-call, a page."""
+
+    def __init__(self, *, publisher: Publisher, config: ConfigStore, pagerduty: PagerDuty | None = None) -> None:
+        self._publisher = publisher
+        self._config = config
+        self._pagerduty = pagerduty
+
+    def decide(self, notice: Notice) -> Decision:
+        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
+        return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
+                      stage=notice.stage, account=notice.account or None)
+
+    def send(self, notice: Notice, decision: Decision | None = None) -> list[str]:
+        decision = decision or self.decide(notice)
+        if decision.muted:
+            logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
+            return []
+        sent = []
+        for audience in decision.audiences:
+            chat = audience == "chat"
+            rendered = render_chat(notice, decision) if chat else render(notice, decision)
+            if self._publisher.publish(audience, rendered, structured=not chat):
+                sent.append(audience)
+        return sent
+
+    def page(self, item: dict[str, Any], notice: Notice, decision: Decision) -> bool:
+        if self._pagerduty is None or decision.muted or "oncall" not in decision.audiences:
+            return False
+        self._pagerduty.trigger(
+            dedup_key=page_key(item), summary=title(notice) + f" for {notice.age}", source=notice.subject_name,
+            severity=decision.severity, component=notice.stage, group=notice.account or None,
+            custom_details=dict(facts(notice)) | {"event": notice.event},
+            links={k.title(): v for k, v in notice.links.items()})
+        return True
+
+    def unpage(self, item: dict[str, Any]) -> None:
+        """Resolve the page of an approval that is no longer pending; called before the item is
+        resolved, so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
+        if self._pagerduty is not None and item.get("paged"):
+            self._pagerduty.resolve(page_key(item))

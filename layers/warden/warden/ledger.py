@@ -1,0 +1,570 @@
+"""DeploymentTracker's domain: CodePipeline state changes -> the deployment ledger (layout: ledger_keys).
+
+Delivery is at least once and out of order, so every write converges instead of assuming an order:
+- statuses carry an order key (attempt, terminal or not, time) and are written only over a lower one,
+  so a terminal status never goes back and a duplicate changes nothing;
+- facts (trigger, commit, author) are plain SETs of the same values; the status history is a string
+  set (ADD is idempotent); a start time from a later event is provisional (`if_not_exists`) until the
+  STARTED event or the event's `start-time` says it; durations are computed inside the update;
+- a stage's "current deployment" item moves only forward in time, and when facts reach an execution
+  after its stages succeeded (the returned old image says which), those items are refreshed.
+Enrichment (GetPipelineExecution, GetCommit, ListActionExecutions) that fails leaves the record built
+from the event, marked `enrichment: partial`; a later event of the execution tries again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from warden import clock
+from warden.ledger_config import LedgerConfig
+from warden.ledger_keys import (
+    CURRENT_GSI1PK,
+    approval_attr,
+    commit_pk,
+    current_key,
+    execution_key,
+    from_item,
+    history_pk,
+    month_pk,
+    stage_attr,
+    to_av,
+)
+from warden.ledger_view import CURRENT_FACTS, current_fields, execution_view
+from warden.log import logger
+
+TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED", "ABANDONED"}
+PIPELINE_CACHE_SECONDS = 3600  # stage lists change with UpdatePipeline, rarely; an hour old is fine
+# A CodeCommit revision URL names its repository: .../codecommit/repositories/<repo>/commit/<sha>
+_CODECOMMIT_URL = re.compile(r"/codecommit/repositories/([^/]+)/commit/")
+
+
+def order_key(attempt: int | None, state: str, moment: datetime) -> str:
+    """Sorts later attempts last, then terminal states after running ones, then by time."""
+    return f"{attempt or 1:04d}#{int(state in TERMINAL)}#{clock.iso(moment)}"
+
+
+def _epoch(moment: datetime) -> float:
+    return round(moment.timestamp(), 3)
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def _enrichment_errors() -> tuple[type[Exception], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
+@dataclass
+class Metric:
+    name: str
+    unit: str  # "Count" | "Seconds"
+    value: float
+
+
+@dataclass
+class Recorded:
+    """What one event did to the ledger, for the handler's log line and its EMF metrics."""
+
+    kind: str
+    pipeline: str
+    execution_id: str
+    applied: bool  # False: a duplicate or an event older than what is recorded
+    partial: bool = False
+    metrics: list[Metric] = field(default_factory=list)
+
+
+class _Update:
+    """An UpdateItem request built clause by clause, with placeholders for every name and value."""
+
+    def __init__(self) -> None:
+        self.sets: list[str] = []
+        self.adds: list[str] = []
+        self.removes: list[str] = []
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def name(self, attr: str) -> str:
+        for placeholder, known in self.names.items():
+            if known == attr:
+                return placeholder
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attr
+        return placeholder
+
+    def value(self, value: Any) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = to_av(value)
+        return placeholder
+
+    def set(self, attr: str, value: Any, *, if_absent: bool = False) -> None:
+        if value is None:
+            return
+        name, placeholder = self.name(attr), self.value(value)
+        self.sets.append(f"{name} = if_not_exists({name}, {placeholder})" if if_absent else f"{name} = {placeholder}")
+
+    def set_expr(self, attr: str, expression: str) -> None:
+        self.sets.append(f"{self.name(attr)} = {expression}")
+
+    def add(self, attr: str, value: Any) -> None:
+        self.adds.append(f"{self.name(attr)} {self.value(value)}")
+
+    def remove(self, attr: str) -> None:
+        self.removes.append(self.name(attr))
+
+    def request(self, table: str, key: dict[str, str], condition: str | None = None,
+                returns: str = "NONE") -> dict[str, Any]:
+        clauses = [f"{verb} {', '.join(parts)}" for verb, parts in
+                   (("SET", self.sets), ("ADD", self.adds), ("REMOVE", self.removes)) if parts]
+        request = {"TableName": table, "Key": {k: to_av(v) for k, v in key.items()},
+                   "UpdateExpression": " ".join(clauses), "ExpressionAttributeNames": self.names,
+                   "ReturnValues": returns}
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        if condition:
+            request["ConditionExpression"] = condition
+        return request
+
+
+def _timing(update: _Update, attrs: tuple[str, str, str, str, str], start: datetime, start_known: bool,
+            end: datetime | None) -> None:
+    """Start/end/duration of an execution or a stage; `attrs` are (started_at, started_s, ended_at, ended_s,
+    duration_s). An unknown start is provisional: the first event's time until a known one arrives."""
+    started_at, started_s, ended_at, ended_s, duration_s = attrs
+    s = _epoch(start)
+    update.set(started_at, clock.iso(start), if_absent=not start_known)
+    update.set(started_s, s, if_absent=not start_known)
+    if end is not None:
+        e = update.value(_epoch(end))
+        update.set(ended_at, clock.iso(end))
+        update.set_expr(ended_s, e)
+        update.set_expr(duration_s, f"{e} - if_not_exists({update.name(started_s)}, {e})")
+    elif start_known:
+        v = update.value(s)
+        update.set_expr(duration_s, f"if_not_exists({update.name(ended_s)}, {v}) - {v}")
+
+
+EXECUTION_TIMES = ("started_at", "started_s", "ended_at", "ended_s", "duration_s")
+
+
+def _stage_times(stage: str) -> tuple[str, str, str, str, str]:
+    return tuple(stage_attr(stage, f) for f in EXECUTION_TIMES)  # type: ignore[return-value]
+
+
+def event_facts(detail: Any) -> dict[str, Any]:
+    """What a pipeline event itself says about the execution (V2 `execution-trigger`, execution type)."""
+    facts: dict[str, Any] = {}
+    trigger = detail.execution_trigger
+    if trigger is not None:
+        facts |= {"trigger_type": trigger.trigger_type, "trigger_detail": trigger.trigger_detail,
+                  "commit_id": trigger.commit_id, "commit_message": trigger.commit_message,
+                  "author": trigger.author_display_name or trigger.author_id, "author_email": trigger.author_email,
+                  "author_date": trigger.author_date, "repository": trigger.full_repository_name,
+                  "branch": trigger.branch_name, "tag": trigger.tag_name}
+    if detail.is_rollback:
+        facts["execution_type"] = "ROLLBACK"
+        metadata = detail.rollback_metadata or {}
+        facts["rollback_target"] = (metadata.get("rollback-target-pipeline-execution-id")
+                                    or metadata.get("rollbackTargetPipelineExecutionId"))
+    elif detail.execution_type:
+        facts["execution_type"] = detail.execution_type.upper()
+    return {k: v for k, v in facts.items() if v}
+
+
+def _principal(detail: str | None) -> str | None:
+    """A trigger detail that names who started the execution (an IAM/STS ARN), else None."""
+    return detail if detail and detail.startswith("arn:") and (":iam::" in detail or ":sts::" in detail) else None
+
+
+def _commit_message(summary: str | None) -> str | None:
+    # Connections report {"ProviderType": "GitHub", "CommitMessage": "..."} as the revision summary.
+    if summary and summary.startswith("{"):
+        try:
+            return json.loads(summary).get("CommitMessage") or summary
+        except ValueError:
+            return summary
+    return summary
+
+
+class ProductionStages:
+    """Which stage of a pipeline is production: the `ledger` configuration, else the last stage
+    (GetPipeline, cached per container)."""
+
+    def __init__(self, config: Callable[[], LedgerConfig], codepipeline: Any) -> None:
+        self._config = config
+        self._codepipeline = codepipeline
+        self._stages: dict[str, tuple[list[str], float]] = {}
+
+    def is_production(self, pipeline: str, stage: str) -> bool:
+        return self.production_stage(pipeline, [stage]) == stage
+
+    def production_stage(self, pipeline: str, stages: list[str]) -> str | None:
+        """The first of `stages` (in pipeline order) that is production, if any."""
+        globs = self._config().production_globs(pipeline)
+        if globs is not None:
+            return next((s for s in stages if any(fnmatchcase(s, glob) for glob in globs)), None)
+        every = self.stages(pipeline)
+        return every[-1] if every and every[-1] in stages else None
+
+    def stages(self, pipeline: str) -> list[str]:
+        """The pipeline's stage names in order (GetPipeline, cached); empty when unknown."""
+        now = clock.now().timestamp()
+        cached = self._stages.get(pipeline)
+        if cached and now - cached[1] < PIPELINE_CACHE_SECONDS:
+            return cached[0]
+        try:
+            names = [s["name"] for s in self._codepipeline.get_pipeline(name=pipeline)["pipeline"]["stages"]]
+        except _enrichment_errors() as exc:
+            logger.warning("pipeline structure unknown", extra={"pipeline": pipeline, "error": str(exc)})
+            return []  # not cached: the next event asks again
+        self._stages[pipeline] = (names, now)
+        return names
+
+
+class Ledger:
+    def __init__(self, *, dynamodb: Any, table: str, codepipeline: Any, codecommit: Any = None,
+                 config: Callable[[], LedgerConfig] = LedgerConfig) -> None:
+        self._ddb = dynamodb
+        self._table = table
+        self._codepipeline = codepipeline
+        self._codecommit = codecommit
+        self._config = config
+        self.production = ProductionStages(config, codepipeline)
+
+    def record(self, event: Any) -> Recorded | None:
+        """`event` is a parsed CodePipeline model; None for events the ledger does not keep."""
+        from warden.models import ActionExecutionStateChange, PipelineExecutionStateChange, StageExecutionStateChange
+
+        if isinstance(event, PipelineExecutionStateChange):
+            return self._pipeline_event(event)
+        if isinstance(event, StageExecutionStateChange):
+            return self._stage_event(event)
+        if isinstance(event, ActionExecutionStateChange) and event.detail.is_approval and event.detail.is_terminal:
+            return self._approval_event(event)
+        return None
+
+    # -- writes -------------------------------------------------------------------------------------
+    def _update(self, key: dict[str, str], update: _Update, *, condition: str | None = None,
+                returns: str = "ALL_NEW") -> dict[str, Any] | None:
+        """The returned image, or None when the condition did not hold."""
+        try:
+            answer = self._ddb.update_item(**update.request(self._table, key, condition, returns))
+        except Exception as exc:
+            if _is_condition_failure(exc):
+                return None
+            raise
+        return from_item(answer.get("Attributes"))
+
+    def _execution_update(self, event: Any, *, pipeline_started: bool = False,
+                          ended: datetime | None = None) -> _Update:
+        """Identity, index keys and the (possibly provisional) start of the execution item."""
+        detail, update = event.detail, _Update()
+        known = detail.start_time is not None or pipeline_started
+        start = detail.start_time or event.time
+        update.set("kind", "execution")
+        update.set("pipeline", detail.pipeline)
+        update.set("execution_id", detail.execution_id)
+        update.set("account", event.account)
+        update.set("region", event.region)
+        update.set("gsi1pk", history_pk(detail.pipeline))
+        sort = f"{clock.iso(start)}#{detail.pipeline}#{detail.execution_id}"
+        update.set("gsi1sk", f"{clock.iso(start)}#{detail.execution_id}", if_absent=not known)
+        update.set("gsi2sk", sort, if_absent=not known)
+        update.set("gsi3pk", month_pk(start), if_absent=not known)
+        update.set("gsi3sk", sort, if_absent=not known)
+        _timing(update, EXECUTION_TIMES, start, known, ended)
+        return update
+
+    def _pipeline_event(self, event: Any) -> Recorded:
+        detail = event.detail
+        key = execution_key(detail.pipeline, detail.execution_id)
+        facts = event_facts(detail)
+
+        def build(with_status: bool) -> _Update:
+            ended = event.time if with_status and detail.state in TERMINAL else None
+            update = self._execution_update(event, pipeline_started=detail.state == "STARTED", ended=ended)
+            for name, value in facts.items():
+                update.set(name, value)
+            if "execution_type" not in facts:
+                update.set("execution_type", "STANDARD", if_absent=True)
+            if facts.get("commit_id"):
+                update.set("gsi2pk", commit_pk(facts["commit_id"]))
+            update.add("history", {f"{clock.iso(event.time)}|{detail.state}|{detail.attempt or 1}"})
+            if with_status:
+                update.set("status", detail.state)
+                update.set("status_order", order_key(detail.attempt, detail.state, event.time))
+            return update
+
+        # A succeeded execution ran every stage: it is what each stage runs now, even when stage
+        # events are late, lost or not subscribed.
+        rollback = facts.get("execution_type") == "ROLLBACK"  # a rollback runs only the rolled-back stage
+        stages = self.production.stages(detail.pipeline) if detail.state == "SUCCEEDED" and not rollback else []
+        production = self.production.production_stage(detail.pipeline, stages) if stages else None
+        if production:
+            facts["prod_stage"] = production
+
+        order = order_key(detail.attempt, detail.state, event.time)
+        status_condition = "attribute_not_exists(status_order) OR status_order < :order"
+        update = build(with_status=True)
+        update.values[":order"] = to_av(order)
+        if stages:
+            update.add("current_stages", set(stages))
+        old = self._update(key, update, condition=status_condition, returns="ALL_OLD")
+        applied = old is not None
+        if not applied:
+            old = self._update(key, build(with_status=False), returns="ALL_OLD") or {}
+        record = {"execution_type": "STANDARD"} | old | facts
+        self._refresh_current(old, record)
+        result = Recorded("pipeline", detail.pipeline, detail.execution_id, applied)
+        if self._needs_enrichment(record):
+            result.partial, found = self._enrich(key, record)
+            record |= found
+        if applied and record.get("execution_type") != "ROLLBACK":
+            view = execution_view(record | {"ended_at": clock.iso(event.time)})
+            for stage in stages:
+                if stage not in (old.get("current_stages") or ()):
+                    result.metrics += self._deployed(view, stage, event.time, stage == production)
+        return result
+
+    def _needs_enrichment(self, record: dict[str, Any]) -> bool:
+        if record.get("enrichment") == "api":
+            return False
+        missing_target = record.get("execution_type") == "ROLLBACK" and not record.get("rollback_target")
+        return not record.get("commit_id") or not record.get("author") or missing_target
+
+    def _enrich(self, key: dict[str, str], record: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Fill what the event did not say from GetPipelineExecution (and GetCommit for CodeCommit).
+        Returns (still partial, the facts written)."""
+        pipeline, execution_id = record["pipeline"], record["execution_id"]
+        found: dict[str, Any] = {}
+        try:
+            execution = self._codepipeline.get_pipeline_execution(
+                pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
+            found = self._from_execution(execution)
+            found["enrichment"] = "api"
+        except _enrichment_errors() as exc:
+            logger.warning("enrichment failed: partial record", extra={"pipeline": pipeline, "error": str(exc)})
+            found = {"enrichment": "partial", "partial_reason": str(exc)[:300]}
+        if found.get("repository_codecommit") and found.get("commit_id") and self._codecommit is not None:
+            found |= self._from_codecommit(found.pop("repository_codecommit"), found["commit_id"])
+        found.pop("repository_codecommit", None)
+        if not (record.get("author") or found.get("author")):
+            found["author"] = _principal(found.get("trigger_detail") or record.get("trigger_detail"))
+        # The event's own facts win; enrichment only fills gaps.
+        new = {k: v for k, v in found.items() if v is not None and (k in ("enrichment", "partial_reason")
+                                                                     or not record.get(k))}
+        update = _Update()
+        for name, value in new.items():
+            update.set(name, value)
+        if new["enrichment"] == "api" and record.get("partial_reason"):
+            update.remove("partial_reason")
+        if new.get("commit_id"):
+            update.set("gsi2pk", commit_pk(new["commit_id"]))
+        old = self._update(key, update, returns="ALL_OLD") or {}
+        self._refresh_current(old, old | new)
+        return new["enrichment"] == "partial", new
+
+    @staticmethod
+    def _from_execution(execution: dict[str, Any]) -> dict[str, Any]:
+        trigger = execution.get("trigger") or {}
+        revisions = execution.get("artifactRevisions") or []
+        first = revisions[0] if revisions else {}
+        found = {"trigger_type": trigger.get("triggerType"), "trigger_detail": trigger.get("triggerDetail") or None,
+                 "execution_type": execution.get("executionType"),
+                 "rollback_target": (execution.get("rollbackMetadata") or {}).get(
+                     "rollbackTargetPipelineExecutionId"),
+                 "commit_id": first.get("revisionId"), "commit_message": _commit_message(first.get("revisionSummary")),
+                 "revision_url": first.get("revisionUrl"),
+                 "revisions": [{k: r.get(k) for k in ("name", "revisionId", "revisionUrl") if r.get(k)}
+                               for r in revisions] or None}
+        match = _CODECOMMIT_URL.search(first.get("revisionUrl") or "")
+        found["repository_codecommit"] = match.group(1) if match else None
+        if match:
+            found["repository"] = match.group(1)
+        return found
+
+    def _from_codecommit(self, repository: str, commit_id: str) -> dict[str, Any]:
+        try:
+            commit = self._codecommit.get_commit(repositoryName=repository, commitId=commit_id)["commit"]
+        except _enrichment_errors() as exc:
+            logger.warning("GetCommit failed", extra={"repository": repository, "error": str(exc)})
+            return {"enrichment": "partial", "partial_reason": f"GetCommit: {exc}"[:300]}
+        author = commit.get("author") or {}
+        return {"author": author.get("name"), "author_email": author.get("email"),
+                "author_date": _git_date(author.get("date")), "commit_message": commit.get("message")}
+
+    def _stage_event(self, event: Any) -> Recorded:
+        detail, stage, state = event.detail, event.detail.stage, event.detail.state
+        key = execution_key(detail.pipeline, detail.execution_id)
+        production = self.production.is_production(detail.pipeline, stage)
+        order = order_key(detail.attempt, state, event.time)
+        times = _stage_times(stage)
+
+        def build(with_status: bool) -> _Update:
+            update = self._execution_update(event)
+            ended = event.time if with_status and state in TERMINAL else None
+            _timing(update, times, event.time, state == "STARTED", ended)
+            if production:
+                update.set("prod_stage", stage)
+            if with_status:
+                update.set(stage_attr(stage, "status"), state)
+                update.set(stage_attr(stage, "order"), order)
+                if state == "SUCCEEDED":
+                    update.add("current_stages", {stage})
+            return update
+
+        update = build(with_status=True)
+        update.values[":order"] = to_av(order)
+        condition = f"attribute_not_exists({update.name(stage_attr(stage, 'order'))}) OR " \
+                    f"{update.name(stage_attr(stage, 'order'))} < :order"
+        item = self._update(key, update, condition=condition)
+        applied = item is not None
+        if not applied:
+            item = self._update(key, build(with_status=False)) or {}
+        result = Recorded("stage", detail.pipeline, detail.execution_id, applied)
+        # A redelivery after a failed attempt finds its status written: finish the rest, without metrics.
+        replayed = item.get(stage_attr(stage, "order")) == order
+        if not (applied or replayed):
+            return result
+        view = execution_view(item)
+        rollback = view.get("execution_type") == "ROLLBACK"
+        metrics: list[Metric] = []
+        if state == "SUCCEEDED":
+            metrics = self._deployed(view, stage, event.time, production)
+        elif production and (state == "FAILED" or (state == "STARTED" and rollback)):
+            metrics = self._production_failure(view, stage, event.time)
+        if applied:
+            result.metrics = metrics
+        return result
+
+    def _deployed(self, view: dict[str, Any], stage: str, at: datetime, production: bool) -> list[Metric]:
+        """Move the stage's current deployment to this execution, unless a later one is there already.
+        Metrics count once per execution and stage, whichever event (stage or pipeline) got there first."""
+        key, t = current_key(view["pipeline"], stage), clock.iso(at)
+
+        fields = current_fields(view, stage)
+
+        def build(restore: bool) -> _Update:
+            update = _Update()
+            for name, value in ({"pipeline": view["pipeline"], "stage": stage, "gsi1pk": CURRENT_GSI1PK,
+                                 "gsi1sk": f"{view['pipeline']}#{stage}"} | fields).items():
+                update.set(name, value)
+            update.set("deployed_at", t)
+            for name in CURRENT_FACTS:  # a fact this execution lacks must not linger from the previous one
+                if name not in fields:
+                    update.remove(name)
+            if restore:
+                update.remove("failed_since")
+                update.remove("failed_execution")
+            update.values[":t"] = to_av(t)
+            update.values[":id"] = to_av(view["execution_id"])
+            return update
+
+        # The same execution may correct its own time (a stage's success is earlier than the pipeline's).
+        newer = "(attribute_not_exists(deployed_at) OR deployed_at <= :t OR execution_id = :id)"
+        # A failure recorded after this success stays: production was not restored by an older deployment.
+        old = self._update(key, build(True), returns="ALL_OLD",
+                           condition=f"{newer} AND (attribute_not_exists(failed_since) OR failed_since <= :t)")
+        restored = old is not None and old.get("failed_since")
+        if old is None:
+            old = self._update(key, build(False), condition=newer, returns="ALL_OLD")
+        if old is None or old.get("execution_id") == view["execution_id"]:
+            return []
+        metrics: list[Metric] = []
+        if production and view.get("execution_type") != "ROLLBACK":
+            metrics.append(Metric("Deployments", "Count", 1))
+            if view.get("author_date"):
+                lead = (at - clock.parse_iso(view["author_date"])).total_seconds()
+                metrics.append(Metric("LeadTimeForChanges", "Seconds", lead))
+        if production and restored:
+            restore = (at - clock.parse_iso(old["failed_since"])).total_seconds()
+            metrics.append(Metric("TimeToRestore", "Seconds", restore))
+        return metrics
+
+    def _production_failure(self, view: dict[str, Any], stage: str, at: datetime) -> list[Metric]:
+        """Mark production as failing since `at` (a failed production stage, or a rollback reaching it)."""
+        key, t = current_key(view["pipeline"], stage), clock.iso(at)
+        update = _Update()
+        for name, value in {"pipeline": view["pipeline"], "stage": stage, "gsi1pk": CURRENT_GSI1PK,
+                            "gsi1sk": f"{view['pipeline']}#{stage}"}.items():
+            update.set(name, value)
+        update.set("failed_since", t, if_absent=True)
+        update.set("failed_execution", view["execution_id"], if_absent=True)
+        update.values[":t"] = to_av(t)
+        old = self._update(key, update, condition="attribute_not_exists(deployed_at) OR deployed_at < :t",
+                           returns="ALL_OLD")
+        if old is None:
+            return []
+        metrics = [Metric("ProductionFailures", "Count", 1)]
+        window = self._config().change_failure_window_hours * 3600
+        deployed = old.get("deployed_at")
+        if deployed and not old.get("failed_since") and (at - clock.parse_iso(deployed)).total_seconds() <= window:
+            metrics.append(Metric("ChangeFailures", "Count", 1))
+        return metrics
+
+    def _approval_event(self, event: Any) -> Recorded:
+        detail = event.detail
+        key = execution_key(detail.pipeline, detail.execution_id)
+        approval = self._approval(detail) or {
+            "stage": detail.stage, "action": detail.action, "status": detail.state, "at": clock.iso(event.time),
+            "comment": (detail.execution_result.external_execution_summary if detail.execution_result else None),
+            "partial": True}
+        update = self._execution_update(event)
+        update.set(approval_attr(detail.stage, detail.action), approval)
+        old = self._update(key, update, returns="ALL_OLD") or {}
+        merged = old | {approval_attr(detail.stage, detail.action): approval}
+        self._refresh_current(old, merged)
+        return Recorded("approval", detail.pipeline, detail.execution_id, True, partial=bool(approval.get("partial")))
+
+    def _approval(self, detail: Any) -> dict[str, Any] | None:
+        """The approval as ListActionExecutions reports it: `updatedBy` is the approver's ARN."""
+        try:
+            pages = self._codepipeline.get_paginator("list_action_executions").paginate(
+                pipelineName=detail.pipeline, filter={"pipelineExecutionId": detail.execution_id})
+            runs = [a for page in pages for a in page.get("actionExecutionDetails", [])
+                    if (a.get("stageName"), a.get("actionName")) == (detail.stage, detail.action)]
+        except _enrichment_errors() as exc:
+            logger.warning("approver unknown: partial record", extra={"pipeline": detail.pipeline,
+                                                                      "error": str(exc)})
+            return None
+        if not runs:
+            return None
+        run = max(runs, key=lambda a: a.get("lastUpdateTime") or a.get("startTime"))
+        result = (run.get("output") or {}).get("executionResult") or {}
+        updated = run.get("lastUpdateTime")
+        return {"stage": detail.stage, "action": detail.action, "status": run.get("status"),
+                "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"),
+                "at": clock.iso(updated) if isinstance(updated, datetime) else None}
+
+    def _refresh_current(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """Stages this execution already made current get the facts that reached it since."""
+        for stage in sorted(old.get("current_stages") or ()):
+            before = current_fields(execution_view(old), stage)
+            after = current_fields(execution_view(new), stage)
+            changed = {k: v for k, v in after.items() if k in CURRENT_FACTS and before.get(k) != v}
+            if not changed:
+                continue
+            update = _Update()
+            for name, value in changed.items():
+                update.set(name, value)
+            update.values[":id"] = to_av(new["execution_id"])
+            self._update(current_key(new["pipeline"], stage), update, condition="execution_id = :id")
+
+
+def _git_date(value: str | None) -> str | None:
+    """CodeCommit dates are "<epoch seconds> <offset>"; the ledger keeps ISO 8601 UTC."""
+    if not value:
+        return None
+    try:
+        return clock.iso(datetime.fromtimestamp(int(value.split()[0]), tz=UTC))
+    except ValueError:
+        return value

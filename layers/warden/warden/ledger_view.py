@@ -1,0 +1,153 @@
+"""Reading the ledger: stored items -> plain records, and the queries behind `warden ledger`.
+
+Every read is a Query on a key or an index (never a Scan), and reports the capacity it consumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden import clock
+from warden.ledger_keys import (
+    APPROVAL_PREFIX,
+    CURRENT_GSI1PK,
+    STAGE_PREFIX,
+    commit_pk,
+    from_item,
+    history_pk,
+    month_pk,
+)
+
+# Storage details a reader never needs.
+_HIDDEN = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "status_order",
+           "started_s", "ended_s", "current_stages", "kind"}
+CURRENT_FACTS = ("execution_id", "execution_type", "commit_id", "commit_message", "branch", "tag", "repository",
+                 "author", "author_email", "approver", "approved_at")
+SUCCEEDED_APPROVALS = {"Succeeded", "SUCCEEDED", "Approved"}
+# An execution can wait in a manual approval for up to 7 days before it reaches production.
+MAX_EXECUTION_DAYS = 7
+
+
+def execution_view(item: dict[str, Any]) -> dict[str, Any]:
+    """A plain execution record from a deserialized item: stage attributes folded into `stages`,
+    approvals into a list (newest last)."""
+    view: dict[str, Any] = {"stages": {}, "approvals": []}
+    for name, value in item.items():
+        if name.startswith(STAGE_PREFIX):
+            stage, _, attr = name[len(STAGE_PREFIX):].rpartition(":")
+            if attr not in ("order", "started_s", "ended_s"):
+                view["stages"].setdefault(stage, {})[attr] = value
+        elif name.startswith(APPROVAL_PREFIX):
+            view["approvals"].append(value)
+        elif name == "history":
+            entries = [h.split("|") for h in value]
+            view["history"] = [{"at": at, "state": state, "attempt": int(attempt)}
+                               for at, state, attempt in sorted(entries)]
+        elif name not in _HIDDEN:
+            view[name] = value
+    for stage in view["stages"].values():
+        if "ended_at" not in stage:
+            stage.pop("duration_s", None)  # still running: a duration would be made up
+    if "ended_at" not in view:
+        view.pop("duration_s", None)
+    view["approvals"].sort(key=lambda a: a.get("at") or "")
+    view["stages"] = dict(sorted(view["stages"].items(), key=lambda kv: kv[1].get("started_at") or "~"))
+    view["approver"], view["approved_at"] = approver_of(view)
+    return view
+
+
+def approver_of(view: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The principal of the latest approval that let the execution through."""
+    granted = [a for a in view.get("approvals", []) if a.get("status") in SUCCEEDED_APPROVALS]
+    return (granted[-1].get("by"), granted[-1].get("at")) if granted else (None, None)
+
+
+def current_fields(view: dict[str, Any], stage: str) -> dict[str, Any]:
+    """What a stage's "current deployment" item repeats from the execution that succeeded there."""
+    fields = {name: view.get(name) for name in CURRENT_FACTS}
+    fields["production"] = view.get("prod_stage") == stage
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    consumed_capacity: float = 0.0
+    scanned: int = 0
+    queries: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LedgerReader:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def _query(self, limit: int | None = None, **kwargs: Any) -> Page:
+        page, start = Page([]), None
+        while True:
+            request = {"TableName": self._table, "ReturnConsumedCapacity": "TOTAL", **kwargs}
+            if limit is not None:
+                request["Limit"] = limit - len(page.items)
+            if start:
+                request["ExclusiveStartKey"] = start
+            answer = self._ddb.query(**request)
+            page.items += [from_item(i) for i in answer.get("Items", [])]
+            page.consumed_capacity += (answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0)
+            page.scanned += answer.get("ScannedCount", 0)
+            page.queries += 1
+            start = answer.get("LastEvaluatedKey")
+            if not start or (limit is not None and len(page.items) >= limit):
+                return page
+
+    def _index(self, index: str, pk: str, *, limit: int | None = None, newest_first: bool = True,
+               between: tuple[str, str] | None = None) -> Page:
+        condition, values = "#pk = :pk", {":pk": {"S": pk}}
+        names = {"#pk": f"{index}pk"}
+        if between:
+            condition += " AND #sk BETWEEN :lo AND :hi"
+            names["#sk"] = f"{index}sk"
+            values |= {":lo": {"S": between[0]}, ":hi": {"S": between[1]}}
+        return self._query(limit, IndexName=index, KeyConditionExpression=condition,
+                           ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                           ScanIndexForward=not newest_first)
+
+    def current(self) -> Page:
+        """Every stage's current deployment, across pipelines (one query)."""
+        page = self._index("gsi1", CURRENT_GSI1PK, newest_first=False)
+        page.items = [_plain(i) for i in page.items if i.get("execution_id")]  # failure-only markers aside
+        return page
+
+    def history(self, pipeline: str, limit: int = 20) -> Page:
+        page = self._index("gsi1", history_pk(pipeline), limit=limit)
+        page.items = [execution_view(i) for i in page.items]
+        return page
+
+    def by_commit(self, sha: str) -> Page:
+        page = self._index("gsi2", commit_pk(sha))
+        page.items = [execution_view(i) for i in page.items]
+        return page
+
+    def started_between(self, start: datetime, end: datetime) -> Page:
+        """Executions that started in [start, end], oldest first, through the monthly time index."""
+        total, month = Page([]), start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        bounds = (clock.iso(start), clock.iso(end) + "~")
+        while month <= end:
+            part = self._index("gsi3", month_pk(month), newest_first=False, between=bounds)
+            total.items += [execution_view(i) for i in part.items]
+            total.consumed_capacity += part.consumed_capacity
+            total.scanned += part.scanned
+            total.queries += part.queries
+            month = (month + timedelta(days=32)).replace(day=1)
+        return total
+
+    def for_dora(self, start: datetime, end: datetime) -> Page:
+        """Executions that may have reached production in [start, end]: they started at most
+        MAX_EXECUTION_DAYS before it."""
+        return self.started_between(start - timedelta(days=MAX_EXECUTION_DAYS), end)
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in _HIDDEN}

@@ -1,0 +1,169 @@
+"""`warden ledger`: what runs where, a pipeline's history, a commit's executions, DORA figures.
+
+By default the ledger is the embedded world's after replaying the demo (or the `--replay` inputs);
+`--stack NAME` reads a deployed stack's table (its `LedgerTableName` output) with standard credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden import clock
+
+EXIT_BAD_INPUT = 2
+
+
+def add_parser(subparsers: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common.add_argument("--stack", metavar="NAME", help="a deployed stack (standard AWS credentials)")
+    common.add_argument("--replay", metavar="INPUT", action="append",
+                        help="embedded world: replay these inputs instead of the demo (repeatable)")
+    ledger = subparsers.add_parser("ledger", help="query the deployment ledger")
+    sub = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=type(ledger))
+    sub.add_parser("current", parents=[common], help="what each pipeline stage runs now")
+    history = sub.add_parser("history", parents=[common], help="a pipeline's executions, newest first")
+    history.add_argument("pipeline")
+    history.add_argument("--limit", type=int, default=20)
+    commit = sub.add_parser("commit", parents=[common], help="every execution of a commit")
+    commit.add_argument("sha")
+    dora = sub.add_parser("dora", parents=[common], help="DORA figures over the last N days")
+    dora.add_argument("--days", type=float, default=30.0)
+    dora.add_argument("--until", help="end of the period, ISO 8601 (default: now; the replay's last step locally)")
+    dora.add_argument("--window-hours", type=float, help="change-failure window (default: the ledger config)")
+
+
+@dataclass
+class Source:
+    reader: Any
+    now: datetime
+    window_hours: float
+
+
+@contextmanager
+def _source(args: argparse.Namespace) -> Iterator[Source]:
+    from warden.config import ConfigStore
+    from warden.ledger_view import LedgerReader
+
+    if args.stack:
+        import boto3
+
+        stack = boto3.client("cloudformation").describe_stacks(StackName=args.stack)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+        if "LedgerTableName" not in outputs:
+            raise LookupError(f"stack {args.stack} has no LedgerTableName output")
+        config = ConfigStore(boto3.client("ssm"), params.get("ConfigPrefix") or "/pipeline-warden").get("ledger")
+        yield Source(LedgerReader(boto3.client("dynamodb"), outputs["LedgerTableName"]), clock.now(),
+                     config.change_failure_window_hours)
+        return
+    from warden_local.demo import STORY
+    from warden_local.replay import replay
+    from warden_local.world import World
+
+    with World() as world:
+        replay(args.replay or [str(STORY)], world=world)
+        prefix = world.parameter("ConfigPrefix")
+        config = ConfigStore(world.client("ssm"), prefix, max_age=0).get("ledger")
+        table = world.physical["LedgerTable"]["TableName"]
+        yield Source(LedgerReader(world.client("dynamodb"), table), clock.now(), config.change_failure_window_hours)
+
+
+def run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from warden_local.replay import InputError
+
+    try:
+        until = clock.parse_iso(args.until) if getattr(args, "until", None) else None
+    except ValueError:
+        print(f"warden: --until is not an ISO 8601 time: {args.until!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with _source(args) as source:
+            result = _query(args, source, until)
+    except InputError as exc:
+        print(f"warden: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ClientError, BotoCoreError, LookupError) as exc:  # credentials, a missing stack: one line
+        print(f"warden: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(json.dumps(result, indent=2, default=str) if args.json else _render(args.ledger_command, result))
+    return 0
+
+
+def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> Any:
+    reader = source.reader
+    if args.ledger_command == "current":
+        return reader.current().items
+    if args.ledger_command == "history":
+        return reader.history(args.pipeline, limit=args.limit).items
+    if args.ledger_command == "commit":
+        return reader.by_commit(args.sha).items
+    from warden.dora import dora
+
+    end = until or source.now
+    start = end - timedelta(days=args.days)
+    window = args.window_hours or source.window_hours
+    return dora(reader.for_dora(start, end).items, start=start, end=end, window_hours=window)
+
+
+# -- human tables ------------------------------------------------------------------------------------
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[("-" if v in (None, "") else str(v)) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _short(sha: str | None) -> str | None:
+    return sha[:10] if sha else None
+
+
+def _duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def _render(command: str, result: Any) -> str:
+    if command == "dora":
+        return _render_dora(result)
+    if not result:
+        return "(no records)"
+    if command == "current":
+        return _table(["PIPELINE", "STAGE", "COMMIT", "AUTHOR", "APPROVER", "DEPLOYED", "EXECUTION", "NOTE"], [
+            [r["pipeline"], r["stage"] + (" (prod)" if r.get("production") else ""), _short(r.get("commit_id")),
+             r.get("author"), r.get("approver"), r.get("deployed_at"), r.get("execution_id", "")[:8],
+             f"failing since {r['failed_since']}" if r.get("failed_since") else None] for r in result])
+    return _table(["STARTED", "PIPELINE", "STATUS", "TYPE", "DURATION", "COMMIT", "AUTHOR", "APPROVER",
+                   "EXECUTION"], [
+        [r.get("started_at"), r.get("pipeline"), r.get("status") or "IN PROGRESS", r.get("execution_type"),
+         _duration(r.get("duration_s")), _short(r.get("commit_id")), r.get("author"), r.get("approver"),
+         r.get("execution_id", "")[:8] + (" (partial)" if r.get("enrichment") == "partial" else "")]
+        for r in result])
+
+
+def _render_dora(d: dict[str, Any]) -> str:
+    lead, ttr = d["lead_time_seconds"], d["time_to_restore_seconds"]
+    cfr = "-" if d["change_failure_rate"] is None else f"{d['change_failure_rate']:.0%}"
+    return "\n".join([
+        f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
+        f"  deployment frequency  {d['deployments']} production deployments, "
+        f"{d['deployment_frequency_per_day']:g}/day",
+        f"  lead time for changes median {_duration(lead['median']) or '-'}, p90 {_duration(lead['p90']) or '-'} "
+        f"({lead['count']} changes)",
+        f"  change failure rate   {cfr} ({len(d['failed_deployments'])} of {d['deployments']})",
+        f"  time to restore       median {_duration(ttr['median']) or '-'} ({ttr['count']} restored, "
+        f"{ttr['open']} open)",
+    ])

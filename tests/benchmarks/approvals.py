@@ -1,0 +1,95 @@
+"""Approvals in `make bench`: the two handlers, and the sweep's AWS calls with 10 and 10,000 pipelines.
+
+The sweep reads pending approvals through the index, so the account's size must not show in its
+calls: both runs have 5 pending approvals past their 4 h tier, and the figures must be equal.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from moto.codepipeline.models import codepipeline_backends
+
+from tests.benchmarks.bench import ROOT, CallMeter
+from warden.clock import iso, parse_iso
+from warden_local import fakes
+from warden_local.world import ACCOUNT, REGION
+
+T0 = parse_iso("2026-11-27T09:00:00Z")
+PENDING = 5
+
+
+def _scenario() -> dict[str, Any]:
+    return json.loads((ROOT / "events" / "scenarios" / "approval-escalation.json").read_text())
+
+
+def _sample(name: str, pipeline: str, execution: str, at: str, **detail: Any) -> dict[str, Any]:
+    event = json.loads((ROOT / "events" / "codepipeline" / name).read_text())
+    event.update(id=str(uuid.uuid4()), time=at, resources=[f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:{pipeline}"])
+    event["detail"].update(pipeline=pipeline, **{"execution-id": execution}, **detail)
+    return event
+
+
+def _create_pipelines(world: Any, prefix: str, count: int) -> list[str]:
+    """`count` pipelines straight into moto's backend (the API would take minutes for 10,000)."""
+    scenario = _scenario()
+    role, definition = scenario["world"][0], scenario["world"][1]["params"]["pipeline"]
+    try:
+        world.client("iam").create_role(**role["params"])
+    except world.client("iam").exceptions.EntityAlreadyExistsException:
+        pass
+    backend = codepipeline_backends[ACCOUNT][REGION]
+    names = [f"{prefix}-{n:05d}" for n in range(count)]
+    for name in names:
+        backend.create_pipeline(copy.deepcopy(definition) | {"name": name}, [])
+    return names
+
+
+def _feed(world: Any, event: dict[str, Any]) -> None:
+    world.set_time(parse_iso(event["time"]))
+    fakes.apply_event(event)
+    world.invoke("ApprovalTracker", event)
+
+
+def _scheduled(at: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": ACCOUNT, "time": at, "region": REGION, "resources": [], "detail": {}}
+
+
+def sweep_calls(world: Any, prefix: str, pipelines: int) -> tuple[int, int, dict[str, int]]:
+    names = _create_pipelines(world, prefix, pipelines)
+    waiting = [(name, str(uuid.uuid4())) for name in names[:PENDING]]
+    for name, execution in waiting:
+        _feed(world, _sample("action-started-approval.json", name, execution, iso(T0)))
+    at = iso(T0 + timedelta(hours=4, minutes=5))
+    world.set_time(parse_iso(at))
+    with CallMeter() as meter:
+        outcome = world.invoke("ApprovalEscalator", _scheduled(at))
+    assert outcome.error is None and len(outcome.result["escalated"]) == PENDING, outcome
+    for name, execution in waiting:  # leave nothing pending for the next run
+        _feed(world, _sample("action-succeeded-approval.json", name, execution, at))
+    return sum(meter.calls.values()), outcome.result["pending"], dict(meter.calls)
+
+
+def measure(world: Any, warm: Any) -> dict[str, Any]:
+    [name] = _create_pipelines(world, "bench-approvals", 1)
+    execution = str(uuid.uuid4())
+    tracker_events = [
+        _sample("pipeline-started.json", name, execution, iso(T0)),
+        _sample("action-started-approval.json", name, execution, iso(T0)),
+        _sample("action-succeeded-approval.json", name, execution, iso(T0 + timedelta(hours=1))),
+    ]
+    fakes.apply_event(tracker_events[1])
+    handlers = {"ApprovalTracker": warm(world, "ApprovalTracker", tracker_events)}
+    # Nothing pending: a sweep is one index query.
+    handlers["ApprovalEscalator"] = warm(world, "ApprovalEscalator", [_scheduled(iso(T0))])
+    sweep_calls(world, "warmup", PENDING)  # configuration documents cached, as in a warm container
+    sweep_10, pending_10, calls = sweep_calls(world, "small", 10)
+    sweep_10000, pending_10000, _ = sweep_calls(world, "large", 10_000)
+    assert pending_10 == pending_10000 == PENDING
+    return {"handlers": handlers,
+            "sweep": {"calls_10": sweep_10, "calls_10000": sweep_10000, "pending": PENDING, "calls": calls}}

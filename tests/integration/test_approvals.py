@@ -1,0 +1,231 @@
+"""Pending approvals: tracking from either input, tiers, reconciliation, concurrent sweeps (issue 5).
+
+Everything is observed in the embedded world: messages on the topics, pages, items, EMF metrics.
+"""
+
+import json
+import uuid
+
+import jsonschema
+
+from tests.helpers import EVENTS, SCHEMA, effects, sample, write_scenario
+from warden.approval_escalator import ApprovalEscalator
+from warden.approvals import Approvals, Notifier
+from warden.clock import parse_iso
+from warden.config import ConfigStore
+from warden.notify import Publisher
+from warden.pagerduty import PagerDuty
+from warden_local.replay import replay
+
+SCENARIOS = EVENTS / "scenarios"
+RUN = "8f14e45f-ceea-467a-9a36-dedd4bea2543"  # the samples' execution, waiting at Approve/ProdGate
+TOKEN = "0f8d3e2a-6b1c-4d7e-9a5f-3c2b1e0d9f8a"  # the sample approval message's token
+
+
+def approval_messages(doc):
+    """(step time, event, topic, severity, pipeline) of every approval.* message, in order."""
+    return [(step["at"], e["event"], e["topic"], e["severity"], e["pipeline"])
+            for step in doc["steps"] for e in step["effects"]
+            if e["kind"] == "message" and (e["event"] or "").startswith("approval.")]
+
+
+def approvals(doc):
+    return [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")]
+
+
+def message(token=TOKEN, **approval):
+    body = json.loads((EVENTS / "approval-sns" / "approval-message.json").read_text())
+    body["approval"].update(token=token, **approval)
+    return body
+
+
+def approval_event(state, *, execution=RUN, at=None, **detail):
+    event = sample(f"codepipeline/action-{'started' if state == 'STARTED' else 'succeeded'}-approval.json",
+                   state=state, **{"execution-id": execution}, **detail)
+    if at:
+        event["time"] = at
+    return event
+
+
+def started(execution, at):
+    event = sample("codepipeline/pipeline-started.json", **{"execution-id": execution})
+    event["time"] = at
+    return event
+
+
+def payments_world(mode="QUEUED"):
+    pipeline = json.loads((SCENARIOS / "approval-escalation.json").read_text())["world"]
+    pipeline[1]["params"]["pipeline"]["executionMode"] = mode
+    return pipeline
+
+
+def test_needed_then_reminder_at_4h_then_escalation_at_8h_then_approved_then_silence():
+    doc = replay([str(SCENARIOS / "approval-escalation.json")])
+    jsonschema.validate(doc, SCHEMA)
+    assert approval_messages(doc) == [
+        ("2026-11-27T09:06:49Z", "approval.needed", "ApproversTopic", "info", "payments-api"),
+        ("2026-11-27T09:06:49Z", "approval.needed", "ChatTopic", "info", "payments-api"),
+        ("2026-11-27T13:10:00Z", "approval.escalated", "ApproversTopic", "warning", "payments-api"),
+        ("2026-11-27T17:10:00Z", "approval.escalated", "TeamTopic", "high", "payments-api"),
+        ("2026-11-27T17:10:00Z", "approval.escalated", "OnCallTopic", "high", "payments-api"),
+        ("2026-11-27T17:20:00Z", "approval.approved", "TeamTopic", "info", "payments-api"),
+    ]
+    [trigger] = effects(doc, "page", action="trigger")
+    [resolve] = effects(doc, "page", action="resolve")
+    assert trigger["dedup_key"] == resolve["dedup_key"] and trigger["severity"] == "high"
+    # The reminder tells approvers what waits, for how long, until when, who waits and where to click.
+    [reminder] = effects(doc, "message", event="approval.escalated", topic="ApproversTopic")
+    body = reminder["body"]  # what an SQS/HTTPS subscriber gets: the `default` text
+    for fact in ("Waiting for: 4h 03m", "Expires: 2026-12-04T09:06:00Z", "Author: Maria Garcia",
+                 "Note: Check the staging soak dashboard", f"approve/{TOKEN}", "Stage: Approve", "Action: ProdGate"):
+        assert fact in body, fact
+    [item] = approvals(doc)
+    assert item["status"] == "approved" and sorted(item["fired"]) == ["escalate", "remind"]
+    assert item["comment"] == "Reviewed the diff and the staging soak. Ship it." and "gsi1pk" not in item
+
+
+def test_one_approval_needed_whichever_input_comes_first(tmp_path):
+    orders = {
+        "message first": [message(), approval_event("STARTED")],
+        "event first": [approval_event("STARTED"), message()],
+        "event twice, message twice": [approval_event("STARTED"), message(), message(), approval_event("STARTED")],
+    }
+    for name, inputs in orders.items():
+        steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}] + [{"event": e} for e in inputs]
+        doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
+        needed = effects(doc, "message", event="approval.needed", topic="ApproversTopic")
+        assert len(needed) == 1, name
+        first = inputs[0]
+        # Before the message, the review link is built from the token GetPipelineState gives.
+        link = f"approve/{TOKEN}" if "approval" in first else "#/approval/payments-api/Approve/ProdGate/"
+        assert link in needed[0]["body"], name
+        [item] = approvals(doc)
+        assert (item["status"], item["token"], item["execution_id"]) == ("pending", TOKEN, RUN), name
+        assert item["expires"] == "2026-12-04T09:06:00Z" and item["since"] == "2026-11-27T09:06:49Z", name
+
+
+def test_two_concurrent_approvals_escalate_independently():
+    doc = replay([str(SCENARIOS / "approval-concurrent.json")])
+    jsonschema.validate(doc, SCHEMA)
+    escalations = [(at, pipeline, topic) for at, event, topic, _, pipeline in approval_messages(doc)
+                   if event == "approval.escalated"]
+    assert escalations == [
+        ("2026-11-27T13:10:00Z", "payments-api", "ApproversTopic"),  # 4 h after 09:06
+        ("2026-11-27T15:05:00Z", "orders-api", "ApproversTopic"),  # 4 h after 11:00
+        # payments-api was approved at 15:30: its 8 h tier never fires; orders-api's does.
+        ("2026-11-27T19:05:00Z", "orders-api", "TeamTopic"),
+        ("2026-11-27T19:05:00Z", "orders-api", "OnCallTopic"),
+    ]
+    assert {i["pipeline"]: i["status"] for i in approvals(doc)} == {"payments-api": "approved",
+                                                                   "orders-api": "pending"}
+
+
+def test_parallel_executions_at_the_same_action_are_separate_approvals(tmp_path, world):
+    first, second = "a0000000-0000-4000-8000-000000000001", "b0000000-0000-4000-8000-000000000002"
+    steps = [
+        {"event": started(first, "2026-11-27T09:00:00Z")},
+        {"event": approval_event("STARTED", execution=first, at="2026-11-27T09:05:00Z")},
+        {"event": started(second, "2026-11-27T10:00:00Z")},
+        {"event": approval_event("STARTED", execution=second, at="2026-11-27T10:05:00Z")},
+        # The later one is approved; the earlier one, no longer the latest at its stage, still waits.
+        {"at": "2026-11-27T11:00:00Z", "event": approval_event("SUCCEEDED", execution=second)},
+        {"at": "2026-11-27T13:30:00Z", "schedule": "ApprovalEscalator"},
+    ]
+    doc = replay([write_scenario(tmp_path, steps, world=payments_world("PARALLEL"))], world=world)
+    assert [(at, event, topic) for at, event, topic, _, _ in approval_messages(doc) if topic != "ChatTopic"] == [
+        ("2026-11-27T09:05:00Z", "approval.needed", "ApproversTopic"),
+        ("2026-11-27T10:05:00Z", "approval.needed", "ApproversTopic"),
+        ("2026-11-27T11:00:00Z", "approval.approved", "TeamTopic"),
+        ("2026-11-27T13:30:00Z", "approval.escalated", "ApproversTopic"),
+    ]
+    [reminder] = effects(doc, "message", event="approval.escalated")
+    assert first in reminder["body"]
+    assert {i["execution_id"]: i["status"] for i in approvals(doc)} == {first: "pending", second: "approved"}
+
+
+def test_an_approval_given_while_its_event_was_lost_is_resolved_by_reconciliation_silently():
+    doc = replay([str(SCENARIOS / "approval-lost-event.json")])
+    jsonschema.validate(doc, SCHEMA)
+    assert [e for _, e, *_ in approval_messages(doc)] == ["approval.needed", "approval.needed"]  # approvers, chat
+    sweep = doc["steps"][4]
+    assert sweep["input"] == "schedule:ApprovalEscalator"
+    assert [e["kind"] for e in sweep["effects"]] == ["item"]  # no message, no page
+    [item] = approvals(doc)
+    assert item["status"] == "reconciled" and "fired" not in item and "gsi1pk" not in item
+
+
+def test_an_ended_execution_resolves_its_approvals_silently(tmp_path):
+    ended = sample("codepipeline/pipeline-superseded.json", **{"execution-id": RUN})
+    ended["time"] = "2026-11-27T10:00:00Z"
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}, {"event": approval_event("STARTED")},
+             {"event": ended}, {"at": "2026-11-27T18:00:00Z", "schedule": "ApprovalEscalator"}]
+    doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
+    assert [e for _, e, *_ in approval_messages(doc)] == ["approval.needed", "approval.needed"]
+    [item] = approvals(doc)
+    assert (item["status"], item["reason"]) == ("closed", "execution SUPERSEDED")
+
+
+def test_a_sweep_run_twice_at_the_same_time_sends_each_tier_once(tmp_path, world):
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}, {"event": approval_event("STARTED")}]
+    replay([write_scenario(tmp_path, steps, world=payments_world())], world=world)
+    world.set_time(parse_iso("2026-11-27T17:10:00Z"))  # both the 4 h and the 8 h tier... only 8 h is sent
+
+    def escalator():
+        env = world.environment(world.functions["ApprovalEscalator"])
+        topics = {a: env[f"{a.upper()}_TOPIC_ARN"] for a in ("oncall", "approvers", "team", "chat")}
+        store = Approvals(world.client("dynamodb"), env["STATE_TABLE"])
+        notifier = Notifier(publisher=Publisher(world.client("sns"), topics),
+                            config=ConfigStore(world.client("ssm"), env["WARDEN_CONFIG_PREFIX"]),
+                            pagerduty=PagerDuty(world.pagerduty.url, lambda: "R0UT1NGKEY0LOCAL0000000"))
+        return store, ApprovalEscalator(approvals=store, codepipeline=world.client("codepipeline"),
+                                        notifier=notifier, config=notifier._config)
+
+    (store, one), (_, two) = escalator(), escalator()
+    mark = world.begin()
+    # Both sweeps read the index before either writes: the race the conditional claim must win.
+    seen_by_one, seen_by_two = store.pending(), store.pending()
+    one.escalate(seen_by_one, str(uuid.uuid4()))
+    two.escalate(seen_by_two, str(uuid.uuid4()))
+    messages = [e for e in world.effects(mark) if e["kind"] == "message"]
+    assert sorted(e["topic"] for e in messages) == ["OnCallTopic", "TeamTopic"]
+    assert len(world.pagerduty.events) == 1
+
+
+def test_two_scheduled_sweeps_at_the_same_moment_send_the_reminder_once():
+    doc = replay([str(SCENARIOS / "approval-concurrent-sweeps.json")])
+    assert [(at, topic) for at, event, topic, *_ in approval_messages(doc) if event == "approval.escalated"] == [
+        ("2026-11-27T13:10:00Z", "ApproversTopic")]
+
+
+def test_business_hours_hold_a_reminder_but_not_the_on_call_tier(tmp_path):
+    config = {"escalation": {"tiers": [
+        {"name": "remind", "after": "4h", "audiences": ["approvers"],
+         "business_hours": {"timezone": "Europe/Berlin", "days": ["mon", "tue", "wed", "thu", "fri"],
+                            "start": "09:00", "end": "18:00"}},
+        {"name": "page", "after": "10h", "audiences": ["oncall"], "severity": "high"}]}}
+    # Requested Friday 2026-11-27 at 15:00 Berlin (14:00Z): 4 h later is 19:00 Berlin, after hours.
+    steps = [{"event": started(RUN, "2026-11-27T13:55:00Z")},
+             {"event": approval_event("STARTED", at="2026-11-27T14:00:00Z")},
+             {"at": "2026-11-27T18:30:00Z", "schedule": "ApprovalEscalator"},   # 19:30 Berlin: held
+             {"at": "2026-11-28T00:30:00Z", "schedule": "ApprovalEscalator"},   # 10 h 30: on-call fires
+             {"at": "2026-11-30T08:05:00Z", "schedule": "ApprovalEscalator"}]   # Monday 09:05 Berlin
+    doc = replay([write_scenario(tmp_path, steps, config=config, world=payments_world())])
+    assert [(at, e, topic) for at, e, topic, *_ in approval_messages(doc) if e == "approval.escalated"] == [
+        ("2026-11-28T00:30:00Z", "approval.escalated", "OnCallTopic")]
+    # The reminder is not sent after the page: a later tier has fired, an earlier one would be noise.
+
+
+def test_the_sweep_emits_the_oldest_pending_age(tmp_path, world):
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")},
+             {"event": approval_event("STARTED", at="2026-11-27T09:06:49Z")},
+             {"at": "2026-11-27T14:06:49Z", "schedule": "ApprovalEscalator"}]
+    replay([write_scenario(tmp_path, steps, world=payments_world())], world=world)
+    metrics = [json.loads(line) for line in world.logs.getvalue().splitlines()
+               if line.startswith("{") and "OldestPendingApprovalAge" in line]
+    assert metrics[-1]["OldestPendingApprovalAge"] in (5 * 3600.0, [5 * 3600.0])
+    assert metrics[-1]["service"] == "approval-escalator"  # the alarm's dimension
+
+
+def test_the_router_leaves_approval_actions_to_the_tracker(world):
+    outcome = world.invoke("NotificationRouter", sample("codepipeline/action-started-approval.json"))
+    assert outcome.result["status"] == "ignored"

@@ -1,0 +1,300 @@
+"""The deployment ledger on a replayed story, checked against figures computed by hand.
+
+The story (pipeline payments-api: Source, Build, Approve, Deploy-Prod; production = the last stage):
+  A  09:00-10:01  commit a1 (authored 08:00), approved by alice 09:40, Deploy-Prod 09:50-10:00  SUCCEEDED
+  B  11:00-11:06  commit b2, Build fails 11:05                                                    FAILED
+  C  12:00-13:01  commit c3 (authored 11:30), approved by bob 12:40, Deploy-Prod 12:50-13:00     SUCCEEDED
+  R  14:00-14:11  rollback of Deploy-Prod to A (RollbackStage), Deploy-Prod 14:00:30-14:10       SUCCEEDED
+By hand: 2 production deployments (A 10:00, C 13:00; the rollback is a restore, not a deployment);
+lead times 7200 s and 5400 s (median 6300, p90 7200); C is followed by the rollback within 24 h, A by no
+production failure before C: change failure rate 1/2; time to restore 14:00:30 -> 14:10 = 570 s.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import uuid
+from datetime import datetime, timedelta
+
+import boto3
+import jsonschema
+import pytest
+
+from tests.helpers import DEMO, SCHEMA, pipeline_world
+from warden import clock
+from warden.dora import dora
+from warden.ledger_view import LedgerReader
+from warden_local import fakes
+from warden_local.replay import Replayer, Scenario, replay
+
+PIPELINE = "payments-api"
+STAGES = ["Source", "Build", "Approve", "Deploy-Prod"]
+A1, B2, C3 = ("a1" * 20, "b2" * 20, "c3" * 20)
+ALICE = "arn:aws:sts::111122223333:assumed-role/release-approver/alice"
+BOB = "arn:aws:sts::111122223333:assumed-role/release-approver/bob"
+PIPELINE_EVENT = "CodePipeline Pipeline Execution State Change"
+STAGE_EVENT = "CodePipeline Stage Execution State Change"
+ACTION_EVENT = "CodePipeline Action Execution State Change"
+APPROVAL_TYPE = {"owner": "AWS", "category": "Approval", "provider": "Manual", "version": "1"}
+
+
+def at(hhmmss: str) -> str:
+    return f"2026-11-27T{hhmmss}Z"
+
+
+def event(kind: str, execution: str, state: str, when: str, **detail) -> dict:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "aws.codepipeline",
+            "account": "111122223333", "time": at(when), "region": "us-east-1",
+            "resources": [f"arn:aws:codepipeline:us-east-1:111122223333:{PIPELINE}"],
+            "detail": {"pipeline": PIPELINE, "execution-id": execution, "state": state, "version": 1,
+                       "pipeline-execution-attempt": 1, **detail}}
+
+
+def trigger(sha: str, author: str, authored: str) -> dict:
+    return {"execution-trigger": {"trigger-type": "WebhookV2", "commit-id": sha, "author-display-name": author,
+                                  "author-email": f"{author.split()[0].lower()}@example.com",
+                                  "author-date": at(authored), "branch-name": "main",
+                                  "full-repository-name": "example-org/payments-api"}}
+
+
+def stage(execution: str, name: str, start: str, end: str, outcome: str = "SUCCEEDED") -> list[dict]:
+    return [event(STAGE_EVENT, execution, "STARTED", start, stage=name),
+            event(STAGE_EVENT, execution, outcome, end, stage=name)]
+
+
+def source_revision(execution: str, sha: str, when: str) -> dict:
+    # Not a ledger event (only approvals' actions are routed to it): it tells the embedded CodePipeline the revision.
+    return event(ACTION_EVENT, execution, "SUCCEEDED", when, stage="Source", action="Source",
+                 type={"owner": "AWS", "category": "Source", "provider": "CodeStarSourceConnection", "version": "1"},
+                 **{"execution-result": {"external-execution-id": sha}})
+
+
+def approval(execution: str, state: str, when: str) -> dict:
+    return event(ACTION_EVENT, execution, state, when, stage="Approve", action="ManualApproval", type=APPROVAL_TYPE)
+
+
+def standard_run(execution, sha, author, authored, hour, approver) -> list:
+    h = f"{hour:02d}"
+    return [event(PIPELINE_EVENT, execution, "STARTED", f"{h}:00:00", **trigger(sha, author, authored)),
+            *stage(execution, "Source", f"{h}:00:05", f"{h}:00:31")[:1], source_revision(execution, sha, f"{h}:00:30"),
+            stage(execution, "Source", f"{h}:00:05", f"{h}:00:31")[1],
+            *stage(execution, "Build", f"{h}:01:00", f"{h}:20:00"),
+            event(STAGE_EVENT, execution, "STARTED", f"{h}:21:00", stage="Approve"),
+            approval(execution, "STARTED", f"{h}:21:00"),
+            ("approve", approver, f"{h}:40:00"),
+            approval(execution, "SUCCEEDED", f"{h}:40:00"),
+            event(STAGE_EVENT, execution, "SUCCEEDED", f"{h}:40:01", stage="Approve"),
+            *stage(execution, "Deploy-Prod", f"{h}:50:00", f"{hour + 1:02d}:00:00"),
+            event(PIPELINE_EVENT, execution, "SUCCEEDED", f"{hour + 1:02d}:01:00", **trigger(sha, author, authored))]
+
+
+def story(rollback_id: str) -> list:
+    """Chronological: events, and the API calls people made between them (approvals, the rollback)."""
+    rollback_trigger = {"execution-trigger": {"trigger-type": "ManualRollback", "trigger-detail": "operator"},
+                        "execution-type": "ROLLBACK",
+                        "rollback-metadata": {"rollback-target-pipeline-execution-id": "exec-a"}}
+    return [
+        *standard_run("exec-a", A1, "Alice Dev", "08:00:00", 9, "alice"),
+        event(PIPELINE_EVENT, "exec-b", "STARTED", "11:00:00", **trigger(B2, "Bob Dev", "10:30:00")),
+        *stage("exec-b", "Source", "11:00:05", "11:00:30"),
+        *stage("exec-b", "Build", "11:01:00", "11:05:00", outcome="FAILED"),
+        event(PIPELINE_EVENT, "exec-b", "FAILED", "11:06:00", **trigger(B2, "Bob Dev", "10:30:00")),
+        *standard_run("exec-c", C3, "Carol Dev", "11:30:00", 12, "bob"),
+        ("rollback", "exec-a", "14:00:00"),
+        event(PIPELINE_EVENT, rollback_id, "STARTED", "14:00:00", **rollback_trigger),
+        *stage(rollback_id, "Deploy-Prod", "14:00:30", "14:10:00"),
+        event(PIPELINE_EVENT, rollback_id, "SUCCEEDED", "14:11:00", **rollback_trigger),
+    ]
+
+
+def as_principal(world, session_name: str):
+    creds = world.client("sts").assume_role(RoleArn="arn:aws:iam::111122223333:role/release-approver",
+                                            RoleSessionName=session_name)["Credentials"]
+    return boto3.client("codepipeline", region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+
+
+def play(world, *, shuffle: int | None = None, setup: bool = True, tag: str = "") -> str:
+    """Make the story happen in the embedded CodePipeline, then deliver its events to the ledger:
+    in order, or shuffled with every fourth event delivered twice (same id). Returns the rollback's id.
+    `tag` renames the executions, so that one world can hold the story more than once."""
+    if setup:
+        Replayer(world).run(Scenario("story", world=pipeline_world()))
+    codepipeline = world.client("codepipeline")
+    rollback_id = "exec-r-pending"
+    deliveries = []
+    for step in json.loads(json.dumps(story(rollback_id)).replace("exec-", f"exec-{tag}")):
+        if isinstance(step, list):
+            step = tuple(step)
+        if isinstance(step, dict):
+            step["detail"]["execution-id"] = step["detail"]["execution-id"].replace(f"exec-{tag}r-pending",
+                                                                                    rollback_id)
+            fakes.apply_event(step)
+            deliveries.append(step)
+        elif step[0] == "approve":
+            state = codepipeline.get_pipeline_state(name=PIPELINE)
+            token = next(a["latestExecution"]["token"] for s in state["stageStates"] if s["stageName"] == "Approve"
+                         for a in s["actionStates"])
+            as_principal(world, step[1]).put_approval_result(
+                pipelineName=PIPELINE, stageName="Approve", actionName="ManualApproval", token=token,
+                result={"summary": f"{step[1]} approves", "status": "Approved"})
+        else:
+            rollback_id = codepipeline.rollback_stage(pipelineName=PIPELINE, stageName="Deploy-Prod",
+                                                      targetPipelineExecutionId=step[1])["pipelineExecutionId"]
+    routed = [e for e in deliveries
+              if e["detail-type"] != ACTION_EVENT or e["detail"]["type"]["category"] == "Approval"]
+    if shuffle is not None:
+        rng = random.Random(shuffle)
+        routed = routed + [copy.deepcopy(e) for e in routed[::4]]
+        rng.shuffle(routed)
+    for delivery in routed:
+        world.set_time(clock.parse_iso(delivery["time"]) + timedelta(minutes=1))
+        outcome = world.invoke("DeploymentTracker", delivery)
+        assert outcome.error is None, outcome.error
+    world.set_time(clock.parse_iso(at("15:00:00")))
+    return rollback_id
+
+
+def reader(world) -> LedgerReader:
+    return LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"])
+
+
+def ledger_state(world) -> list[dict]:
+    items = world.table_items("LedgerTable")
+    for item in items:  # string sets come back in any order
+        for name in ("current_stages", "history"):
+            if name in item:
+                item[name] = sorted(item[name])
+    return sorted(items, key=lambda i: (i["pk"], i["sk"]))
+
+
+@pytest.fixture
+def in_order(world):
+    play(world)
+    return world
+
+
+def test_history_newest_first_with_commit_author_approver_and_timings(in_order):
+    runs = reader(in_order).history(PIPELINE).items
+    assert [(r["status"], r["execution_type"], r["commit_id"]) for r in runs] == [
+        ("SUCCEEDED", "ROLLBACK", A1), ("SUCCEEDED", "STANDARD", C3), ("FAILED", "STANDARD", B2),
+        ("SUCCEEDED", "STANDARD", A1)]
+    rollback, c, b, a = runs
+    assert (a["author"], a["author_email"], a["approver"]) == ("Alice Dev", "alice@example.com", ALICE)
+    assert a["approvals"][0]["comment"] == "alice approves"
+    assert (a["started_at"], a["ended_at"], a["duration_s"]) == (at("09:00:00"), at("10:01:00"), 3660)
+    assert a["stages"]["Deploy-Prod"] == {"status": "SUCCEEDED", "started_at": at("09:50:00"),
+                                          "ended_at": at("10:00:00"), "duration_s": 600}
+    assert [h["state"] for h in a["history"]] == ["STARTED", "SUCCEEDED"]
+    assert c["approver"] == BOB
+    assert b["stages"]["Build"]["status"] == "FAILED" and "Deploy-Prod" not in b["stages"]
+    assert rollback["rollback_target"] == "exec-a" and rollback["enrichment"] == "api"
+    assert list(rollback["stages"]) == ["Deploy-Prod"]
+
+
+def test_current_deployment_per_stage(in_order):
+    current = {c["stage"]: c for c in reader(in_order).current().items}
+    assert set(current) == set(STAGES)
+    prod = current["Deploy-Prod"]
+    # The rollback put A's commit back in production; the earlier stages still run C.
+    assert (prod["commit_id"], prod["deployed_at"], prod["production"]) == (A1, at("14:10:00"), True)
+    assert prod["execution_type"] == "ROLLBACK" and "approver" not in prod and "author" not in prod  # not C's
+    assert (current["Approve"]["commit_id"], current["Approve"]["approver"]) == (C3, BOB)
+    assert (current["Build"]["author"], current["Build"]["deployed_at"]) == ("Carol Dev", at("12:20:00"))
+
+
+def test_executions_of_a_commit(in_order):
+    found = reader(in_order).by_commit(A1).items
+    assert sorted(f["execution_type"] for f in found) == ["ROLLBACK", "STANDARD"]
+    assert reader(in_order).by_commit("f" * 40).items == []
+
+
+def test_dora_figures_match_the_hand_computed_ones(in_order):
+    end = clock.parse_iso(at("15:00:00"))
+    start = end - timedelta(days=1)
+    figures = dora(reader(in_order).for_dora(start, end).items, start=start, end=end, window_hours=24)
+    assert figures["deployments"] == 2 and figures["deployment_frequency_per_day"] == 2
+    assert figures["lead_time_seconds"] == {"count": 2, "median": 6300, "p90": 7200}
+    assert figures["change_failure_rate"] == 0.5 and figures["failed_deployments"] == ["exec-c"]
+    assert figures["time_to_restore_seconds"] == {"count": 1, "median": 570, "p90": 570, "open": 0}
+    # A one-hour window ends before the rollback: C no longer counts as failed.
+    assert dora(reader(in_order).for_dora(start, end).items, start=start, end=end,
+                window_hours=0.5)["change_failure_rate"] == 0
+
+
+@pytest.mark.parametrize("seed", [7, 2026])
+def test_shuffled_and_duplicated_delivery_converges_to_the_same_ledger(seed):
+    from warden_local.world import World
+
+    states = []
+    for shuffle in (None, seed):
+        with World() as world:
+            rollback_id = play(world, shuffle=shuffle)
+            # RollbackStage names the rollback execution afresh in every world.
+            states.append(json.loads(json.dumps(ledger_state(world)).replace(rollback_id, "ROLLBACK-ID")))
+    in_order, shuffled = states
+    differences = {(a["pk"], a["sk"]): {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+                   for a, b in zip(in_order, shuffled, strict=False) if a != b}
+    assert shuffled == in_order, differences
+
+
+def test_enrichment_failure_leaves_a_partial_record_and_loses_nothing(world):
+    # No such pipeline in this account (deleted): GetPipelineExecution fails, the event's facts remain.
+    started = event(PIPELINE_EVENT, "exec-gone", "STARTED", "09:00:00")
+    started["detail"]["pipeline"] = "deleted-pipeline"
+    world.set_time(clock.parse_iso(at("09:00:00")))
+    assert world.invoke("DeploymentTracker", started).error is None
+    [record] = [i for i in world.table_items("LedgerTable") if i["sk"] == "EXECUTION"]
+    assert (record["pipeline"], record["status"], record["enrichment"]) == ("deleted-pipeline", "STARTED", "partial")
+    assert "PipelineNotFound" in record["partial_reason"]
+
+
+def test_replay_document_with_ledger_items_follows_the_contract():
+    doc = replay([str(_demo_path())])
+    jsonschema.validate(doc, SCHEMA)
+    ledger_items = [e for s in doc["steps"] for e in s["effects"]
+                    if e["kind"] == "item" and e["table"] == "LedgerTable"]
+    assert ledger_items, "the demo writes the ledger"
+    executions = [i for i in doc["tables"]["LedgerTable"] if i["sk"] == "EXECUTION"]
+    assert sorted(i["status"] for i in executions) == ["FAILED", "SUCCEEDED"]
+
+
+def test_cli_current_and_dora_on_the_demo(capsys):
+    from warden_local.cli import main
+
+    assert main(["ledger", "current", "--json"]) == 0
+    current = json.loads(capsys.readouterr().out)
+    demo_commit = DEMO["steps"][4]["event"]["detail"]["execution-trigger"]["commit-id"]
+    assert {c["stage"] for c in current} == set(STAGES)
+    assert {(c["commit_id"], c["author"]) for c in current} == {(demo_commit, "Ana Souza")}
+    assert main(["ledger", "current"]) == 0
+    table = capsys.readouterr().out
+    assert "Deploy-Prod (prod)" in table and demo_commit[:10] in table
+    assert main(["ledger", "dora", "--days", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["deployments"] == 1
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(capsys):
+    from warden_local.cli import main
+
+    assert main(["ledger", "dora", "--until", "yesterday"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--until" in err
+
+
+def _demo_path():
+    from warden_local.demo import STORY
+
+    return STORY
+
+
+def test_story_is_what_the_docstring_says():
+    # Guards the hand computation above against edits of the story itself.
+    times = {(e["detail"]["execution-id"], e["detail"].get("stage"), e["detail"]["state"]): e["time"]
+             for e in story("exec-r") if isinstance(e, dict) and e["detail-type"] != ACTION_EVENT}
+    assert times[("exec-a", "Deploy-Prod", "SUCCEEDED")] == at("10:00:00")
+    assert times[("exec-c", "Deploy-Prod", "SUCCEEDED")] == at("13:00:00")
+    assert times[("exec-r", "Deploy-Prod", "STARTED")] == at("14:00:30")
+    assert datetime.fromisoformat(times[("exec-r", "Deploy-Prod", "SUCCEEDED")]).minute == 10
