@@ -15,7 +15,8 @@ container = Container()
 @cache
 def sweep():
     from warden.approval_escalator import ApprovalEscalator
-    from warden.approvals import Approvals, Notifier
+    from warden.approvals import Approvals
+    from warden.notifier import Notifier
     from warden.notify import Publisher
 
     clients, settings = container.clients, container.settings

@@ -16,7 +16,8 @@ container = Container()
 @cache
 def track():
     from warden.approval_tracker import ApprovalTracker
-    from warden.approvals import Approvals, Notifier
+    from warden.approvals import Approvals
+    from warden.notifier import Notifier
     from warden.notify import Publisher
 
     clients, settings = container.clients, container.settings

@@ -7,6 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from warden.incidents import Incidents
 from warden.log import logger
+from warden.notifier import Notifier
 from warden.notify import Publisher
 from warden.router import NotificationRouter
 from warden.runtime import Container, parse
@@ -19,11 +20,10 @@ container = Container()
 def route():
     clients, settings = container.clients, container.settings
     router = NotificationRouter(
-        publisher=Publisher(clients.sns, settings.topics),
-        config=container.config,
+        notifier=Notifier(publisher=Publisher(clients.sns, settings.topics), config=container.config,
+                          pagerduty=container.pagerduty()),
         incidents=Incidents(clients.dynamodb, settings.state_table),
         codepipeline=clients.codepipeline,
-        pagerduty=container.pagerduty(),
     )
     # Keyed on the EventBridge event id: a redelivered event publishes nothing new.
     return container.idempotent(lambda event, parsed: router.handle(parsed))

@@ -10,9 +10,10 @@ import jsonschema
 
 from tests.helpers import EVENTS, SCHEMA, effects, sample, write_scenario
 from warden.approval_escalator import ApprovalEscalator
-from warden.approvals import Approvals, Notifier
+from warden.approvals import Approvals
 from warden.clock import parse_iso
 from warden.config import ConfigStore
+from warden.notifier import Notifier
 from warden.notify import Publisher
 from warden.pagerduty import PagerDuty
 from warden_local.replay import replay

@@ -15,17 +15,20 @@ from typing import Any
 from warden.approvals import (
     TIER,
     Approvals,
-    Notifier,
     action_in_progress,
     action_state,
     expires_of,
     key_of,
     notice_of,
+    page_key,
     pipeline_state,
+    resolve_page,
 )
 from warden.clock import now, parse_iso
 from warden.config import ConfigStore
 from warden.escalation import EscalationConfig, Tier
+from warden.messages import title
+from warden.notifier import Notifier
 from warden.routing import Decision
 
 
@@ -50,7 +53,7 @@ class ApprovalEscalator:
             reached = escalation.reached(since=since, expires=expires_of(item), at=at,
                                          fired=set(item.get("fired", ())))
             if reached and not self._still_pending(item, states):
-                self._notifier.unpage(item)
+                resolve_page(self._notifier, item)
                 self._approvals.resolve(key_of(item), "reconciled", {"reason": "not pending in CodePipeline"},
                                         owner=sweep_id, tell=False)
                 reconciled.append(item["sk"])
@@ -85,7 +88,8 @@ class ApprovalEscalator:
         decision = Decision(tuple(tier.audiences), tier.severity, muted=routed.muted, runbook=routed.runbook,
                             rule=f"escalation tier {tier.name}")
         self._notifier.send(notice, decision)
-        paged = self._notifier.page(item, notice, decision)
+        paged = self._notifier.page(page_key(item), notice, decision,
+                                     summary=f"{title(notice)} for {notice.age}")
         self._approvals.sent(key, flag, **({"paged": True} if paged else {}))
         return True
 

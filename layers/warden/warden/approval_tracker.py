@@ -13,17 +13,18 @@ from warden import links
 from warden.approvals import (
     PENDING_STATUS,
     Approvals,
-    Notifier,
     action_state,
     approval_pk,
     gate,
     key_of,
     notice_of,
     pipeline_state,
+    resolve_page,
 )
 from warden.clock import iso
 from warden.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
+from warden.notifier import Notifier
 
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
@@ -141,7 +142,7 @@ class ApprovalTracker:
                   "comment": result.external_execution_summary if result else None,
                   "approver": self._approver(d.pipeline, d.execution_id, d.stage, d.action) if outcome in TOLD
                   else None}
-        self._notifier.unpage(item)
+        resolve_page(self._notifier, item)
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
         if before is None:
@@ -181,7 +182,7 @@ class ApprovalTracker:
         d = event.detail
         closed = []
         for item in self._approvals.of_execution(event.region, d.pipeline, d.execution_id):
-            self._notifier.unpage(item)
+            resolve_page(self._notifier, item)
             if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
                                        tell=False) is not None:
                 closed.append(item["sk"])

@@ -18,14 +18,9 @@ from typing import Any
 
 from warden import links
 from warden.clock import iso, now, parse_iso
-from warden.config import ConfigStore
 from warden.escalation import DEFAULT_APPROVAL_TIMEOUT
-from warden.log import logger
-from warden.messages import facts, render, render_chat, title
 from warden.notices import Notice
-from warden.notify import Publisher
-from warden.pagerduty import PagerDuty
-from warden.routing import Decision, RoutingConfig, decide
+from warden.notifier import Notifier
 
 PENDING_INDEX = "gsi1"
 PENDING = "approvals#pending"
@@ -279,44 +274,8 @@ def page_key(item: dict[str, Any]) -> str:
     return f"pipeline-warden/{item['pk']}/{item['sk']}"
 
 
-class Notifier:
-    """approval.* messages through the routing rules (mute, runbook) and, for on-call, a page."""
-
-    def __init__(self, *, publisher: Publisher, config: ConfigStore, pagerduty: PagerDuty | None = None) -> None:
-        self._publisher = publisher
-        self._config = config
-        self._pagerduty = pagerduty
-
-    def decide(self, notice: Notice) -> Decision:
-        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
-        return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
-                      stage=notice.stage, account=notice.account or None)
-
-    def send(self, notice: Notice, decision: Decision | None = None) -> list[str]:
-        decision = decision or self.decide(notice)
-        if decision.muted:
-            logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
-            return []
-        sent = []
-        for audience in decision.audiences:
-            chat = audience == "chat"
-            rendered = render_chat(notice, decision) if chat else render(notice, decision)
-            if self._publisher.publish(audience, rendered, structured=not chat):
-                sent.append(audience)
-        return sent
-
-    def page(self, item: dict[str, Any], notice: Notice, decision: Decision) -> bool:
-        if self._pagerduty is None or decision.muted or "oncall" not in decision.audiences:
-            return False
-        self._pagerduty.trigger(
-            dedup_key=page_key(item), summary=title(notice) + f" for {notice.age}", source=notice.subject_name,
-            severity=decision.severity, component=notice.stage, group=notice.account or None,
-            custom_details=dict(facts(notice)) | {"event": notice.event},
-            links={k.title(): v for k, v in notice.links.items()})
-        return True
-
-    def unpage(self, item: dict[str, Any]) -> None:
-        """Resolve the page of an approval that is no longer pending; called before the item is
-        resolved, so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
-        if self._pagerduty is not None and item.get("paged"):
-            self._pagerduty.resolve(page_key(item))
+def resolve_page(notifier: Notifier, item: dict[str, Any]) -> None:
+    """Resolve the page of an approval that is no longer pending; called before the item is resolved,
+    so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
+    if item.get("paged"):
+        notifier.resolve(page_key(item))

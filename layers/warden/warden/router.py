@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.config import ConfigStore
 from warden.enrich import failed_action
 from warden.incidents import Incidents, incident_key
-from warden.log import logger
-from warden.messages import facts, render, render_chat, title
+from warden.messages import title
 from warden.notices import Notice, classify
-from warden.notify import Publisher
-from warden.pagerduty import PagerDuty, PagerDutyRejected
-from warden.routing import Decision, RoutingConfig, decide
+from warden.notifier import Notifier
+from warden.pagerduty import PagerDutyRejected
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})
@@ -25,64 +22,46 @@ RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
 
 
 class NotificationRouter:
-    def __init__(self, *, publisher: Publisher, config: ConfigStore, incidents: Incidents,
-                 codepipeline: Any = None, pagerduty: PagerDuty | None = None) -> None:
-        self._publisher = publisher
-        self._config = config
+    def __init__(self, *, notifier: Notifier, incidents: Incidents, codepipeline: Any = None) -> None:
+        self._notifier = notifier
         self._incidents = incidents
         self._codepipeline = codepipeline
-        self._pagerduty = pagerduty
 
     def handle(self, event: Any) -> dict[str, Any]:
         """`event` is a parsed model (warden.models.parse_event)."""
         notice = classify(event)
         if notice is None:
             return {"status": "ignored"}
-        decision = self.decide(notice)
+        decision = self._notifier.decide(notice)
         if decision.muted:
-            logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
             return {"status": "muted", "event": notice.event, "rule": decision.rule}
         if notice.event in INCIDENT_EVENTS:
             return self._incident(notice, decision)
-        sent = self.notify(notice, decision)
+        sent = self._notifier.send(notice, decision)
         result = {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent}
         if notice.event in RECOVERY_EVENTS:
             result["resolved"] = self._recover(notice)
         return result
-
-    def decide(self, notice: Notice) -> Decision:
-        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
-        return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
-                      stage=notice.stage, account=notice.account)
-
-    def notify(self, notice: Notice, decision: Decision) -> list[str]:
-        sent = []
-        for audience in decision.audiences:
-            chat = audience == "chat"
-            rendered = render_chat(notice, decision) if chat else render(notice, decision)
-            if self._publisher.publish(audience, rendered, structured=not chat):
-                sent.append(audience)
-        return sent
 
     # -- incidents ----------------------------------------------------------------------------------
     def _key(self, notice: Notice) -> str:
         return incident_key(account=notice.account, region=notice.region, pipeline=notice.pipeline,
                             application=notice.application, deployment_group=notice.deployment_group)
 
-    def _incident(self, notice: Notice, decision: Decision) -> dict[str, Any]:
+    def _incident(self, notice: Notice, decision: Any) -> dict[str, Any]:
         key = self._key(notice)
         if not self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
                                     summary=title(notice)):
             return {"status": "folded", "event": notice.event, "incident": key}
         self._enrich(notice)
-        # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish does not page twice,
-        # and a PagerDuty outage (raised, retried by Lambda) publishes nothing yet.
+        # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish does not page
+        # twice, and a PagerDuty outage (raised, retried by Lambda) publishes nothing yet.
         rejected = None
         try:
-            paged = "oncall" in decision.audiences and self._page(key, notice, decision)
+            paged = self._notifier.page(key, notice, decision)
         except PagerDutyRejected as exc:  # a permanent error: the messages still go out
             paged, rejected = False, exc
-        sent = self.notify(notice, decision)
+        sent = self._notifier.send(notice, decision)
         self._incidents.notified(key)
         if rejected:
             raise rejected
@@ -100,25 +79,10 @@ class NotificationRouter:
             if found["logs"]:
                 notice.links.setdefault("logs", found["logs"])
 
-    def _page(self, key: str, notice: Notice, decision: Decision) -> bool:
-        if self._pagerduty is None:
-            return False
-        summary = title(notice) + (f": {notice.error}" if notice.error else "")
-        links = dict(notice.links)
-        if decision.runbook:
-            links["runbook"] = decision.runbook
-        self._pagerduty.trigger(
-            dedup_key=key, summary=summary, source=notice.subject_name or notice.account,
-            severity=decision.severity, component=notice.stage or notice.deployment_group,
-            group=notice.account, custom_details={label: value for label, value in facts(notice)}
-            | {"event": notice.event}, links={k.title(): v for k, v in links.items()})
-        return True
-
     def _recover(self, notice: Notice) -> bool:
         incident = self._incidents.open_incident(self._key(notice))
         if incident is None:
             return False
-        if self._pagerduty is not None:
-            self._pagerduty.resolve(incident.dedup_key)
+        self._notifier.resolve(incident.dedup_key)
         self._incidents.close(incident.key, event_id=notice.event_id)
         return True

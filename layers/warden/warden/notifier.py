@@ -1,0 +1,59 @@
+"""Telling people: routing decision, one SNS publish per audience, and PagerDuty pages.
+
+Shared by every function that notifies (router, approvals), so that rules, bodies and pages are the
+same whoever speaks.
+"""
+
+from __future__ import annotations
+
+from warden.config import ConfigStore
+from warden.log import logger
+from warden.messages import all_links, facts, render, render_chat, title
+from warden.notices import Notice
+from warden.notify import Publisher
+from warden.pagerduty import PagerDuty
+from warden.routing import Decision, RoutingConfig, decide
+
+
+class Notifier:
+    def __init__(self, *, publisher: Publisher, config: ConfigStore, pagerduty: PagerDuty | None = None) -> None:
+        self._publisher = publisher
+        self._config = config
+        self._pagerduty = pagerduty
+
+    def decide(self, notice: Notice) -> Decision:
+        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
+        return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
+                      stage=notice.stage, account=notice.account or None)
+
+    def send(self, notice: Notice, decision: Decision | None = None) -> list[str]:
+        """Publish to every audience of the decision (none when muted); returns the audiences reached."""
+        decision = decision or self.decide(notice)
+        if decision.muted:
+            logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
+            return []
+        sent = []
+        for audience in decision.audiences:
+            chat = audience == "chat"
+            rendered = render_chat(notice, decision) if chat else render(notice, decision)
+            if self._publisher.publish(audience, rendered, structured=not chat):
+                sent.append(audience)
+        return sent
+
+    def page(self, dedup_key: str, notice: Notice, decision: Decision, summary: str | None = None) -> bool:
+        """Trigger a PagerDuty incident when on-call is an audience and paging is configured."""
+        if self._pagerduty is None or decision.muted or "oncall" not in decision.audiences:
+            return False
+        if summary is None:
+            summary = title(notice) + (f": {notice.error}" if notice.error else "")
+        self._pagerduty.trigger(
+            dedup_key=dedup_key, summary=summary, source=notice.subject_name or notice.account,
+            severity=decision.severity, component=notice.stage or notice.deployment_group,
+            group=notice.account or None, custom_details=dict(facts(notice)) | {"event": notice.event},
+            links={k.title(): v for k, v in all_links(notice, decision).items()})
+        return True
+
+    def resolve(self, dedup_key: str) -> None:
+        """Resolve a page (harmless when there is none, or it is resolved already)."""
+        if self._pagerduty is not None:
+            self._pagerduty.resolve(dedup_key)
