@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             from warden_local.demo import STORY
 
-            _print_document(replay([str(STORY)]), args.json)
+            _print_document(replay([os.path.relpath(STORY)]), args.json)
         elif args.command == "config":
             return _validate(Path(args.file))
         elif args.command == "ledger":
