@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import json
 import random
+import subprocess
+import sys
 import uuid
 from datetime import datetime, timedelta
 
@@ -261,27 +263,29 @@ def test_replay_document_with_ledger_items_follows_the_contract():
     assert sorted(i["status"] for i in executions) == ["FAILED", "SUCCEEDED"]
 
 
-def test_cli_current_and_dora_on_the_demo(capsys):
-    from warden_local.cli import main
+def warden(*args: str) -> subprocess.CompletedProcess:
+    # A process of its own: the CLI sets up the local environment for good.
+    return subprocess.run([sys.executable, "-m", "warden_local.cli", *args], capture_output=True, text=True,
+                          timeout=120)
 
-    assert main(["ledger", "current", "--json"]) == 0
-    current = json.loads(capsys.readouterr().out)
+
+def test_cli_current_and_dora_on_the_demo():
+    run = warden("ledger", "current", "--json")
+    assert run.returncode == 0, run.stderr
+    current = json.loads(run.stdout)
     demo_commit = DEMO["steps"][4]["event"]["detail"]["execution-trigger"]["commit-id"]
     assert {c["stage"] for c in current} == set(STAGES)
     assert {(c["commit_id"], c["author"]) for c in current} == {(demo_commit, "Ana Souza")}
-    assert main(["ledger", "current"]) == 0
-    table = capsys.readouterr().out
+    table = warden("ledger", "current").stdout
     assert "Deploy-Prod (prod)" in table and demo_commit[:10] in table
-    assert main(["ledger", "dora", "--days", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["deployments"] == 1
+    run = warden("ledger", "dora", "--days", "1", "--json")
+    assert json.loads(run.stdout)["deployments"] == 1
 
 
-def test_cli_bad_input_is_one_line_and_exit_2(capsys):
-    from warden_local.cli import main
-
-    assert main(["ledger", "dora", "--until", "yesterday"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "--until" in err
+def test_cli_bad_input_is_one_line_and_exit_2():
+    run = warden("ledger", "dora", "--until", "yesterday")
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "--until" in run.stderr
 
 
 def _demo_path():
