@@ -89,8 +89,10 @@ def load(path: str | Path) -> Scenario:
             scenario.steps.append(Step(f"schedule:{raw['schedule']}", at, schedule=str(raw["schedule"])))
             continue
         if "call" in raw:
-            scenario.steps.append(Step(f"call:{raw['call']}", at, call={"call": str(raw["call"]),
-                                                                        "params": raw.get("params") or {}}))
+            call = {"call": str(raw["call"]), "params": raw.get("params") or {}}
+            if raw.get("as"):
+                call["as"] = str(raw["as"])
+            scenario.steps.append(Step(f"call:{raw['call']}", at, call=call))
             continue
         event, label = raw["event"], f"{path}#steps[{n}]"
         if isinstance(event, str):
@@ -134,9 +136,23 @@ class Replayer:
 
         service, _, operation = call["call"].partition(":")
         try:
-            getattr(self.world.client(service), xform_name(operation))(**call.get("params", {}))
+            client = self._as(call["as"]).client(service) if call.get("as") else self.world.client(service)
+            getattr(client, xform_name(operation))(**call.get("params", {}))
         except Exception as exc:  # noqa: BLE001 (a scenario's call error is the user's input)
             raise InputError(f"{where} {call['call']} failed: {exc}") from None
+
+    def _as(self, principal: str) -> Any:
+        """A session of someone else: `"as": "arn:aws:iam::…:role/release-approver/alice"` assumes the role
+        with session name `alice`, so CodePipeline records that person (PutApprovalResult's updatedBy)."""
+        import boto3
+
+        role, session = principal, "warden-replay"
+        if principal.count("/") >= 2:
+            role, session = principal.rsplit("/", 1)
+        creds = self.world.client("sts").assume_role(RoleArn=role, RoleSessionName=session)
+        c = creds["Credentials"]
+        return boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                                     aws_session_token=c["SessionToken"], region_name=REGION)
 
     def step(self, step: Step) -> dict[str, Any]:
         at = step.at or clock.now()

@@ -29,7 +29,8 @@ def _effect(effect: dict[str, Any]) -> str:
 def render(doc: dict[str, Any]) -> str:
     lines = []
     for step in doc["steps"]:
-        routed = ", ".join(step["routed_to"]) or "no route"
+        routed = ", ".join(step["routed_to"]) or (
+            "made outside Warden" if step["input"].startswith("call:") else "no route")
         lines.append(f"{step['at']}  {step['input']}  → {routed}")
         if step.get("note"):
             lines.append(f"    {step['note']}")
