@@ -16,15 +16,12 @@ container = Container()
 def sweep():
     from warden.approval_escalator import ApprovalEscalator
     from warden.approvals import Approvals
-    from warden.notifier import Notifier
-    from warden.notify import Publisher
 
     clients, settings = container.clients, container.settings
     escalator = ApprovalEscalator(
         approvals=Approvals(clients.dynamodb, settings.state_table),
         codepipeline=clients.codepipeline,
-        notifier=Notifier(publisher=Publisher(clients.sns, settings.topics), config=container.config,
-                          pagerduty=container.pagerduty()),
+        notifier=container.notifier(),
         config=container.config,
     )
     # Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).

@@ -17,15 +17,12 @@ container = Container()
 def track():
     from warden.approval_tracker import ApprovalTracker
     from warden.approvals import Approvals
-    from warden.notifier import Notifier
-    from warden.notify import Publisher
 
     clients, settings = container.clients, container.settings
     tracker = ApprovalTracker(
         approvals=Approvals(clients.dynamodb, settings.state_table),
         codepipeline=clients.codepipeline,
-        notifier=Notifier(publisher=Publisher(clients.sns, settings.topics), config=container.config,
-                          pagerduty=container.pagerduty()),
+        notifier=container.notifier(),
         region=os.environ.get("AWS_REGION", "us-east-1"),
     )
     # Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.

@@ -7,8 +7,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from warden.incidents import Incidents
 from warden.log import logger
-from warden.notifier import Notifier
-from warden.notify import Publisher
 from warden.router import NotificationRouter
 from warden.runtime import Container, parse
 
@@ -20,8 +18,7 @@ container = Container()
 def route():
     clients, settings = container.clients, container.settings
     router = NotificationRouter(
-        notifier=Notifier(publisher=Publisher(clients.sns, settings.topics), config=container.config,
-                          pagerduty=container.pagerduty()),
+        notifier=container.notifier(),
         incidents=Incidents(clients.dynamodb, settings.state_table),
         codepipeline=clients.codepipeline,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.clients import Clients
 from warden.config import ConfigStore
@@ -17,6 +17,9 @@ from warden.errors import PermanentError
 from warden.log import logger
 from warden.pagerduty import PagerDuty, routing_key_from_secret
 from warden.settings import Settings
+
+if TYPE_CHECKING:
+    from warden.notifier import Notifier
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
@@ -73,6 +76,14 @@ class Container:
                 MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": type(exc).__name__},
                                    "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]}})
             return {"status": "dead_lettered", "error": reason}
+
+    def notifier(self) -> Notifier:
+        """The shared Notifier: routing rules, one publish per audience topic, and pages."""
+        from warden.notifier import Notifier
+        from warden.notify import Publisher
+
+        return Notifier(publisher=Publisher(self.clients.sns, self.settings.topics), config=self.config,
+                        pagerduty=self.pagerduty())
 
     def pagerduty(self) -> PagerDuty | None:
         """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""
