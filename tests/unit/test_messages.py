@@ -13,7 +13,8 @@ def notice(**overrides):
                 account="111122223333", region="us-east-1", state="FAILED", pipeline="payments-api",
                 execution_id="exec-1", stage="Build", action="Compile", trigger="WebhookV2",
                 commit="9b3e1f2a7c4d6e8f0a1b", commit_message="Round totals\n\nLong body", author="Ana Souza",
-                error="3 unit tests failed", links={"execution": "https://console/x", "logs": "https://logs/y"})
+                error="3 unit tests failed", duration="4m 05s",
+                links={"execution": "https://console/x", "logs": "https://logs/y", "commit": "https://git/c"})
     base.update(overrides)
     return Notice(**base)
 
@@ -29,7 +30,8 @@ def test_structured_bodies_for_each_protocol():
     for text in (body["default"], body["email"]):
         for fact in ("Pipeline: payments-api", "Stage: Build", "Action: Compile", "Commit: 9b3e1f2 Round totals",
                      "Author: Ana Souza", "Error: 3 unit tests failed", "Logs: https://logs/y",
-                     "Runbook: https://runbooks/payments", "Execution: https://console/x"):
+                     "Runbook: https://runbooks/payments", "Execution: https://console/x",
+                     "Duration: 4m 05s", "Commit link: https://git/c"):
             assert fact in text
     assert "Long body" not in body["default"]  # only the commit's first line
     assert "Routed by rule: payments" in body["email"]

@@ -22,3 +22,19 @@ def approval_review(region: str, pipeline: str, stage: str, action: str, token: 
 
 def deployment(region: str, deployment_id: str) -> str:
     return f"{CONSOLE}/codesuite/codedeploy/deployments/{quote(deployment_id)}?region={region}"
+
+
+# V2 git triggers name the provider and repository: enough for a link to the commit itself.
+COMMIT_URLS = {
+    "GitHub": "https://github.com/{repo}/commit/{sha}",
+    "GitLab": "https://gitlab.com/{repo}/-/commit/{sha}",
+    "Bitbucket": "https://bitbucket.org/{repo}/commits/{sha}",
+    "CodeCommit": CONSOLE + "/codesuite/codecommit/repositories/{repo}/commit/{sha}?region={region}",
+}
+
+
+def commit(provider: str | None, repository: str | None, sha: str | None, region: str) -> str | None:
+    template = COMMIT_URLS.get(provider or "")
+    if not (template and repository and sha):
+        return None
+    return template.format(repo=repository, sha=sha, region=region)

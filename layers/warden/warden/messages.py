@@ -29,7 +29,7 @@ TITLES = {
     "deployment.failed": "{name}: deployment {deployment} failed",
     "deployment.rolled_back": "{name}: deployment {deployment} rolled back",
 }
-LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit",
+LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook"}
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects
 SMS_LIMIT = 140
@@ -57,7 +57,8 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
     rows = [
         ("Pipeline", notice.pipeline), ("Application", notice.application),
         ("Deployment group", notice.deployment_group), ("Stage", notice.stage), ("Action", notice.action),
-        ("State", notice.state), ("Execution", notice.execution_id), ("Deployment", notice.deployment_id),
+        ("State", notice.state), ("Duration", notice.duration), ("Execution", notice.execution_id),
+        ("Deployment", notice.deployment_id),
         ("Commit", commit), ("Author", notice.author), ("Trigger", notice.trigger), ("Error", notice.error),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
         ("Decided by", notice.approver), ("Comment", notice.comment),

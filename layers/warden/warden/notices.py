@@ -7,7 +7,7 @@ None: they are recorded by other functions but never notified.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from warden import links
@@ -39,6 +39,7 @@ class Notice:
     deployment_id: str | None = None
     application: str | None = None
     deployment_group: str | None = None
+    duration: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     # Pending approvals (warden.approvals): how long it waits, until when, what it says, who decided.
     age: str | None = None
@@ -108,7 +109,24 @@ def _base(event: Any, kind: str) -> Notice:
         notice.commit = trigger.commit_id
         notice.commit_message = trigger.commit_message
         notice.author = trigger.author
+        url = links.commit(trigger.provider_type, trigger.full_repository_name, trigger.commit_id, event.region)
+        if url:
+            notice.links["commit"] = url
+    start = getattr(d, "start_time", None)
+    if start is not None and d.state in TERMINAL_STATES:
+        notice.duration = _duration(event.time - start)
     return notice
+
+
+TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED", "ABANDONED"})
+
+
+def _duration(delta: timedelta) -> str | None:
+    seconds = int(delta.total_seconds())
+    if seconds < 0:
+        return None
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
 
 
 def _pipeline(event: PipelineExecutionStateChange) -> Notice | None:
