@@ -20,9 +20,10 @@ def sweep():
     clients, settings = container.clients, container.settings
     escalator = ApprovalEscalator(
         approvals=Approvals(clients.dynamodb, settings.state_table),
-        codepipeline=clients.codepipeline,
+        codepipeline_in=container.codepipeline_in,
         notifier=container.notifier(),
         config=container.config,
+        account=settings.account_id,
     )
     # Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).
     return container.idempotent(lambda event: escalator.sweep(event["id"]))

@@ -21,9 +21,10 @@ def track():
     clients, settings = container.clients, container.settings
     tracker = ApprovalTracker(
         approvals=Approvals(clients.dynamodb, settings.state_table),
-        codepipeline=clients.codepipeline,
+        codepipeline_in=container.codepipeline_in,
         notifier=container.notifier(),
         region=os.environ.get("AWS_REGION", "us-east-1"),
+        account=settings.account_id,
     )
     # Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.
     return container.idempotent(lambda event, parsed: tracker.handle(parsed, event["id"]))

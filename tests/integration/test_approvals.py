@@ -178,7 +178,8 @@ def test_a_sweep_run_twice_at_the_same_time_sends_each_tier_once(tmp_path, world
         notifier = Notifier(publisher=Publisher(world.client("sns"), topics),
                             config=ConfigStore(world.client("ssm"), env["WARDEN_CONFIG_PREFIX"]),
                             pagerduty=PagerDuty(world.pagerduty.url, lambda: "R0UT1NGKEY0LOCAL0000000"))
-        return store, ApprovalEscalator(approvals=store, codepipeline=world.client("codepipeline"),
+        own = world.client("codepipeline")
+        return store, ApprovalEscalator(approvals=store, codepipeline_in=lambda account: own,
                                         notifier=notifier, config=notifier._config)
 
     (store, one), (_, two) = escalator(), escalator()

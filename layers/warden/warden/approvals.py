@@ -1,7 +1,9 @@
 """Pending manual approvals: one item per approval in the state table, and how they are told.
 
-Item: pk `approval#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>` (so PARALLEL executions
-waiting at the same action are separate approvals). While pending, the item is in the sparse index
+Item: pk `approval#<account>#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>` (so
+same-named pipelines of two accounts, and PARALLEL executions waiting at the same action, are
+separate approvals). An approval SNS message names no account: it is this account's, since the
+approval topic lives here. While pending, the item is in the sparse index
 gsi1 (gsi1pk `approvals#pending`, gsi1sk = requested at): the sweep reads what is pending, never the
 account. Resolution removes it from the index and keeps the outcome for a month (TTL).
 
@@ -30,8 +32,8 @@ KEEP_RESOLVED = timedelta(days=30)
 KEEP_TRIGGER = timedelta(days=8)  # longer than any approval can wait
 
 
-def approval_pk(region: str, pipeline: str) -> str:
-    return f"approval#{region}#{pipeline}"
+def approval_pk(account: str, region: str, pipeline: str) -> str:
+    return f"approval#{account}#{region}#{pipeline}"
 
 
 def gate(stage: str, action: str) -> str:
@@ -69,18 +71,18 @@ class Approvals:
     def _conditional(self) -> type[Exception]:
         return self._ddb.exceptions.ConditionalCheckFailedException
 
-    def at_gate(self, region: str, pipeline: str, stage: str, action: str) -> list[dict[str, Any]]:
+    def at_gate(self, account: str, region: str, pipeline: str, stage: str, action: str) -> list[dict[str, Any]]:
         """Every approval (pending or recently resolved) of one approval action."""
         return self._query(KeyConditionExpression="pk = :pk AND begins_with(sk, :gate)", ConsistentRead=True,
-                           ExpressionAttributeValues={":pk": {"S": approval_pk(region, pipeline)},
+                           ExpressionAttributeValues={":pk": {"S": approval_pk(account, region, pipeline)},
                                                       ":gate": {"S": gate(stage, action)}})
 
-    def of_execution(self, region: str, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
+    def of_execution(self, account: str, region: str, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
         """The pending approvals of one execution (a pipeline's approvals are few: one key, bounded by TTL)."""
         return self._query(KeyConditionExpression="pk = :pk", ConsistentRead=True,
                            FilterExpression="execution_id = :e AND #s = :pending",
                            ExpressionAttributeNames={"#s": "status"},
-                           ExpressionAttributeValues={":pk": {"S": approval_pk(region, pipeline)},
+                           ExpressionAttributeValues={":pk": {"S": approval_pk(account, region, pipeline)},
                                                       ":e": {"S": execution_id},
                                                       ":pending": {"S": PENDING_STATUS}})
 
@@ -181,18 +183,21 @@ class Approvals:
         return plain(out.get("Attributes", {}))
 
     # -- who is waiting: the trigger of each execution, from its STARTED event ---------------------
-    def save_trigger(self, region: str, pipeline: str, execution_id: str, trigger: dict[str, Any]) -> None:
+    def save_trigger(self, account: str, region: str, pipeline: str, execution_id: str,
+                     trigger: dict[str, Any]) -> None:
         item = {k: _value(v) for k, v in trigger.items() if v}
-        self._ddb.put_item(TableName=self._table, Item=_key(_trigger_key(region, pipeline, execution_id)) | item | {
+        key = _trigger_key(account, region, pipeline, execution_id)
+        self._ddb.put_item(TableName=self._table, Item=_key(key) | item | {
             "expires_at": {"N": _epoch(now() + KEEP_TRIGGER)}})
 
-    def trigger(self, region: str, pipeline: str, execution_id: str) -> dict[str, Any]:
-        item = self._ddb.get_item(TableName=self._table, Key=_key(_trigger_key(region, pipeline, execution_id)))
+    def trigger(self, account: str, region: str, pipeline: str, execution_id: str) -> dict[str, Any]:
+        item = self._ddb.get_item(TableName=self._table,
+                                  Key=_key(_trigger_key(account, region, pipeline, execution_id)))
         return plain(item.get("Item", {}))
 
 
-def _trigger_key(region: str, pipeline: str, execution_id: str) -> dict[str, str]:
-    return {"pk": f"trigger#{region}#{pipeline}", "sk": execution_id}
+def _trigger_key(account: str, region: str, pipeline: str, execution_id: str) -> dict[str, str]:
+    return {"pk": f"trigger#{account}#{region}#{pipeline}", "sk": execution_id}
 
 
 def _key(key: dict[str, str]) -> dict[str, Any]:
@@ -204,6 +209,13 @@ def key_of(item: dict[str, Any]) -> dict[str, str]:
 
 
 # -- what CodePipeline says ------------------------------------------------------------------------
+def read_errors() -> tuple[type[Exception], ...]:
+    """What a failed CodePipeline read raises (imported late: botocore costs cold start)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
 def pipeline_state(codepipeline: Any, pipeline: str) -> dict[str, Any] | None:
     """GetPipelineState, or None when the pipeline does not exist (deleted)."""
     try:

@@ -9,7 +9,10 @@ Delivery is at least once and out of order, so every write converges instead of 
 - a stage's "current deployment" item moves only forward in time, and when facts reach an execution
   after its stages succeeded (the returned old image says which), those items are refreshed.
 Enrichment (GetPipelineExecution, GetCommit, ListActionExecutions) that fails leaves the record built
-from the event, marked `enrichment: partial`; a later event of the execution tries again.
+from the event, marked `enrichment: partial`; a later event of the execution tries again. A workload
+account's pipeline is read through its read role (`codepipeline_in`); without one, the record is built
+from the event alone (`enrichment: event`, not partial: nothing failed), and GetCommit is never asked
+of this account's CodeCommit for another account's commit.
 """
 
 from __future__ import annotations
@@ -197,48 +200,56 @@ def _commit_message(summary: str | None) -> str | None:
 
 class ProductionStages:
     """Which stage of a pipeline is production: the `ledger` configuration, else the last stage
-    (GetPipeline, cached per container)."""
+    (GetPipeline in the pipeline's account, cached per container)."""
 
-    def __init__(self, config: Callable[[], LedgerConfig], codepipeline: Any) -> None:
+    def __init__(self, config: Callable[[], LedgerConfig], codepipeline_in: Callable[[str], Any]) -> None:
         self._config = config
-        self._codepipeline = codepipeline
-        self._stages: dict[str, tuple[list[str], float]] = {}
+        self._codepipeline_in = codepipeline_in
+        self._stages: dict[tuple[str, str], tuple[list[str], float]] = {}
 
-    def is_production(self, pipeline: str, stage: str) -> bool:
-        return self.production_stage(pipeline, [stage]) == stage
+    def is_production(self, account: str, pipeline: str, stage: str) -> bool:
+        return self.production_stage(account, pipeline, [stage]) == stage
 
-    def production_stage(self, pipeline: str, stages: list[str]) -> str | None:
+    def production_stage(self, account: str, pipeline: str, stages: list[str]) -> str | None:
         """The first of `stages` (in pipeline order) that is production, if any."""
         globs = self._config().production_globs(pipeline)
         if globs is not None:
             return next((s for s in stages if any(fnmatchcase(s, glob) for glob in globs)), None)
-        every = self.stages(pipeline)
+        every = self.stages(account, pipeline)
         return every[-1] if every and every[-1] in stages else None
 
-    def stages(self, pipeline: str) -> list[str]:
-        """The pipeline's stage names in order (GetPipeline, cached); empty when unknown."""
+    def stages(self, account: str, pipeline: str) -> list[str]:
+        """The pipeline's stage names in order (GetPipeline, cached); empty when unknown, or when the
+        pipeline's account cannot be read (then only the `ledger` configuration names production)."""
         now = clock.now().timestamp()
-        cached = self._stages.get(pipeline)
+        cached = self._stages.get((account, pipeline))
         if cached and now - cached[1] < PIPELINE_CACHE_SECONDS:
             return cached[0]
+        codepipeline = self._codepipeline_in(account)
+        if codepipeline is None:
+            return []
         try:
-            names = [s["name"] for s in self._codepipeline.get_pipeline(name=pipeline)["pipeline"]["stages"]]
+            names = [s["name"] for s in codepipeline.get_pipeline(name=pipeline)["pipeline"]["stages"]]
         except _enrichment_errors() as exc:
-            logger.warning("pipeline structure unknown", extra={"pipeline": pipeline, "error": str(exc)})
+            logger.warning("pipeline structure unknown", extra={"account": account, "pipeline": pipeline,
+                                                                "error": str(exc)})
             return []  # not cached: the next event asks again
-        self._stages[pipeline] = (names, now)
+        self._stages[(account, pipeline)] = (names, now)
         return names
 
 
 class Ledger:
-    def __init__(self, *, dynamodb: Any, table: str, codepipeline: Any, codecommit: Any = None,
-                 config: Callable[[], LedgerConfig] = LedgerConfig) -> None:
+    def __init__(self, *, dynamodb: Any, table: str, codepipeline_in: Callable[[str], Any], codecommit: Any = None,
+                 config: Callable[[], LedgerConfig] = LedgerConfig, account: str = "") -> None:
+        """`codepipeline_in(account)`: the CodePipeline client of that account, None when it cannot be read
+        (warden.clients.CodePipelineIn). `account`: this account, whose CodeCommit `codecommit` reads."""
         self._ddb = dynamodb
         self._table = table
-        self._codepipeline = codepipeline
+        self._codepipeline_in = codepipeline_in
         self._codecommit = codecommit
         self._config = config
-        self.production = ProductionStages(config, codepipeline)
+        self._account = account
+        self.production = ProductionStages(config, codepipeline_in)
 
     def record(self, event: Any) -> Recorded | None:
         """`event` is a parsed CodePipeline model; None for events the ledger does not keep."""
@@ -307,8 +318,9 @@ class Ledger:
         # A succeeded execution ran every stage: it is what each stage runs now, even when stage
         # events are late, lost or not subscribed.
         rollback = facts.get("execution_type") == "ROLLBACK"  # a rollback runs only the rolled-back stage
-        stages = self.production.stages(detail.pipeline) if detail.state == "SUCCEEDED" and not rollback else []
-        production = self.production.production_stage(detail.pipeline, stages) if stages else None
+        stages = (self.production.stages(event.account, detail.pipeline)
+                  if detail.state == "SUCCEEDED" and not rollback else [])
+        production = self.production.production_stage(event.account, detail.pipeline, stages) if stages else None
         if production:
             facts["prod_stage"] = production
 
@@ -322,11 +334,13 @@ class Ledger:
         applied = old is not None
         if not applied:
             old = self._update(key, build(with_status=False), returns="ALL_OLD") or {}
-        record = {"execution_type": "STANDARD"} | old | facts
+        # The identity too: `old` is empty when this event created the item.
+        record = {"execution_type": "STANDARD", "pipeline": detail.pipeline, "execution_id": detail.execution_id,
+                  "account": event.account} | old | facts
         self._refresh_current(old, record)
         result = Recorded("pipeline", detail.pipeline, detail.execution_id, applied)
         if self._needs_enrichment(record):
-            result.partial, found = self._enrich(key, record)
+            result.partial, found = self._enrich(key, record, event.account)
             record |= found
         if applied and record.get("execution_type") != "ROLLBACK":
             view = execution_view(record | {"ended_at": clock.iso(event.time)})
@@ -341,20 +355,29 @@ class Ledger:
         missing_target = record.get("execution_type") == "ROLLBACK" and not record.get("rollback_target")
         return not record.get("commit_id") or not record.get("author") or missing_target
 
-    def _enrich(self, key: dict[str, str], record: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def _enrich(self, key: dict[str, str], record: dict[str, Any], account: str) -> tuple[bool, dict[str, Any]]:
         """Fill what the event did not say from GetPipelineExecution (and GetCommit for CodeCommit).
         Returns (still partial, the facts written)."""
         pipeline, execution_id = record["pipeline"], record["execution_id"]
         found: dict[str, Any] = {}
-        try:
-            execution = self._codepipeline.get_pipeline_execution(
-                pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
-            found = self._from_execution(execution)
-            found["enrichment"] = "api"
-        except _enrichment_errors() as exc:
-            logger.warning("enrichment failed: partial record", extra={"pipeline": pipeline, "error": str(exc)})
-            found = {"enrichment": "partial", "partial_reason": str(exc)[:300]}
-        if found.get("repository_codecommit") and found.get("commit_id") and self._codecommit is not None:
+        codepipeline = self._codepipeline_in(account)
+        if codepipeline is None:
+            # A workload account without a read role: the event is all there is, and nothing failed.
+            if record.get("enrichment") == "event":
+                return False, {}  # said already
+            found = {"enrichment": "event"}
+        else:
+            try:
+                execution = codepipeline.get_pipeline_execution(
+                    pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
+                found = self._from_execution(execution)
+                found["enrichment"] = "api"
+            except _enrichment_errors() as exc:
+                logger.warning("enrichment failed: partial record", extra={"account": account, "pipeline": pipeline,
+                                                                           "error": str(exc)})
+                found = {"enrichment": "partial", "partial_reason": str(exc)[:300]}
+        own = not account or not self._account or account == self._account
+        if found.get("repository_codecommit") and found.get("commit_id") and self._codecommit is not None and own:
             found |= self._from_codecommit(found.pop("repository_codecommit"), found["commit_id"])
         found.pop("repository_codecommit", None)
         if not (record.get("author") or found.get("author")):
@@ -365,7 +388,7 @@ class Ledger:
         update = _Update()
         for name, value in new.items():
             update.set(name, value)
-        if new["enrichment"] == "api" and record.get("partial_reason"):
+        if new["enrichment"] != "partial" and record.get("partial_reason"):
             update.remove("partial_reason")
         if new.get("commit_id"):
             update.set("gsi2pk", commit_pk(new["commit_id"]))
@@ -405,7 +428,7 @@ class Ledger:
     def _stage_event(self, event: Any) -> Recorded:
         detail, stage, state = event.detail, event.detail.stage, event.detail.state
         key = execution_key(detail.pipeline, detail.execution_id)
-        production = self.production.is_production(detail.pipeline, stage)
+        production = self.production.is_production(event.account, detail.pipeline, stage)
         order = order_key(detail.attempt, state, event.time)
         times = _stage_times(stage)
 
@@ -514,10 +537,12 @@ class Ledger:
     def _approval_event(self, event: Any) -> Recorded:
         detail = event.detail
         key = execution_key(detail.pipeline, detail.execution_id)
-        approval = self._approval(detail) or {
+        codepipeline = self._codepipeline_in(event.account)
+        approval = (self._approval(codepipeline, detail) if codepipeline is not None else None) or {
             "stage": detail.stage, "action": detail.action, "status": detail.state, "at": clock.iso(event.time),
             "comment": (detail.execution_result.external_execution_summary if detail.execution_result else None),
-            "partial": True}
+            # Partial when CodePipeline could not say who approved; not when the account cannot be read.
+            "partial": True if codepipeline is not None else None}
         update = self._execution_update(event)
         update.set(approval_attr(detail.stage, detail.action), approval)
         old = self._update(key, update, returns="ALL_OLD") or {}
@@ -525,10 +550,10 @@ class Ledger:
         self._refresh_current(old, merged)
         return Recorded("approval", detail.pipeline, detail.execution_id, True, partial=bool(approval.get("partial")))
 
-    def _approval(self, detail: Any) -> dict[str, Any] | None:
+    def _approval(self, codepipeline: Any, detail: Any) -> dict[str, Any] | None:
         """The approval as ListActionExecutions reports it: `updatedBy` is the approver's ARN."""
         try:
-            pages = self._codepipeline.get_paginator("list_action_executions").paginate(
+            pages = codepipeline.get_paginator("list_action_executions").paginate(
                 pipelineName=detail.pipeline, filter={"pipelineExecutionId": detail.execution_id})
             runs = [a for page in pages for a in page.get("actionExecutionDetails", [])
                     if (a.get("stageName"), a.get("actionName")) == (detail.stage, detail.action)]

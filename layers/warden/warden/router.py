@@ -7,10 +7,12 @@ success resolves the page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from warden.enrich import failed_action
 from warden.incidents import Incidents, incident_key
+from warden.log import logger
 from warden.messages import title
 from warden.notices import Notice, classify
 from warden.notifier import Notifier
@@ -22,10 +24,13 @@ RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
 
 
 class NotificationRouter:
-    def __init__(self, *, notifier: Notifier, incidents: Incidents, codepipeline: Any = None) -> None:
+    def __init__(self, *, notifier: Notifier, incidents: Incidents,
+                 codepipeline_in: Callable[[str], Any] | None = None) -> None:
+        """`codepipeline_in(account)` is the CodePipeline client of that account, None when it cannot be
+        read (warden.clients.CodePipelineIn)."""
         self._notifier = notifier
         self._incidents = incidents
-        self._codepipeline = codepipeline
+        self._codepipeline_in = codepipeline_in
 
     def handle(self, event: Any) -> dict[str, Any]:
         """`event` is a parsed model (warden.models.parse_event)."""
@@ -69,9 +74,15 @@ class NotificationRouter:
                 "incident": key, "paged": paged}
 
     def _enrich(self, notice: Notice) -> None:
-        if notice.error or not (self._codepipeline and notice.pipeline and notice.execution_id):
+        if notice.error or not (self._codepipeline_in and notice.pipeline and notice.execution_id):
             return
-        found = failed_action(self._codepipeline, notice.pipeline, notice.execution_id)
+        codepipeline = self._codepipeline_in(notice.account)
+        if codepipeline is None:
+            # A workload account Warden has no read role for: the page goes out with what the event says.
+            logger.info("no enrichment: no read access to the account",
+                        extra={"account": notice.account, "pipeline": notice.pipeline})
+            return
+        found = failed_action(codepipeline, notice.pipeline, notice.execution_id)
         if found:
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from warden.clients import Clients
+from warden.clients import Clients, CodePipelineIn
 from warden.config import ConfigStore
 from warden.errors import PermanentError
 from warden.log import logger
@@ -33,6 +33,12 @@ class Container:
     @cached_property
     def settings(self) -> Settings:
         return self._settings or Settings.from_env()
+
+    @cached_property
+    def codepipeline_in(self) -> CodePipelineIn:
+        """`codepipeline_in(account)`: the CodePipeline client for an account, None if it cannot be read."""
+        return CodePipelineIn(self.clients, own_account=self.settings.account_id,
+                              role_name=self.settings.workload_read_role_name)
 
     @cached_property
     def config(self) -> ConfigStore:

@@ -24,6 +24,8 @@ class Settings:
     pagerduty_secret_arn: str = ""
     dead_letter_queue_url: str = ""
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    account_id: str = ""  # this (tools) account; events of other accounts come from workload accounts
+    workload_read_role_name: str = ""  # role assumed to read CodePipeline in a workload account, if any
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -39,4 +41,6 @@ class Settings:
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
             # Overridable so that tests can point it at a server on 127.0.0.1.
             pagerduty_url=env.get("PAGERDUTY_EVENTS_URL", cls.pagerduty_url),
+            account_id=env.get("WARDEN_ACCOUNT_ID", ""),
+            workload_read_role_name=env.get("WORKLOAD_READ_ROLE_NAME", ""),
         )

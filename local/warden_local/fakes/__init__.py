@@ -2,10 +2,10 @@
 
 `install()` once (idempotent), then use boto3 under `moto.mock_aws()` as usual. Feed CodePipeline
 events and approval messages with `apply_event`; read recorded state with `codepipeline_state` /
-`codedeploy_state`.
+`codedeploy_state`. Credentials from AssumeRole act in the role's account (`accounts`).
 """
 
-from . import codedeploy, codepipeline
+from . import accounts, codedeploy, codepipeline
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, apply_event, codepipeline_state
 
@@ -23,3 +23,4 @@ def install() -> None:
     """Add the missing actions to moto's handlers; safe to call any number of times."""
     codepipeline.install()
     codedeploy.install()
+    accounts.install()

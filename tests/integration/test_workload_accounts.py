@@ -1,0 +1,321 @@
+"""Pipelines of workload accounts: their events reach Warden with their own `account`.
+
+Without a read role (the default), Warden works from the events alone: approvals keep escalating
+(never silently resolved against whatever the tools account holds), pages go out without an
+enrichment attempt, ledger records are not partial. With `WorkloadReadRoleName`, Warden reads the
+workload account's CodePipeline through that role. Everything is observed in the embedded world,
+where the workload account is a separate moto account (222233334444) beside the tools account.
+"""
+
+import copy
+import json
+import uuid
+
+import boto3
+import jsonschema
+import pytest
+
+from tests.helpers import DEMO, EVENTS, SCHEMA, effects, sample, write_scenario
+from warden import clock
+from warden_local import fakes
+from warden_local.replay import replay
+from warden_local.world import ACCOUNT, REGION, World
+
+WORKLOAD = "222233334444"
+READ_ROLE = "pipeline-warden-read"
+OWN_RUN = "8f14e45f-ceea-467a-9a36-dedd4bea2543"  # the samples' execution
+WORKLOAD_RUN = "c0ffee00-1111-4222-8333-444455556666"
+FAILED_RUN = "3c9b2f7e-8d41-4a6e-b0f2-5e7a1c9d4b36"  # the failure samples' execution
+TOKEN = "0f8d3e2a-6b1c-4d7e-9a5f-3c2b1e0d9f8a"  # the sample approval message's token
+SCENARIOS = EVENTS / "scenarios"
+
+
+def in_workload(event: dict, **detail) -> dict:
+    """The same event, as a workload account forwards it: its `account` (and ARNs) are that account's."""
+    event = json.loads(json.dumps(event).replace(ACCOUNT, WORKLOAD))
+    event["id"] = str(uuid.uuid4())
+    event["detail"].update(detail)
+    return event
+
+
+def at(event: dict, when: str) -> dict:
+    event["time"] = when
+    return event
+
+
+def started(execution: str, when: str) -> dict:
+    return at(sample("codepipeline/pipeline-started.json", **{"execution-id": execution}), when)
+
+
+def approval(state: str, execution: str, when: str) -> dict:
+    name = "started" if state == "STARTED" else "succeeded"
+    return at(sample(f"codepipeline/action-{name}-approval.json", state=state, **{"execution-id": execution}), when)
+
+
+def payments_pipeline(account: str) -> dict:
+    """payments-api with a build and a manual approval (Source, Build, Approve, Deploy-Prod)."""
+    [pipeline] = [c["params"]["pipeline"] for c in json.loads((SCENARIOS / "approval-escalation.json").read_text())
+                  ["world"] if c["call"] == "codepipeline:CreatePipeline"]
+    [build] = [s for c in DEMO["world"] if c["call"] == "codepipeline:CreatePipeline"
+               for s in c["params"]["pipeline"]["stages"] if s["name"] == "Build"]
+    pipeline = copy.deepcopy(pipeline)
+    pipeline["stages"].insert(1, copy.deepcopy(build))
+    pipeline["stages"][1]["actions"][0]["inputArtifacts"] = [{"name": "src"}]
+    pipeline["roleArn"] = f"arn:aws:iam::{account}:role/pipelines"
+    pipeline["artifactStore"]["location"] = f"payments-api-artifacts-{account}"
+    if account != ACCOUNT:  # a workload account's approvals do not publish to the tools account's topic
+        pipeline["stages"][2]["actions"][0]["configuration"].pop("NotificationArn")
+    return pipeline
+
+
+def own_world() -> list[dict]:
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+    return [{"call": "iam:CreateRole", "params": {"RoleName": "pipelines",
+                                                  "AssumeRolePolicyDocument": json.dumps(trust)}},
+            {"call": "codepipeline:CreatePipeline", "params": {"pipeline": payments_pipeline(ACCOUNT)}}]
+
+
+def workload_account(world: World) -> boto3.session.Session:
+    """The workload account, set up as its owners would: the pipeline, and Warden's read role."""
+    creds = world.client("sts").assume_role(RoleArn=f"arn:aws:iam::{WORKLOAD}:role/OrganizationAccountAccessRole",
+                                            RoleSessionName="setup")["Credentials"]
+    session = boto3.session.Session(aws_access_key_id=creds["AccessKeyId"], region_name=REGION,
+                                    aws_secret_access_key=creds["SecretAccessKey"],
+                                    aws_session_token=creds["SessionToken"])
+    iam = session.client("iam")
+    service = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                       "Principal": {"Service": "codepipeline.amazonaws.com"}}]}
+    iam.create_role(RoleName="pipelines", AssumeRolePolicyDocument=json.dumps(service))
+    warden = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+        "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/pipeline-warden-*"}}}]}
+    iam.create_role(RoleName=READ_ROLE, AssumeRolePolicyDocument=json.dumps(warden))
+    iam.put_role_policy(RoleName=READ_ROLE, PolicyName="read-pipelines", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+            "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
+            "codepipeline:ListActionExecutions", "codepipeline:GetPipeline"]}]}))
+    session.client("codepipeline").create_pipeline(pipeline=payments_pipeline(WORKLOAD))
+    return session
+
+
+@pytest.fixture
+def reading_world():
+    """A stack deployed with WorkloadReadRoleName, and a workload account that provides the role."""
+    with World(parameters={"WorkloadReadRoleName": READ_ROLE}) as world:
+        world.workload = workload_account(world)
+        yield world
+
+
+def approval_items(doc: dict) -> dict[str, dict]:
+    return {i["pk"]: i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")}
+
+
+def log_messages(world: World) -> list[str]:
+    return [json.loads(line).get("message", "") for line in world.logs.getvalue().splitlines()
+            if line.startswith("{")]
+
+
+# -- approvals ------------------------------------------------------------------------------------
+def test_a_workload_approval_escalates_instead_of_being_resolved_against_the_tools_account(tmp_path, world):
+    """No read role: a same-named pipeline in the tools account must neither swallow nor merge it."""
+    steps = [
+        {"event": started(OWN_RUN, "2026-11-27T09:00:02Z")},
+        {"event": approval("STARTED", OWN_RUN, "2026-11-27T09:06:49Z")},
+        {"at": "2026-11-27T09:06:50Z", "event": json.loads((EVENTS / "approval-sns" / "approval-message.json")
+                                                            .read_text())},
+        {"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
+        {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))},
+        {"at": "2026-11-27T11:10:00Z", "schedule": "ApprovalEscalator"},
+        {"at": "2026-11-27T13:10:00Z", "schedule": "ApprovalEscalator"},
+        {"at": "2026-11-27T17:10:00Z", "schedule": "ApprovalEscalator"},
+        {"event": approval("SUCCEEDED", OWN_RUN, "2026-11-27T17:20:00Z")},
+        # A week on, CodePipeline has failed the workload approval: it stops counting as pending.
+        {"at": "2026-12-04T09:10:00Z", "schedule": "ApprovalEscalator"},
+    ]
+    doc = replay([write_scenario(tmp_path, steps, world=own_world())], world=world)
+    jsonschema.validate(doc, SCHEMA)
+
+    def told(step: int) -> list[tuple[str, str, str]]:
+        return sorted((e["event"], e["topic"], e["attributes"]["account"]) for e in doc["steps"][step]["effects"]
+                      if e["kind"] == "message")
+
+    assert told(1) == [("approval.needed", "ApproversTopic", ACCOUNT), ("approval.needed", "ChatTopic", ACCOUNT)]
+    assert told(2) == []  # the approval message merges into the tools account's approval
+    assert told(4) == [("approval.needed", "ApproversTopic", WORKLOAD), ("approval.needed", "ChatTopic", WORKLOAD)]
+    assert told(5) == []
+    # 4 h: both are reminded; the workload one from what is tracked, since CodePipeline cannot be asked.
+    assert told(6) == [("approval.escalated", "ApproversTopic", ACCOUNT),
+                       ("approval.escalated", "ApproversTopic", WORKLOAD)]
+    assert [e for e in doc["steps"][6]["effects"] if e["kind"] == "item" and e["item"].get("status") == "reconciled"] \
+        == []
+    # 8 h: team and on-call, with a page each.
+    assert told(7) == sorted([("approval.escalated", t, a) for t in ("OnCallTopic", "TeamTopic")
+                              for a in (ACCOUNT, WORKLOAD)])
+    pages = effects(doc, "page", action="trigger")
+    assert len(pages) == 2 and len({p["dedup_key"] for p in pages}) == 2
+    items = approval_items(doc)
+    own, workload = (items[f"approval#{ACCOUNT}#{REGION}#payments-api"],
+                     items[f"approval#{WORKLOAD}#{REGION}#payments-api"])
+    assert (own["status"], own["token"], own["execution_id"]) == ("approved", TOKEN, OWN_RUN)
+    # Past its expiry, the workload approval is resolved silently, and its page with it.
+    assert (workload["status"], workload["reason"]) == ("reconciled", "past its expiry")
+    assert sorted(workload["fired"]) == ["escalate", "remind"] and workload["account"] == WORKLOAD
+    assert told(9) == []
+    [workload_page] = [p for p in pages if WORKLOAD in p["dedup_key"]]
+    assert [p["dedup_key"] for p in effects({"steps": [doc["steps"][9]]}, "page", action="resolve")] == [
+        workload_page["dedup_key"]]
+
+
+def test_with_the_read_role_a_workload_approval_given_while_its_event_was_lost_is_reconciled(tmp_path,
+                                                                                             reading_world):
+    world = reading_world
+    steps = [{"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
+             {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))}]
+    doc = replay([write_scenario(tmp_path, steps, world=[])], world=world)
+    [needed] = effects(doc, "message", event="approval.needed", topic="ApproversTopic")
+    # GetPipelineState in the workload account gave the token: the review link is the approval's own.
+    assert "#/approval/payments-api/Approve/ProdGate/" in needed["body"]
+    [item] = approval_items(doc).values()
+    assert item["token"] and item["account"] == WORKLOAD
+    # Approved in the workload account; the event never reaches Warden.
+    fakes.apply_event(in_workload(approval("SUCCEEDED", WORKLOAD_RUN, "2026-11-27T10:00:00Z")))
+    sweep = [{"at": "2026-11-27T13:10:00Z", "schedule": "ApprovalEscalator"}]
+    doc = replay([write_scenario(tmp_path, sweep, world=[], name="sweep.json")], world=world)
+    [sweep] = doc["steps"]
+    assert [e["kind"] for e in sweep["effects"]] == ["item"]  # no reminder: CodePipeline says it is done
+    [item] = approval_items(doc).values()
+    assert (item["status"], item["reason"]) == ("reconciled", "not pending in CodePipeline")
+
+
+# -- pages ----------------------------------------------------------------------------------------
+def test_a_workload_failure_pages_without_an_enrichment_attempt(tmp_path, world):
+    replay([write_scenario(tmp_path, [], world=own_world())], world=world)
+    # The tools account has a same-named pipeline whose run failed with another error.
+    fakes.apply_event(sample("codepipeline/action-failed-build.json"))
+    doc = replay([write_scenario(tmp_path, [{"event": in_workload(sample("codepipeline/pipeline-failed.json"))}],
+                                 world=[])], world=world)
+    [page] = effects(doc, "page", action="trigger")
+    assert page["dedup_key"] == f"pipeline-warden/{WORKLOAD}/{REGION}/pipeline/payments-api"
+    assert "COMMAND_EXECUTION_ERROR" not in page["summary"]  # nothing borrowed from the tools account
+    [message] = effects(doc, "message", topic="OnCallTopic")
+    assert message["attributes"]["account"] == WORKLOAD
+    assert effects(doc, "dead_letter") == []
+    assert not [m for m in log_messages(world) if "could not list action executions" in m]
+
+
+def test_with_the_read_role_a_workload_failure_page_names_the_failed_action_of_that_account(tmp_path,
+                                                                                            reading_world):
+    world = reading_world
+    # Only the workload account's CodePipeline knows which action failed, and why.
+    fakes.apply_event(in_workload(sample("codepipeline/action-failed-build.json")))
+    steps = [{"event": in_workload(sample("codepipeline/pipeline-failed.json"))}]
+    doc = replay([write_scenario(tmp_path, steps, world=[])], world=world)
+    [page] = world.pagerduty.events
+    assert "COMMAND_EXECUTION_ERROR" in page["payload"]["summary"] and page["payload"]["component"] == "Build"
+    [message] = effects(doc, "message", topic="OnCallTopic")
+    assert "Action: Compile" in message["body"]
+
+
+# -- ledger ---------------------------------------------------------------------------------------
+def manual_start(execution: str) -> dict:
+    """A STARTED event without an execution trigger: the commit and author must be read from CodePipeline."""
+    event = started(execution, "2026-11-27T09:00:00Z")
+    del event["detail"]["execution-trigger"]
+    return event
+
+
+def ledger_record(world: World, execution: str) -> dict:
+    [record] = [i for i in world.table_items("LedgerTable") if i.get("execution_id") == execution
+                and i["sk"] == "EXECUTION"]
+    return record
+
+
+def test_a_workload_ledger_record_without_the_read_role_is_from_the_event_not_partial(world):
+    world.set_time(clock.parse_iso("2026-11-27T09:00:00Z"))
+    outcome = world.invoke("DeploymentTracker", in_workload(manual_start(WORKLOAD_RUN)))
+    assert (outcome.error, outcome.result["status"], outcome.result["partial"]) == (None, "recorded", False)
+    record = ledger_record(world, WORKLOAD_RUN)
+    assert (record["account"], record["status"], record["enrichment"]) == (WORKLOAD, "STARTED", "event")
+    assert "partial_reason" not in record
+    # Its approval, with no approver to read, is kept as the event says, not marked partial.
+    decided = in_workload(approval("SUCCEEDED", WORKLOAD_RUN, "2026-11-27T10:00:00Z"))
+    assert world.invoke("DeploymentTracker", decided).result["partial"] is False
+    [kept] = [v for k, v in ledger_record(world, WORKLOAD_RUN).items() if k.startswith("approval:")]
+    assert kept["status"] == "SUCCEEDED" and "partial" not in kept
+
+
+def test_with_the_read_role_a_workload_ledger_record_is_enriched_from_that_account(reading_world):
+    world = reading_world
+    event = in_workload(manual_start(WORKLOAD_RUN))
+    fakes.apply_event(event)
+    world.set_time(clock.parse_iso("2026-11-27T09:00:00Z"))
+    outcome = world.invoke("DeploymentTracker", event)
+    assert (outcome.error, outcome.result["status"], outcome.result["partial"]) == (None, "recorded", False)
+    record = ledger_record(world, WORKLOAD_RUN)
+    # GetPipelineExecution in the workload account: the execution was started by hand there.
+    assert (record["account"], record["enrichment"], record["trigger_type"]) == (
+        WORKLOAD, "api", "StartPipelineExecution")
+    # Someone in the workload account approves; the approver is read from that account's CodePipeline.
+    fakes.apply_event(in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z")))
+    pipelines = world.workload.client("codepipeline")
+    [stage] = [s for s in pipelines.get_pipeline_state(name="payments-api")["stageStates"]
+               if s["stageName"] == "Approve"]
+    pipelines.put_approval_result(pipelineName="payments-api", stageName="Approve", actionName="ProdGate",
+                                  token=stage["actionStates"][0]["latestExecution"]["token"],
+                                  result={"status": "Approved", "summary": "Looks good"})
+    decided = in_workload(approval("SUCCEEDED", WORKLOAD_RUN, "2026-11-27T10:00:00Z"))
+    assert world.invoke("DeploymentTracker", decided).result["partial"] is False
+    [kept] = [v for k, v in ledger_record(world, WORKLOAD_RUN).items() if k.startswith("approval:")]
+    assert kept["by"] == f"arn:aws:sts::{WORKLOAD}:assumed-role/OrganizationAccountAccessRole/setup"
+
+
+
+# -- the client picker ----------------------------------------------------------------------------
+def test_codepipeline_in_reads_each_account_where_it_can(world):
+    from warden.clients import RETRIES, Clients, CodePipelineIn
+
+    workload_account(world)
+    clients = Clients(world.session)
+    reads = CodePipelineIn(clients, own_account=ACCOUNT, role_name=READ_ROLE)
+    assert reads(ACCOUNT) is clients.codepipeline and reads("") is clients.codepipeline
+    assert reads(ACCOUNT).list_pipelines()["pipelines"] == []  # payments-api is the workload account's
+    workload = reads(WORKLOAD)
+    assert [p["name"] for p in workload.list_pipelines()["pipelines"]] == ["payments-api"]
+    assert reads(WORKLOAD) is workload  # one client per account for the container's life
+    assert workload.meta.config.retries["mode"] == RETRIES["mode"]
+    assert CodePipelineIn(clients, own_account=ACCOUNT)(WORKLOAD) is None  # no read role configured
+
+
+def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
+    """AssumeRole or the read refused in the workload account: the approval escalates from what is tracked."""
+    from botocore.stub import Stubber
+
+    from warden.approval_escalator import ApprovalEscalator
+    from warden.approvals import Approvals
+    from warden.config import ConfigStore
+    from warden.notifier import Notifier
+    from warden.notify import Publisher
+
+    steps = [{"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
+             {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))}]
+    replay([write_scenario(tmp_path, steps, world=[])], world=world)
+    refused = world.client("codepipeline")
+    stub = Stubber(refused)
+    stub.add_client_error("get_pipeline_state", "AccessDenied", "not authorized to perform sts:AssumeRole", 403)
+    stub.activate()
+    env = world.environment(world.functions["ApprovalEscalator"])
+    store = Approvals(world.client("dynamodb"), env["STATE_TABLE"])
+    topics = {a: env[f"{a.upper()}_TOPIC_ARN"] for a in ("oncall", "approvers", "team", "chat")}
+    notifier = Notifier(publisher=Publisher(world.client("sns"), topics), pagerduty=None,
+                        config=ConfigStore(world.client("ssm"), env["WARDEN_CONFIG_PREFIX"]))
+    escalator = ApprovalEscalator(approvals=store, codepipeline_in=lambda account: refused, notifier=notifier,
+                                  config=notifier._config, account=ACCOUNT)
+    world.set_time(clock.parse_iso("2026-11-27T13:10:00Z"))
+    mark = world.begin()
+    result = escalator.sweep(str(uuid.uuid4()))
+    assert result["reconciled"] == [] and result["pending"] == 1
+    assert [(e["topic"], e["event"]) for e in world.effects(mark) if e["kind"] == "message"] == [
+        ("ApproversTopic", "approval.escalated")]
+    [item] = [i for i in world.table_items("StateTable") if i["pk"].startswith("approval#")]
+    assert item["status"] == "pending" and sorted(item["fired"]) == ["remind"]
