@@ -33,6 +33,7 @@ def handler(event, context):
               "pipeline": recorded.pipeline, "execution_id": recorded.execution_id, "partial": recorded.partial}
     logger.info("ledger", extra={"result": result})
     if recorded.metrics:
+        # The pipeline's ref: same-named pipelines of two accounts are two series.
         metrics.add_dimension(name="pipeline", value=recorded.pipeline)
         for metric in recorded.metrics:
             metrics.add_metric(name=metric.name, unit=metric.unit, value=metric.value)

@@ -2,6 +2,7 @@
 
 By default the ledger is the embedded world's after replaying the demo (or the `--replay` inputs);
 `--stack NAME` reads a deployed stack's table (its `LedgerTableName` output) with standard credentials.
+Pipelines are shown and named by their ref: `NAME` in the tools account, `ACCOUNT/NAME` in a workload account.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def add_parser(subparsers: Any) -> None:
     sub = ledger.add_subparsers(dest="ledger_command", required=True, parser_class=type(ledger))
     sub.add_parser("current", parents=[common], help="what each pipeline stage runs now")
     history = sub.add_parser("history", parents=[common], help="a pipeline's executions, newest first")
-    history.add_argument("pipeline")
+    history.add_argument("pipeline", metavar="REF",
+                         help="NAME (a pipeline of the tools account) or ACCOUNT/NAME (a workload account's)")
     history.add_argument("--limit", type=int, default=20)
     commit = sub.add_parser("commit", parents=[common], help="every execution of a commit")
     commit.add_argument("sha")
@@ -61,19 +63,21 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         if "LedgerTableName" not in outputs:
             raise LookupError(f"stack {args.stack} has no LedgerTableName output")
         config = ConfigStore(boto3.client("ssm"), params.get("ConfigPrefix") or "/pipeline-warden").get("ledger")
-        yield Source(LedgerReader(boto3.client("dynamodb"), outputs["LedgerTableName"]), clock.now(),
+        own_account = stack["StackId"].split(":")[4]  # arn:<partition>:cloudformation:<region>:<account>:stack/...
+        yield Source(LedgerReader(boto3.client("dynamodb"), outputs["LedgerTableName"], own_account), clock.now(),
                      config.change_failure_window_hours)
         return
     from warden_local.demo import STORY
     from warden_local.replay import replay
-    from warden_local.world import World
+    from warden_local.world import ACCOUNT, World
 
     with World() as world:
         replay(args.replay or [str(STORY)], world=world)
         prefix = world.parameter("ConfigPrefix")
         config = ConfigStore(world.client("ssm"), prefix, max_age=0).get("ledger")
         table = world.physical["LedgerTable"]["TableName"]
-        yield Source(LedgerReader(world.client("dynamodb"), table), clock.now(), config.change_failure_window_hours)
+        yield Source(LedgerReader(world.client("dynamodb"), table, ACCOUNT), clock.now(),
+                     config.change_failure_window_hours)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,6 +161,14 @@ def _render(command: str, result: Any) -> str:
 def _render_dora(d: dict[str, Any]) -> str:
     lead, ttr = d["lead_time_seconds"], d["time_to_restore_seconds"]
     cfr = "-" if d["change_failure_rate"] is None else f"{d['change_failure_rate']:.0%}"
+    per_pipeline = d.get("pipelines") or {}
+    table = _table(["PIPELINE", "DEPLOYMENTS", "PER DAY", "LEAD TIME (MEDIAN)", "CHANGE FAILURE", "RESTORED (MEDIAN)",
+                    "OPEN"], [
+        [ref, p["deployments"], f"{p['deployment_frequency_per_day']:g}", _duration(p["lead_time_seconds"]["median"]),
+         None if p["change_failure_rate"] is None else
+         f"{p['change_failure_rate']:.0%} ({len(p['failed_deployments'])} of {p['deployments']})",
+         _duration(p["time_to_restore_seconds"]["median"]), p["time_to_restore_seconds"]["open"]]
+        for ref, p in per_pipeline.items()])
     return "\n".join([
         f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
         f"  deployment frequency  {d['deployments']} production deployments, "
@@ -166,4 +178,5 @@ def _render_dora(d: dict[str, Any]) -> str:
         f"  change failure rate   {cfr} ({len(d['failed_deployments'])} of {d['deployments']})",
         f"  time to restore       median {_duration(ttr['median']) or '-'} ({ttr['count']} restored, "
         f"{ttr['open']} open)",
+        *(["", table] if per_pipeline else []),
     ])

@@ -10,13 +10,20 @@ where the workload account is a separate moto account (222233334444) beside the 
 import copy
 import json
 import uuid
+from datetime import timedelta
 
 import boto3
 import jsonschema
 import pytest
 
 from tests.helpers import DEMO, EVENTS, SCHEMA, effects, sample, write_scenario
+from tests.integration.test_ledger import PIPELINE_EVENT, STAGE_EVENT, trigger
+from tests.integration.test_ledger import at as at_hour
+from tests.integration.test_ledger import event as ledger_event
+from tests.integration.test_ledger import warden as warden_cli
 from warden import clock
+from warden.dora import dora
+from warden.ledger_view import LedgerReader
 from warden_local import fakes
 from warden_local.replay import replay
 from warden_local.world import ACCOUNT, REGION, World
@@ -269,6 +276,92 @@ def test_with_the_read_role_a_workload_ledger_record_is_enriched_from_that_accou
     [kept] = [v for k, v in ledger_record(world, WORKLOAD_RUN).items() if k.startswith("approval:")]
     assert kept["by"] == f"arn:aws:sts::{WORKLOAD}:assumed-role/OrganizationAccountAccessRole/setup"
 
+
+# -- same-named pipelines in two accounts, kept apart in the ledger --------------------------------
+# payments-api runs in the tools account and in the workload account (no read role: production is the
+# `ledger` configuration's Deploy-Prod). In time order:
+#   workload  wl-deploy  commit W (authored 08:30), Deploy-Prod succeeds 10:00
+#   tools     own-deploy commit O (authored 08:00), Deploy-Prod succeeds 10:40
+#   workload  wl-fail    commit X, Deploy-Prod fails 11:20 (still failing at the end)
+# Kept apart: each account's Deploy-Prod runs its own commit, and the 11:20 failure counts against the
+# workload deployment, not the tools account's later one (as it would if the pipelines were one).
+OWN_SHA, WL_SHA, FAIL_SHA = "0a" * 20, "1b" * 20, "2c" * 20
+REF = f"{WORKLOAD}/payments-api"
+PRODUCTION = {"ledger": {"production": [{"pipelines": ["payments-*"], "stages": ["Deploy-Prod"]}]}}
+
+
+def _run(account: str, execution: str, sha: str, authored: str, hour: int, prod: tuple[str, str],
+         outcome: str = "SUCCEEDED") -> list[dict]:
+    def the(event: dict) -> dict:
+        return in_workload(event) if account == WORKLOAD else event
+
+    facts = trigger(sha, "Dana Dev" if account == WORKLOAD else "Olga Dev", authored)
+    return [the(ledger_event(PIPELINE_EVENT, execution, "STARTED", f"{hour:02d}:00:00", **facts)),
+            the(ledger_event(STAGE_EVENT, execution, "STARTED", prod[0], stage="Deploy-Prod")),
+            the(ledger_event(STAGE_EVENT, execution, outcome, prod[1], stage="Deploy-Prod")),
+            the(ledger_event(PIPELINE_EVENT, execution, outcome, prod[1][:-2] + "30", **facts))]
+
+
+def two_accounts_scenario(tmp_path) -> str:
+    events = [*_run(WORKLOAD, "wl-deploy", WL_SHA, "08:30:00", 9, ("09:50:00", "10:00:00")),
+              *_run(ACCOUNT, "own-deploy", OWN_SHA, "08:00:00", 10, ("10:30:00", "10:40:00")),
+              *_run(WORKLOAD, "wl-fail", FAIL_SHA, "10:45:00", 11, ("11:10:00", "11:20:00"), outcome="FAILED")]
+    events.sort(key=lambda e: e["time"])
+    return write_scenario(tmp_path, [{"event": e} for e in events], config=PRODUCTION, world=own_world())
+
+
+def test_same_named_pipelines_of_two_accounts_keep_their_own_deployments_histories_and_dora(tmp_path, world):
+    replay([two_accounts_scenario(tmp_path)], world=world)
+    ledger = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], ACCOUNT)
+
+    current = {(c["pipeline"], c["stage"]): c for c in ledger.current().items}
+    own, workload = current[("payments-api", "Deploy-Prod")], current[(REF, "Deploy-Prod")]
+    assert (own["commit_id"], own["execution_id"], own["deployed_at"]) == (OWN_SHA, "own-deploy", at_hour("10:40:00"))
+    assert "failed_since" not in own  # the workload's failure is not the tools account's
+    assert (workload["commit_id"], workload["failed_since"], workload["failed_execution"]) == (
+        WL_SHA, at_hour("11:20:00"), "wl-fail")
+    assert (workload["pipeline_name"], workload["account"]) == ("payments-api", WORKLOAD)
+    # The tools account's pipeline keeps its name as its ref (the keys of a single-account install).
+    assert {i["pk"] for i in world.table_items("LedgerTable") if i["sk"] == "STAGE#Deploy-Prod"} == {
+        "CURRENT#payments-api", f"CURRENT#{REF}"}
+
+    assert [r["execution_id"] for r in ledger.history("payments-api").items] == ["own-deploy"]
+    assert [r["execution_id"] for r in ledger.history(f"{ACCOUNT}/payments-api").items] == ["own-deploy"]
+    workload_runs = ledger.history(REF).items
+    assert [(r["execution_id"], r["status"], r["pipeline"]) for r in workload_runs] == [
+        ("wl-fail", "FAILED", REF), ("wl-deploy", "SUCCEEDED", REF)]
+    # The items keep the plain name and the account beside the ref.
+    stored = {i["execution_id"]: i for i in world.table_items("LedgerTable") if i["sk"] == "EXECUTION"}
+    assert {(i["pipeline"], i["account"], i["pipeline_ref"]) for i in stored.values()} == {
+        ("payments-api", ACCOUNT, "payments-api"), ("payments-api", WORKLOAD, REF)}
+
+    end = clock.parse_iso(at_hour("12:00:00"))
+    start = end - timedelta(days=1)
+    figures = dora(ledger.for_dora(start, end).items, start=start, end=end, window_hours=24)
+    assert figures["deployments"] == 2 and figures["failed_deployments"] == ["wl-deploy"]
+    assert figures["time_to_restore_seconds"]["open"] == 1
+    mine, theirs = figures["pipelines"]["payments-api"], figures["pipelines"][REF]
+    assert (mine["deployments"], mine["change_failure_rate"], mine["time_to_restore_seconds"]["open"]) == (1, 0, 0)
+    assert mine["lead_time_seconds"]["median"] == 9600  # 08:00 -> 10:40
+    assert (theirs["deployments"], theirs["change_failure_rate"], theirs["failed_deployments"]) == (
+        1, 1, ["wl-deploy"])
+    assert theirs["lead_time_seconds"]["median"] == 5400 and theirs["time_to_restore_seconds"]["open"] == 1
+
+
+def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
+    scenario = two_accounts_scenario(tmp_path)
+    run = warden_cli("ledger", "history", REF, "--json", "--replay", scenario)
+    assert run.returncode == 0, run.stderr
+    assert [(r["execution_id"], r["pipeline"], r["account"]) for r in json.loads(run.stdout)] == [
+        ("wl-fail", REF, WORKLOAD), ("wl-deploy", REF, WORKLOAD)]
+    table = warden_cli("ledger", "current", "--replay", scenario).stdout
+    prod = {line.split()[0]: line for line in table.splitlines()[1:] if "Deploy-Prod (prod)" in line}
+    assert sorted(prod) == sorted(["payments-api", REF])
+    assert OWN_SHA[:10] in prod["payments-api"] and "failing since" not in prod["payments-api"]
+    assert WL_SHA[:10] in prod[REF] and "failing since 2026-11-27T11:20:00Z" in prod[REF]
+    run = warden_cli("ledger", "dora", "--days", "1", "--until", at_hour("12:00:00"), "--json", "--replay", scenario)
+    per_pipeline = json.loads(run.stdout)["pipelines"]
+    assert {ref: p["change_failure_rate"] for ref, p in per_pipeline.items()} == {"payments-api": 0, REF: 1}
 
 
 # -- the client picker ----------------------------------------------------------------------------

@@ -8,6 +8,9 @@ Definitions (the README repeats them; DeploymentTracker's EMF metrics follow the
   window and before the next deployment, by a production-stage failure or a rollback reaching production;
 - *time to restore*: from the first such failure or rollback to the next production success of any
   execution (a rollback's included); incidents that start in the period, those still open counted apart.
+"The same pipeline" is the same pipeline ref (a record's `pipeline`: its name, or `<account>/<name>` for a
+workload account's), so same-named pipelines of two accounts never count against each other. The figures
+come overall and per pipeline ref (`pipelines`).
 """
 
 from __future__ import annotations
@@ -68,7 +71,27 @@ def _summary(values: list[float]) -> dict[str, Any]:
 
 def dora(executions: list[dict[str, Any]], *, start: datetime, end: datetime,
          window_hours: float = 24.0) -> dict[str, Any]:
+    """The figures over every pipeline, and under `pipelines` those of each pipeline ref that deployed,
+    failed or was restored in the period."""
     deployments, failures, restores = _points(executions)
+    figures = {"from": clock.iso(start), "until": clock.iso(end), "days": round(_days(start, end), 3),
+               "window_hours": window_hours}
+    figures |= _figures(deployments, failures, restores, start=start, end=end, window_hours=window_hours)
+    active = sorted({p.pipeline for p in (*deployments, *failures, *restores) if start <= p.at <= end})
+    figures["pipelines"] = {
+        ref: _figures(*([p for p in points if p.pipeline == ref] for points in (deployments, failures, restores)),
+                      start=start, end=end, window_hours=window_hours)
+        for ref in active}
+    return figures
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return max((end - start).total_seconds() / 86400, 1e-9)
+
+
+def _figures(deployments: list[_Point], failures: list[_Point], restores: list[_Point], *, start: datetime,
+             end: datetime, window_hours: float) -> dict[str, Any]:
+    """The four figures from production points; each pipeline ref is its own timeline."""
     in_range = [d for d in deployments if start <= d.at <= end]
     window = timedelta(hours=window_hours)
 
@@ -95,10 +118,8 @@ def dora(executions: list[dict[str, Any]], *, start: datetime, end: datetime,
         if since is not None and start <= since <= end:
             still_open += 1
 
-    days = max((end - start).total_seconds() / 86400, 1e-9)
+    days = _days(start, end)
     return {
-        "from": clock.iso(start), "until": clock.iso(end), "days": round(days, 3),
-        "window_hours": window_hours,
         "deployments": len(in_range),
         "deployment_frequency_per_day": round(len(in_range) / days, 4),
         "lead_time_seconds": _summary([d.lead_seconds for d in in_range if d.lead_seconds is not None]),

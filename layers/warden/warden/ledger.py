@@ -13,6 +13,8 @@ from the event, marked `enrichment: partial`; a later event of the execution tri
 account's pipeline is read through its read role (`codepipeline_in`); without one, the record is built
 from the event alone (`enrichment: event`, not partial: nothing failed), and GetCommit is never asked
 of this account's CodeCommit for another account's commit.
+Current items, the history index and `Recorded.pipeline` use the pipeline's ref (ledger_keys.pipeline_ref):
+its name in this account, `<account>/<name>` in a workload account, so same-named pipelines stay apart.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from warden.ledger_keys import (
     from_item,
     history_pk,
     month_pk,
+    pipeline_ref,
     stage_attr,
     to_av,
 )
@@ -79,7 +82,7 @@ class Recorded:
     """What one event did to the ledger, for the handler's log line and its EMF metrics."""
 
     kind: str
-    pipeline: str
+    pipeline: str  # the pipeline's ref: its name, or `<account>/<name>` for a workload account's
     execution_id: str
     applied: bool  # False: a duplicate or an event older than what is recorded
     partial: bool = False
@@ -263,6 +266,10 @@ class Ledger:
             return self._approval_event(event)
         return None
 
+    def ref(self, event: Any) -> str:
+        """The ledger's identity of the event's pipeline (ledger_keys.pipeline_ref)."""
+        return pipeline_ref(event.account, event.detail.pipeline, self._account)
+
     # -- writes -------------------------------------------------------------------------------------
     def _update(self, key: dict[str, str], update: _Update, *, condition: str | None = None,
                 returns: str = "ALL_NEW") -> dict[str, Any] | None:
@@ -278,16 +285,17 @@ class Ledger:
     def _execution_update(self, event: Any, *, pipeline_started: bool = False,
                           ended: datetime | None = None) -> _Update:
         """Identity, index keys and the (possibly provisional) start of the execution item."""
-        detail, update = event.detail, _Update()
+        detail, update, ref = event.detail, _Update(), self.ref(event)
         known = detail.start_time is not None or pipeline_started
         start = detail.start_time or event.time
         update.set("kind", "execution")
         update.set("pipeline", detail.pipeline)
+        update.set("pipeline_ref", ref)
         update.set("execution_id", detail.execution_id)
         update.set("account", event.account)
         update.set("region", event.region)
-        update.set("gsi1pk", history_pk(detail.pipeline))
-        sort = f"{clock.iso(start)}#{detail.pipeline}#{detail.execution_id}"
+        update.set("gsi1pk", history_pk(ref))
+        sort = f"{clock.iso(start)}#{ref}#{detail.execution_id}"
         update.set("gsi1sk", f"{clock.iso(start)}#{detail.execution_id}", if_absent=not known)
         update.set("gsi2sk", sort, if_absent=not known)
         update.set("gsi3pk", month_pk(start), if_absent=not known)
@@ -296,7 +304,7 @@ class Ledger:
         return update
 
     def _pipeline_event(self, event: Any) -> Recorded:
-        detail = event.detail
+        detail, ref = event.detail, self.ref(event)
         key = execution_key(detail.pipeline, detail.execution_id)
         facts = event_facts(detail)
 
@@ -336,11 +344,11 @@ class Ledger:
             old = self._update(key, build(with_status=False), returns="ALL_OLD") or {}
         # The identity too: `old` is empty when this event created the item.
         record = {"execution_type": "STANDARD", "pipeline": detail.pipeline, "execution_id": detail.execution_id,
-                  "account": event.account} | old | facts
-        self._refresh_current(old, record)
-        result = Recorded("pipeline", detail.pipeline, detail.execution_id, applied)
+                  "account": event.account} | old | facts | {"pipeline_ref": ref}
+        self._refresh_current(old, record, ref)
+        result = Recorded("pipeline", ref, detail.execution_id, applied)
         if self._needs_enrichment(record):
-            result.partial, found = self._enrich(key, record, event.account)
+            result.partial, found = self._enrich(key, record, event.account, ref)
             record |= found
         if applied and record.get("execution_type") != "ROLLBACK":
             view = execution_view(record | {"ended_at": clock.iso(event.time)})
@@ -355,7 +363,8 @@ class Ledger:
         missing_target = record.get("execution_type") == "ROLLBACK" and not record.get("rollback_target")
         return not record.get("commit_id") or not record.get("author") or missing_target
 
-    def _enrich(self, key: dict[str, str], record: dict[str, Any], account: str) -> tuple[bool, dict[str, Any]]:
+    def _enrich(self, key: dict[str, str], record: dict[str, Any], account: str,
+                ref: str) -> tuple[bool, dict[str, Any]]:
         """Fill what the event did not say from GetPipelineExecution (and GetCommit for CodeCommit).
         Returns (still partial, the facts written)."""
         pipeline, execution_id = record["pipeline"], record["execution_id"]
@@ -393,7 +402,7 @@ class Ledger:
         if new.get("commit_id"):
             update.set("gsi2pk", commit_pk(new["commit_id"]))
         old = self._update(key, update, returns="ALL_OLD") or {}
-        self._refresh_current(old, old | new)
+        self._refresh_current(old, old | new, ref)
         return new["enrichment"] == "partial", new
 
     @staticmethod
@@ -453,7 +462,7 @@ class Ledger:
         applied = item is not None
         if not applied:
             item = self._update(key, build(with_status=False)) or {}
-        result = Recorded("stage", detail.pipeline, detail.execution_id, applied)
+        result = Recorded("stage", self.ref(event), detail.execution_id, applied)
         # A redelivery after a failed attempt finds its status written: finish the rest, without metrics.
         replayed = item.get(stage_attr(stage, "order")) == order
         if not (applied or replayed):
@@ -469,6 +478,13 @@ class Ledger:
             result.metrics = metrics
         return result
 
+    @staticmethod
+    def _current_identity(view: dict[str, Any], stage: str) -> dict[str, Any]:
+        """A current item's identity and index keys; `view["pipeline"]` is the ref (execution_view)."""
+        ref = view["pipeline"]
+        return {"pipeline": view.get("pipeline_name") or ref, "pipeline_ref": ref, "account": view.get("account"),
+                "stage": stage, "gsi1pk": CURRENT_GSI1PK, "gsi1sk": f"{ref}#{stage}"}
+
     def _deployed(self, view: dict[str, Any], stage: str, at: datetime, production: bool) -> list[Metric]:
         """Move the stage's current deployment to this execution, unless a later one is there already.
         Metrics count once per execution and stage, whichever event (stage or pipeline) got there first."""
@@ -478,8 +494,7 @@ class Ledger:
 
         def build(restore: bool) -> _Update:
             update = _Update()
-            for name, value in ({"pipeline": view["pipeline"], "stage": stage, "gsi1pk": CURRENT_GSI1PK,
-                                 "gsi1sk": f"{view['pipeline']}#{stage}"} | fields).items():
+            for name, value in (self._current_identity(view, stage) | fields).items():
                 update.set(name, value)
             update.set("deployed_at", t)
             for name in CURRENT_FACTS:  # a fact this execution lacks must not linger from the previous one
@@ -517,8 +532,7 @@ class Ledger:
         """Mark production as failing since `at` (a failed production stage, or a rollback reaching it)."""
         key, t = current_key(view["pipeline"], stage), clock.iso(at)
         update = _Update()
-        for name, value in {"pipeline": view["pipeline"], "stage": stage, "gsi1pk": CURRENT_GSI1PK,
-                            "gsi1sk": f"{view['pipeline']}#{stage}"}.items():
+        for name, value in self._current_identity(view, stage).items():
             update.set(name, value)
         update.set("failed_since", t, if_absent=True)
         update.set("failed_execution", view["execution_id"], if_absent=True)
@@ -547,8 +561,9 @@ class Ledger:
         update.set(approval_attr(detail.stage, detail.action), approval)
         old = self._update(key, update, returns="ALL_OLD") or {}
         merged = old | {approval_attr(detail.stage, detail.action): approval}
-        self._refresh_current(old, merged)
-        return Recorded("approval", detail.pipeline, detail.execution_id, True, partial=bool(approval.get("partial")))
+        ref = self.ref(event)
+        self._refresh_current(old, merged, ref)
+        return Recorded("approval", ref, detail.execution_id, True, partial=bool(approval.get("partial")))
 
     def _approval(self, codepipeline: Any, detail: Any) -> dict[str, Any] | None:
         """The approval as ListActionExecutions reports it: `updatedBy` is the approver's ARN."""
@@ -570,8 +585,8 @@ class Ledger:
                 "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"),
                 "at": clock.iso(updated) if isinstance(updated, datetime) else None}
 
-    def _refresh_current(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        """Stages this execution already made current get the facts that reached it since."""
+    def _refresh_current(self, old: dict[str, Any], new: dict[str, Any], ref: str) -> None:
+        """Stages this execution already made current (of pipeline `ref`) get the facts that reached it since."""
         for stage in sorted(old.get("current_stages") or ()):
             before = current_fields(execution_view(old), stage)
             after = current_fields(execution_view(new), stage)
@@ -582,7 +597,7 @@ class Ledger:
             for name, value in changed.items():
                 update.set(name, value)
             update.values[":id"] = to_av(new["execution_id"])
-            self._update(current_key(new["pipeline"], stage), update, condition="execution_id = :id")
+            self._update(current_key(ref, stage), update, condition="execution_id = :id")
 
 
 def _git_date(value: str | None) -> str | None:

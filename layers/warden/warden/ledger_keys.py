@@ -1,12 +1,17 @@
 """The ledger's item layout, shared by the writer (DeploymentTracker) and the readers (CLI, DORA).
 
+A pipeline is identified by its *ref* (`pipeline_ref`): its plain name for a pipeline of this (tools)
+account, `<account>/<name>` for a workload account's, so that same-named pipelines of two accounts never
+share a key. A CodePipeline name cannot contain "/", so a ref is unambiguous.
+
 One table, three item kinds:
-  execution  pk EXEC#<pipeline>#<execution id>  sk EXECUTION
-             gsi1 PIPE#<pipeline> / <started>#<id>              history of a pipeline, newest first
-             gsi2 COMMIT#<sha> / <started>#<pipeline>#<id>      every execution of a commit
-             gsi3 MONTH#<yyyy-mm> / <started>#<pipeline>#<id>   executions in a time range (DORA)
-  current    pk CURRENT#<pipeline>  sk STAGE#<stage>
-             gsi1 CURRENT / <pipeline>#<stage>                  what runs where, every pipeline in one query
+  execution  pk EXEC#<name>#<execution id>  sk EXECUTION        (execution ids are unique: the name suffices)
+             gsi1 PIPE#<ref> / <started>#<id>                   history of a pipeline, newest first
+             gsi2 COMMIT#<sha> / <started>#<ref>#<id>           every execution of a commit
+             gsi3 MONTH#<yyyy-mm> / <started>#<ref>#<id>        executions in a time range (DORA)
+  current    pk CURRENT#<ref>  sk STAGE#<stage>
+             gsi1 CURRENT / <ref>#<stage>                       what runs where, every pipeline in one query
+Both kinds keep the plain `pipeline` name, its `account` and its `pipeline_ref` as attributes.
 Stage timings and approvals are attributes of the execution item (`stage:<name>:<field>`,
 `approval:<stage>:<action>`), so one conditional UpdateItem records an event and returns the whole record.
 """
@@ -23,16 +28,30 @@ APPROVAL_PREFIX = "approval:"
 STAGE_FIELDS = ("status", "order", "started_at", "started_s", "ended_at", "ended_s", "duration_s")
 
 
+def pipeline_ref(account: str | None, pipeline: str, own_account: str | None) -> str:
+    """The ledger's identity of a pipeline: the plain name in this account (an event without an account, or
+    an unknown own account, counts as this account's), `<account>/<name>` in another account."""
+    if not account or not own_account or account == own_account:
+        return pipeline
+    return f"{account}/{pipeline}"
+
+
+def normalize_ref(ref: str, own_account: str | None) -> str:
+    """A ref as a person types it (`NAME` or `ACCOUNT/NAME`) -> the ref the ledger keys by."""
+    account, slash, name = ref.strip().partition("/")
+    return pipeline_ref(account, name, own_account) if slash else ref.strip()
+
+
 def execution_key(pipeline: str, execution_id: str) -> dict[str, str]:
     return {"pk": f"EXEC#{pipeline}#{execution_id}", "sk": EXECUTION_SK}
 
 
-def current_key(pipeline: str, stage: str) -> dict[str, str]:
-    return {"pk": f"CURRENT#{pipeline}", "sk": f"STAGE#{stage}"}
+def current_key(ref: str, stage: str) -> dict[str, str]:
+    return {"pk": f"CURRENT#{ref}", "sk": f"STAGE#{stage}"}
 
 
-def history_pk(pipeline: str) -> str:
-    return f"PIPE#{pipeline}"
+def history_pk(ref: str) -> str:
+    return f"PIPE#{ref}"
 
 
 def commit_pk(sha: str) -> str:

@@ -18,11 +18,12 @@ from warden.ledger_keys import (
     from_item,
     history_pk,
     month_pk,
+    normalize_ref,
 )
 
 # Storage details a reader never needs.
 _HIDDEN = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "status_order",
-           "started_s", "ended_s", "current_stages", "kind"}
+           "started_s", "ended_s", "current_stages", "kind", "pipeline_ref"}
 CURRENT_FACTS = ("execution_id", "execution_type", "commit_id", "commit_message", "branch", "tag", "repository",
                  "author", "author_email", "approver", "approved_at")
 SUCCEEDED_APPROVALS = {"Succeeded", "SUCCEEDED", "Approved"}
@@ -30,11 +31,22 @@ SUCCEEDED_APPROVALS = {"Succeeded", "SUCCEEDED", "Approved"}
 MAX_EXECUTION_DAYS = 7
 
 
+def displayed(item: dict[str, Any]) -> dict[str, Any]:
+    """A record's `pipeline` is the pipeline's ref (`NAME`, or `ACCOUNT/NAME` for a workload account's);
+    the plain name stays as `pipeline_name`. Items written before refs existed have no `pipeline_ref`:
+    their name is their ref."""
+    shown = {k: v for k, v in item.items() if k not in _HIDDEN}
+    if "pipeline" in item:
+        shown["pipeline"] = item.get("pipeline_ref") or item["pipeline"]
+        shown["pipeline_name"] = item["pipeline"]
+    return shown
+
+
 def execution_view(item: dict[str, Any]) -> dict[str, Any]:
     """A plain execution record from a deserialized item: stage attributes folded into `stages`,
-    approvals into a list (newest last)."""
+    approvals into a list (newest last); `pipeline` is the ref (see `displayed`)."""
     view: dict[str, Any] = {"stages": {}, "approvals": []}
-    for name, value in item.items():
+    for name, value in displayed(item).items():
         if name.startswith(STAGE_PREFIX):
             stage, _, attr = name[len(STAGE_PREFIX):].rpartition(":")
             if attr not in ("order", "started_s", "ended_s"):
@@ -45,7 +57,7 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
             entries = [h.split("|") for h in value]
             view["history"] = [{"at": at, "state": state, "attempt": int(attempt)}
                                for at, state, attempt in sorted(entries)]
-        elif name not in _HIDDEN:
+        else:
             view[name] = value
     for stage in view["stages"].values():
         if "ended_at" not in stage:
@@ -81,9 +93,11 @@ class Page:
 
 
 class LedgerReader:
-    def __init__(self, dynamodb: Any, table: str) -> None:
+    def __init__(self, dynamodb: Any, table: str, own_account: str = "") -> None:
+        """`own_account`: the tools account, so that `ACCOUNT/NAME` of its own pipelines means `NAME`."""
         self._ddb = dynamodb
         self._table = table
+        self._own_account = own_account
 
     def _query(self, limit: int | None = None, **kwargs: Any) -> Page:
         page, start = Page([]), None
@@ -117,11 +131,12 @@ class LedgerReader:
     def current(self) -> Page:
         """Every stage's current deployment, across pipelines (one query)."""
         page = self._index("gsi1", CURRENT_GSI1PK, newest_first=False)
-        page.items = [_plain(i) for i in page.items if i.get("execution_id")]  # failure-only markers aside
+        page.items = [displayed(i) for i in page.items if i.get("execution_id")]  # failure-only markers aside
         return page
 
-    def history(self, pipeline: str, limit: int = 20) -> Page:
-        page = self._index("gsi1", history_pk(pipeline), limit=limit)
+    def history(self, ref: str, limit: int = 20) -> Page:
+        """A pipeline's executions, newest first. `ref`: `NAME` (this account's pipeline) or `ACCOUNT/NAME`."""
+        page = self._index("gsi1", history_pk(normalize_ref(ref, self._own_account)), limit=limit)
         page.items = [execution_view(i) for i in page.items]
         return page
 
@@ -147,7 +162,3 @@ class LedgerReader:
         """Executions that may have reached production in [start, end]: they started at most
         MAX_EXECUTION_DAYS before it."""
         return self.started_between(start - timedelta(days=MAX_EXECUTION_DAYS), end)
-
-
-def _plain(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in _HIDDEN}
