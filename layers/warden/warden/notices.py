@@ -13,9 +13,12 @@ from typing import Any
 from warden import links
 from warden.models import (
     ActionExecutionStateChange,
+    ActionState,
     CodeDeployDeploymentStateChange,
     PipelineExecutionStateChange,
+    PipelineState,
     StageExecutionStateChange,
+    StageState,
 )
 
 
@@ -118,7 +121,7 @@ def _base(event: Any, kind: str) -> Notice:
     return notice
 
 
-TERMINAL_STATES = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED", "ABANDONED"})
+TERMINAL_STATES = PipelineState.TERMINAL | StageState.TERMINAL | ActionState.TERMINAL
 
 
 def _duration(delta: timedelta) -> str | None:
