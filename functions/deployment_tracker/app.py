@@ -26,9 +26,9 @@ def ledger():
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    recorded = ledger().record(parse(event))
-    if recorded is None:
-        return {"status": "ignored"}
+    recorded = container.guard(event, lambda: ledger().record(parse(event)) or {"status": "ignored"})
+    if isinstance(recorded, dict):  # ignored, or dead-lettered as invalid
+        return recorded
     result = {"status": "recorded" if recorded.applied else "unchanged", "kind": recorded.kind,
               "pipeline": recorded.pipeline, "execution_id": recorded.execution_id, "partial": recorded.partial}
     logger.info("ledger", extra={"result": result})

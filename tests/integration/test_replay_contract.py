@@ -77,5 +77,22 @@ def test_a_dead_lettered_event_is_logged_with_its_reason(tmp_path, world):
     broken["detail"]["execution-id"] = None
     replay([write_scenario(tmp_path, [{"event": broken}])], world=world)
     logged = [json.loads(line) for line in world.logs.getvalue().splitlines() if line.startswith("{")]
-    [error] = [entry for entry in logged if entry.get("message") == "dead-lettered"]
+    [error] = [entry for entry in logged
+               if entry.get("message") == "dead-lettered" and entry.get("function_name") == "NotificationRouter"]
     assert error["level"] == "ERROR" and "detail.execution-id" in error["error"]
+
+
+@pytest.mark.parametrize(("function", "broken"), [
+    ("ApprovalTracker", {"region": "us-east-1", "consoleLink": "https://console", "approval": {"pipelineName": "p"}}),
+    ("DeploymentTracker", {**sample("codepipeline/pipeline-failed.json"), "detail": {"pipeline": "payments-api"}}),
+])
+def test_every_event_driven_function_dead_letters_invalid_input_once_with_its_reason(tmp_path, world, function,
+                                                                                   broken):
+    doc = valid(replay([write_scenario(tmp_path, [{"event": broken}])], world=world))
+    dead = [e for e in effects(doc, "dead_letter") if e["function"] == function]
+    assert len(dead) == 1, effects(doc, "dead_letter")
+    assert dead[0]["error"].startswith("InvalidEvent: invalid") and "\n" not in dead[0]["error"]
+    # Logged once, and not retried: retrying an invalid event cannot help.
+    logged = [json.loads(line) for line in world.logs.getvalue().splitlines() if line.startswith("{")]
+    assert [e["error"] for e in logged if e.get("message") == "dead-lettered" and e.get("function_name") == function
+            ] == [dead[0]["error"]]

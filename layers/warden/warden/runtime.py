@@ -65,9 +65,10 @@ class Container:
 
         return run
 
-    def guard(self, event: Any, work: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run `work`; an invalid event or a permanent refusal goes straight to the dead-letter queue
-        with its reason (retrying cannot help). Anything else is raised for Lambda to retry."""
+    def guard(self, event: Any, work: Callable[[], Any]) -> Any:
+        """`work()`, or a `{"status": "dead_lettered"}` dict: an invalid event or a permanent refusal goes
+        straight to the dead-letter queue with its reason (retrying cannot help). Anything else is raised
+        for Lambda to retry."""
         from warden.models import InvalidEvent
 
         try:
@@ -110,7 +111,20 @@ class Container:
 
 
 def parse(event: Any) -> Any:
-    """The typed model of an incoming event (InvalidEvent otherwise; `Container.guard` dead-letters it)."""
+    """The typed model of an incoming event (InvalidEvent otherwise; `Container.guard` dead-letters it).
+    Imported here, on first use, so that a handler module's import does not pay for the models."""
     from warden.models import parse_event
 
     return parse_event(event)
+
+
+def deliveries(event: Any) -> list[tuple[str, Any]]:
+    """(delivery id, typed input) for an EventBridge event, or for each record of an SNS event: the id
+    that idempotency keys on is the event's id or the SNS message id."""
+    if isinstance(event, dict) and "Records" in event:
+        from warden.models import parse_sns_event
+
+        parsed = parse_sns_event(event)
+        return [(record["Sns"]["MessageId"], p) for record, p in zip(event["Records"], parsed, strict=True)]
+    model = parse(event)
+    return [(model.id, model)]

@@ -24,6 +24,7 @@ class Settings:
     pagerduty_secret_arn: str = ""
     dead_letter_queue_url: str = ""
     pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
+    region: str = "us-east-1"
     account_id: str = ""  # this (tools) account; events of other accounts come from workload accounts
     workload_read_role_name: str = ""  # role assumed to read CodePipeline in a workload account, if any
 
@@ -41,6 +42,7 @@ class Settings:
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
             # Overridable so that tests can point it at a server on 127.0.0.1.
             pagerduty_url=env.get("PAGERDUTY_EVENTS_URL", cls.pagerduty_url),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1"),
             account_id=env.get("WARDEN_ACCOUNT_ID", ""),
             workload_read_role_name=env.get("WORKLOAD_READ_ROLE_NAME", ""),
         )
