@@ -5,8 +5,8 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.log import logger
-from warden.runtime import Container
+from warden.aws.container import Container
+from warden.core.log import logger
 
 metrics = Metrics()
 container = Container()
@@ -14,8 +14,8 @@ container = Container()
 
 @cache
 def sweep():
-    from warden.approval_escalator import ApprovalEscalator
-    from warden.approvals import Approvals
+    from warden.approvals.escalator import ApprovalEscalator
+    from warden.approvals.store import Approvals
 
     clients, settings = container.clients, container.settings
     escalator = ApprovalEscalator(

@@ -5,8 +5,8 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.log import logger
-from warden.runtime import Container, deliveries
+from warden.aws.container import Container, deliveries
+from warden.core.log import logger
 
 metrics = Metrics()
 container = Container()
@@ -14,8 +14,8 @@ container = Container()
 
 @cache
 def track():
-    from warden.approval_tracker import ApprovalTracker
-    from warden.approvals import Approvals
+    from warden.approvals.store import Approvals
+    from warden.approvals.tracker import ApprovalTracker
 
     clients, settings = container.clients, container.settings
     tracker = ApprovalTracker(

@@ -4,8 +4,8 @@ from functools import cache
 
 from aws_lambda_powertools import Metrics
 
-from warden.log import logger
-from warden.runtime import Container, parse
+from warden.aws.container import Container, parse
+from warden.core.log import logger
 
 metrics = Metrics()
 container = Container()
@@ -13,10 +13,10 @@ container = Container()
 
 @cache
 def ledger():
-    from warden.ledger import Ledger
+    from warden.ledger.recorder import Ledger
 
     clients = container.clients
-    # No idempotency store: every ledger write converges under redelivery (warden.ledger), so a
+    # No idempotency store: every ledger write converges under redelivery (warden.ledger.recorder), so a
     # duplicate changes nothing and emits no metric, and it costs no extra calls.
     return Ledger(dynamodb=clients.dynamodb, table=container.settings.ledger_table,
                   codepipeline_in=container.codepipeline_in, codecommit=clients.codecommit,

@@ -5,10 +5,10 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.incidents import Incidents
-from warden.log import logger
-from warden.router import NotificationRouter
-from warden.runtime import Container, parse
+from warden.aws.container import Container, parse
+from warden.core.log import logger
+from warden.router.incidents import Incidents
+from warden.router.router import NotificationRouter
 
 metrics = Metrics()
 container = Container()

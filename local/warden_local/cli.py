@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _validate(path: Path) -> int:
-    from warden.config import ConfigError, parse_documents
+    from warden.aws.config import ConfigError, parse_documents
     from warden_local.replay import read_json
 
     try:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from warden import clock
+from warden.core import clock
 
 EXIT_BAD_INPUT = 2
 
@@ -51,8 +51,8 @@ class Source:
 
 @contextmanager
 def _source(args: argparse.Namespace) -> Iterator[Source]:
-    from warden.config import ConfigStore
-    from warden.ledger_view import LedgerReader
+    from warden.aws.config import ConfigStore
+    from warden.ledger.view import LedgerReader
 
     if args.stack:
         import boto3
@@ -111,7 +111,7 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
         return reader.history(args.pipeline, limit=args.limit).items
     if args.ledger_command == "commit":
         return reader.by_commit(args.sha).items
-    from warden.dora import dora
+    from warden.ledger.dora import dora
 
     end = until or source.now
     start = end - timedelta(days=args.days)

@@ -16,8 +16,8 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from warden import clock
-from warden.config import ConfigError, parse_documents
+from warden.aws.config import ConfigError, parse_documents
+from warden.core import clock
 from warden_local import fakes
 from warden_local.world import ACCOUNT, REGION, World
 

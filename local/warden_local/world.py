@@ -25,7 +25,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
-from warden import clock
+from warden.core import clock
 from warden_local import fakes
 from warden_local.observe import RECORDER, drain, item_effects, message_effect, page_effect, plain
 from warden_local.pagerduty import PagerDutyServer

@@ -15,7 +15,7 @@ from typing import Any
 from moto.codepipeline.models import codepipeline_backends
 
 from tests.benchmarks.bench import ROOT, CallMeter
-from warden.clock import iso, parse_iso
+from warden.core.clock import iso, parse_iso
 from warden_local import fakes
 from warden_local.world import ACCOUNT, REGION
 

@@ -8,8 +8,8 @@ from typing import Any
 from tests.benchmarks.bench import CallMeter
 from tests.helpers import pipeline_world
 from tests.integration.test_ledger import ACTION_EVENT, play
-from warden.ledger_keys import to_av
-from warden.ledger_view import LedgerReader
+from warden.ledger.keys import to_av
+from warden.ledger.view import LedgerReader
 
 HISTORY_SIZE = 10_000
 PAGE = 20

@@ -9,13 +9,13 @@ import uuid
 import jsonschema
 
 from tests.helpers import EVENTS, SCHEMA, effects, sample, write_scenario
-from warden.approval_escalator import ApprovalEscalator
-from warden.approvals import Approvals
-from warden.clock import parse_iso
-from warden.config import ConfigStore
-from warden.notifier import Notifier
-from warden.notify import Publisher
-from warden.pagerduty import PagerDuty
+from warden.approvals.escalator import ApprovalEscalator
+from warden.approvals.store import Approvals
+from warden.aws.config import ConfigStore
+from warden.core.clock import parse_iso
+from warden.notify.notifier import Notifier
+from warden.notify.pagerduty import PagerDuty
+from warden.notify.sns import Publisher
 from warden_local.replay import replay
 
 SCENARIOS = EVENTS / "scenarios"

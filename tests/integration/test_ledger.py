@@ -25,9 +25,9 @@ import jsonschema
 import pytest
 
 from tests.helpers import DEMO, SCHEMA, pipeline_world
-from warden import clock
-from warden.dora import dora
-from warden.ledger_view import LedgerReader
+from warden.core import clock
+from warden.ledger.dora import dora
+from warden.ledger.view import LedgerReader
 from warden_local import fakes
 from warden_local.replay import Replayer, Scenario, replay
 

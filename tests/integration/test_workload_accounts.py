@@ -21,9 +21,9 @@ from tests.integration.test_ledger import PIPELINE_EVENT, STAGE_EVENT, trigger
 from tests.integration.test_ledger import at as at_hour
 from tests.integration.test_ledger import event as ledger_event
 from tests.integration.test_ledger import warden as warden_cli
-from warden import clock
-from warden.dora import dora
-from warden.ledger_view import LedgerReader
+from warden.core import clock
+from warden.ledger.dora import dora
+from warden.ledger.view import LedgerReader
 from warden_local import fakes
 from warden_local.replay import replay
 from warden_local.world import ACCOUNT, REGION, World
@@ -366,7 +366,7 @@ def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
 
 # -- the client picker ----------------------------------------------------------------------------
 def test_codepipeline_in_reads_each_account_where_it_can(world):
-    from warden.clients import RETRIES, Clients, CodePipelineIn
+    from warden.aws.clients import RETRIES, Clients, CodePipelineIn
 
     workload_account(world)
     clients = Clients(world.session)
@@ -384,11 +384,11 @@ def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
     """AssumeRole or the read refused in the workload account: the approval escalates from what is tracked."""
     from botocore.stub import Stubber
 
-    from warden.approval_escalator import ApprovalEscalator
-    from warden.approvals import Approvals
-    from warden.config import ConfigStore
-    from warden.notifier import Notifier
-    from warden.notify import Publisher
+    from warden.approvals.escalator import ApprovalEscalator
+    from warden.approvals.store import Approvals
+    from warden.aws.config import ConfigStore
+    from warden.notify.notifier import Notifier
+    from warden.notify.sns import Publisher
 
     steps = [{"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
              {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))}]

@@ -5,8 +5,8 @@ import json
 import boto3
 from moto import mock_aws
 
-from warden.config import ConfigStore
-from warden.routing import RoutingConfig
+from warden.aws.config import ConfigStore
+from warden.notify.rules import RoutingConfig
 
 
 @mock_aws

@@ -3,9 +3,9 @@
 import json
 from datetime import UTC, datetime
 
-from warden.messages import FACT_LIMIT, SMS_LIMIT, SUBJECT_LIMIT, render, render_chat
-from warden.notices import Notice
-from warden.routing import Decision
+from warden.notify.notice import Notice
+from warden.notify.render import FACT_LIMIT, SMS_LIMIT, SUBJECT_LIMIT, render, render_chat
+from warden.notify.rules import Decision
 
 
 def notice(**overrides):

@@ -4,7 +4,7 @@ import json
 
 from tests.helpers import EVENTS
 from warden.models import parse_event
-from warden.notices import classify
+from warden.notify.notice import classify
 
 
 def notice_of(name, **detail):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from warden.pagerduty import PagerDuty, PagerDutyRejected, PagerDutyUnavailable, routing_key_from_secret
+from warden.notify.pagerduty import PagerDuty, PagerDutyRejected, PagerDutyUnavailable, routing_key_from_secret
 from warden_local.pagerduty import PagerDutyServer
 
 

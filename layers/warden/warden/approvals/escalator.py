@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from warden.approvals import (
+from warden.approvals.store import (
     TIER,
     Approvals,
     action_in_progress,
@@ -29,13 +29,13 @@ from warden.approvals import (
     read_errors,
     resolve_page,
 )
-from warden.clock import now, parse_iso
-from warden.config import ConfigStore
-from warden.escalation import EscalationConfig, Tier
-from warden.log import logger
-from warden.messages import title
-from warden.notifier import Notifier
-from warden.routing import Decision
+from warden.approvals.tiers import EscalationConfig, Tier
+from warden.aws.config import ConfigStore
+from warden.core.clock import now, parse_iso
+from warden.core.log import logger
+from warden.notify.notifier import Notifier
+from warden.notify.render import title
+from warden.notify.rules import Decision
 
 UNKNOWN = None  # _still_pending: CodePipeline cannot be asked
 

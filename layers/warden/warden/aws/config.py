@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from warden.log import logger
+from warden.core.log import logger
 
 # kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
 DOCUMENTS: dict[str, str] = {
-    "routing": "warden.routing:RoutingConfig",
-    "ledger": "warden.ledger_config:LedgerConfig",
-    "escalation": "warden.escalation:EscalationConfig",
+    "routing": "warden.notify.rules:RoutingConfig",
+    "ledger": "warden.ledger.config:LedgerConfig",
+    "escalation": "warden.approvals.tiers:EscalationConfig",
 }
 
 CACHE_SECONDS = 300

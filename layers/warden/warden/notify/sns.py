@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.messages import Rendered
+from warden.notify.render import Rendered
 
 
 class Publisher:

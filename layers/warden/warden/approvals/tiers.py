@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from warden.kinds import Audience, Severity
+from warden.core.kinds import Audience, Severity
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

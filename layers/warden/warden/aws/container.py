@@ -11,15 +11,15 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from warden.clients import Clients, CodePipelineIn
-from warden.config import ConfigStore
-from warden.errors import PermanentError
-from warden.log import logger
-from warden.pagerduty import PagerDuty, routing_key_from_secret
-from warden.settings import Settings
+from warden.aws.clients import Clients, CodePipelineIn
+from warden.aws.config import ConfigStore
+from warden.aws.settings import Settings
+from warden.core.errors import PermanentError
+from warden.core.log import logger
+from warden.notify.pagerduty import PagerDuty, routing_key_from_secret
 
 if TYPE_CHECKING:
-    from warden.notifier import Notifier
+    from warden.notify.notifier import Notifier
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
@@ -86,8 +86,8 @@ class Container:
 
     def notifier(self) -> Notifier:
         """The shared Notifier: routing rules, one publish per audience topic, and pages."""
-        from warden.notifier import Notifier
-        from warden.notify import Publisher
+        from warden.notify.notifier import Notifier
+        from warden.notify.sns import Publisher
 
         return Notifier(publisher=Publisher(self.clients.sns, self.settings.topics), config=self.config,
                         pagerduty=self.pagerduty())

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from warden.errors import PermanentError
+from warden.core.errors import PermanentError
 
 SEVERITY = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
 RETRYABLE = {429, 500, 502, 503, 504}

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden.log import logger
+from warden.core.log import logger
 
 
 def failed_action(codepipeline: Any, pipeline: str, execution_id: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any
 
-from warden.clock import iso, now
+from warden.core.clock import iso, now
 
 
 @dataclass(frozen=True)

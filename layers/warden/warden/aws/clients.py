@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from warden.log import logger
+from warden.core.log import logger
 
 # Standard mode retries throttling and 5xx with exponential backoff and jitter.
 RETRIES = {"mode": "standard", "max_attempts": 5}

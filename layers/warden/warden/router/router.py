@@ -1,6 +1,6 @@
 """NotificationRouter's domain: event -> notice -> routing decision -> messages and pages.
 
-Failures fold into incidents (warden.incidents): the first failure event of an incident notifies
+Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
 every audience and pages once; the others of the same incident stay silent. The pipeline's next
 success resolves the page.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from warden.enrich import failed_action
-from warden.incidents import Incidents, incident_key
-from warden.log import logger
-from warden.messages import title
-from warden.notices import Notice, classify
-from warden.notifier import Notifier
-from warden.pagerduty import PagerDutyRejected
+from warden.aws.codepipeline import failed_action
+from warden.core.log import logger
+from warden.notify.notice import Notice, classify
+from warden.notify.notifier import Notifier
+from warden.notify.pagerduty import PagerDutyRejected
+from warden.notify.render import title
+from warden.router.incidents import Incidents, incident_key
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})

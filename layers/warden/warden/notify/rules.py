@@ -11,7 +11,7 @@ from fnmatch import fnmatchcase
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from warden.kinds import Audience, EventKind, Severity
+from warden.core.kinds import Audience, EventKind, Severity
 
 
 class _Strict(BaseModel):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from warden.notices import Notice
-from warden.routing import Decision
+from warden.notify.notice import Notice
+from warden.notify.rules import Decision
 
 TITLES = {
     "pipeline.started": "{name} started",

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from warden import clock
-from warden.ledger_keys import (
+from warden.core import clock
+from warden.ledger.keys import (
     APPROVAL_PREFIX,
     CURRENT_GSI1PK,
     STAGE_PREFIX,

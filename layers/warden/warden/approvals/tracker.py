@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from warden import links
-from warden.approvals import (
+from warden.approvals.store import (
     PENDING_STATUS,
     Approvals,
     action_state,
@@ -23,10 +22,11 @@ from warden.approvals import (
     read_errors,
     resolve_page,
 )
-from warden.clock import iso
-from warden.log import logger
+from warden.core import links
+from warden.core.clock import iso
+from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
-from warden.notifier import Notifier
+from warden.notify.notifier import Notifier
 
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}

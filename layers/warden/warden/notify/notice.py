@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from warden import links
+from warden.core import links
 from warden.models import (
     ActionExecutionStateChange,
     ActionState,
@@ -44,7 +44,7 @@ class Notice:
     deployment_group: str | None = None
     duration: str | None = None
     links: dict[str, str] = field(default_factory=dict)
-    # Pending approvals (warden.approvals): how long it waits, until when, what it says, who decided.
+    # Pending approvals (warden.approvals.store): how long it waits, until when, what it says, who decided.
     age: str | None = None
     expires: str | None = None
     custom_data: str | None = None

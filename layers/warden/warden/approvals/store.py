@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from warden import links
-from warden.clock import iso, now, parse_iso
-from warden.escalation import DEFAULT_APPROVAL_TIMEOUT
-from warden.notices import Notice
-from warden.notifier import Notifier
+from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
+from warden.core import links
+from warden.core.clock import iso, now, parse_iso
+from warden.notify.notice import Notice
+from warden.notify.notifier import Notifier
 
 PENDING_INDEX = "gsi1"
 PENDING = "approvals#pending"

@@ -6,13 +6,13 @@ same whoever speaks.
 
 from __future__ import annotations
 
-from warden.config import ConfigStore
-from warden.log import logger
-from warden.messages import all_links, facts, render, render_chat, title
-from warden.notices import Notice
-from warden.notify import Publisher
-from warden.pagerduty import PagerDuty
-from warden.routing import Decision, RoutingConfig, decide
+from warden.aws.config import ConfigStore
+from warden.core.log import logger
+from warden.notify.notice import Notice
+from warden.notify.pagerduty import PagerDuty
+from warden.notify.render import all_links, facts, render, render_chat, title
+from warden.notify.rules import Decision, RoutingConfig, decide
+from warden.notify.sns import Publisher
 
 
 class Notifier:

@@ -27,9 +27,10 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from warden import clock
-from warden.ledger_config import LedgerConfig
-from warden.ledger_keys import (
+from warden.core import clock
+from warden.core.log import logger
+from warden.ledger.config import LedgerConfig
+from warden.ledger.keys import (
     CURRENT_GSI1PK,
     approval_attr,
     commit_pk,
@@ -42,8 +43,7 @@ from warden.ledger_keys import (
     stage_attr,
     to_av,
 )
-from warden.ledger_view import CURRENT_FACTS, current_fields, execution_view
-from warden.log import logger
+from warden.ledger.view import CURRENT_FACTS, current_fields, execution_view
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED", "ABANDONED"}
 PIPELINE_CACHE_SECONDS = 3600  # stage lists change with UpdatePipeline, rarely; an hour old is fine

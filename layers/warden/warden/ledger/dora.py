@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from warden import clock
+from warden.core import clock
 
 
 @dataclass(frozen=True)
