@@ -196,6 +196,15 @@ def test_history_newest_first_with_commit_author_approver_and_timings(in_order):
     assert list(rollback["stages"]) == ["Deploy-Prod"]
 
 
+def test_approval_time_is_the_events_whenever_the_approver_is_looked_up(in_order):
+    # The approvals were given through the API at wall-clock time; the ledger keeps CodePipeline's own
+    # time of the outcome (the event's), so a replay or a redelivery on another day records the same.
+    a, c = (r for r in reader(in_order).history(PIPELINE).items[::-1] if r["status"] == "SUCCEEDED"
+            and r["execution_type"] == "STANDARD")
+    assert [x["at"] for x in a["approvals"]] == [at("09:40:00")]
+    assert [x["at"] for x in c["approvals"]] == [at("12:40:00")]
+
+
 def test_current_deployment_per_stage(in_order):
     current = {c["stage"]: c for c in reader(in_order).current().items}
     assert set(current) == set(STAGES)

@@ -552,7 +552,7 @@ class Ledger:
         detail = event.detail
         key = execution_key(detail.pipeline, detail.execution_id)
         codepipeline = self._codepipeline_in(event.account)
-        approval = (self._approval(codepipeline, detail) if codepipeline is not None else None) or {
+        approval = (self._approval(codepipeline, detail, event.time) if codepipeline is not None else None) or {
             "stage": detail.stage, "action": detail.action, "status": detail.state, "at": clock.iso(event.time),
             "comment": (detail.execution_result.external_execution_summary if detail.execution_result else None),
             # Partial when CodePipeline could not say who approved; not when the account cannot be read.
@@ -565,8 +565,11 @@ class Ledger:
         self._refresh_current(old, merged, ref)
         return Recorded("approval", ref, detail.execution_id, True, partial=bool(approval.get("partial")))
 
-    def _approval(self, codepipeline: Any, detail: Any) -> dict[str, Any] | None:
-        """The approval as ListActionExecutions reports it: `updatedBy` is the approver's ARN."""
+    def _approval(self, codepipeline: Any, detail: Any, at: datetime) -> dict[str, Any] | None:
+        """The approval the event reports, with what ListActionExecutions adds (`updatedBy`: the approver's
+        ARN, the comment). Its time is the event's: CodePipeline stamped the outcome there, and a lookup made
+        later (a redelivery, a late event) must not move it. The run is the one that ended in the event's
+        outcome and started by the event's time, so a later attempt of the action does not answer for it."""
         try:
             pages = codepipeline.get_paginator("list_action_executions").paginate(
                 pipelineName=detail.pipeline, filter={"pipelineExecutionId": detail.execution_id})
@@ -576,14 +579,15 @@ class Ledger:
             logger.warning("approver unknown: partial record", extra={"pipeline": detail.pipeline,
                                                                       "error": str(exc)})
             return None
-        if not runs:
+        outcome = detail.state.capitalize()  # SUCCEEDED -> Succeeded, the API's spelling
+        started = [a for a in runs if a.get("status") == outcome
+                   and not (isinstance(a.get("startTime"), datetime) and a["startTime"] > at)]
+        if not started:
             return None
-        run = max(runs, key=lambda a: a.get("lastUpdateTime") or a.get("startTime"))
+        run = max(started, key=lambda a: a.get("startTime") or at)
         result = (run.get("output") or {}).get("executionResult") or {}
-        updated = run.get("lastUpdateTime")
         return {"stage": detail.stage, "action": detail.action, "status": run.get("status"),
-                "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"),
-                "at": clock.iso(updated) if isinstance(updated, datetime) else None}
+                "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"), "at": clock.iso(at)}
 
     def _refresh_current(self, old: dict[str, Any], new: dict[str, Any], ref: str) -> None:
         """Stages this execution already made current (of pipeline `ref`) get the facts that reached it since."""
