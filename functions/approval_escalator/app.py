@@ -20,10 +20,9 @@ def sweep():
     clients, settings = container.clients, container.settings
     escalator = ApprovalEscalator(
         approvals=Approvals(clients.dynamodb, settings.state_table),
-        codepipeline_in=container.codepipeline_in,
+        codepipeline=container.codepipeline,
         notifier=container.notifier(),
         config=container.config,
-        account=settings.account_id,
     )
     # Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).
     return container.idempotent(lambda event: escalator.sweep(event["id"]))

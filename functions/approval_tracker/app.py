@@ -20,10 +20,9 @@ def track():
     clients, settings = container.clients, container.settings
     tracker = ApprovalTracker(
         approvals=Approvals(clients.dynamodb, settings.state_table),
-        codepipeline_in=container.codepipeline_in,
+        codepipeline=container.codepipeline,
         notifier=container.notifier(),
         region=settings.region,
-        account=settings.account_id,
     )
     # Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.
     return container.idempotent(lambda event, parsed: tracker.handle(parsed, event["id"]))

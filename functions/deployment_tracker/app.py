@@ -19,8 +19,8 @@ def ledger():
     # No idempotency store: every ledger write converges under redelivery (warden.ledger.recorder), so a
     # duplicate changes nothing and emits no metric, and it costs no extra calls.
     return Ledger(dynamodb=clients.dynamodb, table=container.settings.ledger_table,
-                  codepipeline_in=container.codepipeline_in, codecommit=clients.codecommit,
-                  config=lambda: container.config.get("ledger"), account=container.settings.account_id)
+                  codepipeline=container.codepipeline, codecommit=clients.codecommit,
+                  config=lambda: container.config.get("ledger"))
 
 
 @metrics.log_metrics

@@ -20,7 +20,7 @@ def route():
     router = NotificationRouter(
         notifier=container.notifier(),
         incidents=Incidents(clients.dynamodb, settings.state_table),
-        codepipeline_in=container.codepipeline_in,
+        codepipeline=container.codepipeline,
     )
     # Keyed on the EventBridge event id: a redelivered event publishes nothing new.
     return container.idempotent(lambda event, parsed: router.handle(parsed))

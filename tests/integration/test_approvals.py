@@ -11,12 +11,15 @@ import jsonschema
 from tests.helpers import EVENTS, SCHEMA, effects, sample, write_scenario
 from warden.approvals.escalator import ApprovalEscalator
 from warden.approvals.store import Approvals
+from warden.aws.clients import Clients
+from warden.aws.codepipeline import CodePipelineGateway
 from warden.aws.config import ConfigStore
 from warden.core.clock import parse_iso
 from warden.notify.notifier import Notifier
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.sns import Publisher
 from warden_local.replay import replay
+from warden_local.world import ACCOUNT, REGION
 
 SCENARIOS = EVENTS / "scenarios"
 RUN = "8f14e45f-ceea-467a-9a36-dedd4bea2543"  # the samples' execution, waiting at Approve/ProdGate
@@ -178,9 +181,9 @@ def test_a_sweep_run_twice_at_the_same_time_sends_each_tier_once(tmp_path, world
         notifier = Notifier(publisher=Publisher(world.client("sns"), topics),
                             config=ConfigStore(world.client("ssm"), env["WARDEN_CONFIG_PREFIX"]),
                             pagerduty=PagerDuty(world.pagerduty.url, lambda: "R0UT1NGKEY0LOCAL0000000"))
-        own = world.client("codepipeline")
-        return store, ApprovalEscalator(approvals=store, codepipeline_in=lambda account: own,
-                                        notifier=notifier, config=notifier._config)
+        reads = CodePipelineGateway(Clients(world.session), own_account=ACCOUNT, own_region=REGION)
+        return store, ApprovalEscalator(approvals=store, codepipeline=reads, notifier=notifier,
+                                        config=notifier._config)
 
     (store, one), (_, two) = escalator(), escalator()
     mark = world.begin()

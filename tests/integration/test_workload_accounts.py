@@ -365,19 +365,27 @@ def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
 
 
 # -- the client picker ----------------------------------------------------------------------------
-def test_codepipeline_in_reads_each_account_where_it_can(world):
-    from warden.aws.clients import RETRIES, Clients, CodePipelineIn
+def test_the_gateway_reads_each_account_and_region_where_it_can(world):
+    from warden.aws.clients import RETRIES, Clients
+    from warden.aws.codepipeline import CodePipelineGateway, Unknown
 
     workload_account(world)
     clients = Clients(world.session)
-    reads = CodePipelineIn(clients, own_account=ACCOUNT, role_name=READ_ROLE)
-    assert reads(ACCOUNT) is clients.codepipeline and reads("") is clients.codepipeline
-    assert reads(ACCOUNT).list_pipelines()["pipelines"] == []  # payments-api is the workload account's
-    workload = reads(WORKLOAD)
+    reads = CodePipelineGateway(clients, own_account=ACCOUNT, own_region=REGION, role_name=READ_ROLE)
+    own = reads.client(ACCOUNT, REGION)
+    assert reads.client("", "") is own and reads.client(ACCOUNT, REGION) is own  # once per (account, region)
+    assert own.list_pipelines()["pipelines"] == []  # payments-api is the workload account's
+    workload = reads.client(WORKLOAD, REGION)
     assert [p["name"] for p in workload.list_pipelines()["pipelines"]] == ["payments-api"]
-    assert reads(WORKLOAD) is workload  # one client per account for the container's life
+    assert reads.client(WORKLOAD, REGION) is workload
+    assert reads.client(WORKLOAD, "us-east-2").meta.region_name == "us-east-2"
     assert workload.meta.config.retries["mode"] == RETRIES["mode"]
-    assert CodePipelineIn(clients, own_account=ACCOUNT)(WORKLOAD) is None  # no read role configured
+    # In the workload account payments-api reads; in the tools account it is unknown, never "no pipeline".
+    assert reads.definition(WORKLOAD, REGION, "payments-api")["name"] == "payments-api"
+    missing = reads.state(ACCOUNT, REGION, "payments-api")
+    assert isinstance(missing, Unknown) and missing.code == "not_found" and "payments-api" in missing.reason
+    no_role = CodePipelineGateway(clients, own_account=ACCOUNT).state(WORKLOAD, REGION, "payments-api")
+    assert isinstance(no_role, Unknown) and no_role.code == "no_role"
 
 
 def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
@@ -386,6 +394,8 @@ def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
 
     from warden.approvals.escalator import ApprovalEscalator
     from warden.approvals.store import Approvals
+    from warden.aws.clients import Clients
+    from warden.aws.codepipeline import CodePipelineGateway
     from warden.aws.config import ConfigStore
     from warden.notify.notifier import Notifier
     from warden.notify.sns import Publisher
@@ -402,13 +412,15 @@ def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
     topics = {a: env[f"{a.upper()}_TOPIC_ARN"] for a in ("oncall", "approvers", "team", "chat")}
     notifier = Notifier(publisher=Publisher(world.client("sns"), topics), pagerduty=None,
                         config=ConfigStore(world.client("ssm"), env["WARDEN_CONFIG_PREFIX"]))
-    escalator = ApprovalEscalator(approvals=store, codepipeline_in=lambda account: refused, notifier=notifier,
-                                  config=notifier._config, account=ACCOUNT)
+    reads = CodePipelineGateway(Clients(world.session), own_account=ACCOUNT, own_region=REGION, role_name=READ_ROLE)
+    reads._made[(WORKLOAD, REGION)] = refused  # the workload client, refused as AssumeRole refuses it
+    escalator = ApprovalEscalator(approvals=store, codepipeline=reads, notifier=notifier, config=notifier._config)
     world.set_time(clock.parse_iso("2026-11-27T13:10:00Z"))
     mark = world.begin()
     result = escalator.sweep(str(uuid.uuid4()))
     assert result["reconciled"] == [] and result["pending"] == 1
-    assert [(e["topic"], e["event"]) for e in world.effects(mark) if e["kind"] == "message"] == [
-        ("ApproversTopic", "approval.escalated")]
+    [reminder] = [e for e in world.effects(mark) if e["kind"] == "message"]
+    assert (reminder["topic"], reminder["event"]) == ("ApproversTopic", "approval.escalated")
+    assert "could not confirm" in reminder["body"] and "AccessDenied" in reminder["body"]
     [item] = [i for i in world.table_items("StateTable") if i["pk"].startswith("approval#")]
     assert item["status"] == "pending" and sorted(item["fired"]) == ["remind"]

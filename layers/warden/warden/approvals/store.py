@@ -208,47 +208,6 @@ def key_of(item: dict[str, Any]) -> dict[str, str]:
     return {"pk": item["pk"], "sk": item["sk"]}
 
 
-# -- what CodePipeline says ------------------------------------------------------------------------
-def read_errors() -> tuple[type[Exception], ...]:
-    """What a failed CodePipeline read raises (imported late: botocore costs cold start)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    return ClientError, BotoCoreError
-
-
-def pipeline_state(codepipeline: Any, pipeline: str) -> dict[str, Any] | None:
-    """GetPipelineState, or None when the pipeline does not exist (deleted)."""
-    try:
-        return codepipeline.get_pipeline_state(name=pipeline)
-    except codepipeline.exceptions.PipelineNotFoundException:
-        return None
-
-
-def action_state(state: dict[str, Any] | None, stage: str, action: str) -> dict[str, Any] | None:
-    """{"execution_id" (the stage's latest), "status", "token"} of one action, None if it is gone."""
-    for stage_state in (state or {}).get("stageStates", []):
-        if stage_state.get("stageName") != stage:
-            continue
-        for found in stage_state.get("actionStates", []):
-            if found.get("actionName") == action:
-                latest = found.get("latestExecution", {})
-                return {"execution_id": stage_state.get("latestExecution", {}).get("pipelineExecutionId"),
-                        "status": latest.get("status"), "token": latest.get("token")}
-    return None
-
-
-def action_in_progress(codepipeline: Any, item: dict[str, Any]) -> bool:
-    """Whether this execution's approval action is still in progress (ListActionExecutions): for an
-    approval that is not the latest at its stage, which GetPipelineState cannot show."""
-    pages = codepipeline.get_paginator("list_action_executions").paginate(
-        pipelineName=item["pipeline"], filter={"pipelineExecutionId": item["execution_id"]})
-    for page in pages:
-        for run in page.get("actionExecutionDetails", []):
-            if (run.get("stageName"), run.get("actionName")) == (item["stage"], item["action"]):
-                return run.get("status") == "InProgress"
-    return False
-
-
 # -- messages --------------------------------------------------------------------------------------
 def age_text(delta: timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
@@ -261,7 +220,9 @@ def expires_of(item: dict[str, Any]) -> datetime:
     return parse_iso(item["expires"]) if item.get("expires") else parse_iso(item["since"]) + DEFAULT_APPROVAL_TIMEOUT
 
 
-def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "PENDING") -> Notice:
+def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "PENDING",
+              unconfirmed: str | None = None) -> Notice:
+    """`unconfirmed`: why CodePipeline could not confirm that the approval is still pending."""
     at = now()
     notice = Notice(
         event=event, event_id=event_id, time=at, account=item.get("account", ""), region=item["region"],
@@ -269,6 +230,7 @@ def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "
         action=item["action"], trigger=item.get("trigger"), commit=item.get("commit"),
         commit_message=item.get("commit_message"), author=item.get("author"),
         custom_data=item.get("custom_data"), approver=item.get("approver"), comment=item.get("comment"),
+        unconfirmed=unconfirmed,
     )
     if state == "PENDING":
         notice.age = age_text(at - parse_iso(item["since"]))

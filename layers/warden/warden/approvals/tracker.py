@@ -7,24 +7,12 @@ execution that ends takes its pending approvals with it, silently).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from warden.approvals.store import (
-    PENDING_STATUS,
-    Approvals,
-    action_state,
-    approval_pk,
-    gate,
-    key_of,
-    notice_of,
-    pipeline_state,
-    read_errors,
-    resolve_page,
-)
+from warden.approvals.store import PENDING_STATUS, Approvals, approval_pk, gate, key_of, notice_of, resolve_page
+from warden.aws.codepipeline import CodePipelineGateway, Unknown, action_state
 from warden.core import links
 from warden.core.clock import iso
-from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
 
@@ -36,15 +24,13 @@ FROM_MESSAGE = frozenset({"token", "review_link"})
 
 
 class ApprovalTracker:
-    def __init__(self, *, approvals: Approvals, codepipeline_in: Callable[[str], Any], notifier: Notifier,
-                 region: str, account: str = "") -> None:
-        """`codepipeline_in(account)`: the CodePipeline client of that account, None when it cannot be read
-        (warden.clients.CodePipelineIn). `account`: this account, the one approval messages come from."""
+    def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
+                 region: str) -> None:
+        """`region`: Warden's own, for an approval message that names none."""
         self._approvals = approvals
-        self._codepipeline_in = codepipeline_in
+        self._codepipeline = codepipeline
         self._notifier = notifier
         self._region = region
-        self._account = account
 
     def handle(self, event: Any, delivery_id: str) -> dict[str, Any]:
         """`event` is a parsed model; `delivery_id` the EventBridge event id or SNS message id."""
@@ -65,21 +51,22 @@ class ApprovalTracker:
     # -- requested ---------------------------------------------------------------------------------
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
         region = message.region or self._region
-        account = self._account  # the approval topic is this account's: so is the pipeline that published
+        # The approval topic is this account's: so is the pipeline that published.
+        account = self._codepipeline.own_account
         pipeline, stage, action, token = message.pipeline, message.stage, message.action, message.token
-        state = self._state(account, pipeline)
-        if state is None:
-            return {"status": "ignored", "reason": f"no pipeline {pipeline} in this account"}
-        current = action_state(state, stage, action) or {}
-        execution_id = current.get("execution_id") if current.get("token") == token else None
+        state = self._codepipeline.state(account, region, pipeline)
+        current = None if isinstance(state, Unknown) else action_state(state, stage, action)
+        execution_id = current.execution_id if current and current.token == token else None
         items = self._approvals.at_gate(account, region, pipeline, stage, action)
         item = _match(items, execution_id, token)
         if item is None and execution_id is None:
             # Not the latest at its stage (PARALLEL): the one pending approval there still without a token.
             waiting = [i for i in items if i["status"] == PENDING_STATUS and not i.get("token")]
-            if len(waiting) != 1:
+            if len(waiting) == 1:
+                item = waiting[0]
+            elif not isinstance(state, Unknown):
                 return {"status": "stale", "reason": "CodePipeline shows no pending approval with this token"}
-            item = waiting[0]
+            # CodePipeline cannot say: the approval is recorded from the message alone rather than dropped.
         review = message.approval.approval_review_link or links.approval_review(region, pipeline, stage, action, token)
         fields = {"kind": "approval", "pipeline": pipeline, "stage": stage, "action": action, "region": region,
                   "account": account or None, "execution_id": execution_id, "token": token, "review_link": review,
@@ -90,11 +77,12 @@ class ApprovalTracker:
 
     def requested_by_event(self, event: ActionExecutionStateChange) -> dict[str, Any]:
         d = event.detail
-        # Without read access to the event's account, the approval is built from the event alone (no token).
-        current = action_state(self._state(event.account, d.pipeline), d.stage, d.action) or {}
+        # When CodePipeline cannot be read, the approval is built from the event alone (no token).
+        state = self._codepipeline.state(event.account, event.region, d.pipeline)
+        current = None if isinstance(state, Unknown) else action_state(state, d.stage, d.action)
         # The token of this execution's approval, when GetPipelineState shows this execution at the stage.
-        mine = current.get("execution_id") == d.execution_id and current.get("status") == "InProgress"
-        token = current.get("token") if mine else None
+        mine = current is not None and current.execution_id == d.execution_id and current.status == "InProgress"
+        token = current.token if mine and current else None
         item = _match(self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action),
                       d.execution_id, token)
         fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
@@ -104,27 +92,6 @@ class ApprovalTracker:
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
                                              d.execution_id)
         return self._record(key, fields, since=event.time, owner=event.id, keep=FROM_MESSAGE)
-
-    def _is_own(self, account: str) -> bool:
-        return not account or not self._account or account == self._account
-
-    def _state(self, account: str, pipeline: str) -> dict[str, Any] | None:
-        """GetPipelineState in the pipeline's account; None when the pipeline does not exist there, or
-        when that account cannot be read (no read role, or the role failed: a workload account's
-        trouble must not hold back the approval, which is then built from what the inputs say)."""
-        codepipeline = self._codepipeline_in(account)
-        if codepipeline is None:
-            logger.info("no read access to the account: approval from the event alone",
-                        extra={"account": account, "pipeline": pipeline})
-            return None
-        try:
-            return pipeline_state(codepipeline, pipeline)
-        except read_errors() as exc:
-            if self._is_own(account):
-                raise  # this account's own CodePipeline: Lambda retries
-            logger.warning("could not read the pipeline state in the workload account",
-                           extra={"account": account, "pipeline": pipeline, "error": str(exc)})
-            return None
 
     def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
                 keep: frozenset[str]) -> dict[str, Any]:
@@ -147,21 +114,9 @@ class ApprovalTracker:
         saved = self._approvals.trigger(account, item["region"], item["pipeline"], execution_id)
         if saved:
             return {k: v for k, v in saved.items() if k in ("author", "commit", "commit_message", "trigger")}
-        codepipeline = self._codepipeline_in(account)
-        if codepipeline is None:
-            return {}  # a workload account without a read role: the message goes out without who waits
-        try:
-            execution = codepipeline.get_pipeline_execution(
-                pipelineName=item["pipeline"], pipelineExecutionId=execution_id)["pipelineExecution"]
-        except (codepipeline.exceptions.PipelineExecutionNotFoundException,
-                codepipeline.exceptions.PipelineNotFoundException):
-            return {}  # gone: the message goes out without who waits
-        except read_errors() as exc:
-            if self._is_own(account):
-                raise
-            logger.warning("could not read the execution in the workload account",
-                           extra={"account": account, "pipeline": item["pipeline"], "error": str(exc)})
-            return {}
+        execution = self._codepipeline.execution(account, item["region"], item["pipeline"], execution_id)
+        if isinstance(execution, Unknown):
+            return {}  # the message goes out without who waits
         trigger = execution.get("trigger", {})
         revision = next(iter(execution.get("artifactRevisions", [])), {})
         found = {"trigger": trigger.get("triggerType"), "commit": revision.get("revisionId"),
@@ -182,8 +137,7 @@ class ApprovalTracker:
         fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
                   "region": event.region, "account": event.account, "execution_id": d.execution_id,
                   "comment": result.external_execution_summary if result else None,
-                  "approver": self._approver(event.account, d.pipeline, d.execution_id, d.stage, d.action)
-                  if outcome in TOLD else None}
+                  "approver": self._approver(event, d.stage, d.action) if outcome in TOLD else None}
         resolve_page(self._notifier, item)
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
@@ -197,23 +151,11 @@ class ApprovalTracker:
         self._approvals.sent(key, "told")
         return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": sent}
 
-    def _approver(self, account: str, pipeline: str, execution_id: str, stage: str, action: str) -> str | None:
-        """`updatedBy` of the action execution (the event does not say who approved); None when unknown,
-        or when the pipeline's account cannot be read."""
-        codepipeline = self._codepipeline_in(account)
-        if codepipeline is None:
-            return None
-        try:
-            pages = codepipeline.get_paginator("list_action_executions").paginate(
-                pipelineName=pipeline, filter={"pipelineExecutionId": execution_id})
-            for page in pages:
-                for run in page.get("actionExecutionDetails", []):
-                    if (run.get("stageName"), run.get("actionName")) == (stage, action):
-                        return run.get("updatedBy")
-        except read_errors() as exc:
-            logger.warning("could not read the approver", extra={"account": account, "pipeline": pipeline,
-                                                                  "error": str(exc)})
-        return None
+    def _approver(self, event: ActionExecutionStateChange, stage: str, action: str) -> str | None:
+        """`updatedBy` of the action execution (the event does not say who approved); None when unknown."""
+        found = self._codepipeline.approver(event.account, event.region, event.detail.pipeline,
+                                            event.detail.execution_id, stage, action)
+        return None if isinstance(found, Unknown) else found
 
     # -- executions --------------------------------------------------------------------------------
     def started(self, event: PipelineExecutionStateChange) -> dict[str, Any]:

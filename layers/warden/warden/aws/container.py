@@ -11,7 +11,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from warden.aws.clients import Clients, CodePipelineIn
+from warden.aws.clients import Clients
+from warden.aws.codepipeline import CodePipelineGateway
 from warden.aws.config import ConfigStore
 from warden.aws.settings import Settings
 from warden.core.errors import PermanentError
@@ -35,10 +36,11 @@ class Container:
         return self._settings or Settings.from_env()
 
     @cached_property
-    def codepipeline_in(self) -> CodePipelineIn:
-        """`codepipeline_in(account)`: the CodePipeline client for an account, None if it cannot be read."""
-        return CodePipelineIn(self.clients, own_account=self.settings.account_id,
-                              role_name=self.settings.workload_read_role_name)
+    def codepipeline(self) -> CodePipelineGateway:
+        """Every CodePipeline read, of any account and region (clients made once per container)."""
+        return CodePipelineGateway(self.clients, own_account=self.settings.account_id,
+                                   own_region=self.settings.region,
+                                   role_name=self.settings.workload_read_role_name)
 
     @cached_property
     def config(self) -> ConfigStore:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from warden.core.accounts import is_own
+
 EXECUTION_SK = "EXECUTION"
 CURRENT_GSI1PK = "CURRENT"
 STAGE_PREFIX = "stage:"
@@ -31,7 +33,7 @@ STAGE_FIELDS = ("status", "order", "started_at", "started_s", "ended_at", "ended
 def pipeline_ref(account: str | None, pipeline: str, own_account: str | None) -> str:
     """The ledger's identity of a pipeline: the plain name in this account (an event without an account, or
     an unknown own account, counts as this account's), `<account>/<name>` in another account."""
-    if not account or not own_account or account == own_account:
+    if is_own(account, own_account):
         return pipeline
     return f"{account}/{pipeline}"
 

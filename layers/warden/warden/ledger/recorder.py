@@ -10,7 +10,7 @@ Delivery is at least once and out of order, so every write converges instead of 
   after its stages succeeded (the returned old image says which), those items are refreshed.
 Enrichment (GetPipelineExecution, GetCommit, ListActionExecutions) that fails leaves the record built
 from the event, marked `enrichment: partial`; a later event of the execution tries again. A workload
-account's pipeline is read through its read role (`codepipeline_in`); without one, the record is built
+account's pipeline is read through its read role (warden.aws.codepipeline); without one, the record is built
 from the event alone (`enrichment: event`, not partial: nothing failed), and GetCommit is never asked
 of this account's CodeCommit for another account's commit.
 Current items, the history index and `Recorded.pipeline` use the pipeline's ref (ledger_keys.pipeline_ref):
@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
+from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import clock
 from warden.core.log import logger
 from warden.ledger.config import LedgerConfig
@@ -65,6 +66,7 @@ def _is_condition_failure(exc: Exception) -> bool:
 
 
 def _enrichment_errors() -> tuple[type[Exception], ...]:
+    """What a failed GetCommit raises (imported late: botocore costs cold start)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     return ClientError, BotoCoreError
@@ -205,54 +207,47 @@ class ProductionStages:
     """Which stage of a pipeline is production: the `ledger` configuration, else the last stage
     (GetPipeline in the pipeline's account, cached per container)."""
 
-    def __init__(self, config: Callable[[], LedgerConfig], codepipeline_in: Callable[[str], Any]) -> None:
+    def __init__(self, config: Callable[[], LedgerConfig], codepipeline: CodePipelineGateway) -> None:
         self._config = config
-        self._codepipeline_in = codepipeline_in
-        self._stages: dict[tuple[str, str], tuple[list[str], float]] = {}
+        self._codepipeline = codepipeline
+        self._stages: dict[tuple[str, str, str], tuple[list[str], float]] = {}
 
-    def is_production(self, account: str, pipeline: str, stage: str) -> bool:
-        return self.production_stage(account, pipeline, [stage]) == stage
+    def is_production(self, account: str, region: str, pipeline: str, stage: str) -> bool:
+        return self.production_stage(account, region, pipeline, [stage]) == stage
 
-    def production_stage(self, account: str, pipeline: str, stages: list[str]) -> str | None:
+    def production_stage(self, account: str, region: str, pipeline: str, stages: list[str]) -> str | None:
         """The first of `stages` (in pipeline order) that is production, if any."""
         globs = self._config().production_globs(pipeline)
         if globs is not None:
             return next((s for s in stages if any(fnmatchcase(s, glob) for glob in globs)), None)
-        every = self.stages(account, pipeline)
+        every = self.stages(account, region, pipeline)
         return every[-1] if every and every[-1] in stages else None
 
-    def stages(self, account: str, pipeline: str) -> list[str]:
+    def stages(self, account: str, region: str, pipeline: str) -> list[str]:
         """The pipeline's stage names in order (GetPipeline, cached); empty when unknown, or when the
         pipeline's account cannot be read (then only the `ledger` configuration names production)."""
         now = clock.now().timestamp()
-        cached = self._stages.get((account, pipeline))
+        cached = self._stages.get((account, region, pipeline))
         if cached and now - cached[1] < PIPELINE_CACHE_SECONDS:
             return cached[0]
-        codepipeline = self._codepipeline_in(account)
-        if codepipeline is None:
-            return []
-        try:
-            names = [s["name"] for s in codepipeline.get_pipeline(name=pipeline)["pipeline"]["stages"]]
-        except _enrichment_errors() as exc:
-            logger.warning("pipeline structure unknown", extra={"account": account, "pipeline": pipeline,
-                                                                "error": str(exc)})
+        definition = self._codepipeline.definition(account, region, pipeline)
+        if isinstance(definition, Unknown):
             return []  # not cached: the next event asks again
-        self._stages[(account, pipeline)] = (names, now)
+        names = [s["name"] for s in definition["stages"]]
+        self._stages[(account, region, pipeline)] = (names, now)
         return names
 
 
 class Ledger:
-    def __init__(self, *, dynamodb: Any, table: str, codepipeline_in: Callable[[str], Any], codecommit: Any = None,
-                 config: Callable[[], LedgerConfig] = LedgerConfig, account: str = "") -> None:
-        """`codepipeline_in(account)`: the CodePipeline client of that account, None when it cannot be read
-        (warden.clients.CodePipelineIn). `account`: this account, whose CodeCommit `codecommit` reads."""
+    def __init__(self, *, dynamodb: Any, table: str, codepipeline: CodePipelineGateway, codecommit: Any = None,
+                 config: Callable[[], LedgerConfig] = LedgerConfig) -> None:
+        """`codecommit`: this account's CodeCommit (never asked about another account's commit)."""
         self._ddb = dynamodb
         self._table = table
-        self._codepipeline_in = codepipeline_in
+        self._codepipeline = codepipeline
         self._codecommit = codecommit
         self._config = config
-        self._account = account
-        self.production = ProductionStages(config, codepipeline_in)
+        self.production = ProductionStages(config, codepipeline)
 
     def record(self, event: Any) -> Recorded | None:
         """`event` is a parsed CodePipeline model; None for events the ledger does not keep."""
@@ -268,7 +263,7 @@ class Ledger:
 
     def ref(self, event: Any) -> str:
         """The ledger's identity of the event's pipeline (ledger_keys.pipeline_ref)."""
-        return pipeline_ref(event.account, event.detail.pipeline, self._account)
+        return pipeline_ref(event.account, event.detail.pipeline, self._codepipeline.own_account)
 
     # -- writes -------------------------------------------------------------------------------------
     def _update(self, key: dict[str, str], update: _Update, *, condition: str | None = None,
@@ -326,9 +321,10 @@ class Ledger:
         # A succeeded execution ran every stage: it is what each stage runs now, even when stage
         # events are late, lost or not subscribed.
         rollback = facts.get("execution_type") == "ROLLBACK"  # a rollback runs only the rolled-back stage
-        stages = (self.production.stages(event.account, detail.pipeline)
+        stages = (self.production.stages(event.account, event.region, detail.pipeline)
                   if detail.state == "SUCCEEDED" and not rollback else [])
-        production = self.production.production_stage(event.account, detail.pipeline, stages) if stages else None
+        production = (self.production.production_stage(event.account, event.region, detail.pipeline, stages)
+                      if stages else None)
         if production:
             facts["prod_stage"] = production
 
@@ -348,7 +344,7 @@ class Ledger:
         self._refresh_current(old, record, ref)
         result = Recorded("pipeline", ref, detail.execution_id, applied)
         if self._needs_enrichment(record):
-            result.partial, found = self._enrich(key, record, event.account, ref)
+            result.partial, found = self._enrich(key, record, event.account, event.region, ref)
             record |= found
         if applied and record.get("execution_type") != "ROLLBACK":
             view = execution_view(record | {"ended_at": clock.iso(event.time)})
@@ -363,29 +359,24 @@ class Ledger:
         missing_target = record.get("execution_type") == "ROLLBACK" and not record.get("rollback_target")
         return not record.get("commit_id") or not record.get("author") or missing_target
 
-    def _enrich(self, key: dict[str, str], record: dict[str, Any], account: str,
+    def _enrich(self, key: dict[str, str], record: dict[str, Any], account: str, region: str,
                 ref: str) -> tuple[bool, dict[str, Any]]:
         """Fill what the event did not say from GetPipelineExecution (and GetCommit for CodeCommit).
         Returns (still partial, the facts written)."""
         pipeline, execution_id = record["pipeline"], record["execution_id"]
         found: dict[str, Any] = {}
-        codepipeline = self._codepipeline_in(account)
-        if codepipeline is None:
+        execution = self._codepipeline.execution(account, region, pipeline, execution_id)
+        if isinstance(execution, Unknown) and execution.code == "no_role":
             # A workload account without a read role: the event is all there is, and nothing failed.
             if record.get("enrichment") == "event":
                 return False, {}  # said already
             found = {"enrichment": "event"}
+        elif isinstance(execution, Unknown):
+            found = {"enrichment": "partial", "partial_reason": execution.reason[:300]}
         else:
-            try:
-                execution = codepipeline.get_pipeline_execution(
-                    pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
-                found = self._from_execution(execution)
-                found["enrichment"] = "api"
-            except _enrichment_errors() as exc:
-                logger.warning("enrichment failed: partial record", extra={"account": account, "pipeline": pipeline,
-                                                                           "error": str(exc)})
-                found = {"enrichment": "partial", "partial_reason": str(exc)[:300]}
-        own = not account or not self._account or account == self._account
+            found = self._from_execution(execution)
+            found["enrichment"] = "api"
+        own = self._codepipeline.is_own(account)
         if found.get("repository_codecommit") and found.get("commit_id") and self._codecommit is not None and own:
             found |= self._from_codecommit(found.pop("repository_codecommit"), found["commit_id"])
         found.pop("repository_codecommit", None)
@@ -437,7 +428,7 @@ class Ledger:
     def _stage_event(self, event: Any) -> Recorded:
         detail, stage, state = event.detail, event.detail.stage, event.detail.state
         key = execution_key(detail.pipeline, detail.execution_id)
-        production = self.production.is_production(event.account, detail.pipeline, stage)
+        production = self.production.is_production(event.account, event.region, detail.pipeline, stage)
         order = order_key(detail.attempt, state, event.time)
         times = _stage_times(stage)
 
@@ -551,12 +542,13 @@ class Ledger:
     def _approval_event(self, event: Any) -> Recorded:
         detail = event.detail
         key = execution_key(detail.pipeline, detail.execution_id)
-        codepipeline = self._codepipeline_in(event.account)
-        approval = (self._approval(codepipeline, detail, event.time) if codepipeline is not None else None) or {
+        runs = self._codepipeline.action_executions(event.account, event.region, detail.pipeline,
+                                                    detail.execution_id)
+        approval = (_approval(detail, runs, event.time) if not isinstance(runs, Unknown) else None) or {
             "stage": detail.stage, "action": detail.action, "status": detail.state, "at": clock.iso(event.time),
             "comment": (detail.execution_result.external_execution_summary if detail.execution_result else None),
             # Partial when CodePipeline could not say who approved; not when the account cannot be read.
-            "partial": True if codepipeline is not None else None}
+            "partial": None if isinstance(runs, Unknown) and runs.code == "no_role" else True}
         update = self._execution_update(event)
         update.set(approval_attr(detail.stage, detail.action), approval)
         old = self._update(key, update, returns="ALL_OLD") or {}
@@ -564,30 +556,6 @@ class Ledger:
         ref = self.ref(event)
         self._refresh_current(old, merged, ref)
         return Recorded("approval", ref, detail.execution_id, True, partial=bool(approval.get("partial")))
-
-    def _approval(self, codepipeline: Any, detail: Any, at: datetime) -> dict[str, Any] | None:
-        """The approval the event reports, with what ListActionExecutions adds (`updatedBy`: the approver's
-        ARN, the comment). Its time is the event's: CodePipeline stamped the outcome there, and a lookup made
-        later (a redelivery, a late event) must not move it. The run is the one that ended in the event's
-        outcome and started by the event's time, so a later attempt of the action does not answer for it."""
-        try:
-            pages = codepipeline.get_paginator("list_action_executions").paginate(
-                pipelineName=detail.pipeline, filter={"pipelineExecutionId": detail.execution_id})
-            runs = [a for page in pages for a in page.get("actionExecutionDetails", [])
-                    if (a.get("stageName"), a.get("actionName")) == (detail.stage, detail.action)]
-        except _enrichment_errors() as exc:
-            logger.warning("approver unknown: partial record", extra={"pipeline": detail.pipeline,
-                                                                      "error": str(exc)})
-            return None
-        outcome = detail.state.capitalize()  # SUCCEEDED -> Succeeded, the API's spelling
-        started = [a for a in runs if a.get("status") == outcome
-                   and not (isinstance(a.get("startTime"), datetime) and a["startTime"] > at)]
-        if not started:
-            return None
-        run = max(started, key=lambda a: a.get("startTime") or at)
-        result = (run.get("output") or {}).get("executionResult") or {}
-        return {"stage": detail.stage, "action": detail.action, "status": run.get("status"),
-                "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"), "at": clock.iso(at)}
 
     def _refresh_current(self, old: dict[str, Any], new: dict[str, Any], ref: str) -> None:
         """Stages this execution already made current (of pipeline `ref`) get the facts that reached it since."""
@@ -602,6 +570,23 @@ class Ledger:
                 update.set(name, value)
             update.values[":id"] = to_av(new["execution_id"])
             self._update(current_key(ref, stage), update, condition="execution_id = :id")
+
+
+def _approval(detail: Any, runs: list[dict[str, Any]], at: datetime) -> dict[str, Any] | None:
+    """The approval the event reports, with what ListActionExecutions adds (`updatedBy`: the approver's
+    ARN, the comment). Its time is the event's: CodePipeline stamped the outcome there, and a lookup made
+    later (a redelivery, a late event) must not move it. The run is the one that ended in the event's
+    outcome and started by the event's time, so a later attempt of the action does not answer for it."""
+    outcome = detail.state.capitalize()  # SUCCEEDED -> Succeeded, the API's spelling
+    started = [a for a in runs if (a.get("stageName"), a.get("actionName")) == (detail.stage, detail.action)
+               and a.get("status") == outcome
+               and not (isinstance(a.get("startTime"), datetime) and a["startTime"] > at)]
+    if not started:
+        return None
+    run = max(started, key=lambda a: a.get("startTime") or at)
+    result = (run.get("output") or {}).get("executionResult") or {}
+    return {"stage": detail.stage, "action": detail.action, "status": run.get("status"),
+            "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"), "at": clock.iso(at)}
 
 
 def _git_date(value: str | None) -> str | None:

@@ -50,6 +50,8 @@ class Notice:
     custom_data: str | None = None
     approver: str | None = None
     comment: str | None = None
+    # Said when Warden could not confirm a fact with CodePipeline (and why), instead of staying silent.
+    unconfirmed: str | None = None
 
     @property
     def short_commit(self) -> str | None:

@@ -61,7 +61,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Deployment", notice.deployment_id),
         ("Commit", commit), ("Author", notice.author), ("Trigger", notice.trigger), ("Error", notice.error),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
-        ("Decided by", notice.approver), ("Comment", notice.comment),
+        ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     return [(label, _clip(str(value))) for label, value in rows if value]

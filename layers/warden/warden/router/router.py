@@ -7,11 +7,9 @@ success resolves the page.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from warden.aws.codepipeline import failed_action
-from warden.core.log import logger
+from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
 from warden.notify.pagerduty import PagerDutyRejected
@@ -25,12 +23,10 @@ RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
 
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
-                 codepipeline_in: Callable[[str], Any] | None = None) -> None:
-        """`codepipeline_in(account)` is the CodePipeline client of that account, None when it cannot be
-        read (warden.clients.CodePipelineIn)."""
+                 codepipeline: CodePipelineGateway | None = None) -> None:
         self._notifier = notifier
         self._incidents = incidents
-        self._codepipeline_in = codepipeline_in
+        self._codepipeline = codepipeline
 
     def handle(self, event: Any) -> dict[str, Any]:
         """`event` is a parsed model (warden.models.parse_event)."""
@@ -74,16 +70,13 @@ class NotificationRouter:
                 "incident": key, "paged": paged}
 
     def _enrich(self, notice: Notice) -> None:
-        if notice.error or not (self._codepipeline_in and notice.pipeline and notice.execution_id):
+        if notice.error or not (self._codepipeline and notice.pipeline and notice.execution_id):
             return
-        codepipeline = self._codepipeline_in(notice.account)
-        if codepipeline is None:
-            # A workload account Warden has no read role for: the page goes out with what the event says.
-            logger.info("no enrichment: no read access to the account",
-                        extra={"account": notice.account, "pipeline": notice.pipeline})
-            return
-        found = failed_action(codepipeline, notice.pipeline, notice.execution_id)
-        if found:
+        # Enrichment is a nicety: unknown (no read role, a failed read), the page goes out with what the
+        # event says.
+        found = self._codepipeline.failed_action(notice.account, notice.region, notice.pipeline,
+                                                 notice.execution_id)
+        if found and not isinstance(found, Unknown):
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]
             notice.error = found["error"]
