@@ -68,15 +68,17 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
                      config.change_failure_window_hours)
         return
     from warden_local.demo import STORY
-    from warden_local.replay import replay
-    from warden_local.world import ACCOUNT, World
+    from warden_local.replay import load, replay, world_of
+    from warden_local.world import World
 
-    with World() as world:
-        replay(args.replay or [str(STORY)], world=world)
+    inputs = args.replay or [str(STORY)]
+    account, region = world_of([load(p) for p in inputs])
+    with World(account=account, region=region) as world:
+        replay(inputs, world=world)
         prefix = world.parameter("ConfigPrefix")
         config = ConfigStore(world.client("ssm"), prefix, max_age=0).get("ledger")
         table = world.physical["LedgerTable"]["TableName"]
-        yield Source(LedgerReader(world.client("dynamodb"), table, ACCOUNT), clock.now(),
+        yield Source(LedgerReader(world.client("dynamodb"), table, world.account), clock.now(),
                      config.change_failure_window_hours)
 
 

@@ -1,5 +1,9 @@
 """The embedded AWS: moto in process, the stack of template.yaml deployed into it, handlers invoked
 as Lambda would (environment, retries, dead-letter queue), and every effect observed.
+
+A world *is* one tools account and region (default 111122223333 / us-east-1): the stack is deployed
+there, the world's own clients call there, and Warden's region is that one. Events of other accounts
+are workload-account events, as in production.
 """
 
 from __future__ import annotations
@@ -31,17 +35,23 @@ from warden_local.observe import RECORDER, drain, item_effects, message_effect, 
 from warden_local.pagerduty import PagerDutyServer
 from warden_local.template import Function, Template, default_template
 
-ACCOUNT = "111122223333"
+ACCOUNT = "111122223333"  # the default tools account and region of a world
 REGION = "us-east-1"
 STACK = "pipeline-warden"
 NO_VALUE = object()
-LOCAL_ENV = {
-    "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", "MOTO_ACCOUNT_ID": ACCOUNT,
-    "AWS_EC2_METADATA_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "PipelineWarden",
-    # Lambda gives no X-Ray daemon here; the functions do not patch clients anyway.
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
+
+
+def local_env(account: str, region: str) -> dict[str, str]:
+    return {
+        "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing", "MOTO_ACCOUNT_ID": account,
+        "AWS_EC2_METADATA_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "PipelineWarden",
+        # Lambda gives no X-Ray daemon here; the functions do not patch clients anyway.
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+
+LOCAL_ENV = local_env(ACCOUNT, REGION)
 _worlds = itertools.count()
 
 
@@ -56,10 +66,10 @@ class Invocation:
 class _Context:
     """The Lambda context object, as much of it as handlers and powertools read."""
 
-    def __init__(self, fn: Function, name: str) -> None:
+    def __init__(self, fn: Function, name: str, account: str, region: str) -> None:
         self.function_name = name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
         self.memory_limit_in_mb = 256
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{name}"
@@ -80,7 +90,9 @@ class _CurrentStdout(io.TextIOBase):
 
 
 class World:
-    def __init__(self, template: Template | None = None, parameters: dict[str, str] | None = None) -> None:
+    def __init__(self, template: Template | None = None, parameters: dict[str, str] | None = None, *,
+                 account: str = ACCOUNT, region: str = REGION) -> None:
+        self.account, self.region = account, region
         self.template = template or default_template()
         self.overrides = parameters or {}
         self.logs = io.StringIO()
@@ -107,13 +119,13 @@ class World:
     def start(self) -> None:
         # powertools warns about an empty metrics flush on every event that published none.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        for name, value in LOCAL_ENV.items():
+        for name, value in local_env(self.account, self.region).items():
             self._saved_env[name] = os.environ.get(name)
             os.environ[name] = value
         self._mock = mock_aws()
         self._mock.start()
         fakes.install()
-        self.session = boto3.session.Session(region_name=REGION)
+        self.session = boto3.session.Session(region_name=self.region)
         self.pagerduty = PagerDutyServer().start()
         self._deploy()
 
@@ -185,7 +197,8 @@ class World:
     def _deploy_queue(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
         name = props.get("QueueName") or f"{STACK}-{lid}"
         url = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
-        return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"}
+        arn = f"arn:aws:sqs:{self.region}:{self.account}:{name}"
+        return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": arn}
 
     def _deploy_table(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
         name = props.get("TableName") or f"{STACK}-{lid}"
@@ -195,7 +208,7 @@ class World:
         ddb.create_table(TableName=name, **{k: props[k] for k in keep if k in props})
         if props.get("TimeToLiveSpecification"):
             ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=props["TimeToLiveSpecification"])
-        arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+        arn = f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
         return {"Ref": name, "Arn": arn, "TableName": name,
                 "Keys": [k["AttributeName"] for k in props["KeySchema"]]}
 
@@ -210,7 +223,7 @@ class World:
 
     # -- intrinsic functions ------------------------------------------------------------------------
     def ref(self, name: str) -> Any:
-        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws",
+        pseudo = {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
                   "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE}
         if name in pseudo:
             return pseudo[name]
@@ -329,7 +342,7 @@ class World:
         with self._function_env(fn):
             handler = getattr(self._module(fn), fn.entry_point)
             for _ in range(1 + fn.max_retries):
-                context = _Context(fn, function_id)
+                context = _Context(fn, function_id, self.account, self.region)
                 RECORDER.active = True
                 start = time.perf_counter()
                 try:

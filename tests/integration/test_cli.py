@@ -48,6 +48,13 @@ def test_replay_json_prints_one_document():
     ('{"steps": "all of them"}', "'steps' must be a list"),
     ('{"config": {"routing": {"rules": [{"name": "x", "severity": "loud"}]}}, "steps": []}',
      "routing.rules[0] (name 'x').severity"),
+    ('{"acount": "123456789012", "steps": []}', "unknown key 'acount'"),
+    ('{"region": "Ohio", "steps": []}', "'region' is not an AWS region name"),
+    ('{"steps": [{"call": "sqs:CreateQueue", "params": {"QueueName": "${q.QueueUrl}"}}]}',
+     "${q...} names no response saved by an earlier entry"),
+    ('{"world": [{"call": "sqs:CreateQueue", "params": {"QueueName": "a"}, "save": "q"}],'
+     ' "steps": [{"call": "sqs:GetQueueAttributes", "params": {"QueueUrl": "${q.Queue.Url}"}}]}',
+     "${q.Queue.Url} cannot be resolved: the response has no q.Queue"),
 ])
 def test_bad_replay_input_is_one_line_and_exit_2(tmp_path, content, expected):
     path = tmp_path / "input.json"
