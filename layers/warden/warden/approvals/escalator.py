@@ -37,6 +37,10 @@ class ApprovalEscalator:
         self._config = config
         self._told_unreconciled: set[tuple[str, str]] = set()  # logged once per approval per container
 
+    def handle(self, scheduled: Any, sweep_id: str) -> dict[str, Any]:
+        """A scheduled event: sweep, claiming tiers as `sweep_id` (a retried invocation is the same sweep)."""
+        return self.sweep(sweep_id)
+
     def sweep(self, sweep_id: str) -> dict[str, Any]:
         return self.escalate(self._approvals.pending(), sweep_id)
 

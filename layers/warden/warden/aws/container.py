@@ -1,13 +1,17 @@
-"""Per-container wiring: settings, lazily created clients, configuration and idempotency.
+"""Per-container wiring: settings, lazily created clients, configuration, idempotency, and every
+service the handlers use (router, approval tracker and escalator, ledger).
 
-A handler module creates one `Container` at import (cheap: nothing is connected until first use)
-and hands its parts to the domain code.
+A handler module creates one `Container` at import: its settings are validated then (a missing table
+fails the start-up, naming it), and nothing is connected until first use. Services are built once per
+container, so a warm invocation reuses clients and caches; domain code gets them injected and never
+builds a store or a client itself.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,20 +24,28 @@ from warden.core.log import logger
 from warden.notify.pagerduty import PagerDuty, routing_key_from_secret
 
 if TYPE_CHECKING:
+    from warden.approvals.escalator import ApprovalEscalator
+    from warden.approvals.tracker import ApprovalTracker
+    from warden.ledger.recorder import Ledger
     from warden.notify.notifier import Notifier
+    from warden.router.router import NotificationRouter
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one invocation did: a result per delivery, or the reason its input was dead-lettered."""
+
+    results: tuple[Any, ...] = ()
+    dead_lettered: str | None = None
+
+
 class Container:
     def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
         self.clients = clients or Clients()
-        self._settings = settings
-
-    @cached_property
-    def settings(self) -> Settings:
-        return self._settings or Settings.from_env()
+        self.settings = settings or Settings.from_env()  # SettingsError at import: the start-up fails
 
     @cached_property
     def codepipeline(self) -> CodePipelineGateway:
@@ -67,14 +79,14 @@ class Container:
 
         return run
 
-    def guard(self, event: Any, work: Callable[[], Any]) -> Any:
-        """`work()`, or a `{"status": "dead_lettered"}` dict: an invalid event or a permanent refusal goes
-        straight to the dead-letter queue with its reason (retrying cannot help). Anything else is raised
-        for Lambda to retry."""
+    def guard(self, event: Any, work: Callable[[], list[Any]]) -> Outcome:
+        """`work()`'s results as an Outcome; or, for an invalid event or a permanent refusal, an Outcome
+        that says it was dead-lettered: it goes straight to the dead-letter queue with its reason (retrying
+        cannot help). Anything else is raised for Lambda to retry."""
         from warden.models import InvalidEvent
 
         try:
-            return work()
+            return Outcome(results=tuple(work()))
         except (InvalidEvent, PermanentError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
             logger.error("dead-lettered", extra={"error": reason})
@@ -84,10 +96,51 @@ class Container:
                 QueueUrl=self.settings.dead_letter_queue_url, MessageBody=json.dumps(event, default=str),
                 MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": type(exc).__name__},
                                    "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]}})
-            return {"status": "dead_lettered", "error": reason}
+            return Outcome(dead_lettered=reason)
+
+    # -- services, built once per container -----------------------------------------------------------
+    @cached_property
+    def notification_router(self) -> NotificationRouter:
+        from warden.router.incidents import Incidents
+        from warden.router.router import NotificationRouter
+
+        return NotificationRouter(notifier=self.notifier(), codepipeline=self.codepipeline,
+                                  incidents=Incidents(self.clients.dynamodb, self.settings.state_table))
+
+    @cached_property
+    def approvals(self) -> Any:
+        from warden.approvals.store import Approvals
+
+        return Approvals(self.clients.dynamodb, self.settings.state_table)
+
+    @cached_property
+    def approval_tracker(self) -> ApprovalTracker:
+        from warden.approvals.tracker import ApprovalTracker
+
+        return ApprovalTracker(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
+                               region=self.settings.region)
+
+    @cached_property
+    def approval_escalator(self) -> ApprovalEscalator:
+        from warden.approvals.escalator import ApprovalEscalator
+
+        return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
+                                 config=self.config)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from warden.ledger.recorder import Ledger
+
+        return Ledger(dynamodb=self.clients.dynamodb, table=self.settings.ledger_table,
+                      codepipeline=self.codepipeline, codecommit=self.clients.codecommit,
+                      config=lambda: self.config.get("ledger"))  # type: ignore[arg-type, return-value]
 
     def notifier(self) -> Notifier:
         """The shared Notifier: routing rules, one publish per audience topic, and pages."""
+        return self._notifier
+
+    @cached_property
+    def _notifier(self) -> Notifier:
         from warden.notify.notifier import Notifier
         from warden.notify.sns import Publisher
 
@@ -108,25 +161,3 @@ class Container:
             return routing_key_from_secret(self._secrets.get(arn, max_age=SECRET_SECONDS))
 
         return PagerDuty(self.settings.pagerduty_url, routing_key)
-
-
-
-
-def parse(event: Any) -> Any:
-    """The typed model of an incoming event (InvalidEvent otherwise; `Container.guard` dead-letters it).
-    Imported here, on first use, so that a handler module's import does not pay for the models."""
-    from warden.models import parse_event
-
-    return parse_event(event)
-
-
-def deliveries(event: Any) -> list[tuple[str, Any]]:
-    """(delivery id, typed input) for an EventBridge event, or for each record of an SNS event: the id
-    that idempotency keys on is the event's id or the SNS message id."""
-    if isinstance(event, dict) and "Records" in event:
-        from warden.models import parse_sns_event
-
-        parsed = parse_sns_event(event)
-        return [(record["Sns"]["MessageId"], p) for record, p in zip(event["Records"], parsed, strict=True)]
-    model = parse(event)
-    return [(model.id, model)]

@@ -1,9 +1,16 @@
-"""Where things are: read once per container from the environment that template.yaml sets."""
+"""Where things are: read once per container from the environment that template.yaml sets, and
+validated then (a handler module builds its Container at import), so a missing table name fails the
+function's start-up, naming the variable, instead of its first event. Settings never change during a
+container's life, so every delivery of an event sees the same ones.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 AUDIENCE_ENV = {
     "oncall": "ONCALL_TOPIC_ARN",
@@ -11,38 +18,65 @@ AUDIENCE_ENV = {
     "team": "TEAM_TOPIC_ARN",
     "chat": "CHAT_TOPIC_ARN",
 }
+PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
-@dataclass(frozen=True)
-class Settings:
-    environment: str = "prod"
-    config_prefix: str = "/pipeline-warden"
-    topics: dict[str, str] = field(default_factory=dict)
-    ledger_table: str = ""
-    state_table: str = ""
-    idempotency_table: str = ""
-    pagerduty_secret_arn: str = ""
-    dead_letter_queue_url: str = ""
-    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"
-    region: str = "us-east-1"
-    account_id: str = ""  # this (tools) account; events of other accounts come from workload accounts
-    workload_read_role_name: str = ""  # role assumed to read CodePipeline in a workload account, if any
+class SettingsError(RuntimeError):
+    """The function's environment is incomplete: a deployment error, reported at start-up."""
+
+
+def _required(name: str) -> Any:
+    # The environment name first: a validation error is located (and reported) by it.
+    return Field(validation_alias=AliasChoices(name, name.lower()), min_length=1)
+
+
+def _optional(name: str, default: str = "") -> Any:
+    return Field(default, validation_alias=AliasChoices(name.lower(), name))
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    ledger_table: str = _required("LEDGER_TABLE")
+    state_table: str = _required("STATE_TABLE")
+    idempotency_table: str = _required("IDEMPOTENCY_TABLE")
+    environment: str = Field("prod", validation_alias=AliasChoices("environment", "WARDEN_ENVIRONMENT"))
+    config_prefix: str = Field("/pipeline-warden", validation_alias=AliasChoices("config_prefix",
+                                                                                  "WARDEN_CONFIG_PREFIX"))
+    topics: dict[str, str] = Field(default_factory=dict)
+    pagerduty_secret_arn: str = _optional("PAGERDUTY_SECRET_ARN")
+    dead_letter_queue_url: str = _optional("DEAD_LETTER_QUEUE_URL")
+    # Overridable so that tests can point it at a server on 127.0.0.1.
+    pagerduty_url: str = Field(PAGERDUTY_EVENTS_URL, validation_alias=AliasChoices("pagerduty_url",
+                                                                                   "PAGERDUTY_EVENTS_URL"))
+    region: str = Field("us-east-1", validation_alias=AliasChoices("region", "AWS_REGION", "AWS_DEFAULT_REGION"))
+    # This (tools) account; events of other accounts come from workload accounts.
+    account_id: str = Field("", validation_alias=AliasChoices("account_id", "WARDEN_ACCOUNT_ID"))
+    # The role assumed to read CodePipeline in a workload account, if any.
+    workload_read_role_name: str = _optional("WORKLOAD_READ_ROLE_NAME")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _topics_from_env(cls, values: Any) -> Any:
+        if isinstance(values, Mapping) and "topics" not in values:
+            # An empty optional variable is unset (its default applies); an empty required one is an error.
+            values = {k: v for k, v in values.items() if v != "" or k in REQUIRED_ENV}
+            values["topics"] = {aud: values[name] for aud, name in AUDIENCE_ENV.items() if values.get(name)}
+        return values
+
+    @field_validator("config_prefix")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
-        return cls(
-            environment=env.get("WARDEN_ENVIRONMENT", "prod"),
-            config_prefix=env.get("WARDEN_CONFIG_PREFIX", "/pipeline-warden").rstrip("/"),
-            topics={aud: env[name] for aud, name in AUDIENCE_ENV.items() if env.get(name)},
-            ledger_table=env.get("LEDGER_TABLE", ""),
-            state_table=env.get("STATE_TABLE", ""),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", ""),
-            pagerduty_secret_arn=env.get("PAGERDUTY_SECRET_ARN", ""),
-            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
-            # Overridable so that tests can point it at a server on 127.0.0.1.
-            pagerduty_url=env.get("PAGERDUTY_EVENTS_URL", cls.pagerduty_url),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "us-east-1"),
-            account_id=env.get("WARDEN_ACCOUNT_ID", ""),
-            workload_read_role_name=env.get("WORKLOAD_READ_ROLE_NAME", ""),
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of this function's environment; SettingsError naming each missing variable."""
+        try:
+            return cls.model_validate(dict(os.environ if env is None else env))
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+            raise SettingsError(f"the function's environment is incomplete: {problems}") from None
+
+
+REQUIRED_ENV = frozenset({"LEDGER_TABLE", "STATE_TABLE", "IDEMPOTENCY_TABLE"})
