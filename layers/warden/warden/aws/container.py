@@ -21,13 +21,13 @@ from warden.aws.config import ConfigStore
 from warden.aws.settings import Settings
 from warden.core.errors import PermanentError
 from warden.core.log import logger
-from warden.notify.pagerduty import PagerDuty, routing_key_from_secret
 
 if TYPE_CHECKING:
     from warden.approvals.escalator import ApprovalEscalator
     from warden.approvals.tracker import ApprovalTracker
     from warden.ledger.recorder import Ledger
     from warden.notify.notifier import Notifier
+    from warden.notify.pagerduty import PagerDuty
     from warden.router.router import NotificationRouter
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
@@ -152,6 +152,7 @@ class Container:
         arn = self.settings.pagerduty_secret_arn
         if not arn:
             return None
+        from warden.notify.pagerduty import PagerDuty, routing_key_from_secret  # urllib: on first use
 
         def routing_key() -> str:
             from aws_lambda_powertools.utilities.parameters import SecretsProvider

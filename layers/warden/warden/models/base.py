@@ -7,14 +7,31 @@ import json
 from datetime import datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 CONFIG = ConfigDict(extra="allow", populate_by_name=True)
 
 
 class WardenModel(BaseModel):
     model_config = CONFIG
+
+
+class EventBridgeModel(BaseModel):
+    """The EventBridge envelope, field for field as powertools' parser model (whose package imports every
+    model it has, a cold-start cost paid for nothing here)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: str
+    id: str
+    source: str
+    account: str
+    time: datetime
+    region: str
+    resources: list[str]
+    detail_type: str = Field(alias="detail-type")
+    detail: dict[str, Any]
+    replay_name: str | None = Field(None, alias="replay-name")
 
 
 class WardenEventBridgeModel(EventBridgeModel):

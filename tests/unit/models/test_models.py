@@ -24,7 +24,7 @@ from warden.models import (
     parse_sns_event,
 )
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
+EVENTS = Path(__file__).resolve().parents[3] / "events"
 SOURCES = ("codepipeline", "codedeploy", "cloudwatch", "approval-sns", "lifecycle-hook", "cloudtrail")
 SAMPLES = sorted(p for source in SOURCES for p in (EVENTS / source).glob("*.json"))
 ENVELOPES = {"sns-lambda-event.json"}

@@ -1,0 +1,164 @@
+"""`cold_first_event_ratio`: a fresh interpreter importing a handler and handling its first event, over
+a fresh interpreter that imports boto3 and makes the same AWS calls with plain clients.
+
+Both talk to the same embedded AWS, served over HTTP by moto's ThreadedMotoServer from this process
+(so the stack the bench deployed, and the CodePipeline extension, answer both). The calls of the
+baseline are the ones the handler made, recorded in a separate run: same services, regions,
+operations and parameters, each through a plain client. A call that fails the second time (a
+conditional write already done) still costs its round trip, which is what is compared. Each run gets
+its own event (fresh ids), so idempotency and the approval store see a first delivery every time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = 5
+
+CONTEXT = """
+class Context:
+    function_name = {name!r}
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:111122223333:function:" + {name!r}
+    memory_limit_in_mb = 256
+    aws_request_id = "bench"
+    log_group_name = "/aws/lambda/" + {name!r}
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 30000
+"""
+
+HANDLER = CONTEXT + """
+import importlib.util, json, sys, time
+event = json.loads({event!r})
+t = time.perf_counter()
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.handler(event, Context())
+elapsed = time.perf_counter() - t
+print("ELAPSED", elapsed)
+"""
+
+RECORD = CONTEXT + """
+import importlib.util, json, sys
+import botocore.client
+calls = []
+original = botocore.client.BaseClient._make_api_call
+def recorded(client, operation, params):
+    calls.append([client.meta.service_model.service_name, client.meta.region_name, operation, params])
+    return original(client, operation, params)
+botocore.client.BaseClient._make_api_call = recorded
+event = json.loads({event!r})
+spec = importlib.util.spec_from_file_location("app", {path!r})
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.handler(event, Context())
+print("CALLS", json.dumps(calls, default=str))
+"""
+
+BASELINE = """
+import json, time
+calls = json.loads({calls!r})
+t = time.perf_counter()
+import boto3
+from botocore import xform_name
+clients = {{}}
+for service, region, operation, params in calls:
+    key = (service, region)
+    if key not in clients:
+        clients[key] = boto3.client(service, region_name=region)
+    try:
+        getattr(clients[key], xform_name(operation))(**params)
+    except Exception:
+        pass  # a conditional write already done: the round trip is what counts
+elapsed = time.perf_counter() - t
+print("ELAPSED", elapsed)
+"""
+
+
+def _run(code: str, env: dict[str, str], marker: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(marker + " ")]
+    if done.returncode or not lines:
+        raise RuntimeError(f"first-event run failed ({marker}): {done.stderr[-2000:]}")
+    return lines[-1].split(" ", 1)[1]
+
+
+def first_events(world: Any) -> dict[str, Callable[[], dict[str, Any]]]:
+    """Per handler, a factory of its first event (fresh ids every time)."""
+    from warden_local import fakes
+
+    def sample(name: str, **detail: Any) -> dict[str, Any]:
+        event = json.loads((ROOT / "events" / "codepipeline" / name).read_text())
+        event["id"] = str(uuid.uuid4())
+        event["detail"].update(detail)
+        return event
+
+    def router() -> dict[str, Any]:
+        return sample("pipeline-succeeded.json", **{"execution-id": str(uuid.uuid4())})
+
+    def tracker() -> dict[str, Any]:
+        event = sample("action-started-approval.json", **{"execution-id": str(uuid.uuid4())})
+        fakes.apply_event(event)  # CodePipeline shows it pending, with a token
+        return event
+
+    def ledger() -> dict[str, Any]:
+        return sample("pipeline-started.json", **{"execution-id": str(uuid.uuid4())})
+
+    def sweep() -> dict[str, Any]:
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": world.account, "time": "2026-11-27T09:00:00Z", "region": world.region,
+                "resources": [f"arn:aws:events:{world.region}:{world.account}:rule/ApprovalEscalator"],
+                "detail": {}}
+
+    return {"NotificationRouter": router, "ApprovalTracker": tracker, "DeploymentTracker": ledger,
+            "ApprovalEscalator": sweep}
+
+
+def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
+    """{"handlers": {id: {"cold_first_event_ratio": r}}}: medians over RUNS, interleaved run by run."""
+    from moto.server import ThreadedMotoServer
+
+    from warden_local.world import local_env
+
+    scenario = json.loads((ROOT / "events" / "scenarios" / "approval-escalation.json").read_text())
+    for call in scenario["world"]:  # payments-api, so that the handlers' CodePipeline reads answer
+        from botocore import xform_name
+
+        service, _, operation = call["call"].partition(":")
+        getattr(world.client(service), xform_name(operation))(**call["params"])
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        base_env = {**os.environ, **local_env(world.account, world.region),
+                    "AWS_ENDPOINT_URL": f"http://{host}:{port}", "PYTHONDONTWRITEBYTECODE": "1"}
+        factories = {fid: f for fid, f in first_events(world).items() if fid in world.functions}
+        envs = {fid: {**base_env, **world.environment(world.functions[fid])} for fid in factories}
+        paths = {fid: str(world.functions[fid].module_path) for fid in factories}
+        calls = {fid: _run(RECORD.format(name=fid, event=json.dumps(factories[fid]()), path=paths[fid]),
+                           envs[fid], "CALLS") for fid in factories}
+        ratios: dict[str, list[float]] = {fid: [] for fid in factories}
+        for _ in range(RUNS):
+            for fid, factory in factories.items():
+                handled = float(_run(HANDLER.format(name=fid, event=json.dumps(factory()), path=paths[fid]),
+                                     envs[fid], "ELAPSED"))
+                baseline = float(_run(BASELINE.format(calls=calls[fid]), base_env, "ELAPSED"))
+                ratios[fid].append(handled / baseline)
+    finally:
+        server.stop()
+    return {"handlers": {fid: {"cold_first_event_ratio": round(statistics.median(r), 2),
+                               "first_event_calls": len(json.loads(calls[fid]))} for fid, r in ratios.items()}}
