@@ -1,4 +1,4 @@
-"""`warden`: the embedded world on the command line (DESIGN.md §4)."""
+"""`warden`: the embedded world on the command line (README, "The embedded world and `warden`")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Effects as the embedded world shows them, never as the handlers report them (DESIGN.md §4).
+"""Effects as the embedded world shows them, never as the handlers report them (README: the embedded world).
 
 Messages come from an SQS queue subscribed to each topic, pages from the local PagerDuty server,
 items from comparing tables before and after a step, calls from botocore's own event hooks, and

@@ -1,4 +1,4 @@
-"""The vocabulary shared by routing, messages and the local contract (DESIGN.md §4)."""
+"""The vocabulary shared by routing, messages and the replay contract (tests/contract/replay.schema.json)."""
 
 from typing import Literal
 

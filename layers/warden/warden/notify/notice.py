@@ -1,4 +1,4 @@
-"""Classify a parsed event into a Notice: what happened, in contract terms (DESIGN.md §4).
+"""Classify a parsed event into a Notice: what happened, in contract terms (README, "The embedded world and `warden`").
 
 Events that no audience cares about (stage STARTED, action SUCCEEDED of a build, ...) classify to
 None: they are recorded by other functions but never notified.
