@@ -2,7 +2,9 @@
 
 Inputs: the approval SNS message (token, review link, expiry, customData), the Approval action's
 state changes, and the pipeline execution's STARTED (who is waiting) and terminal states (an
-execution that ends takes its pending approvals with it, silently).
+execution that ends takes its pending approvals with it, silently). CodePipeline is read in the
+pipeline's account and region (warden.aws.codepipeline); when it cannot answer, the approval is built
+from what the inputs say rather than dropped, and the sweep says later that it could not confirm it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-CONFIG = ConfigDict(extra="allow", populate_by_name=True)
+CONFIG = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class WardenModel(BaseModel):
@@ -20,7 +20,7 @@ class EventBridgeModel(BaseModel):
     """The EventBridge envelope, field for field as powertools' parser model (whose package imports every
     model it has, a cold-start cost paid for nothing here)."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     version: str
     id: str
