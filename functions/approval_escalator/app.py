@@ -1,4 +1,5 @@
-"""ApprovalEscalator: the scheduled sweep that reminds and escalates pending approvals."""
+"""ApprovalEscalator: the scheduled sweep that reminds and escalates pending approvals, and tells the
+team of executions still running past their pipeline's threshold (pipeline.slow)."""
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -9,9 +10,22 @@ from warden.core.log import logger
 
 metrics = Metrics()
 container = Container()
+
+
+def both_sweeps():
+    """Pending approvals (escalation tiers) and running executions (pipeline.slow), in one schedule."""
+    approvals, escalator, slow = container.approvals, container.approval_escalator, container.slow_executions
+
+    def run(scheduled_event, sweep_id):
+        pending = approvals.pending()
+        waiting = frozenset(i["execution_id"] for i in pending if i.get("execution_id"))
+        return escalator.escalate(pending, sweep_id) | {"executions": slow.sweep(sweep_id, waiting)}
+
+    return run
+
+
 # Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).
-sweep = Entry(container, lambda: container.approval_escalator.handle, parse=scheduled, with_id=True,
-              message="swept")
+sweep = Entry(container, both_sweeps, parse=scheduled, with_id=True, message="swept")
 
 
 @metrics.log_metrics
@@ -24,4 +38,8 @@ def handler(event, context):
                            value=result["oldest_age_seconds"])
         metrics.add_metric(name="PendingApprovals", unit=MetricUnit.Count, value=result["pending"])
         metrics.add_metric(name="ApprovalEscalations", unit=MetricUnit.Count, value=len(result["escalated"]))
+        executions = result["executions"]
+        metrics.add_metric(name="SlowExecutions", unit=MetricUnit.Count, value=len(executions["slow"]))
+        metrics.add_metric(name="ExecutionsPastThreshold", unit=MetricUnit.Count,
+                           value=executions["running_past_threshold"])
     return response(outcome)

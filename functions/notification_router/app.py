@@ -10,7 +10,16 @@ from warden.core.log import logger
 metrics = Metrics()
 container = Container()
 # Keyed on the EventBridge event id: a redelivered event publishes nothing new.
-route = Entry(container, lambda: container.notification_router.handle, message="routed")
+
+
+def ignored(parsed):
+    """Events nobody hears of change nothing: they skip the idempotency record (two calls saved)."""
+    from warden.router.router import NotificationRouter
+
+    return None if NotificationRouter.tells(parsed) else {"status": "ignored"}
+
+
+route = Entry(container, lambda: container.notification_router.handle, message="routed", skip=ignored)
 
 
 @metrics.log_metrics

@@ -90,6 +90,12 @@ def page_effect(event: dict[str, Any]) -> dict[str, Any]:
     if payload:
         effect["severity"] = PD_SEVERITY.get(payload.get("severity"), payload.get("severity"))
         effect["summary"] = payload.get("summary", "")
+        # What the responder's phone shows, exactly as PagerDuty received it.
+        for name in ("component", "group", "class"):
+            if payload.get(name):
+                effect[name] = payload[name]
+        effect["custom_details"] = payload.get("custom_details") or {}
+        effect["links"] = event.get("links") or []
     return effect
 
 

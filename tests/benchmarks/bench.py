@@ -139,7 +139,7 @@ def router_events() -> list[dict[str, Any]]:
 
 # Feature benchmarks: tests/benchmarks/<name>.py with `measure(world, warm) -> dict`, returning
 # {"handlers": {logical id: {...}}, "<section>": {...}} merged into the report.
-FEATURES = ["ledger", "approvals"]
+FEATURES = ["ledger", "approvals", "slow"]
 
 
 def main() -> None:

@@ -67,8 +67,12 @@ def test_page_carries_pagerduty_v2_fields(tmp_path, world):
     assert page["routing_key"] and page["event_action"] == "trigger"
     payload = page["payload"]
     assert payload["source"] == "payments-api" and payload["severity"] == "critical"
-    assert payload["group"] == "111122223333" and payload["component"] == "Build"
-    assert payload["custom_details"]["Action"] == "Compile"
+    # PagerDuty groups alerts by pipeline, shows where it failed and what kind of event it was.
+    assert payload["group"] == "payments-api" and payload["component"] == "Build"
+    assert payload["class"] == "action.failed"
+    details = payload["custom_details"]
+    assert details["pipeline"] == "payments-api" and details["stage"] == "Build" and details["action"] == "Compile"
+    assert details["execution"] and details["error"] and details["account"] == "111122223333"
     assert {link["text"] for link in page["links"]} >= {"Execution", "Logs", "Runbook"}
 
 

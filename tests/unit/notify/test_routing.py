@@ -59,3 +59,20 @@ def test_invalid_routing_names_the_rule_and_field(doc, expected):
 def test_unknown_document_kind_is_an_error():
     with pytest.raises(ConfigError, match="unknown configuration document 'routnig'"):
         parse_documents({"routnig": {}})
+
+
+def test_slow_thresholds_default_to_30_minutes_and_are_per_pipeline():
+    assert RoutingConfig().slow_after("anything") == 30
+    config = parse_document("routing", {"slow_after_minutes": 40, "slow_executions": [
+        {"pipelines": ["data-*"], "minutes": 120}, {"pipelines": ["hotfix-*"], "minutes": 10}]})
+    assert (config.slow_after("data-etl"), config.slow_after("hotfix-api"), config.slow_after("web")) == (120, 10, 40)
+    assert config.earliest_slow() == 10  # the sweep reads back to the shortest threshold
+    slow = decide(config, event="pipeline.slow", pipeline="web")
+    assert (slow.audiences, slow.severity) == (("team",), "warning")
+
+
+def test_a_threshold_of_zero_or_a_misspelt_key_is_an_error():
+    with pytest.raises(ConfigError, match="slow_executions\\[0\\].minutes"):
+        parse_document("routing", {"slow_executions": [{"pipelines": ["x"], "minutes": 0}]})
+    with pytest.raises(ConfigError, match="slow_after_minute"):
+        parse_document("routing", {"slow_after_minute": 30})

@@ -24,17 +24,19 @@ from warden.core.log import logger
 from warden.notify.notifier import Notifier
 from warden.notify.render import title
 from warden.notify.rules import Decision
+from warden.release.lookup import Releases
 
 UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is still pending ({reason})"
 
 
 class ApprovalEscalator:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 config: ConfigStore) -> None:
+                 config: ConfigStore, releases: Releases | None = None) -> None:
         self._approvals = approvals
         self._codepipeline = codepipeline
         self._notifier = notifier
         self._config = config
+        self._releases = releases  # names the commit and author when the approval item does not
         self._told_unreconciled: set[tuple[str, str]] = set()  # logged once per approval per container
 
     def handle(self, scheduled: Any, sweep_id: str) -> dict[str, Any]:
@@ -102,6 +104,8 @@ class ApprovalEscalator:
             return False  # another sweep has it, or the approval was resolved meanwhile
         notice = notice_of(item, "approval.escalated", event_id=f"{sweep_id}:{tier.name}",
                            unconfirmed=UNCONFIRMED.format(reason=unconfirmed) if unconfirmed else None)
+        if self._releases is not None and not notice.release_unknown:  # said already: no need to ask again
+            self._releases.fill(notice)  # never raises: the escalation goes out either way
         routed = self._notifier.decide(notice)  # routing still mutes and adds the runbook
         decision = Decision(tuple(tier.audiences), tier.severity, muted=routed.muted, runbook=routed.runbook,
                             rule=f"escalation tier {tier.name}")

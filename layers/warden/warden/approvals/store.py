@@ -184,11 +184,17 @@ class Approvals:
 
     # -- who is waiting: the trigger of each execution, from its STARTED event ---------------------
     def save_trigger(self, account: str, region: str, pipeline: str, execution_id: str,
-                     trigger: dict[str, Any]) -> None:
+                     trigger: dict[str, Any], *, only_if_absent: bool = False) -> None:
+        """`only_if_absent`: a cache of what GetPipelineExecution said (warden.release.lookup), which
+        must never replace what the STARTED event said."""
         item = {k: _value(v) for k, v in trigger.items() if v}
         key = _trigger_key(account, region, pipeline, execution_id)
-        self._ddb.put_item(TableName=self._table, Item=_key(key) | item | {
-            "expires_at": {"N": _epoch(now() + KEEP_TRIGGER)}})
+        extra = {"ConditionExpression": "attribute_not_exists(pk)"} if only_if_absent else {}
+        try:
+            self._ddb.put_item(TableName=self._table, Item=_key(key) | item | {
+                "expires_at": {"N": _epoch(now() + KEEP_TRIGGER)}}, **extra)
+        except self._conditional():
+            pass  # the STARTED event's facts got there first: they stay
 
     def trigger(self, account: str, region: str, pipeline: str, execution_id: str) -> dict[str, Any]:
         item = self._ddb.get_item(TableName=self._table,
@@ -231,12 +237,15 @@ def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "
         commit_message=item.get("commit_message"), author=item.get("author"),
         custom_data=item.get("custom_data"), approver=item.get("approver"), comment=item.get("comment"),
         unconfirmed=unconfirmed,
+        release_unknown=item.get("release_unknown"),
     )
     if state == "PENDING":
         notice.age = age_text(at - parse_iso(item["since"]))
         notice.expires = iso(expires_of(item))
         if item.get("review_link"):
             notice.links["review"] = item["review_link"]
+    if item.get("commit_link"):
+        notice.links["commit"] = item["commit_link"]
     if item.get("execution_id"):
         notice.links["execution"] = links.execution(item["region"], item["pipeline"], item["execution_id"])
     else:

@@ -17,6 +17,7 @@ from warden.core import links
 from warden.core.clock import iso
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
+from warden.release.lookup import CACHED_FACTS, from_execution, trigger_facts
 
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
@@ -109,23 +110,30 @@ class ApprovalTracker:
 
     def _who(self, item: dict[str, Any]) -> dict[str, str]:
         """Who is waiting: the commit and author of the execution (its STARTED event), else what
-        GetPipelineExecution knows (the commit, and the caller of a manual start)."""
+        GetPipelineExecution knows (the commit, and the caller of a manual start), cached per execution
+        beside the STARTED facts (warden.release.lookup). What stays unknown is said, with the reason,
+        and kept on the approval so that its escalations say it too without asking again."""
         execution_id, account = item.get("execution_id"), item.get("account", "")
         if not execution_id:
-            return {}
+            return {"release_unknown": "the approval names no pipeline execution"}
         saved = self._approvals.trigger(account, item["region"], item["pipeline"], execution_id)
-        if saved:
-            return {k: v for k, v in saved.items() if k in ("author", "commit", "commit_message", "trigger")}
+        if not (saved.get("commit") or saved.get("author") or saved.get("unknown")):
+            saved = self._from_codepipeline(item, account, execution_id)
+        who = {k: v for k, v in saved.items() if k in ("author", "commit", "commit_message", "trigger", "commit_link")}
+        if not (who.get("commit") and who.get("author")):
+            who["release_unknown"] = saved.get("unknown") or "not recorded at the execution's start"
+        return who
+
+    def _from_codepipeline(self, item: dict[str, Any], account: str, execution_id: str) -> dict[str, Any]:
         execution = self._codepipeline.execution(account, item["region"], item["pipeline"], execution_id)
         if isinstance(execution, Unknown):
-            return {}  # the message goes out without who waits
-        trigger = execution.get("trigger", {})
-        revision = next(iter(execution.get("artifactRevisions", [])), {})
-        found = {"trigger": trigger.get("triggerType"), "commit": revision.get("revisionId"),
-                 "commit_message": revision.get("revisionSummary"),
-                 "author": trigger.get("triggerDetail") if trigger.get("triggerType") == "StartPipelineExecution"
-                 else None}
-        return {k: v for k, v in found.items() if v}
+            # The message goes out without who waits, saying why.
+            return {"unknown": f"the execution's start was not seen and {execution.reason}"}
+        found = from_execution(execution)
+        # Cached for the execution's other approvals and pages; the STARTED event's facts are never replaced.
+        self._approvals.save_trigger(account, item["region"], item["pipeline"], execution_id,
+                                     {k: v for k, v in found.items() if k in CACHED_FACTS}, only_if_absent=True)
+        return found
 
     # -- resolved ----------------------------------------------------------------------------------
     def decided(self, event: ActionExecutionStateChange) -> dict[str, Any]:
@@ -164,9 +172,8 @@ class ApprovalTracker:
         trigger = event.detail.execution_trigger
         if trigger is None:
             return {"status": "ignored"}
-        self._approvals.save_trigger(event.account, event.region, event.detail.pipeline, event.detail.execution_id, {
-            "author": trigger.author, "commit": trigger.commit_id, "commit_message": trigger.commit_message,
-            "trigger": trigger.trigger_type})
+        self._approvals.save_trigger(event.account, event.region, event.detail.pipeline, event.detail.execution_id,
+                                     trigger_facts(trigger, event.region))
         return {"status": "recorded", "execution": event.detail.execution_id}
 
     def ended(self, event: PipelineExecutionStateChange) -> dict[str, Any]:

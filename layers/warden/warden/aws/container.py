@@ -25,9 +25,11 @@ from warden.core.log import logger
 if TYPE_CHECKING:
     from warden.approvals.escalator import ApprovalEscalator
     from warden.approvals.tracker import ApprovalTracker
+    from warden.health.slow import SlowExecutions
     from warden.ledger.recorder import Ledger
     from warden.notify.notifier import Notifier
     from warden.notify.pagerduty import PagerDuty
+    from warden.release.lookup import Releases
     from warden.router.router import NotificationRouter
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
@@ -105,7 +107,22 @@ class Container:
         from warden.router.router import NotificationRouter
 
         return NotificationRouter(notifier=self.notifier(), codepipeline=self.codepipeline,
-                                  incidents=Incidents(self.clients.dynamodb, self.settings.state_table))
+                                  incidents=Incidents(self.clients.dynamodb, self.settings.state_table),
+                                  releases=self.releases)
+
+    @cached_property
+    def releases(self) -> Releases:
+        """The commit and author of a page: the execution's start, else one cached GetPipelineExecution."""
+        from warden.release.lookup import Releases
+
+        return Releases(triggers=self.approvals, codepipeline=self.codepipeline)
+
+    @cached_property
+    def slow_executions(self) -> SlowExecutions:
+        from warden.health.slow import SlowExecutions
+
+        return SlowExecutions(dynamodb=self.clients.dynamodb, table=self.settings.ledger_table,
+                              notifier=self.notifier(), config=self.config)
 
     @cached_property
     def approvals(self) -> Any:
@@ -125,7 +142,7 @@ class Container:
         from warden.approvals.escalator import ApprovalEscalator
 
         return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                                 config=self.config)
+                                 config=self.config, releases=self.releases)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -53,7 +53,7 @@ class Entry:
     def __init__(self, container: Container, work: Callable[[], Callable[..., Any]], *,
                  parse: Callable[[Any], list[tuple[str, Any]]] = deliveries, idempotent: bool = True,
                  with_id: bool = False, message: str = "handled",
-                 report: Callable[[Any], Any] | None = None) -> None:
+                 report: Callable[[Any], Any] | None = None, skip: Callable[[Any], Any] | None = None) -> None:
         self.container = container
         self._work = work
         self._with_id = with_id
@@ -61,6 +61,8 @@ class Entry:
         self._idempotent = idempotent
         self._message = message
         self._report = report or (lambda result: result)
+        # `skip(parsed)`: a result for an input that changes nothing (no idempotency record needed), else None.
+        self._skip = skip
 
     def _handle(self, parsed: Any, delivery_id: str) -> Any:
         handle = self._work()
@@ -72,6 +74,9 @@ class Entry:
         return self.container.idempotent(lambda event, parsed: self._handle(parsed, event["id"]))
 
     def _one(self, context: Any, delivery_id: str, parsed: Any) -> Any:
+        skipped = self._skip(parsed) if self._skip else None
+        if skipped is not None:
+            return skipped
         if self._idempotent:
             return self._once(context, event={"id": delivery_id}, parsed=parsed)
         return self._handle(parsed, delivery_id)

@@ -22,6 +22,7 @@ EventKind = Literal[
     "artifact.noncompliant",
     "rollback.started",
     "rollback.skipped",
+    "pipeline.slow",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}

@@ -9,6 +9,8 @@ One table, three item kinds:
              gsi1 PIPE#<ref> / <started>#<id>                   history of a pipeline, newest first
              gsi2 COMMIT#<sha> / <started>#<ref>#<id>           every execution of a commit
              gsi3 MONTH#<yyyy-mm> / <started>#<ref>#<id>        executions in a time range (DORA)
+             gsi4 RUNNING / <started>#<ref>#<id>                sparse: only while the execution runs
+                                                                (warden.health.slow sweeps it)
   current    pk CURRENT#<ref>  sk STAGE#<stage>
              gsi1 CURRENT / <ref>#<stage>                       what runs where, every pipeline in one query
 Both kinds keep the plain `pipeline` name, its `account` and its `pipeline_ref` as attributes.
@@ -42,6 +44,15 @@ def normalize_ref(ref: str, own_account: str | None) -> str:
     """A ref as a person types it (`NAME` or `ACCOUNT/NAME`) -> the ref the ledger keys by."""
     account, slash, name = ref.strip().partition("/")
     return pipeline_ref(account, name, own_account) if slash else ref.strip()
+
+
+RUNNING_INDEX = "gsi4"
+RUNNING_GSI4PK = "RUNNING"
+
+
+def running_sk(started_iso: str, ref: str, execution_id: str) -> str:
+    """Sorted by start: a sweep reads only the executions started before its earliest threshold."""
+    return f"{started_iso}#{ref}#{execution_id}"
 
 
 def execution_key(pipeline: str, execution_id: str) -> dict[str, str]:

@@ -33,6 +33,7 @@ from warden.core.log import logger
 from warden.ledger.config import LedgerConfig
 from warden.ledger.keys import (
     CURRENT_GSI1PK,
+    RUNNING_GSI4PK,
     approval_attr,
     commit_pk,
     current_key,
@@ -41,6 +42,7 @@ from warden.ledger.keys import (
     history_pk,
     month_pk,
     pipeline_ref,
+    running_sk,
     stage_attr,
     to_av,
 )
@@ -316,6 +318,15 @@ class Ledger:
             if with_status:
                 update.set("status", detail.state)
                 update.set("status_order", order_key(detail.attempt, detail.state, event.time))
+                # The sparse running index follows the newest status only (this write is conditional on
+                # it), so a late STARTED after the end never puts a finished execution back in it.
+                if detail.state in TERMINAL:
+                    update.remove("gsi4pk")
+                    update.remove("gsi4sk")
+                else:
+                    update.set("gsi4pk", RUNNING_GSI4PK)
+                    update.set("gsi4sk", running_sk(clock.iso(detail.start_time or event.time), ref,
+                                                          detail.execution_id))
             return update
 
         # A succeeded execution ran every stage: it is what each stage runs now, even when stage
@@ -346,12 +357,28 @@ class Ledger:
         if self._needs_enrichment(record):
             result.partial, found = self._enrich(key, record, event.account, event.region, ref)
             record |= found
+        if applied:
+            result.metrics += self._execution_metrics(detail, old, event.time)
         if applied and record.get("execution_type") != "ROLLBACK":
             view = execution_view(record | {"ended_at": clock.iso(event.time)})
             for stage in stages:
                 if stage not in (old.get("current_stages") or ()):
                     result.metrics += self._deployed(view, stage, event.time, stage == production)
         return result
+
+    @staticmethod
+    def _execution_metrics(detail: Any, old: dict[str, Any], at: datetime) -> list[Metric]:
+        """Pipeline health, once per status change (only an applied status write gets here): executions
+        started, failed, and how long the finished ones took (the template's alarms watch these)."""
+        if detail.state == "STARTED":
+            return [Metric("Executions", "Count", 1)]
+        if detail.state not in ("SUCCEEDED", "FAILED"):
+            return []
+        metrics = [Metric("FailedExecutions", "Count", 1)] if detail.state == "FAILED" else []
+        started = detail.start_time or (clock.parse_iso(old["started_at"]) if old.get("started_at") else None)
+        if started is not None and at >= started:
+            metrics.append(Metric("ExecutionDuration", "Seconds", (at - started).total_seconds()))
+        return metrics
 
     def _needs_enrichment(self, record: dict[str, Any]) -> bool:
         if record.get("enrichment") == "api":

@@ -22,8 +22,8 @@ from warden.ledger.keys import (
 )
 
 # Storage details a reader never needs.
-_HIDDEN = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "status_order",
-           "started_s", "ended_s", "current_stages", "kind", "pipeline_ref"}
+_HIDDEN = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
+           "status_order", "started_s", "ended_s", "current_stages", "kind", "pipeline_ref", "slow_owner", "slow_sent"}
 CURRENT_FACTS = ("execution_id", "execution_type", "commit_id", "commit_message", "branch", "tag", "repository",
                  "author", "author_email", "approver", "approved_at")
 SUCCEEDED_APPROVALS = {"Succeeded", "SUCCEEDED", "Approved"}

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warden.core import links
+from warden.core.kinds import FAILURE_EVENTS
 from warden.models import (
     ActionExecutionStateChange,
     ActionState,
@@ -52,10 +53,33 @@ class Notice:
     comment: str | None = None
     # Said when Warden could not confirm a fact with CodePipeline (and why), instead of staying silent.
     unconfirmed: str | None = None
+    # Why the commit or author is not known (warden.release.lookup): said, never left out silently.
+    release_unknown: str | None = None
 
     @property
     def short_commit(self) -> str | None:
         return self.commit[:7] if self.commit else None
+
+    @property
+    def commit_fact(self) -> str | None:
+        """`abc1234 Fix the build` (short commit, first line of its message), or why it is unknown."""
+        if not self.commit:
+            return f"unknown ({self.release_unknown})" if self.release_unknown else None
+        first = (self.commit_message or "").strip().splitlines()
+        return f"{self.short_commit} {first[0]}" if first else self.short_commit
+
+    @property
+    def error_fact(self) -> str | None:
+        """The error, or for a failure, that none was reported: a blank would read as "nothing wrong"."""
+        if self.error or self.event not in REPORTS_ERRORS:
+            return self.error
+        return "not reported by the event" + (" or CodePipeline" if self.pipeline else "")
+
+    @property
+    def author_fact(self) -> str | None:
+        if not self.author:
+            return f"unknown ({self.release_unknown})" if self.release_unknown else None
+        return self.author
 
     @property
     def where(self) -> str:
@@ -70,6 +94,7 @@ class Notice:
         return self.pipeline or self.application or ""
 
 
+REPORTS_ERRORS = FAILURE_EVENTS | {"deployment.failed", "deployment.rolled_back", "rollback.started"}
 PIPELINE_EVENTS = {
     "STARTED": "pipeline.started",
     "SUCCEEDED": "pipeline.succeeded",
@@ -167,5 +192,7 @@ def _deployment(event: CodeDeployDeploymentStateChange) -> Notice | None:
         event=kind, event_id=event.id, time=event.time, account=event.account, region=event.region,
         state=d.state, application=d.application, deployment_group=d.deployment_group,
         deployment_id=d.deployment_id,
-        links={"execution": links.deployment(event.region, d.deployment_id)},
+        # The deployment's page lists its lifecycle events and their logs.
+        links={"execution": links.deployment(event.region, d.deployment_id),
+               "logs": links.deployment(event.region, d.deployment_id) + "#events"},
     )

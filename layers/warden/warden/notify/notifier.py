@@ -10,7 +10,7 @@ from warden.aws.config import ConfigStore
 from warden.core.log import logger
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
-from warden.notify.render import all_links, facts, render, render_chat, title
+from warden.notify.render import all_links, render, render_chat, title
 from warden.notify.rules import Decision, RoutingConfig, decide
 from warden.notify.sns import Publisher
 
@@ -46,11 +46,12 @@ class Notifier:
             return False
         if summary is None:
             summary = title(notice) + (f": {notice.error}" if notice.error else "")
+        from warden.release.page import custom_details, grouping, page_links
+
         self._pagerduty.trigger(
             dedup_key=dedup_key, summary=summary, source=notice.subject_name or notice.account,
-            severity=decision.severity, component=notice.stage or notice.deployment_group,
-            group=notice.account or None, custom_details=dict(facts(notice)) | {"event": notice.event},
-            links={k.title(): v for k, v in all_links(notice, decision).items()})
+            severity=decision.severity, custom_details=custom_details(notice),
+            links=page_links(all_links(notice, decision)), **grouping(notice))
         return True
 
     def resolve(self, dedup_key: str) -> None:

@@ -39,14 +39,16 @@ class PagerDuty:
         self._sleep = sleep
 
     def trigger(self, *, dedup_key: str, summary: str, source: str, severity: str, component: str | None = None,
-                group: str | None = None, custom_details: dict[str, Any] | None = None,
-                links: dict[str, str] | None = None) -> dict[str, Any]:
+                group: str | None = None, event_class: str | None = None,
+                custom_details: dict[str, Any] | None = None, links: dict[str, str] | None = None) -> dict[str, Any]:
         payload: dict[str, Any] = {"summary": summary[:1024], "source": source,
                                    "severity": SEVERITY.get(severity, "error")}
         if component:
             payload["component"] = component
         if group:
             payload["group"] = group
+        if event_class:
+            payload["class"] = event_class
         if custom_details:
             payload["custom_details"] = custom_details
         event: dict[str, Any] = {"event_action": "trigger", "dedup_key": dedup_key, "payload": payload}

@@ -28,6 +28,7 @@ TITLES = {
     "deployment.succeeded": "{name}: deployment {deployment} succeeded",
     "deployment.failed": "{name}: deployment {deployment} failed",
     "deployment.rolled_back": "{name}: deployment {deployment} rolled back",
+    "pipeline.slow": "{name} is still running",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook"}
@@ -51,15 +52,13 @@ def title(notice: Notice) -> str:
 
 def facts(notice: Notice) -> list[tuple[str, str]]:
     """The labelled facts of a notice, in reading order, skipping what the event did not carry."""
-    commit = notice.short_commit
-    if commit and notice.commit_message:
-        commit = f"{commit} {notice.commit_message.splitlines()[0]}"
     rows = [
         ("Pipeline", notice.pipeline), ("Application", notice.application),
         ("Deployment group", notice.deployment_group), ("Stage", notice.stage), ("Action", notice.action),
         ("State", notice.state), ("Duration", notice.duration), ("Execution", notice.execution_id),
         ("Deployment", notice.deployment_id),
-        ("Commit", commit), ("Author", notice.author), ("Trigger", notice.trigger), ("Error", notice.error),
+        ("Commit", notice.commit_fact), ("Author", notice.author_fact), ("Trigger", notice.trigger),
+        ("Error", notice.error_fact),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
         ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
         ("Account", f"{notice.account} ({notice.region})"),

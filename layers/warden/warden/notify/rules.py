@@ -47,8 +47,30 @@ class Rule(_Strict):
     runbook: str | None = None
 
 
+class SlowThreshold(_Strict):
+    pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
+    minutes: int = Field(gt=0, le=8 * 24 * 60, description="running longer than this sends pipeline.slow")
+
+
+DEFAULT_SLOW_MINUTES = 30
+
+
 class RoutingConfig(_Strict):
     rules: list[Rule] = Field(default_factory=list)
+    # When a running execution is slow: the first entry whose `pipelines` match; else `slow_after_minutes`.
+    slow_after_minutes: int = Field(DEFAULT_SLOW_MINUTES, gt=0, le=8 * 24 * 60)
+    slow_executions: list[SlowThreshold] = Field(default_factory=list)
+
+    def slow_after(self, pipeline: str) -> int:
+        """Minutes after which an execution of `pipeline` still running is slow."""
+        for entry in self.slow_executions:
+            if any(fnmatchcase(pipeline, glob) for glob in entry.pipelines):
+                return entry.minutes
+        return self.slow_after_minutes
+
+    def earliest_slow(self) -> int:
+        """The shortest threshold of any pipeline: what the sweep must read from the running index."""
+        return min([self.slow_after_minutes, *(e.minutes for e in self.slow_executions)])
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,8 @@ DEFAULTS: dict[str, Decision] = {
     "pipeline.stopped": Decision(("team",), "info"),
     "pipeline.superseded": Decision(("team",), "info", muted=True),
     "artifact.noncompliant": Decision(("team",), "warning"),
+    # An execution still running past its pipeline's threshold (warden.health.slow): worth a look, not a page.
+    "pipeline.slow": Decision(("team",), "warning"),
 }
 
 

@@ -2,7 +2,8 @@
 
 Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
 every audience and pages once; the others of the same incident stay silent. The pipeline's next
-success resolves the page.
+success resolves the page. The opener names the release (warden.release.lookup: reads, and one cached
+CodePipeline read per execution), so a retried opener says the same without asking again.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
 from warden.notify.pagerduty import PagerDutyRejected
 from warden.notify.render import title
+from warden.release.lookup import Releases
 from warden.router.incidents import Incidents, incident_key
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
@@ -23,10 +25,17 @@ RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
 
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
-                 codepipeline: CodePipelineGateway | None = None) -> None:
+                 codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None) -> None:
+        """`releases` names the commit and author of what failed (warden.release.lookup)."""
         self._notifier = notifier
         self._incidents = incidents
         self._codepipeline = codepipeline
+        self._releases = releases
+
+    @staticmethod
+    def tells(event: Any) -> bool:
+        """Whether anyone hears of this event: the others need no idempotency record (they change nothing)."""
+        return classify(event) is not None
 
     def handle(self, event: Any) -> dict[str, Any]:
         """`event` is a parsed model (warden.models.parse_event)."""
@@ -55,6 +64,8 @@ class NotificationRouter:
                                     summary=title(notice)):
             return {"status": "folded", "event": notice.event, "incident": key}
         self._enrich(notice)
+        if self._releases is not None:
+            self._releases.fill(notice)  # never raises: a page without its release beats no page
         # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish does not page
         # twice, and a PagerDuty outage (raised, retried by Lambda) publishes nothing yet.
         rejected = None
