@@ -293,7 +293,13 @@ class Replayer:
         if _is_sns_lambda_event(event):
             return [(fid, event) for fid in self._sns_subscribers()]
         if "approval" in event and "consoleLink" in event:
-            return [(fid, _sns_envelope(event, self.world, topic)) for fid, topic in self._sns_subscriptions()]
+            return [(fid, _sns_envelope(event, self.world, topic)) for fid, topic, t in self._sns_subscriptions(True)
+                    if _body_filter_accepts(t, event)]
+        if "AlarmName" in event and "NewStateValue" in event:
+            # An alarm action's message reaches the topics that subscribe to alarm messages: those whose
+            # subscription filters on the message body (and accepts this one), as SNS itself would filter.
+            return [(fid, _sns_envelope(event, self.world, topic)) for fid, topic, t in self._sns_subscriptions(True)
+                    if t.properties.get("FilterPolicyScope") == "MessageBody" and _body_filter_accepts(t, event)]
         if "DeploymentId" in event and "LifecycleEventHookExecutionId" in event:
             return [(fid, event) for fid, fn in self.world.functions.items()
                     if fn.metadata.get("InvokedBy") == "codedeploy-lifecycle-hook"]
@@ -305,9 +311,10 @@ class Replayer:
             return False
         return EventPattern.load(json.dumps(trigger.properties.get("Pattern", {}))).matches_event(event)
 
-    def _sns_subscriptions(self) -> list[tuple[str, str]]:
-        return [(fid, self.world.resolve(t.properties.get("Topic"))) for fid, fn in self.world.functions.items()
-                for t in fn.triggers if t.type == "SNS"]
+    def _sns_subscriptions(self, with_trigger: bool = False) -> list[Any]:
+        found = [(fid, self.world.resolve(t.properties.get("Topic")), t) for fid, fn in self.world.functions.items()
+                 for t in fn.triggers if t.type == "SNS"]
+        return found if with_trigger else [(fid, topic) for fid, topic, _ in found]
 
     def _sns_subscribers(self) -> list[str]:
         return [fid for fid, _ in self._sns_subscriptions()]
@@ -327,16 +334,27 @@ def _is_sns_lambda_event(event: dict[str, Any]) -> bool:
         isinstance(r, dict) and r.get("EventSource") == "aws:sns" for r in records)
 
 
+def _body_filter_accepts(trigger: Any, body: dict[str, Any]) -> bool:
+    """An SNS subscription's filter policy with MessageBody scope, for the exact-value form it is written in
+    here ({"Key": ["value", ...]}); attribute-scoped policies do not look at the body."""
+    if trigger.properties.get("FilterPolicyScope") != "MessageBody":
+        return True
+    policy = trigger.properties.get("FilterPolicy") or {}
+    return all(body.get(key) in allowed for key, allowed in policy.items() if isinstance(allowed, list))
+
+
 def _sns_envelope(body: dict[str, Any], world: World, topic: str) -> dict[str, Any]:
-    """What Lambda receives when CodePipeline publishes an approval message to the topic."""
+    """What Lambda receives when CodePipeline publishes an approval message (or CloudWatch an alarm's) to the topic."""
     approval = body.get("approval") or {}
+    subject = (f"APPROVAL NEEDED: AWS CodePipeline {approval.get('pipelineName', '')} for action "
+               f"{approval.get('actionName', '')}" if approval else
+               f"{body.get('NewStateValue', '')}: \"{body.get('AlarmName', '')}\" in {body.get('Region', '')}")
     return {"Records": [{
         "EventSource": "aws:sns", "EventVersion": "1.0",
         "EventSubscriptionArn": f"{topic}:{uuid.uuid4()}",
         "Sns": {
             "Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": topic,
-            "Subject": f"APPROVAL NEEDED: AWS CodePipeline {approval.get('pipelineName', '')} for action "
-                       f"{approval.get('actionName', '')}"[:100],
+            "Subject": subject[:100],
             "Message": json.dumps(body), "Timestamp": clock.iso(clock.now()).replace("Z", ".000Z"),
             "SignatureVersion": "1", "Signature": "", "SigningCertUrl": "", "UnsubscribeUrl": "",
             "MessageAttributes": {},

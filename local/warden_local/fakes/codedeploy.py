@@ -7,7 +7,7 @@ GetDeployment shows the outcome) and record what was asked in plain data for tes
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.codedeploy.models import codedeploy_backends
@@ -195,7 +195,61 @@ def get_deployment_config(self: CodeDeployResponse) -> ActionResult:
     return ActionResult({"deploymentConfigInfo": info})
 
 
-RESPONSE_METHODS = (stop_deployment, put_lifecycle_event_hook_execution_status, get_deployment_config)
+# ---- Deployment groups' alarmConfiguration (moto keeps it but answers {}), UpdateDeploymentGroup, and a
+# deployment's createTime on the world's clock (a scenario step's time, so guards compare like with like).
+_moto_get_group = CodeDeployResponse.get_deployment_group
+_moto_batch_get_groups = getattr(CodeDeployResponse, "batch_get_deployment_groups", None)
+_moto_create_deployment = CodeDeployResponse.create_deployment
+
+
+def _alarm_configuration(group: Any) -> dict[str, Any]:
+    found = group.alarm_configuration or {}
+    if not isinstance(found, dict):  # moto's AlarmConfiguration object
+        found = {"enabled": found.enabled, "alarms": found.alarms,
+                 "ignorePollAlarmFailure": found.ignore_poll_alarm_failure}
+    return {"enabled": bool(found.get("enabled", False)), "ignorePollAlarmFailure":
+            bool(found.get("ignorePollAlarmFailure", False)), "alarms": list(found.get("alarms") or [])}
+
+
+def _with_alarms(self: CodeDeployResponse, result: ActionResult, key: str, many: bool) -> ActionResult:
+    body = result.result if hasattr(result, "result") else result
+    infos = body.get(key) or []
+    for info in infos if many else [infos]:
+        group = self.codedeploy_backend.get_deployment_group(info["applicationName"], info["deploymentGroupName"])
+        info["alarmConfiguration"] = _alarm_configuration(group)
+    return result
+
+
+def get_deployment_group(self: CodeDeployResponse) -> ActionResult:
+    return _with_alarms(self, _moto_get_group(self), "deploymentGroupInfo", many=False)
+
+
+def update_deployment_group(self: CodeDeployResponse) -> ActionResult:
+    group = self.codedeploy_backend.get_deployment_group(
+        self._get_param("applicationName"), self._get_param("currentDeploymentGroupName"))
+    if self._get_param("alarmConfiguration") is not None:
+        configuration = self._get_param("alarmConfiguration")
+        if len(configuration.get("alarms") or []) > 10:
+            raise JsonRESTError("AlarmsLimitExceededException", "The maximum number of alarms for a deployment "
+                                "group (10) was exceeded.")
+        group.alarm_configuration = configuration
+    if self._get_param("autoRollbackConfiguration") is not None:
+        group.auto_rollback_configuration = self._get_param("autoRollbackConfiguration")
+    return ActionResult({"hooksNotCleanedUp": []})
+
+
+def create_deployment(self: CodeDeployResponse) -> ActionResult:
+    result = _moto_create_deployment(self)
+    body = result.result if hasattr(result, "result") else result
+    from warden.core import clock
+
+    deployment = self.codedeploy_backend.get_deployment(body["deploymentId"])
+    deployment.create_time = clock.now().astimezone(UTC).replace(tzinfo=None)
+    return result
+
+
+RESPONSE_METHODS = (stop_deployment, put_lifecycle_event_hook_execution_status, get_deployment_config,
+                    get_deployment_group, update_deployment_group, create_deployment)
 
 
 def install() -> None:

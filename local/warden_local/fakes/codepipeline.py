@@ -552,7 +552,9 @@ class EmbeddedCodePipeline:
                 "UnableToRollbackStageException",
                 f"Target pipeline execution {target_id} did not succeed in stage {stage}",
             )
-        execution = self._execution(pipeline, str(uuid.uuid4()), now)
+        self._refuse_rollback(pipeline, stage, target)
+        ordinal = sum(1 for r in self.rollbacks if (r["pipelineName"], r["stageName"]) == (name, stage))
+        execution = self._execution(pipeline, rollback_execution_id(name, stage, target_id, ordinal), now)
         execution.execution_type = "ROLLBACK"
         execution.rollback_target = target_id
         execution.trigger = {"triggerType": "ManualRollback", "triggerDetail": caller}
@@ -564,6 +566,29 @@ class EmbeddedCodePipeline:
             "pipelineExecutionId": execution.execution_id,
         })
         return execution.execution_id
+
+    # ---- RollbackStage: what CodePipeline refuses (documented limits) ----------------------------
+    def _refuse_rollback(self, pipeline: CodePipeline, stage: str, target: ExecutionRecord) -> None:
+        name = pipeline.pipeline["name"]
+        stage_def = self._stage_def(pipeline, stage)
+        if any(_category(a) == "Source" for a in stage_def["actions"]):
+            raise _error("UnableToRollbackStageException", f"Stage {stage} is a source stage: it cannot be rolled back")
+        if target.execution_type == "ROLLBACK":
+            raise _error("UnableToRollbackStageException",
+                         f"Target pipeline execution {target.execution_id} is a rollback execution")
+        native = pipeline.executions.get(target.execution_id)
+        if native is not None and native.pipeline_version != pipeline.pipeline["version"]:
+            raise _error("PipelineExecutionOutdatedException",
+                         f"Target pipeline execution {target.execution_id} ran on pipeline version "
+                         f"{native.pipeline_version}; the pipeline is now version {pipeline.pipeline['version']}")
+        record = self._record(name)
+        latest = record.executions.get(record.stage_latest.get(stage, ""))
+        if latest is not None and latest.stages.get(stage) in ("InProgress", "Stopping"):
+            if latest.execution_type == "ROLLBACK":
+                raise _error("ConflictException", f"A rollback of stage {stage} is already in progress "
+                             f"({latest.execution_id})")
+            raise _error("UnableToRollbackStageException",
+                         f"Stage {stage} is running execution {latest.execution_id}: it cannot be rolled back now")
 
     def execution_overlay(self, name: str, execution_id: str, summary: bool) -> dict[str, Any]:
         """Fields of GetPipelineExecution / a ListPipelineExecutions summary that moto cannot know."""
@@ -592,6 +617,12 @@ class EmbeddedCodePipeline:
                 r | {"created": epoch(r["created"])} if "created" in r else r for r in execution.revisions
             ]
         return overlay
+
+
+def rollback_execution_id(pipeline: str, stage: str, target_id: str, ordinal: int = 0) -> str:
+    """The id RollbackStage gives its execution here: derived from what it rolls back (and how many rollbacks
+    of that stage came before), so that a scenario can feed the rollback execution's own events."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"rollback:{pipeline}/{stage}/{target_id}/{ordinal}"))
 
 
 def _category(action_def: dict[str, Any]) -> str:

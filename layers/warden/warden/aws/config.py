@@ -20,6 +20,7 @@ DOCUMENTS: dict[str, str] = {
     "routing": "warden.notify.rules:RoutingConfig",
     "ledger": "warden.ledger.config:LedgerConfig",
     "escalation": "warden.approvals.tiers:EscalationConfig",
+    "rollback": "warden.rollback.config:RollbackConfig",
 }
 
 CACHE_SECONDS = 300

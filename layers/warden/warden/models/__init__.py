@@ -18,6 +18,7 @@ from warden.models.cloudwatch import (
     AlarmState,
     AlarmValue,
     CloudWatchAlarmDetail,
+    CloudWatchAlarmNotification,
     CloudWatchAlarmStateChange,
 )
 from warden.models.codedeploy import CodeDeployDeploymentDetail, CodeDeployDeploymentStateChange, DeploymentState
@@ -62,6 +63,7 @@ __all__ = [
     "CloudTrailApiCallEvent",
     "CloudTrailDetail",
     "CloudWatchAlarmDetail",
+    "CloudWatchAlarmNotification",
     "CloudWatchAlarmStateChange",
     "CodeDeployDeploymentDetail",
     "CodeDeployDeploymentStateChange",

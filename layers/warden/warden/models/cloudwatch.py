@@ -110,3 +110,31 @@ class CloudWatchAlarmStateChange(WardenEventBridgeModel):
     @property
     def alarm_arn(self) -> str | None:
         return next((r for r in self.resources if ":alarm:" in r), None)
+
+
+# -- CloudWatch alarm notifications over SNS (an alarm action that publishes to a topic) ----------------
+# Documented: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+# The SNS Message is a JSON document {AlarmName, AlarmDescription, AWSAccountId, NewStateValue, NewStateReason,
+# StateChangeTime (`2026-11-27T16:01:10.190+0000`), Region (a display name: "US East (N. Virginia)"), AlarmArn,
+# OldStateValue, Trigger{...}}. The region is read from AlarmArn.
+ALARM_NOTIFICATION_KIND = "CloudWatch alarm notification"
+
+
+class CloudWatchAlarmNotification(WardenModel):
+    alarm_name: str = Field(alias="AlarmName")
+    new_state: str = Field(alias="NewStateValue")
+    old_state: str | None = Field(None, alias="OldStateValue")
+    reason: str | None = Field(None, alias="NewStateReason")
+    state_change_time: str | None = Field(None, alias="StateChangeTime")
+    account: str | None = Field(None, alias="AWSAccountId")
+    alarm_arn: str | None = Field(None, alias="AlarmArn")
+    description: str | None = Field(None, alias="AlarmDescription")
+
+    @property
+    def at(self) -> datetime | None:
+        return parse_time(self.state_change_time)
+
+    @property
+    def region(self) -> str | None:
+        parts = (self.alarm_arn or "").split(":")
+        return parts[3] if len(parts) > 3 and parts[3] else None

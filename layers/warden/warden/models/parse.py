@@ -2,7 +2,8 @@
 
 Recognised: EventBridge events by `detail-type` (+ `source`), also in the "processed" notification-rule form
 (`detailType`); an approval SNS message body (`approval` + `consoleLink`); a CodeDeploy lifecycle-hook payload
-(`DeploymentId` + `LifecycleEventHookExecutionId`). SNS-to-Lambda envelopes go through parse_sns_event.
+(`DeploymentId` + `LifecycleEventHookExecutionId`); a CloudWatch alarm notification (`AlarmName` + `NewStateValue`,
+the Message an alarm action publishes to SNS). SNS-to-Lambda envelopes go through parse_sns_event.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from pydantic import BaseModel, ValidationError
 
 from warden.models.approval import APPROVAL_KIND, ManualApprovalMessage, sns_message
 from warden.models.cloudtrail import CLOUDTRAIL_DETAIL_TYPE, CloudTrailApiCallEvent
-from warden.models.cloudwatch import ALARM_DETAIL_TYPE, CloudWatchAlarmStateChange
+from warden.models.cloudwatch import (
+    ALARM_DETAIL_TYPE,
+    ALARM_NOTIFICATION_KIND,
+    CloudWatchAlarmNotification,
+    CloudWatchAlarmStateChange,
+)
 from warden.models.cloudwatch import SOURCE as CLOUDWATCH_SOURCE
 from warden.models.codedeploy import DEPLOYMENT_DETAIL_TYPE, CodeDeployDeploymentStateChange
 from warden.models.codedeploy import SOURCE as CODEDEPLOY_SOURCE
@@ -59,6 +65,7 @@ Event = (
     | CloudTrailApiCallEvent
     | ManualApprovalMessage
     | CodeDeployLifecycleHookEvent
+    | CloudWatchAlarmNotification
 )
 
 
@@ -72,6 +79,8 @@ def parse_event(raw: Any) -> Event:
         return _validate(ManualApprovalMessage, raw, APPROVAL_KIND)
     if "DeploymentId" in raw or "LifecycleEventHookExecutionId" in raw:
         return _validate(CodeDeployLifecycleHookEvent, raw, LIFECYCLE_KIND)
+    if "AlarmName" in raw and "NewStateValue" in raw:
+        return _validate(CloudWatchAlarmNotification, raw, ALARM_NOTIFICATION_KIND)
     if isinstance(raw.get("Records"), list):
         raise InvalidEvent("invalid event: a Lambda Records envelope, not one event (use parse_sns_event)")
     keys = ", ".join(sorted(str(k) for k in raw)[:6]) or "none"

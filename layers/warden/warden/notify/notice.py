@@ -55,6 +55,13 @@ class Notice:
     unconfirmed: str | None = None
     # Why the commit or author is not known (warden.release.lookup): said, never left out silently.
     release_unknown: str | None = None
+    # Alarm-triggered rollbacks (warden.rollback): the alarm, why it fired, what was rolled back to, and for a
+    # skipped rollback why Warden held back and what it would have done.
+    alarm: str | None = None
+    alarm_reason: str | None = None
+    rollback_target: str | None = None
+    skipped_because: str | None = None
+    would_have: str | None = None
 
     @property
     def short_commit(self) -> str | None:

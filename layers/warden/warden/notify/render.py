@@ -29,6 +29,8 @@ TITLES = {
     "deployment.failed": "{name}: deployment {deployment} failed",
     "deployment.rolled_back": "{name}: deployment {deployment} rolled back",
     "pipeline.slow": "{name} is still running",
+    "rollback.started": "{name}: alarm rolls back {stage}",
+    "rollback.skipped": "{name}: alarm rollback of {stage} skipped",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook"}
@@ -60,7 +62,9 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Commit", notice.commit_fact), ("Author", notice.author_fact), ("Trigger", notice.trigger),
         ("Error", notice.error_fact),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
-        ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
+                ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
+        ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
+        ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     return [(label, _clip(str(value))) for label, value in rows if value]

@@ -91,7 +91,8 @@ DEFAULTS: dict[str, Decision] = {
     "deployment.failed": Decision(("oncall", "chat"), "critical"),
     "deployment.rolled_back": Decision(("oncall", "chat"), "critical"),
     "rollback.started": Decision(("oncall", "chat"), "critical"),
-    "rollback.skipped": Decision(("oncall",), "warning"),
+    # Warden held back from a rollback an alarm asked for: on-call and the team decide instead.
+    "rollback.skipped": Decision(("oncall", "team"), "high"),
     "approval.needed": Decision(("approvers", "chat"), "info"),
     "approval.escalated": Decision(("approvers",), "warning"),
     "approval.approved": Decision(("team",), "info"),

@@ -1,0 +1,33 @@
+"""DeploymentValidationHook: a CodeDeploy lifecycle hook (BeforeAllowTraffic, AfterAllowTestTraffic,
+AfterAllowTraffic) that reports Succeeded or Failed from the alarms guarding the deployment group."""
+
+from functools import cache
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from warden.aws.container import Container, parse
+from warden.core.log import logger
+
+metrics = Metrics()
+container = Container()
+
+
+@cache
+def hook():
+    from warden.rollback.hook import ValidationHook
+
+    clients = container.clients
+    return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.client("cloudwatch"),
+                          tagging=clients.client("resourcegroupstaggingapi"),
+                          config=lambda: container.config.get("rollback"), account=container.settings.account_id)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    result = container.guard(event, lambda: hook().run(parse(event)))
+    logger.info("validation hook", extra={"result": result})
+    if result.get("status") in ("Succeeded", "Failed"):
+        metrics.add_metric(name=f"Hook{result['status']}", unit=MetricUnit.Count, value=1)
+    return result

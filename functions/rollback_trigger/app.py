@@ -1,0 +1,72 @@
+"""RollbackTrigger: CloudWatch alarm transitions into ALARM (EventBridge, this account and forwarded workload
+accounts, or an alarm action's SNS message) roll back the stage or deployment group they guard; the rollback's
+own stage events finish it (the rollback after a stop) and resolve its page."""
+
+import os
+from functools import cache
+
+from aws_lambda_powertools import Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from warden.aws.container import Container, deliveries
+from warden.core.log import logger
+
+metrics = Metrics()
+container = Container()
+
+
+@cache
+def trigger():
+    from warden.ledger.view import LedgerReader
+    from warden.rollback.access import DeployAccess
+    from warden.rollback.state import RollbackState
+    from warden.rollback.trigger import RollbackTrigger
+    from warden.router.incidents import Incidents
+
+    clients, settings = container.clients, container.settings
+    role = os.environ.get("WORKLOAD_DEPLOY_ROLE_NAME", "")
+    return RollbackTrigger(
+        notifier=container.notifier(), incidents=Incidents(clients.dynamodb, settings.state_table),
+        state=RollbackState(clients.dynamodb, settings.state_table),
+        ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
+        access=DeployAccess(clients, own_account=settings.account_id, role_name=role),
+        config=lambda: container.config.get("rollback"), own_account=settings.account_id, region=settings.region,
+        ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role)
+
+
+@cache
+def once():
+    # Keyed on the transition (alarm + CloudWatch's timestamp), not the delivery: the EventBridge event and the
+    # SNS message of one transition, and their redeliveries, act once.
+    return container.idempotent(lambda event, transition: trigger().on_alarm(transition))
+
+
+def _handle(event, context):
+    from warden.models import StageExecutionStateChange
+    from warden.rollback.alarm import transition_of
+
+    results = []
+    for _, parsed in deliveries(event):
+        if isinstance(parsed, StageExecutionStateChange):
+            results.append(trigger().on_stage(parsed))
+            continue
+        transition = transition_of(parsed, default_region=container.settings.region)
+        if transition is None:
+            results.append({"status": "ignored", "reason": f"not an alarm: {type(parsed).__name__}"})
+        elif not transition.into_alarm:
+            results.append({"status": "ignored", "reason": f"{transition.previous} -> {transition.state}"})
+        else:
+            results.append(once()(context, event={"id": transition.key}, transition=transition))
+    return {"status": "handled", "results": results}
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(clear_state=True)
+def handler(event, context):
+    result = container.guard(event, lambda: _handle(event, context))
+    logger.info("rollback trigger", extra={"result": result})
+    for one in result.get("results", []):
+        for outcome in one.get("outcomes", []):
+            metrics.add_metric(name="RollbackSkipped" if outcome["status"] == "skipped" else "RollbackActions",
+                               unit=MetricUnit.Count, value=1)
+    return result

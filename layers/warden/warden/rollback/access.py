@@ -1,0 +1,78 @@
+"""AWS clients for the account an alarm belongs to: this account's own, or a workload account's through the
+optional `WorkloadDeployRoleName` role (one assumed-role session per account for the container's life, its
+credentials refreshed by botocore before they expire). No role: None, and the caller says it cannot act.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warden.aws.clients import ROLE_SESSION_NAME, Clients, _config
+from warden.core.log import logger
+
+
+class AccountClients:
+    """`client(service)` in one account."""
+
+    def __init__(self, account: str, session: Any, own: bool) -> None:
+        self.account = account
+        self.own = own
+        self._session = session
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self._session.client(service, config=_config())
+        return self._clients[service]
+
+
+class DeployAccess:
+    def __init__(self, clients: Clients, *, own_account: str = "", role_name: str = "") -> None:
+        self._clients = clients
+        self.own_account = own_account
+        self.role_name = role_name
+        self._accounts: dict[str, AccountClients] = {}
+
+    def is_own(self, account: str | None) -> bool:
+        return not account or not self.own_account or account == self.own_account
+
+    def __call__(self, account: str) -> AccountClients | None:
+        key = "" if self.is_own(account) else account
+        if key in self._accounts:
+            return self._accounts[key]
+        if not key:
+            found = AccountClients(account, self._clients.session, own=True)
+            # The container's clients are shared with the rest of the handler (one connection pool each).
+            found._clients = {"codepipeline": self._clients.codepipeline, "codedeploy": self._clients.codedeploy}
+        elif not self.role_name:
+            return None
+        else:
+            found = AccountClients(account, self._assumed_session(account), own=False)
+        self._accounts[key] = found
+        return found
+
+    def role_arn(self, account: str) -> str:
+        return f"arn:{self._clients.sts.meta.partition}:iam::{account}:role/{self.role_name}"
+
+    def _assumed_session(self, account: str) -> Any:
+        import boto3
+        import botocore.session
+        from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
+
+        role_arn, sts = self.role_arn(account), self._clients.sts
+
+        def assume() -> dict[str, str]:
+            logger.info("assuming the workload deploy role", extra={"account": account, "role": role_arn})
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+        class AssumedRole(CredentialProvider):
+            METHOD = "assume-role"
+
+            def load(self) -> DeferredRefreshableCredentials:
+                return DeferredRefreshableCredentials(refresh_using=assume, method=self.METHOD)
+
+        core = botocore.session.Session()
+        core.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
+        return boto3.session.Session(botocore_session=core, region_name=self._clients.session.region_name)

@@ -1,0 +1,109 @@
+"""DeploymentValidationHook's domain: a CodeDeploy lifecycle hook that fails the deployment while an alarm that
+guards its deployment group is in ALARM, so that CodeDeploy stops and rolls back.
+
+The alarms guarding a group: its own `alarmConfiguration`, alarms tagged `pipeline-warden:deployment-group` =
+APPLICATION/GROUP, and the `rollback` document's rules for that group. The hook always reports: when it cannot
+check, it reports what `hook_on_error` says (Failed by default), never leaving CodeDeploy waiting an hour. A
+redelivered invocation finds the status reported already (LifecycleEventAlreadyCompletedException): that is the
+same outcome, not an error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from fnmatch import fnmatchcase
+from typing import Any
+
+from warden.core.log import logger
+from warden.rollback.config import RollbackConfig
+from warden.rollback.mapping import TAG_GROUP
+
+GLOB = re.compile(r"[*?\[]")
+
+
+class ValidationHook:
+    def __init__(self, *, codedeploy: Any, cloudwatch: Any, config: Callable[[], RollbackConfig],
+                 tagging: Any | None = None, account: str = "") -> None:
+        self._codedeploy = codedeploy
+        self._cloudwatch = cloudwatch
+        self._tagging = tagging
+        self._config = config
+        self._account = account
+
+    def run(self, event: Any) -> dict[str, Any]:
+        """`event` is a CodeDeployLifecycleHookEvent."""
+        try:
+            status, detail = self._check(event.deployment_id)
+        except Exception as exc:  # noqa: BLE001 (whatever went wrong, CodeDeploy must hear an answer)
+            on_error = self._on_error()
+            status = "Succeeded" if on_error == "succeed" else "Failed"
+            detail = {"error": f"{type(exc).__name__}: {exc}", "hook_on_error": on_error}
+            logger.error("validation could not run: reporting hook_on_error",
+                         extra={"deployment": event.deployment_id, "status": status, **detail})
+        reported = self._report(event, status)
+        return {"status": status, "deployment_id": event.deployment_id, "reported": reported, **detail}
+
+    def _on_error(self) -> str:
+        try:
+            return self._config().hook_on_error
+        except Exception:  # noqa: BLE001 (the configuration itself may be what failed)
+            return "fail"
+
+    def _check(self, deployment_id: str) -> tuple[str, dict[str, Any]]:
+        info = self._codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
+        app, group = info["applicationName"], info["deploymentGroupName"]
+        alarms = sorted(self.alarms_of(app, group))
+        if not alarms:
+            logger.warning("no alarm guards this deployment group: nothing to validate",
+                           extra={"deployment": deployment_id, "group": f"{app}/{group}"})
+            return "Succeeded", {"group": f"{app}/{group}", "alarms": []}
+        firing = []
+        for start in range(0, len(alarms), 100):
+            answer = self._cloudwatch.describe_alarms(AlarmNames=alarms[start:start + 100],
+                                                      AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for alarm in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", []):
+                if alarm.get("StateValue") == "ALARM":
+                    firing.append({"alarm": alarm["AlarmName"], "reason": alarm.get("StateReason")})
+        detail = {"group": f"{app}/{group}", "alarms": alarms, "firing": firing}
+        if firing:
+            logger.warning("alarm in ALARM: failing the lifecycle hook",
+                           extra={"deployment": deployment_id, **detail})
+            return "Failed", detail
+        return "Succeeded", detail
+
+    def alarms_of(self, app: str, group: str) -> set[str]:
+        names: set[str] = set()
+        info = self._codedeploy.get_deployment_group(applicationName=app, deploymentGroupName=group)
+        configuration = info["deploymentGroupInfo"].get("alarmConfiguration") or {}
+        if configuration.get("enabled", True):
+            names |= {a["name"] for a in configuration.get("alarms", []) if a.get("name")}
+        if self._tagging is not None:
+            pages = self._tagging.get_paginator("get_resources").paginate(
+                TagFilters=[{"Key": TAG_GROUP, "Values": [f"{app}/{group}"]}],
+                ResourceTypeFilters=["cloudwatch:alarm"])
+            names |= {m["ResourceARN"].split(":alarm:", 1)[1] for p in pages for m in p["ResourceTagMappingList"]}
+        for rule in self._config().rules:
+            if rule.deployment_group != f"{app}/{group}" or (rule.accounts and self._account not in rule.accounts):
+                continue
+            for glob in rule.alarms:
+                if not GLOB.search(glob):
+                    names.add(glob)
+                    continue
+                prefix = GLOB.split(glob, 1)[0]
+                kwargs = {"AlarmNamePrefix": prefix} if prefix else {}
+                for page in self._cloudwatch.get_paginator("describe_alarms").paginate(
+                        AlarmTypes=["MetricAlarm", "CompositeAlarm"], **kwargs):
+                    names |= {a["AlarmName"] for a in page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+                              if fnmatchcase(a["AlarmName"], glob)}
+        return names
+
+    def _report(self, event: Any, status: str) -> bool:
+        try:
+            self._codedeploy.put_lifecycle_event_hook_execution_status(**event.status_params(status))
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "LifecycleEventAlreadyCompletedException":
+                logger.info("hook already reported (a redelivered invocation)", extra={"status": status})
+                return False
+            raise  # Lambda retries: CodeDeploy waits for the answer up to an hour
+        return True

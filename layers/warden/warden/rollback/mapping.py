@@ -1,0 +1,174 @@
+"""Which pipeline stage or CodeDeploy deployment group an alarm guards, from three sources, merged:
+
+1. the alarm's tags `pipeline-warden:pipeline` + `pipeline-warden:stage` (and `pipeline-warden:deployment-group`
+   as APPLICATION/GROUP), read with ListTagsForResource in the alarm's account;
+2. the `rollback` document's rules (alarm name globs, optionally accounts);
+3. the CloudWatchAlarm rules of the pipelines' own stage conditions (beforeEntry, onSuccess, onFailure): Warden
+   keeps watching those alarms after the condition's wait is over.
+
+Reads are cached per container (tags 5 minutes, the conditions index 15 minutes): mappings change rarely, and
+a flapping alarm must not cost a read per flap. Nothing here writes, so redelivery and order do not matter.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from warden.core.log import logger
+from warden.rollback.config import RollbackConfig
+
+TAG_PIPELINE = "pipeline-warden:pipeline"
+TAG_STAGE = "pipeline-warden:stage"
+TAG_GROUP = "pipeline-warden:deployment-group"
+TAGS_SECONDS = 300
+CONDITIONS_SECONDS = 900
+CONDITION_KINDS = ("beforeEntry", "onSuccess", "onFailure")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing an alarm guards: a pipeline stage, a deployment group, or a stage deployed through a group."""
+
+    account: str
+    pipeline: str | None = None
+    stage: str | None = None
+    application: str | None = None
+    group: str | None = None
+    sources: tuple[str, ...] = ()
+    mode: str | None = None  # a rule's own mode, over the document's
+
+    @property
+    def key(self) -> str:
+        """The cooldown and incident unit: one stage, or one deployment group."""
+        if self.pipeline:
+            return f"{self.account}/pipeline/{self.pipeline}/{self.stage}"
+        return f"{self.account}/codedeploy/{self.application}/{self.group}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.pipeline}/{self.stage}" if self.pipeline else f"{self.application}/{self.group}"
+
+    @property
+    def deployment_group(self) -> str | None:
+        return f"{self.application}/{self.group}" if self.group else None
+
+
+def _group(value: str | None) -> tuple[str | None, str | None]:
+    if not value or value.count("/") != 1:
+        return None, None
+    app, group = value.split("/")
+    return (app, group) if app and group else (None, None)
+
+
+def merge(found: list[Target]) -> list[Target]:
+    """One target per stage (a group named for that stage rides along) and per group not tied to a stage."""
+    stages: dict[tuple[str, str], Target] = {}
+    groups: dict[tuple[str, str], Target] = {}
+    for t in found:
+        if t.pipeline and t.stage:
+            known = stages.get((t.pipeline, t.stage))
+            if known is None:
+                stages[(t.pipeline, t.stage)] = t
+            else:
+                stages[(t.pipeline, t.stage)] = replace(
+                    known, application=known.application or t.application, group=known.group or t.group,
+                    sources=known.sources + t.sources, mode=known.mode or t.mode)
+        elif t.group:
+            known = groups.get((t.application, t.group))  # type: ignore[arg-type]
+            groups[(t.application, t.group)] = t if known is None else replace(  # type: ignore[index]
+                known, sources=known.sources + t.sources, mode=known.mode or t.mode)
+    tied = {(t.application, t.group) for t in stages.values() if t.group}
+    return [*stages.values(), *(t for k, t in groups.items() if k not in tied)]
+
+
+@dataclass
+class _Cached:
+    until: float
+    value: Any = field(default=None)
+
+
+class AlarmMap:
+    def __init__(self, *, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._tags: dict[str, _Cached] = {}
+        self._conditions: dict[str, _Cached] = {}
+
+    def targets(self, transition: Any, config: RollbackConfig, access: Any | None) -> list[Target]:
+        """`access`: the AccountClients of the alarm's account, None when Warden cannot read it (then only the
+        configuration's rules can map the alarm)."""
+        found: list[Target] = []
+        account = transition.account
+        if access is not None:
+            found += self._from_tags(transition, access)
+        for rule in config.matching(transition.alarm, account):
+            app, group = _group(rule.deployment_group)
+            found.append(Target(account, rule.pipeline, rule.stage, app, group, (f"rule {rule.name}",), rule.mode))
+        if access is not None:
+            for pipeline, stage, kind in self._conditions_of(access).get(transition.alarm, ()):
+                found.append(Target(account, pipeline, stage, sources=(f"{kind} condition of {pipeline}/{stage}",)))
+        return merge(found)
+
+    # -- tags ---------------------------------------------------------------------------------------
+    def _from_tags(self, transition: Any, access: Any) -> list[Target]:
+        tags = self._tags_of(transition.alarm_arn, access)
+        app, group = _group(tags.get(TAG_GROUP))
+        pipeline, stage = tags.get(TAG_PIPELINE), tags.get(TAG_STAGE)
+        if not (pipeline and stage) and not group:
+            return []
+        if bool(pipeline) != bool(stage):
+            logger.warning("alarm tags name a pipeline without a stage (or the reverse): ignored",
+                           extra={"alarm": transition.alarm, "tags": tags})
+            pipeline = stage = None
+            if not group:
+                return []
+        return [Target(transition.account, pipeline, stage, app, group, ("alarm tags",))]
+
+    def _tags_of(self, arn: str, access: Any) -> dict[str, str]:
+        cached = self._tags.get(arn)
+        if cached and cached.until > self._clock():
+            return cached.value
+        from botocore.exceptions import ClientError
+
+        try:
+            answer = access.client("cloudwatch").list_tags_for_resource(ResourceARN=arn)
+            tags = {t["Key"]: t["Value"] for t in answer.get("Tags", [])}
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            if code != "ResourceNotFoundException":
+                raise  # cannot tell what the alarm guards: let Lambda retry rather than stay silent
+            tags = {}
+        self._tags[arn] = _Cached(self._clock() + TAGS_SECONDS, tags)
+        return tags
+
+    # -- stage conditions -----------------------------------------------------------------------------
+    def _conditions_of(self, access: Any) -> dict[str, list[tuple[str, str, str]]]:
+        """alarm name -> [(pipeline, stage, condition kind)] for every pipeline of the account."""
+        cached = self._conditions.get(access.account)
+        if cached and cached.until > self._clock():
+            return cached.value
+        codepipeline = access.client("codepipeline")
+        index: dict[str, list[tuple[str, str, str]]] = {}
+        for page in codepipeline.get_paginator("list_pipelines").paginate():
+            for summary in page.get("pipelines", []):
+                if summary.get("pipelineType", "V2") != "V2":
+                    continue  # stage conditions exist in V2 pipelines only
+                pipeline = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
+                for stage in pipeline.get("stages", []):
+                    for kind, alarm in _condition_alarms(stage):
+                        index.setdefault(alarm, []).append((pipeline["name"], stage["name"], kind))
+        self._conditions[access.account] = _Cached(self._clock() + CONDITIONS_SECONDS, index)
+        return index
+
+
+def _condition_alarms(stage: dict[str, Any]) -> list[tuple[str, str]]:
+    found = []
+    for kind in CONDITION_KINDS:
+        for condition in (stage.get(kind) or {}).get("conditions", []):
+            for rule in condition.get("rules", []):
+                if rule.get("ruleTypeId", {}).get("provider") != "CloudWatchAlarm":
+                    continue
+                names = (rule.get("configuration") or {}).get("AlarmName", "")
+                found += [(kind, name.strip()) for name in names.split(",") if name.strip()]
+    return found

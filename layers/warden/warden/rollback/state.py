@@ -1,0 +1,118 @@
+"""One item per stage (or deployment group) in the state table: the cooldown claim and the rollback it led to.
+
+Claims are conditional writes keyed on the stage, with the alarm transition's own time: a claim succeeds only
+when no rollback of that stage is recorded within the cooldown before it, or when the same transition owns it
+already (a retry after a failed call resumes instead of being refused). So however the alarm flaps and however
+its events are duplicated or reordered, one stage rolls back at most once per cooldown. The follow-up steps
+(the rollback after a stop, the resolution) are guarded by conditions on the recorded execution ids, so a
+redelivered pipeline event finds them done and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from warden.core import clock
+from warden.ledger.keys import from_item, to_av
+
+SK = "rollback"
+
+
+def state_key(target_key: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ROLLBACK#{target_key}"}, "sk": {"S": SK}}
+
+
+@dataclass
+class Claim:
+    granted: bool
+    item: dict[str, Any]  # the stage's item: the new one when granted, the one in the way when not
+
+    @property
+    def resumed(self) -> bool:
+        """Granted to a transition that had claimed already (a retry): its recorded progress is valid."""
+        return self.granted and bool(self.item.get("acted"))
+
+
+class RollbackState:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def get(self, target_key: str) -> dict[str, Any]:
+        item = self._ddb.get_item(TableName=self._table, Key=state_key(target_key), ConsistentRead=True).get("Item")
+        return from_item(item)
+
+    def claim(self, target_key: str, *, transition: str, at: datetime, cooldown_s: float,
+              fields: dict[str, Any]) -> Claim:
+        at_s = round(at.timestamp(), 3)
+        values = {":me": to_av(transition), ":cutoff": to_av(round(at_s - cooldown_s, 3))}
+        names = {"#o": "owner", "#t": "claimed_s"}
+        sets = {"owner": transition, "claimed_s": at_s, "claimed_at": clock.iso(at), **fields}
+        expression = ", ".join(f"#f{i} = :f{i}" for i in range(len(sets)))
+        for i, (name, value) in enumerate(sets.items()):
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = to_av(value)
+        try:
+            # Only the owner's retry keeps what it recorded (acted, rollback ids); a new claim starts clean.
+            answer = self._ddb.update_item(
+                TableName=self._table, Key=state_key(target_key),
+                UpdateExpression=f"SET {expression}",
+                ConditionExpression="attribute_not_exists(pk) OR #o = :me OR #t <= :cutoff",
+                ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return Claim(False, self.get(target_key))
+        old = from_item(answer.get("Attributes"))
+        if old.get("owner") == transition:
+            return Claim(True, old)
+        if old:
+            self._reset(target_key, transition, old)
+        return Claim(True, {})
+
+    def _reset(self, target_key: str, transition: str, old: dict[str, Any]) -> None:
+        """A new claim over an expired one: forget the old rollback's progress (its history is in the ledger)."""
+        stale = [n for n in ("acted", "pending_execution", "rollback_execution_id", "refused", "resolved_at")
+                 if n in old]
+        if not stale:
+            return
+        self._ddb.update_item(
+            TableName=self._table, Key=state_key(target_key),
+            UpdateExpression="REMOVE " + ", ".join(f"#r{i}" for i in range(len(stale))),
+            ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner", **{
+                f"#r{i}": n for i, n in enumerate(stale)}},
+            ExpressionAttributeValues={":me": to_av(transition)})
+
+    def record(self, target_key: str, *, owner: str | None = None, condition: str | None = None,
+               values: dict[str, Any] | None = None, **fields: Any) -> bool:
+        """SET fields; with `owner`, only while that transition owns the item; `condition` (attribute names as
+        `#name`, values as `:name` from `values`) must hold too. False when a condition did not hold."""
+        names, vals, sets = {}, {}, []
+        for i, (name, value) in enumerate(fields.items()):
+            names[f"#f{i}"], vals[f":f{i}"] = name, to_av(value)
+            sets.append(f"#f{i} = :f{i}")
+        conditions = []
+        if owner is not None:
+            names["#o"], vals[":me"] = "owner", to_av(owner)
+            conditions.append("#o = :me")
+        if condition:
+            conditions.append(condition)
+            vals |= {k: to_av(v) for k, v in (values or {}).items()}
+            # Attribute names in `condition` are written `#name` for plain identifiers.
+            names |= {f"#{n}": n for n in _names_in(condition)}
+        request: dict[str, Any] = {"TableName": self._table, "Key": state_key(target_key),
+                                   "UpdateExpression": "SET " + ", ".join(sets),
+                                   "ExpressionAttributeNames": names, "ExpressionAttributeValues": vals}
+        if conditions:
+            request["ConditionExpression"] = " AND ".join(f"({c})" for c in conditions)
+        try:
+            self._ddb.update_item(**request)
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def _names_in(expression: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"#([A-Za-z_][A-Za-z0-9_]*)", expression))
