@@ -1,0 +1,288 @@
+"""Alarm-triggered rollback (issue 10): each action and each guard rail, on the embedded world.
+
+Inputs are shaped like AWS's samples (CloudWatch alarm state changes, CodePipeline state changes); effects are
+what the world shows: RollbackStage / StopPipelineExecution / StopDeployment calls, messages, pages, items.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests import rollback_story as story
+from tests.helpers import effects, write_scenario
+from warden_local.fakes.codepipeline import rollback_execution_id
+from warden_local.replay import Replayer, load
+
+T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+T1 = T0 + timedelta(hours=1)  # the second release starts
+E1, E2 = "0b1c2d3e-1111-4a5b-8c7d-000000000001", "0b1c2d3e-2222-4a5b-8c7d-000000000002"
+C1, C2 = "a1" * 20, "b2" * 20
+
+
+def play(world, tmp_path, steps, *, config=None, calls=None, name="scenario.json"):
+    path = write_scenario(tmp_path, steps, config={"rollback": config} if config is not None else None,
+                          world=story.world() if calls is None else calls, name=name)
+    return {"steps": Replayer(world).run(load(path))}
+
+
+def two_releases(*, second_finishes=True):
+    return (story.release(E1, T0, commit=C1, author="Ana Lima")
+            + story.release(E2, T1, commit=C2, author="Bo Chen", finish=second_finishes))
+
+
+def calls(doc, api):
+    return [e["params"] for e in effects(doc, "call") if e["api"] == api]
+
+
+def notices(doc, event):
+    return [e for e in effects(doc, "message") if e["event"] == event]
+
+
+def triggers(doc):
+    return [e for e in effects(doc, "page") if e["action"] == "trigger"]
+
+
+def skipped_because(doc):
+    return [e["body"] for e in notices(doc, "rollback.skipped") if e["topic"] == "OnCallTopic"]
+
+
+def alarm_step(minutes_after_deploy, **kwargs):
+    return story.step(story.alarm_event(story.deploy_end(T1) + timedelta(minutes=minutes_after_deploy), **kwargs))
+
+
+# -- 3. what it does ---------------------------------------------------------------------------------
+def test_given_a_release_in_its_bake_window_when_its_alarm_fires_then_the_stage_rolls_back_and_on_call_is_paged(
+        world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20)])
+    assert calls(doc, "codepipeline:RollbackStage") == [
+        {"pipelineName": "checkout-api", "stageName": "Deploy", "targetPipelineExecutionId": E1}]
+    pages = triggers(doc)
+    assert len(pages) == 1 and pages[0]["severity"] == "critical"
+    assert pages[0]["dedup_key"].endswith("/rollback/checkout-api/Deploy")
+    oncall = [m for m in notices(doc, "rollback.started") if m["topic"] == "OnCallTopic"]
+    assert len(oncall) == 1 and oncall[0]["severity"] == "critical"
+    body = oncall[0]["body"]
+    for fact in ("checkout-api-prod-5xx", "Threshold Crossed", E2, C2[:7], "Bo Chen", E1, C1[:7], "Ana Lima"):
+        assert fact in body
+    # The ledger keeps the rollback and its cause on both executions.
+    ledger = {i["execution_id"]: i for step in doc["steps"] for e in step["effects"]
+              if e["kind"] == "item" and e["table"] == "LedgerTable" for i in [e["item"]] if "execution_id" in i}
+    rollback = rollback_execution_id("checkout-api", "Deploy", E1)
+    assert ledger[E2]["rolled_back"]["alarm"] == "checkout-api-prod-5xx"
+    assert ledger[E2]["rolled_back"]["rollback_execution_id"] == rollback
+    assert ledger[rollback]["rollback_cause"]["rolled_back_execution_id"] == E2
+
+
+def test_the_page_is_resolved_when_the_rollback_execution_succeeds(world, tmp_path):
+    play(world, tmp_path, [*two_releases(), alarm_step(20)])
+    rollback = rollback_execution_id("checkout-api", "Deploy", E1)
+    done = story.deploy_end(T1) + timedelta(minutes=30)
+    doc = play(world, tmp_path, [
+        story.step(story.pipeline_event(rollback, "STARTED", done - timedelta(minutes=6), **{
+            "execution-type": "ROLLBACK", "execution-trigger": {"trigger-type": "ManualRollback"}})),
+        story.step(story.stage_event(rollback, "SUCCEEDED", done)),
+        story.step(story.stage_event(rollback, "SUCCEEDED", done)),  # redelivered
+    ], calls=[], name="after.json")
+    resolves = [e for e in effects(doc, "page") if e["action"] == "resolve" and "/rollback/" in e["dedup_key"]]
+    assert len(resolves) == 1
+
+
+def test_given_the_stage_still_deploying_when_the_alarm_fires_then_it_stops_and_rolls_back_once_stopped(
+        world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(second_finishes=False),
+                                 story.step(story.alarm_event(T1 + timedelta(minutes=6)))])
+    assert calls(doc, "codepipeline:StopPipelineExecution") == [
+        {"pipelineName": "checkout-api", "pipelineExecutionId": E2, "abandon": True,
+         "reason": "Pipeline Warden: alarm checkout-api-prod-5xx in ALARM; rolling Deploy back"}]
+    assert calls(doc, "codepipeline:RollbackStage") == []  # not while the stage is still stopping
+    assert len(triggers(doc)) == 1
+    stopped = T1 + timedelta(minutes=7)
+    doc = play(world, tmp_path, [story.step(story.stage_event(E2, "STOPPED", stopped)),
+                                 story.step(story.stage_event(E2, "STOPPED", stopped))], calls=[], name="stop.json")
+    assert calls(doc, "codepipeline:RollbackStage") == [
+        {"pipelineName": "checkout-api", "stageName": "Deploy", "targetPipelineExecutionId": E1}]
+    assert triggers(doc) == []
+
+
+def codedeploy_world():
+    tags = [{"Key": "pipeline-warden:deployment-group", "Value": "checkout/prod"}]
+    calls = story.world(tags=False)
+    calls[-1]["params"]["Tags"] = tags
+    return calls + [
+        {"call": "codedeploy:CreateApplication",
+         "params": {"applicationName": "checkout", "computePlatform": "Lambda"}},
+        {"call": "codedeploy:CreateDeploymentGroup", "params": {
+            "applicationName": "checkout", "deploymentGroupName": "prod",
+            "serviceRoleArn": f"arn:aws:iam::{story.ACCOUNT}:role/codedeploy",
+            "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"}}},
+    ]
+
+
+def deploy_step(at, save="d"):
+    return {"at": story.clock.iso(at), "call": "codedeploy:CreateDeployment", "save": save, "params": {
+        "applicationName": "checkout", "deploymentGroupName": "prod",
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": "{\"version\": 0.0}"}}}}
+
+
+def test_given_a_codedeploy_deployment_in_progress_when_its_alarm_fires_then_it_is_stopped_with_rollback(
+        world, tmp_path):
+    doc = play(world, tmp_path, [deploy_step(T1), story.step(story.alarm_event(T1 + timedelta(minutes=4)))],
+               calls=codedeploy_world())
+    stops = calls(doc, "codedeploy:StopDeployment")
+    assert len(stops) == 1 and stops[0]["autoRollbackEnabled"] is True
+    assert len(triggers(doc)) == 1
+
+
+# -- 4. guard rails ----------------------------------------------------------------------------------
+def test_an_alarm_older_than_the_deployment_does_not_roll_it_back(world, tmp_path):
+    # The transition happened before E2 started; EventBridge delivers it late (after E2 deployed).
+    late = story.alarm_event(T1 - timedelta(minutes=5), delivered=story.deploy_end(T1) + timedelta(minutes=3))
+    doc = play(world, tmp_path, [*two_releases(), story.step(late)])
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    [why] = skipped_because(doc)
+    assert "before the deployment of" in why and "RollbackStage of Deploy from" in why
+    assert [m["severity"] for m in notices(doc, "rollback.skipped")] == ["high", "high"]
+    assert sorted(m["topic"] for m in notices(doc, "rollback.skipped")) == ["OnCallTopic", "TeamTopic"]
+    assert triggers(doc) == []
+
+
+def test_outside_the_bake_window_nothing_is_rolled_back(world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(61)])
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "outside the bake window" in skipped_because(doc)[0]
+
+
+def test_a_bake_window_from_the_configuration(world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(61)], config={"bake_minutes": 90})
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
+def test_no_known_deployment_of_the_stage_is_skipped(world, tmp_path):
+    doc = play(world, tmp_path, [alarm_step(1)])
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "no deployment of the stage is known" in skipped_because(doc)[0]
+
+
+def test_no_earlier_success_means_no_target(world, tmp_path):
+    only = story.release(E2, T1, commit=C2, author="Bo Chen")
+    doc = play(world, tmp_path, [*only, alarm_step(5)])
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "no valid rollback target: no earlier successful execution" in skipped_because(doc)[0]
+
+
+def test_a_target_that_ran_on_an_older_pipeline_structure_is_not_valid(world, tmp_path):
+    changed = story.pipeline_definition()
+    changed["stages"][1]["actions"][0]["configuration"]["DeploymentGroupName"] = "prod-v2"
+    steps = [*story.release(E1, T0, commit=C1, author="Ana Lima"),
+             {"at": story.clock.iso(T0 + timedelta(minutes=30)), "call": "codepipeline:UpdatePipeline",
+              "params": {"pipeline": changed}},
+             *story.release(E2, T1, commit=C2, author="Bo Chen"), alarm_step(10)]
+    doc = play(world, tmp_path, steps)
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "the pipeline changed since" in skipped_because(doc)[0]
+
+
+def test_a_previous_rollback_whose_target_is_unknown_is_not_a_valid_target(world, tmp_path):
+    rollback = "0b1c2d3e-9999-4a5b-8c7d-000000000009"
+    t = T0 + timedelta(minutes=30)
+    steps = [*story.release(E1, T0, commit=C1, author="Ana Lima"),
+             story.step(story.pipeline_event(rollback, "STARTED", t, **{"execution-type": "ROLLBACK"})),
+             story.step(story.stage_event(rollback, "SUCCEEDED", t + timedelta(minutes=4))),
+             story.step(story.pipeline_event(rollback, "SUCCEEDED", t + timedelta(minutes=4),
+                                             **{"execution-type": "ROLLBACK"})),
+             *story.release(E2, T1, commit=C2, author="Bo Chen"), alarm_step(10)]
+    doc = play(world, tmp_path, steps)
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "is itself a rollback" in skipped_because(doc)[-1]
+
+
+def test_a_rollback_is_never_rolled_back(world, tmp_path):
+    play(world, tmp_path, [*two_releases(), alarm_step(20)])
+    rollback = rollback_execution_id("checkout-api", "Deploy", E1)
+    done = story.deploy_end(T1) + timedelta(minutes=26)
+    # Past the cooldown, the alarm fires again while the rollback is what the stage runs.
+    doc = play(world, tmp_path, [
+        story.step(story.pipeline_event(rollback, "STARTED", done - timedelta(minutes=4),
+                                        **{"execution-type": "ROLLBACK"})),
+        story.step(story.stage_event(rollback, "SUCCEEDED", done)),
+        alarm_step(55, previous="OK")], calls=[], name="again.json")
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    assert "never rolls back a rollback" in skipped_because(doc)[0]
+
+
+def test_cooldown_one_stop_per_group_however_the_alarm_flaps(world, tmp_path):
+    doc = play(world, tmp_path, [
+        deploy_step(T1, "d1"), story.step(story.alarm_event(T1 + timedelta(minutes=4))),
+        story.step(story.alarm_event(T1 + timedelta(minutes=6), "OK", "ALARM")),
+        deploy_step(T1 + timedelta(minutes=8), "d2"),
+        story.step(story.alarm_event(T1 + timedelta(minutes=10))),
+    ], calls=codedeploy_world())
+    assert len(calls(doc, "codedeploy:StopDeployment")) == 1
+    assert "cooldown" in skipped_because(doc)[0]
+    assert len(triggers(doc)) == 1
+
+
+@pytest.mark.parametrize("config", [{"mode": "dry_run"},
+                                    {"rules": [{"name": "observe", "alarms": ["checkout-*"], "pipeline": "checkout-api",
+                                                "stage": "Deploy", "mode": "dry_run"}]}])
+def test_dry_run_says_what_it_would_do_and_does_nothing(world, tmp_path, config):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20)], config=config)
+    assert calls(doc, "codepipeline:RollbackStage") == []
+    [why] = skipped_because(doc)
+    assert "dry run" in why and f"RollbackStage of Deploy from {E2} to {E1}" in why
+    assert triggers(doc) == []
+
+
+def test_a_refusal_is_reported_once_and_never_retried(world, tmp_path):
+    # The alarm guards the Source stage: CodePipeline refuses to roll a source stage back.
+    calls_ = story.world(tags=False) + [{"call": "cloudwatch:TagResource", "params": {
+        "ResourceARN": f"arn:aws:cloudwatch:{story.REGION}:{story.ACCOUNT}:alarm:{story.ALARM}",
+        "Tags": [{"Key": "pipeline-warden:pipeline", "Value": "checkout-api"},
+                 {"Key": "pipeline-warden:stage", "Value": "Source"}]}}]
+    alarm = story.alarm_event(story.deploy_end(T1) + timedelta(minutes=5))
+    doc = play(world, tmp_path, [*two_releases(), story.step(alarm), story.step(dict(alarm, id="redelivered")),
+                                 alarm_step(9)], calls=calls_)
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+    assert "CodePipeline refused RollbackStage" in skipped_because(doc)[0]
+    assert effects(doc, "dead_letter") == []
+
+
+def test_duplicates_of_one_transition_act_once_whichever_way_they_arrive(world, tmp_path):
+    at = story.deploy_end(T1) + timedelta(minutes=20)
+    event = story.alarm_event(at)
+    doc = play(world, tmp_path, [*two_releases(), story.step(event), story.step(event),
+                                 story.step(story.alarm_notification(at), at + timedelta(seconds=1))])
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+    assert len(triggers(doc)) == 1
+    assert notices(doc, "rollback.skipped") == []
+
+
+# -- 2. mapping --------------------------------------------------------------------------------------
+def test_an_alarm_named_by_a_rule_is_mapped_without_tags(world, tmp_path):
+    rule = {"rules": [{"name": "checkout", "alarms": ["checkout-api-prod-*"], "pipeline": "checkout-api",
+                       "stage": "Deploy"}]}
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20)], config=rule, calls=story.world(tags=False))
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
+def test_an_alarm_of_a_stage_condition_is_watched_after_the_condition_is_over(world, tmp_path):
+    pipeline = story.pipeline_definition(on_success_alarm=story.ALARM)
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20)], calls=story.world(tags=False, pipeline=pipeline))
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
+def test_an_unmapped_alarm_does_nothing(world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20)], calls=story.world(tags=False))
+    assert effects(doc, "call") == [] and notices(doc, "rollback.skipped") == []
+
+
+def test_ok_transitions_never_act(world, tmp_path):
+    doc = play(world, tmp_path, [*two_releases(), alarm_step(20, state="OK", previous="ALARM")])
+    assert doc["steps"][-1]["routed_to"] == []  # the EventBridge rule takes only ALARM
+    # Delivered anyway (SNS without its filter, or ALARM -> ALARM), the handler does nothing either.
+    mark = world.begin()
+    for event in (story.alarm_event(T1, "OK", "ALARM"), story.alarm_event(T1, "ALARM", "ALARM")):
+        assert world.invoke("RollbackTrigger", event).result["results"][0]["status"] == "ignored"
+    assert world.effects(mark) == []
