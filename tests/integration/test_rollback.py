@@ -286,3 +286,68 @@ def test_ok_transitions_never_act(world, tmp_path):
     for event in (story.alarm_event(T1, "OK", "ALARM"), story.alarm_event(T1, "ALARM", "ALARM")):
         assert world.invoke("RollbackTrigger", event).result["results"][0]["status"] == "ignored"
     assert world.effects(mark) == []
+
+
+# -- every order, with duplicates --------------------------------------------------------------------
+def story_steps():
+    """One rollback story: two releases, the alarm firing 20 minutes after the second deployed, flapping."""
+    end = story.deploy_end(T1)
+    fired = story.alarm_event(end + timedelta(minutes=20))
+    return [*two_releases(), story.step(fired),
+            story.step(story.alarm_event(end + timedelta(minutes=22), "OK", "ALARM")),
+            story.step(story.alarm_event(end + timedelta(minutes=24))),
+            story.step(dict(fired)),  # an EventBridge redelivery
+            story.step(story.alarm_notification(end + timedelta(minutes=20)), end + timedelta(minutes=21))]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_every_order_of_the_story_with_duplicates_rolls_back_and_pages_at_most_once(tmp_path, seed):
+    import random
+
+    from warden_local.world import World
+
+    steps = story_steps()
+    order = random.Random(seed).sample(steps, len(steps)) + [steps[random.Random(seed).randrange(len(steps))]]
+    with World() as world:
+        doc = play(world, tmp_path, order)
+    assert len(calls(doc, "codepipeline:RollbackStage")) <= 1
+    assert len(triggers(doc)) <= 1
+    assert effects(doc, "dead_letter") == []
+
+
+def test_in_story_order_it_rolls_back_exactly_once(world, tmp_path):
+    doc = play(world, tmp_path, story_steps())
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and len(triggers(doc)) == 1
+    # The flap is said, not acted on (the stage runs the rollback now); the redeliveries say nothing at all.
+    assert len(skipped_because(doc)) == 1 and "already runs a rollback" in skipped_because(doc)[0]
+
+
+# -- 5. workload accounts ----------------------------------------------------------------------------
+WORKLOAD = "444455556666"
+
+
+def test_a_workload_alarm_without_the_deploy_role_is_skipped_with_the_reason(world, tmp_path):
+    rule = {"rules": [{"name": "workload", "alarms": [story.ALARM], "accounts": [WORKLOAD],
+                       "pipeline": "checkout-api", "stage": "Deploy"}]}
+    alarm = story.alarm_event(T1, account=WORKLOAD)
+    doc = play(world, tmp_path, [story.step(alarm)], config=rule, calls=[])
+    assert effects(doc, "call") == []
+    assert "no WorkloadDeployRoleName" in skipped_because(doc)[0]
+
+
+def test_a_workload_alarm_rolls_back_that_accounts_stage_through_the_deploy_role(tmp_path):
+    from warden_local.world import World
+
+    setup = f"arn:aws:iam::{WORKLOAD}:role/platform-admin/setup"
+    import json
+
+    calls_ = [dict(c, **{"as": setup}) for c in json.loads(json.dumps(story.world()).replace(story.ACCOUNT, WORKLOAD))]
+    steps = [*[dict(s, event=dict(s["event"], account=WORKLOAD)) for s in two_releases()],
+             story.step(story.alarm_event(story.deploy_end(T1) + timedelta(minutes=20), account=WORKLOAD))]
+    with World(parameters={"WorkloadDeployRoleName": "pipeline-warden-deploy"}) as world:
+        doc = play(world, tmp_path, steps, calls=calls_)
+        from warden_local.fakes import codepipeline_state
+
+        rollbacks = codepipeline_state(WORKLOAD).rollbacks
+    assert [r["targetPipelineExecutionId"] for r in rollbacks] == [E1]
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and len(triggers(doc)) == 1
