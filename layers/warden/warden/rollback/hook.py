@@ -20,6 +20,7 @@ from warden.rollback.config import RollbackConfig
 from warden.rollback.mapping import TAG_GROUP
 
 GLOB = re.compile(r"[*?\[]")
+GONE = {"DeploymentDoesNotExistException", "InvalidDeploymentIdException"}
 
 
 class ValidationHook:
@@ -102,8 +103,14 @@ class ValidationHook:
         try:
             self._codedeploy.put_lifecycle_event_hook_execution_status(**event.status_params(status))
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "LifecycleEventAlreadyCompletedException":
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code == "LifecycleEventAlreadyCompletedException":
                 logger.info("hook already reported (a redelivered invocation)", extra={"status": status})
+                return False
+            if code in GONE:
+                # No deployment waits for this answer: retrying cannot help, and nothing is left waiting.
+                logger.error("the deployment is unknown to CodeDeploy: nothing to report to",
+                             extra={"deployment": event.deployment_id, "error": str(exc)})
                 return False
             raise  # Lambda retries: CodeDeploy waits for the answer up to an hour
         return True
