@@ -75,6 +75,16 @@ def test_given_a_release_in_its_bake_window_when_its_alarm_fires_then_the_stage_
     assert ledger[rollback]["rollback_cause"]["rolled_back_execution_id"] == E2
 
 
+def test_the_rollback_story_replays_to_the_documented_json(tmp_path):
+    import jsonschema
+
+    from tests.helpers import SCHEMA
+    from warden_local.replay import replay
+
+    path = write_scenario(tmp_path, [*two_releases(), alarm_step(20)], world=story.world())
+    jsonschema.validate(replay([path]), SCHEMA)
+
+
 def test_the_page_is_resolved_when_the_rollback_execution_succeeds(world, tmp_path):
     play(world, tmp_path, [*two_releases(), alarm_step(20)])
     rollback = rollback_execution_id("checkout-api", "Deploy", E1)
