@@ -4,16 +4,19 @@
    as APPLICATION/GROUP), read with ListTagsForResource in the alarm's account;
 2. the `rollback` document's rules (alarm name globs, optionally accounts);
 3. the CloudWatchAlarm rules of the pipelines' own stage conditions (beforeEntry, onSuccess, onFailure): Warden
-   keeps watching those alarms after the condition's wait is over.
+   keeps watching those alarms after the condition's wait is over (for pipelines that ran in the last day).
 
-Reads are cached per container (tags 5 minutes, the conditions index 15 minutes): mappings change rarely, and
-a flapping alarm must not cost a read per flap. Nothing here writes, so redelivery and order do not matter.
+Reads are cached per container (tags 5 minutes, active pipelines 5 minutes, definitions 15 minutes):
+mappings change rarely, and a flapping alarm must not cost a read per flap. Nothing here writes, so
+redelivery and order do not matter.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from warden.core.log import logger
@@ -24,6 +27,8 @@ TAG_STAGE = "pipeline-warden:stage"
 TAG_GROUP = "pipeline-warden:deployment-group"
 TAGS_SECONDS = 300
 CONDITIONS_SECONDS = 900
+ACTIVE_SECONDS = 300
+ACTIVE_WINDOW = timedelta(days=1)  # a pipeline that started nothing for a day has no stage to roll back now
 CONDITION_KINDS = ("beforeEntry", "onSuccess", "onFailure")
 
 
@@ -90,10 +95,19 @@ class _Cached:
 
 
 class AlarmMap:
-    def __init__(self, *, clock: Any = time.monotonic) -> None:
+    def __init__(self, *, ledger: Any = None, bake_minutes: Callable[[], float] = lambda: 60,
+                 clock: Any = time.monotonic) -> None:
+        """`ledger`: a LedgerReader, whose time index names the recently active pipelines."""
+        self._ledger = ledger
+        self._bake = bake_minutes
         self._clock = clock
         self._tags: dict[str, _Cached] = {}
         self._conditions: dict[str, _Cached] = {}
+        self._recent: dict[str, _Cached] = {}
+
+    @property
+    def _bake_minutes(self) -> float:
+        return self._bake()
 
     def targets(self, transition: Any, config: RollbackConfig, access: Any | None) -> list[Target]:
         """`access`: the AccountClients of the alarm's account, None when Warden cannot read it (then only the
@@ -106,7 +120,7 @@ class AlarmMap:
             app, group = _group(rule.deployment_group)
             found.append(Target(account, rule.pipeline, rule.stage, app, group, (f"rule {rule.name}",), rule.mode))
         if access is not None:
-            for pipeline, stage, kind in self._conditions_of(access).get(transition.alarm, ()):
+            for pipeline, stage, kind in self._conditions_of(transition, access).get(transition.alarm, ()):
                 found.append(Target(account, pipeline, stage, sources=(f"{kind} condition of {pipeline}/{stage}",)))
         return merge(found)
 
@@ -143,23 +157,51 @@ class AlarmMap:
         return tags
 
     # -- stage conditions -----------------------------------------------------------------------------
-    def _conditions_of(self, access: Any) -> dict[str, list[tuple[str, str, str]]]:
-        """alarm name -> [(pipeline, stage, condition kind)] for every pipeline of the account."""
-        cached = self._conditions.get(access.account)
+    def _conditions_of(self, transition: Any, access: Any) -> dict[str, list[tuple[str, str, str]]]:
+        """alarm name -> [(pipeline, stage, condition kind)] over the account's recently active pipelines.
+
+        Only a pipeline that ran within the last day (plus the bake window) can have a stage to roll back or
+        to stop, so only those are read: the ledger's time index names them (one query, cached 5 minutes),
+        and each one's definition is read once per 15 minutes. An account with 10,000 idle pipelines costs
+        nothing more than one with ten."""
+        index: dict[str, list[tuple[str, str, str]]] = {}
+        for name in self._active(transition):
+            for stage, kind, alarm in self._pipeline_conditions(access, name):
+                index.setdefault(alarm, []).append((name, stage, kind))
+        return index
+
+    def _active(self, transition: Any) -> list[str]:
+        if self._ledger is None:
+            return []
+        key = transition.account
+        cached = self._recent.get(key)
         if cached and cached.until > self._clock():
             return cached.value
-        codepipeline = access.client("codepipeline")
-        index: dict[str, list[tuple[str, str, str]]] = {}
-        for page in codepipeline.get_paginator("list_pipelines").paginate():
-            for summary in page.get("pipelines", []):
-                if summary.get("pipelineType", "V2") != "V2":
-                    continue  # stage conditions exist in V2 pipelines only
-                pipeline = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
-                for stage in pipeline.get("stages", []):
-                    for kind, alarm in _condition_alarms(stage):
-                        index.setdefault(alarm, []).append((pipeline["name"], stage["name"], kind))
-        self._conditions[access.account] = _Cached(self._clock() + CONDITIONS_SECONDS, index)
-        return index
+        since = transition.at - timedelta(minutes=self._bake_minutes) - ACTIVE_WINDOW
+        page = self._ledger.started_between(since, transition.at + timedelta(minutes=5))
+        own = getattr(self._ledger, "_own_account", "")
+        names = sorted({v.get("pipeline_name") or v.get("pipeline") for v in page.items
+                        if (v.get("account") or own) == key or (not v.get("account") and key == own)})
+        self._recent[key] = _Cached(self._clock() + ACTIVE_SECONDS, names)
+        return names
+
+    def _pipeline_conditions(self, access: Any, name: str) -> list[tuple[str, str, str]]:
+        key = f"{access.account}/{name}"
+        cached = self._conditions.get(key)
+        if cached and cached.until > self._clock():
+            return cached.value
+        from botocore.exceptions import ClientError
+
+        try:
+            pipeline = access.client("codepipeline").get_pipeline(name=name)["pipeline"]
+            found = [(stage["name"], kind, alarm) for stage in pipeline.get("stages", [])
+                     for kind, alarm in _condition_alarms(stage)]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "PipelineNotFoundException":
+                raise
+            found = []
+        self._conditions[key] = _Cached(self._clock() + CONDITIONS_SECONDS, found)
+        return found
 
 
 def _condition_alarms(stage: dict[str, Any]) -> list[tuple[str, str]]:

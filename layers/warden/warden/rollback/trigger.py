@@ -76,7 +76,7 @@ class RollbackTrigger:
         self._ledger = ledger
         self._access = access
         self._config = config
-        self._alarms = alarms or AlarmMap()
+        self._alarms = alarms or AlarmMap(ledger=ledger, bake_minutes=lambda: self._config().bake_minutes)
         self._own = own_account
         self._region = region
         self._ledger_table = ledger_table
