@@ -6,7 +6,8 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container, parse
+from warden.aws.container import Container
+from warden.aws.entry import response
 from warden.core.log import logger
 
 metrics = Metrics()
@@ -26,8 +27,12 @@ def hook():
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    result = container.guard(event, lambda: hook().run(parse(event)))
-    logger.info("validation hook", extra={"result": result})
-    if result.get("status") in ("Succeeded", "Failed"):
-        metrics.add_metric(name=f"Hook{result['status']}", unit=MetricUnit.Count, value=1)
-    return result
+    from warden.models import parse_event
+
+    # No idempotency store: a redelivered invocation reports again and CodeDeploy says it is done already.
+    outcome = container.guard(event, lambda: [hook().run(parse_event(event))])
+    for result in outcome.results:
+        logger.info("validation hook", extra={"result": result})
+        if result.get("status") in ("Succeeded", "Failed"):
+            metrics.add_metric(name=f"Hook{result['status']}", unit=MetricUnit.Count, value=1)
+    return response(outcome)

@@ -8,7 +8,8 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container, deliveries
+from warden.aws.container import Container
+from warden.aws.entry import deliveries, response
 from warden.core.log import logger
 
 metrics = Metrics()
@@ -37,7 +38,7 @@ def trigger():
 @cache
 def once():
     # Keyed on the transition (alarm + CloudWatch's timestamp), not the delivery: the EventBridge event and the
-    # SNS message of one transition, and their redeliveries, act once.
+    # SNS message of one transition, and their redeliveries, act once. Stage events converge by themselves.
     return container.idempotent(lambda event, transition: trigger().on_alarm(transition))
 
 
@@ -57,16 +58,17 @@ def _handle(event, context):
             results.append({"status": "ignored", "reason": f"{transition.previous} -> {transition.state}"})
         else:
             results.append(once()(context, event={"id": transition.key}, transition=transition))
-    return {"status": "handled", "results": results}
+    return results
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    result = container.guard(event, lambda: _handle(event, context))
-    logger.info("rollback trigger", extra={"result": result})
-    for one in result.get("results", []):
-        for outcome in one.get("outcomes", []):
-            metrics.add_metric(name="RollbackSkipped" if outcome["status"] == "skipped" else "RollbackActions",
+    outcome = container.guard(event, lambda: _handle(event, context))
+    for result in outcome.results:
+        logger.info("rollback trigger", extra={"result": result})
+        for one in result.get("outcomes", []):
+            metrics.add_metric(name="RollbackSkipped" if one["status"] == "skipped" else "RollbackActions",
                                unit=MetricUnit.Count, value=1)
-    return result
+    return {"status": "handled", "results": list(outcome.results)} if outcome.dead_lettered is None \
+        else response(outcome)

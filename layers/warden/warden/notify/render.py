@@ -62,7 +62,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Commit", notice.commit_fact), ("Author", notice.author_fact), ("Trigger", notice.trigger),
         ("Error", notice.error_fact),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
-                ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
+        ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
         ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
         ("Account", f"{notice.account} ({notice.region})"),

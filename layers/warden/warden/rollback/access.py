@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.aws.clients import ROLE_SESSION_NAME, Clients, _config
+from warden.aws.clients import Clients, client_config
 from warden.core.log import logger
+
+ROLE_SESSION_NAME = "pipeline-warden"
 
 
 class AccountClients:
@@ -22,7 +24,7 @@ class AccountClients:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = self._session.client(service, config=_config())
+            self._clients[service] = self._session.client(service, config=client_config())
         return self._clients[service]
 
 
@@ -43,7 +45,7 @@ class DeployAccess:
         if not key:
             found = AccountClients(account, self._clients.session, own=True)
             # The container's clients are shared with the rest of the handler (one connection pool each).
-            found._clients = {"codepipeline": self._clients.codepipeline, "codedeploy": self._clients.codedeploy}
+            found._clients = {"codedeploy": self._clients.codedeploy}
         elif not self.role_name:
             return None
         else:
@@ -52,14 +54,20 @@ class DeployAccess:
         return found
 
     def role_arn(self, account: str) -> str:
-        return f"arn:{self._clients.sts.meta.partition}:iam::{account}:role/{self.role_name}"
+        return f"arn:{self._sts.meta.partition}:iam::{account}:role/{self.role_name}"
+
+    @property
+    def _sts(self) -> Any:
+        if not hasattr(self, "_sts_client"):
+            self._sts_client = self._clients.client("sts")
+        return self._sts_client
 
     def _assumed_session(self, account: str) -> Any:
         import boto3
         import botocore.session
         from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
 
-        role_arn, sts = self.role_arn(account), self._clients.sts
+        role_arn, sts = self.role_arn(account), self._sts
 
         def assume() -> dict[str, str]:
             logger.info("assuming the workload deploy role", extra={"account": account, "role": role_arn})
