@@ -134,12 +134,12 @@ def router_events() -> list[dict[str, Any]]:
     """A failure page, a success (which resolves it), an approval request."""
     story = json.loads((ROOT / "events" / "scenarios" / "demo.json").read_text())
     events = [s["event"] for s in story["steps"] if isinstance(s.get("event"), dict) and "detail" in s["event"]]
-    return [e for e in events if e["detail"]["state"] in ("FAILED", "SUCCEEDED")]
+    return [e for e in events if e["detail"].get("state") in ("FAILED", "SUCCEEDED")]
 
 
 # Feature benchmarks: tests/benchmarks/<name>.py with `measure(world, warm) -> dict`, returning
 # {"handlers": {logical id: {...}}, "<section>": {...}} merged into the report.
-FEATURES = ["ledger", "approvals", "slow"]
+FEATURES = ["ledger", "approvals", "slow", "artifacts"]
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ DOCUMENTS: dict[str, str] = {
     "routing": "warden.notify.rules:RoutingConfig",
     "ledger": "warden.ledger.config:LedgerConfig",
     "escalation": "warden.approvals.tiers:EscalationConfig",
+    "artifacts": "warden.artifacts.config:ArtifactsConfig",
 }
 
 CACHE_SECONDS = 300

@@ -30,6 +30,7 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import clock
 from warden.core.log import logger
+from warden.ledger.artifacts import deploy_inputs
 from warden.ledger.config import LedgerConfig
 from warden.ledger.keys import (
     CURRENT_GSI1PK,
@@ -489,12 +490,35 @@ class Ledger:
         rollback = view.get("execution_type") == "ROLLBACK"
         metrics: list[Metric] = []
         if state == "SUCCEEDED":
+            if "artifacts" not in view["stages"].get(stage, {}):
+                result.partial = self._stage_artifacts(event, key) or result.partial
             metrics = self._deployed(view, stage, event.time, production)
         elif production and (state == "FAILED" or (state == "STARTED" and rollback)):
             metrics = self._production_failure(view, stage, event.time)
         if applied:
             result.metrics = metrics
         return result
+
+    def _stage_artifacts(self, event: Any, key: dict[str, str]) -> bool:
+        """Record where a deploying stage read its input artifacts (`stage:<name>:artifacts`, a list of
+        {bucket, key}) from ListActionExecutions, for ArtifactGuard to keep the current deployment and its
+        rollback target restorable. A fact of the execution: rewriting it on redelivery changes nothing.
+        Returns True when it could not be read (the record is partial; the next event of the stage retries)."""
+        from warden.aws.codepipeline import Unknown
+
+        detail = event.detail
+        actions = self._codepipeline.action_executions(event.account, event.region, detail.pipeline,
+                                                       detail.execution_id)
+        if isinstance(actions, Unknown):
+            # No read role for that account: nothing failed. Otherwise the next stage event retries.
+            logger.warning("stage artifacts unknown", extra={"pipeline": detail.pipeline, "why": actions.reason})
+            return actions.code != "no_role"
+        found = deploy_inputs(actions, detail.stage)
+        if found:
+            update = _Update()
+            update.set(stage_attr(detail.stage, "artifacts"), found)
+            self._update(key, update, returns="NONE")
+        return False
 
     @staticmethod
     def _current_identity(view: dict[str, Any], stage: str) -> dict[str, Any]:

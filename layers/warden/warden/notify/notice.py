@@ -55,6 +55,10 @@ class Notice:
     unconfirmed: str | None = None
     # Why the commit or author is not known (warden.release.lookup): said, never left out silently.
     release_unknown: str | None = None
+    # Artifact buckets (warden.artifacts): the bucket, the pipelines using it, one line per finding.
+    bucket: str | None = None
+    pipelines: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
     @property
     def short_commit(self) -> str | None:
@@ -91,7 +95,7 @@ class Notice:
     @property
     def subject_name(self) -> str:
         """What routing globs match: the pipeline, or the CodeDeploy application."""
-        return self.pipeline or self.application or ""
+        return self.pipeline or self.application or self.bucket or ""
 
 
 REPORTS_ERRORS = FAILURE_EVENTS | {"deployment.failed", "deployment.rolled_back", "rollback.started"}

@@ -29,6 +29,7 @@ TITLES = {
     "deployment.failed": "{name}: deployment {deployment} failed",
     "deployment.rolled_back": "{name}: deployment {deployment} rolled back",
     "pipeline.slow": "{name} is still running",
+    "artifact.noncompliant": "Artifact bucket {name} is not compliant",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook"}
@@ -61,6 +62,8 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Error", notice.error_fact),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
         ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
+        ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
+        *(("Finding", finding) for finding in notice.findings),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     return [(label, _clip(str(value))) for label, value in rows if value]
