@@ -101,12 +101,16 @@ class ApprovalTracker:
         item = self._approvals.record(key, fields, since=since, keep=keep)
         if item is None:
             return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
-        if not self._approvals.claim(key, "needed", owner):
+        claimed = self._approvals.claim(key, "needed", owner)
+        if claimed is None:
             return {"status": "merged", "approval": key["sk"]}
-        who = {} if item.get("author") else self._who(item)
-        sent = self._notifier.send(notice_of(item | who, "approval.needed", event_id=owner))
-        self._approvals.sent(key, "needed", **who)
-        return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": sent}
+        who = {} if claimed.get("author") else self._who(claimed)
+        delivery = self._notifier.deliver(notice_of(claimed | who, "approval.needed", event_id=owner),
+                                          log=self._approvals.effects(key, "needed", claimed))
+        if delivery.complete:
+            self._approvals.sent(key, "needed", **who)
+        delivery.check()
+        return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": delivery.sent}
 
     def _who(self, item: dict[str, Any]) -> dict[str, str]:
         """Who is waiting: the commit and author of the execution (its STARTED event), else what
@@ -157,9 +161,11 @@ class ApprovalTracker:
             return {"status": "resolved", "outcome": outcome, "approval": key["sk"]}
         notice = notice_of(before | {k: v for k, v in fields.items() if v}, TOLD[outcome], event_id=event.id,
                            state=d.state)
-        sent = self._notifier.send(notice)
-        self._approvals.sent(key, "told")
-        return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": sent}
+        delivery = self._notifier.deliver(notice, log=self._approvals.effects(key, "told", before))
+        if delivery.complete:
+            self._approvals.sent(key, "told")
+        delivery.check()
+        return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": delivery.sent}
 
     def _approver(self, event: ActionExecutionStateChange, stage: str, action: str) -> str | None:
         """`updatedBy` of the action execution (the event does not say who approved); None when unknown."""

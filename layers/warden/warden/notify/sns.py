@@ -12,6 +12,9 @@ class Publisher:
         self._sns = sns
         self._topics = topics
 
+    def has(self, audience: str) -> bool:
+        return bool(self._topics.get(audience))
+
     def publish(self, audience: str, rendered: Rendered, *, structured: bool = True) -> str | None:
         """Publish to the audience's topic; an audience without a topic is skipped (returns None)."""
         topic = self._topics.get(audience)

@@ -1,0 +1,170 @@
+"""Any order, any fault: each numbered item of the issue, reproduced on the embedded world.
+
+Faults come from tests/faults/inject.py (throttling through botocore's `before-send`, after its own
+retries; the local PagerDuty server answering errors). A redrive is the same event delivered again.
+"""
+
+from __future__ import annotations
+
+import json
+
+from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS
+from tests.helpers import effects, sample, write_scenario
+from warden_local.replay import replay
+
+EVERY_ATTEMPT = BOTOCORE_ATTEMPTS * LAMBDA_ATTEMPTS
+ALWAYS = 10**6  # every call until cleared
+PD_ATTEMPTS = 4  # warden.notify.pagerduty: four tries per call
+
+
+def at(event, time):
+    event["time"] = time
+    return event
+
+
+def run(world, tmp_path, steps, *, first=False, config=None, name="s.json"):
+    """Replay `steps` in `world` (the pipeline is created by the first call only)."""
+    return replay([write_scenario(tmp_path, steps, world=None if first else [], config=config, name=name)],
+                  world=world)
+
+
+def failed(when="2026-11-26T14:05:53Z", execution="3c9b2f7e-8d41-4a6e-b0f2-5e7a1c9d4b36"):
+    return at(sample("codepipeline/pipeline-failed.json", **{"execution-id": execution}), when)
+
+
+def succeeded(when="2026-11-27T13:31:18Z"):
+    return at(sample("codepipeline/pipeline-succeeded.json"), when)
+
+
+def messages(doc, topic=None):
+    return [(e["topic"], e["event"]) for e in effects(doc, "message") if topic in (None, e["topic"])]
+
+
+# -- 1. channels are independent ---------------------------------------------------------------------
+def test_1_a_pagerduty_outage_does_not_silence_sns_and_the_page_is_retried(world, tmp_path, faults):
+    world.pagerduty.failures = [500] * (PD_ATTEMPTS * LAMBDA_ATTEMPTS)  # every try of every attempt
+    event = failed()
+    doc = run(world, tmp_path, [{"event": event}], first=True)
+    assert sorted(messages(doc)) == [("ChatTopic", "pipeline.failed"), ("OnCallTopic", "pipeline.failed")]
+    [dead] = effects(doc, "dead_letter")
+    assert "EffectsIncomplete" in dead["error"] and "page:trigger" in dead["error"] and "500" in dead["error"]
+    assert '"PageFailures"' in world.logs.getvalue()  # counted, not silent
+    # The stage failure that follows folds into the incident; the redrive pages, and publishes nothing again.
+    later = run(world, tmp_path, [{"event": sample("codepipeline/stage-failed-build.json")}, {"event": event}])
+    assert messages(later) == [] and len(effects(later, "page", action="trigger")) == 1
+
+
+def test_1_a_secret_with_integration_key_pages(world, tmp_path, faults):
+    sm = world.client("secretsmanager")
+    sm.put_secret_value(SecretId=world.overrides["PagerDutySecretArn"],
+                        SecretString=json.dumps({"integration_key": "INTEGRATIONKEY000000000000000001"}))
+    doc = run(world, tmp_path, [{"event": failed()}], first=True)
+    [page] = world.pagerduty.events
+    assert page["routing_key"] == "INTEGRATIONKEY000000000000000001"
+    assert len(messages(doc, "OnCallTopic")) == 1 and effects(doc, "dead_letter") == []
+
+
+def test_1_a_secret_without_a_key_still_notifies_and_dead_letters_with_the_reason(world, tmp_path, faults):
+    world.client("secretsmanager").put_secret_value(SecretId=world.overrides["PagerDutySecretArn"],
+                                                    SecretString=json.dumps({"token": "x"}))
+    doc = run(world, tmp_path, [{"event": failed()}], first=True)
+    assert len(messages(doc, "OnCallTopic")) == 1 and world.pagerduty.events == []
+    [dead] = effects(doc, "dead_letter")
+    assert "PagerDutyMisconfigured" in dead["error"] and "token" in dead["error"] and '"x"' not in dead["error"]
+
+
+# -- 2. exactly-once effects under retry ----------------------------------------------------------------
+def test_2_a_retry_after_a_dynamodb_error_repeats_no_message(world, tmp_path, faults):
+    # The incident's "notified" write fails past botocore's retries once: Lambda retries the event.
+    faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, when=lambda body: b"notified" in body and b":true" in body)
+    doc = run(world, tmp_path, [{"event": failed()}], first=True)
+    assert sorted(messages(doc)) == [("ChatTopic", "pipeline.failed"), ("OnCallTopic", "pipeline.failed")]
+    assert len(effects(doc, "page", action="trigger")) == 1 and effects(doc, "dead_letter") == []
+
+
+def test_2_a_redrive_after_every_attempt_failed_repeats_no_message(world, tmp_path, faults):
+    rule = faults.fail("dynamodb:UpdateItem", EVERY_ATTEMPT, when=lambda body: b"notified" in body and b":true" in body)
+    event = failed()
+    doc = run(world, tmp_path, [{"event": event}], first=True)
+    assert rule.failed == EVERY_ATTEMPT and len(effects(doc, "dead_letter")) == 1
+    again = run(world, tmp_path, [{"event": event}])
+    assert messages(again) == [] and effects(again, "page") == [] and effects(again, "dead_letter") == []
+    assert sorted(messages(doc)) == [("ChatTopic", "pipeline.failed"), ("OnCallTopic", "pipeline.failed")]
+
+
+def test_2_pagerduty_failing_mid_sweep_does_not_repeat_the_escalation_messages(world, tmp_path, faults):
+    from tests.integration.test_approvals import approval_event, payments_world, started
+
+    steps = [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543", "2026-11-27T09:00:02Z")},
+             {"event": approval_event("STARTED")}]
+    replay([write_scenario(tmp_path, steps, world=payments_world())], world=world)
+    world.pagerduty.failures = [503] * PD_ATTEMPTS  # the 8 h tier pages on-call: its first attempt fails
+    doc = run(world, tmp_path, [{"at": "2026-11-27T17:10:00Z", "schedule": "ApprovalEscalator"}])
+    escalated = [m for m in messages(doc) if m[1] == "approval.escalated"]
+    assert sorted(escalated) == [("OnCallTopic", "approval.escalated"), ("TeamTopic", "approval.escalated")]
+    assert len(effects(doc, "page", action="trigger")) == 1
+
+
+# -- 3. incidents follow the pipeline's latest truth -------------------------------------------------------
+def test_3_a_failure_older_than_the_latest_success_opens_no_page(world, tmp_path, faults):
+    doc = run(world, tmp_path, [{"event": succeeded("2026-11-27T13:31:18Z")},
+                                {"event": failed("2026-11-27T12:00:00Z")}], first=True)
+    assert effects(doc, "page") == [] and messages(doc, "OnCallTopic") == []
+
+
+def test_3_a_muted_success_still_resolves_the_page(world, tmp_path, faults):
+    config = {"routing": {"rules": [{"name": "quiet", "match": {"events": ["pipeline.succeeded"]}, "mute": True}]}}
+    doc = run(world, tmp_path, [{"event": failed()}, {"event": succeeded()}], first=True, config=config)
+    assert [e["action"] for e in effects(doc, "page")] == ["trigger", "resolve"]
+    assert messages(doc, "TeamTopic") == []
+
+
+def test_3_a_redrive_after_recovery_changes_nothing(world, tmp_path, faults):
+    event = failed()
+    run(world, tmp_path, [{"event": event}, {"event": succeeded()}], first=True)
+    again = run(world, tmp_path, [{"event": event}])
+    assert effects(again, "page") == [] and messages(again) == []
+
+
+# -- 4. claims expire -----------------------------------------------------------------------------------------
+def test_4_an_incident_whose_opener_died_is_taken_over_by_a_later_failure(world, tmp_path, faults):
+    # Publishing fails for every attempt of the first event: its claim dies with it.
+    faults.fail("sns:Publish", ALWAYS)
+    doc = run(world, tmp_path, [{"at": "2026-11-26T14:05:53Z", "event": failed()}], first=True)
+    assert messages(doc) == [] and len(effects(doc, "dead_letter")) == 1
+    faults.clear()
+    later = run(world, tmp_path, [{"at": "2026-11-26T14:20:00Z",
+                                   "event": at(sample("codepipeline/stage-failed-build.json"),
+                                               "2026-11-26T14:05:52Z")}])
+    assert sorted(messages(later)) == [("ChatTopic", "stage.failed"), ("OnCallTopic", "stage.failed")]
+    assert len(world.pagerduty.events) == 1  # paged once: by the first attempt, recorded on the incident
+
+
+def test_4_an_escalation_tier_whose_sweep_died_fires_on_the_next_sweep(world, tmp_path, faults):
+    from tests.integration.test_approvals import approval_event, payments_world, started
+
+    steps = [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543", "2026-11-27T09:00:02Z")},
+             {"event": approval_event("STARTED")}]
+    replay([write_scenario(tmp_path, steps, world=payments_world())], world=world)
+    faults.fail("sns:Publish", ALWAYS)
+    dead = run(world, tmp_path, [{"at": "2026-11-27T13:10:00Z", "schedule": "ApprovalEscalator"}])
+    assert messages(dead) == [] and len(effects(dead, "dead_letter")) == 1
+    faults.clear()
+    doc = run(world, tmp_path, [{"at": "2026-11-27T13:20:00Z", "schedule": "ApprovalEscalator"}])
+    assert messages(doc) == [("ApproversTopic", "approval.escalated")]
+
+
+def test_4_an_approval_needed_whose_first_delivery_died_is_sent_by_the_next_sweep(world, tmp_path, faults):
+    from tests.integration.test_approvals import approval_event, message, payments_world, started
+
+    replay([write_scenario(tmp_path, [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543",
+                                                        "2026-11-27T09:00:02Z")}], world=payments_world())],
+           world=world)
+    faults.fail("sns:Publish", ALWAYS)
+    dead = run(world, tmp_path, [{"at": "2026-11-27T09:06:49Z", "event": approval_event("STARTED")}])
+    assert messages(dead) == []
+    faults.clear()
+    merged = run(world, tmp_path, [{"at": "2026-11-27T09:06:50Z", "event": message()}])
+    assert messages(merged) == []  # the first delivery's claim is still fresh: it may be retrying
+    doc = run(world, tmp_path, [{"at": "2026-11-27T09:30:00Z", "schedule": "ApprovalEscalator"}])
+    assert sorted(messages(doc)) == [("ApproversTopic", "approval.needed"), ("ChatTopic", "approval.needed")]
