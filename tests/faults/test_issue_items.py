@@ -120,10 +120,12 @@ def test_3_a_muted_success_still_resolves_the_page(world, tmp_path, faults):
 
 
 def test_3_a_redrive_after_recovery_changes_nothing(world, tmp_path, faults):
+    world.pagerduty.failures = [500] * (PD_ATTEMPTS * LAMBDA_ATTEMPTS)  # the failure event is dead-lettered
     event = failed()
-    run(world, tmp_path, [{"event": event}, {"event": succeeded()}], first=True)
-    again = run(world, tmp_path, [{"event": event}])
-    assert effects(again, "page") == [] and messages(again) == []
+    doc = run(world, tmp_path, [{"event": event}, {"event": succeeded()}], first=True)
+    assert len(effects(doc, "dead_letter")) == 1
+    again = run(world, tmp_path, [{"event": event}])  # the dead-letter queue redriven after the recovery
+    assert effects(again, "page") == [] and messages(again) == [] and effects(again, "dead_letter") == []
 
 
 # -- 4. claims expire -----------------------------------------------------------------------------------------
@@ -168,3 +170,45 @@ def test_4_an_approval_needed_whose_first_delivery_died_is_sent_by_the_next_swee
     assert messages(merged) == []  # the first delivery's claim is still fresh: it may be retrying
     doc = run(world, tmp_path, [{"at": "2026-11-27T09:30:00Z", "schedule": "ApprovalEscalator"}])
     assert sorted(messages(doc)) == [("ApproversTopic", "approval.needed"), ("ChatTopic", "approval.needed")]
+
+
+# -- 5. approvals converge in any order -------------------------------------------------------------------------
+RUN = "8f14e45f-ceea-467a-9a36-dedd4bea2543"
+
+
+def approval_world(world, tmp_path):
+    from tests.integration.test_approvals import payments_world, started
+
+    replay([write_scenario(tmp_path, [{"event": started(RUN, "2026-11-27T09:00:02Z")}], world=payments_world(),
+                           name="w.json")], world=world)
+
+
+def test_5_pipeline_succeeded_before_the_approval_event_still_tells_the_approval(world, tmp_path, faults):
+    from tests.integration.test_approvals import approval_event
+
+    approval_world(world, tmp_path)
+    done = at(sample("codepipeline/pipeline-succeeded.json", **{"execution-id": RUN}), "2026-11-27T10:00:00Z")
+    doc = run(world, tmp_path, [{"event": approval_event("STARTED")}, {"event": done},
+                                {"event": approval_event("SUCCEEDED", at="2026-11-27T09:40:00Z")}])
+    told = [m for m in messages(doc) if m[1] == "approval.approved"]
+    assert told, "the approval is told even though its execution's end arrived first"
+    [item] = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")]
+    assert item["status"] == "approved"
+
+
+def test_5_a_second_request_in_the_same_execution_is_a_new_approval(world, tmp_path, faults):
+    from tests.integration.test_approvals import approval_event
+
+    approval_world(world, tmp_path)
+    second = {"action-execution-id": "9c1d7e3a-5b2f-4a8c-9e6d-000000000002"}
+    doc = run(world, tmp_path, [
+        {"event": approval_event("STARTED")},
+        {"event": approval_event("FAILED", at="2026-11-27T09:30:00Z")},  # rejected; the stage is retried
+        {"event": approval_event("STARTED", at="2026-11-27T09:45:00Z", **second)},
+        {"at": "2026-11-27T13:50:00Z", "schedule": "ApprovalEscalator"},
+    ])
+    told = [m[1] for m in messages(doc, "ApproversTopic")]
+    assert told[:3] == ["approval.needed", "approval.rejected", "approval.needed"], told
+    assert told[3:] == ["approval.escalated"], told  # the second request's 4 h reminder; the first is decided
+    items = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")]
+    assert sorted(i["status"] for i in items) == ["pending", "rejected"]

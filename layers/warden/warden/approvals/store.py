@@ -185,6 +185,7 @@ class Approvals:
             f"#f{n}": k for n, k in enumerate(fields)}
         values = {":pending": {"S": PENDING_STATUS}, ":outcome": {"S": outcome}, ":me": {"S": owner},
                   ":false": {"BOOL": False}, ":told": {"BOOL": not tell},
+                  **({":closed": {"S": "closed"}} if tell else {}),
                   ":ttl": {"N": _epoch(at + KEEP_RESOLVED)}} | {
             f":f{n}": _value(v) for n, v in enumerate(fields.values())}
         sets = ["#s = :outcome", "expires_at = :ttl", "#by = :me", "#told = :told"] + [
@@ -193,7 +194,9 @@ class Approvals:
             out = self._ddb.update_item(
                 TableName=self._table, Key=_key(key),
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
-                ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)",
+                # An outcome to tell also replaces a silent close by the execution's end (delivered first).
+                ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)"
+                                    + (" OR #s = :closed" if tell else ""),
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
         except self._conditional():
             return None
