@@ -212,3 +212,66 @@ def test_5_a_second_request_in_the_same_execution_is_a_new_approval(world, tmp_p
     assert told[3:] == ["approval.escalated"], told  # the second request's 4 h reminder; the first is decided
     items = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")]
     assert sorted(i["status"] for i in items) == ["pending", "rejected"]
+
+
+# -- 6. partial records heal ------------------------------------------------------------------------------------
+def ledger_run(world):
+    """One approved run of the ledger story's pipeline, event by event; yields (delivery, deliver)."""
+    from tests.helpers import pipeline_world
+    from tests.integration import test_ledger as story
+    from warden.core import clock
+    from warden_local import fakes
+    from warden_local.replay import Replayer, Scenario
+
+    Replayer(world).run(Scenario("story", world=pipeline_world()))
+    for step in story.standard_run("exec-a", story.A1, "Alice Dev", "08:00:00", 9, "alice"):
+        if isinstance(step, tuple):
+            state = world.client("codepipeline").get_pipeline_state(name=story.PIPELINE)
+            token = next(a["latestExecution"]["token"] for s in state["stageStates"]
+                         if s["stageName"] == "Approve" for a in s["actionStates"])
+            story.as_principal(world, step[1]).put_approval_result(
+                pipelineName=story.PIPELINE, stageName="Approve", actionName="ManualApproval", token=token,
+                result={"summary": "ok", "status": "Approved"})
+            continue
+        fakes.apply_event(step)
+        if step["detail-type"] == story.ACTION_EVENT and step["detail"]["type"]["category"] != "Approval":
+            continue
+        world.set_time(clock.parse_iso(step["time"]))
+        yield step, lambda s=step: world.invoke("DeploymentTracker", s)
+
+
+def execution_item(world):
+    [item] = [i for i in world.table_items("LedgerTable") if i["sk"] == "EXECUTION"]
+    return item
+
+
+def test_6_an_approver_lookup_that_failed_is_retried_by_a_later_event(world, faults):
+    for step, deliver in ledger_run(world):
+        approval = step["detail-type"].startswith("CodePipeline Action") and step["detail"]["state"] != "STARTED"
+        if approval:
+            faults.fail("codepipeline:ListActionExecutions", ALWAYS)
+        assert deliver().error is None
+        if approval:
+            assert execution_item(world)["approval:Approve:ManualApproval"].get("partial") is True
+            faults.clear()
+    healed = execution_item(world)["approval:Approve:ManualApproval"]
+    assert healed["by"].endswith("/alice") and "partial" not in healed
+
+
+def test_6_a_getpipeline_failure_on_success_is_marked_partial_and_healed_by_the_redrive(world, faults):
+    pipeline_events = [(s, d) for s, d in ledger_run(world) if s["detail-type"].startswith("CodePipeline Pipeline")]
+    (_, started), (success, _) = pipeline_events
+    started()  # no stage event has asked GetPipeline yet
+    faults.fail("codepipeline:GetPipeline", ALWAYS)
+    outcome = world.invoke("DeploymentTracker", success)
+    assert outcome.error and "LedgerIncomplete" in outcome.error
+    record = execution_item(world)
+    assert record["status"] == "SUCCEEDED" and record["enrichment"] == "partial"
+    assert "GetPipeline" in record["partial_reason"]
+    assert not [i for i in world.table_items("LedgerTable") if i["pk"].startswith("CURRENT")]
+    faults.clear()
+    assert world.invoke("DeploymentTracker", success).error is None  # the dead-letter queue redriven
+    record = execution_item(world)
+    assert record["enrichment"] != "partial" and "partial_reason" not in record
+    current = [i for i in world.table_items("LedgerTable") if i["sk"] != "EXECUTION"]
+    assert len(current) == 4  # every stage of the pipeline now runs exec-a
