@@ -275,3 +275,36 @@ def test_6_a_getpipeline_failure_on_success_is_marked_partial_and_healed_by_the_
     assert record["enrichment"] != "partial" and "partial_reason" not in record
     current = [i for i in world.table_items("LedgerTable") if i["sk"] != "EXECUTION"]
     assert len(current) == 4  # every stage of the pipeline now runs exec-a
+
+
+# -- 7. permanent errors are dead-lettered at once, with a reason ------------------------------------------------
+def test_7_invalid_identifiers_and_naive_times_are_dead_lettered_at_once_with_a_reason(world, faults):
+    long_name = failed()
+    long_name["detail"]["pipeline"] = "p" * 2000  # a DynamoDB partition key would exceed its limit
+    no_id = failed()
+    no_id["id"] = ""
+    naive = failed("2026-11-26T14:05:53")
+    for event, reason in ((long_name, "pipeline"), (no_id, "id"), (naive, "time zone")):
+        before = world.logs.getvalue()
+        outcome = world.invoke("NotificationRouter", event)
+        assert outcome.error is None and outcome.result["status"] == "dead_lettered", reason
+        assert reason in outcome.result["error"]
+        assert world.logs.getvalue().count('"function_name":"NotificationRouter"', len(before)) <= 2  # one attempt
+
+
+def test_7_a_message_over_the_sns_limit_is_clipped_and_sent(world, tmp_path, faults):
+    event = sample("codepipeline/action-failed-build.json")
+    event["detail"]["execution-result"]["external-execution-summary"] = "x" * 300_000
+    config = {"routing": {"rules": [{"name": "huge", "match": {"pipelines": ["payments-*"]},
+                                     "runbook": "https://runbooks.example.com/" + "r" * 270_000}]}}
+    doc = run(world, tmp_path, [{"event": event}], first=True, config=config)
+    assert effects(doc, "dead_letter") == []
+    assert sorted(messages(doc)) == [("ChatTopic", "action.failed"), ("OnCallTopic", "action.failed")]
+
+
+def test_7_ignored_events_are_counted(world, faults):
+    odd = failed()
+    odd["detail"]["state"] = "RESUMED"  # a state no audience is told of
+    outcome = world.invoke("NotificationRouter", odd)
+    assert outcome.result["status"] == "ignored" and outcome.result["state"] == "RESUMED"
+    assert '"IgnoredEvents"' in world.logs.getvalue()

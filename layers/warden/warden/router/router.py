@@ -44,7 +44,9 @@ class NotificationRouter:
         """`event` is a parsed model (warden.models.parse_event)."""
         notice = classify(event)
         if notice is None:
-            return {"status": "ignored"}
+            # Counted (IgnoredEvents) and said: a state Warden does not know must not vanish silently.
+            detail = getattr(event, "detail", None)
+            return {"status": "ignored", "kind": type(event).__name__, "state": getattr(detail, "state", None)}
         decision = self._notifier.decide(notice)
         # A success resolves what it supersedes whatever routing says of its own message.
         resolved, settled = self._recover(notice) if notice.event in RECOVERY_EVENTS else (None, Delivery())
