@@ -143,7 +143,8 @@ def test_a_failing_aws_call_changes_no_outcome(reference, world, faults, api, mo
             rules.append(faults.fail(api, times))
 
     observed = play(world, faults, arm=arm)
-    assert rules and rules[0].failed == times, f"{api} failed {rules[0].failed} times of {times}"
+    # At least one call failed past botocore's retries (a read the gateway answers as Unknown is not retried).
+    assert rules and rules[0].failed >= BOTOCORE_ATTEMPTS, f"{api} failed {rules[0].failed} times"
     assert observed["messages"] == expected["messages"]
     assert observed["pages"] == expected["pages"]
     assert observed["tables"] == expected["tables"]
