@@ -48,7 +48,7 @@ build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
 
 test: lint build
-	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/unit tests/integration
+	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/unit tests/integration tests/faults
 
 bench: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m tests.benchmarks.bench

@@ -27,6 +27,8 @@ route = Entry(container, lambda: container.notification_router.handle, message="
 def handler(event, context):
     outcome = route(event, context)
     for result in outcome.results:
+        if result.get("status") == "ignored":  # a state no audience is told of: counted, never silent
+            metrics.add_metric(name="IgnoredEvents", unit=MetricUnit.Count, value=1)
         if result.get("status") == "sent":
             metrics.add_dimension(name="event", value=result["event"])
             metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=len(result["audiences"]))

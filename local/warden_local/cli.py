@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     from warden_local import ledger_cli
 
     ledger_cli.add_parser(sub)
+    from warden_local import artifacts_cli
+
+    artifacts_cli.add_parser(sub)
     return parser
 
 
@@ -70,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
             from warden_local import ledger_cli
 
             return ledger_cli.run(args)
+        elif args.command == "artifacts":
+            from warden_local import artifacts_cli
+
+            return artifacts_cli.run(args)
     except InputError as exc:
         print(f"warden: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

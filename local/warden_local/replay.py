@@ -231,7 +231,7 @@ class Replayer:
 
     def _setup(self, scenario: Scenario) -> None:
         for call in scenario.world:
-            self._call(call, f"{scenario.label}: world call")
+            self._call(call, f"{scenario.label}: world call")  # "save": NAME keeps the response
         ssm = self.world.client("ssm")
         prefix = self.world.parameter("ConfigPrefix") if "ConfigPrefix" in self.world.template.parameters else ""
         for kind, doc in scenario.config.items():
@@ -376,7 +376,7 @@ def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
             replayer.check(scenario)
         steps = [s for scenario in scenarios for s in replayer.run(scenario)]
         tables = {lid: world.table_items(lid) for lid in world.observed_tables()}
-        return {"steps": steps, "tables": tables}
+        return {"steps": steps, "tables": tables, "buckets": world.buckets()}
     finally:
         if own:
             world.stop()

@@ -12,7 +12,12 @@ def _effect(effect: dict[str, Any]) -> str:
     kind = effect["kind"]
     mark = MARKS.get(kind, "·")
     if kind == "message":
-        return f"{mark} {effect['topic']:<15} {effect['subject']}"
+        line = f"{mark} {effect['topic']:<15} {effect['subject']}"
+        if effect.get("event") == "artifact.noncompliant":  # what was found, and what was done about it
+            found = [b.removeprefix("Finding: ") for b in str(effect.get("body", "")).splitlines()
+                     if b.startswith("Finding: ")]
+            line += "".join(f"\n        - {f}" for f in found)
+        return line
     if kind == "page":
         summary = f"  {effect['summary']}" if effect.get("summary") else ""
         return f"{mark} PagerDuty       {effect['action']} {effect['dedup_key']}{summary}"

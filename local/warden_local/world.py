@@ -131,6 +131,7 @@ class World:
 
     def stop(self) -> None:
         clock.set_source(None)
+        fakes.s3.set_clock(None)
         if self.pagerduty:
             self.pagerduty.stop()
         if self._mock:
@@ -371,6 +372,15 @@ class World:
     # -- observation --------------------------------------------------------------------------------
     def set_time(self, moment: datetime) -> None:
         clock.set_source(lambda: moment)
+        # S3 objects are stamped with the world's time, and lifecycle runs as time passes (fakes/s3.py).
+        fakes.s3.set_clock(lambda: moment)
+        fakes.s3.expire(moment)
+
+    def buckets(self) -> dict[str, dict[str, Any]]:
+        """Every bucket's final configuration, as the S3 Get* calls return it (replay's `buckets`)."""
+        s3 = self.client("s3")
+        return {b["Name"]: fakes.s3.bucket_configuration(s3, b["Name"])
+                for b in sorted(s3.list_buckets().get("Buckets", []), key=lambda b: b["Name"])}
 
     def observed_tables(self) -> dict[str, dict[str, Any]]:
         """Every table the stack declares, the idempotency store aside."""

@@ -134,13 +134,13 @@ def router_events() -> list[dict[str, Any]]:
     """A failure page, a success (which resolves it), an approval request."""
     story = json.loads((ROOT / "events" / "scenarios" / "demo.json").read_text())
     events = [s["event"] for s in story["steps"] if isinstance(s.get("event"), dict) and "detail" in s["event"]]
-    return [e for e in events if e["detail"]["state"] in ("FAILED", "SUCCEEDED")
-            and e["detail"].get("pipeline") == "payments-api"]  # the demo's rollback part aside
+    return [e for e in events if e["detail"].get("state") in ("FAILED", "SUCCEEDED")
+            and e["detail"].get("pipeline") == "payments-api"]  # the demo's rollback and artifact parts aside
 
 
 # Feature benchmarks: tests/benchmarks/<name>.py with `measure(world, warm) -> dict`, returning
 # {"handlers": {logical id: {...}}, "<section>": {...}} merged into the report.
-FEATURES = ["ledger", "approvals", "slow", "rollback"]
+FEATURES = ["ledger", "approvals", "slow", "artifacts", "rollback"]
 
 
 def main() -> None:

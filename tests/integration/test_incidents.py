@@ -46,12 +46,18 @@ def test_the_page_names_the_failing_action_error_and_logs_even_when_pipeline_fai
     assert "Action: Compile" in message["body"] and "COMMAND_EXECUTION_ERROR" in message["body"]
 
 
+def at(event, time):
+    event["time"] = time
+    return event
+
+
 def test_repeated_failures_while_open_do_not_page_again(tmp_path):
     second_run = {"execution-id": "9d9d9d9d-0000-4000-8000-000000000001"}
+    third_run = {"execution-id": "9d9d9d9d-0000-4000-8000-000000000002"}
     steps = [{"event": e} for e in failure_events()] + [
-        {"event": sample("codepipeline/pipeline-failed.json", **second_run)},
-        {"event": sample("codepipeline/pipeline-succeeded.json")},
-        {"event": sample("codepipeline/pipeline-failed.json", **second_run)},
+        {"event": at(sample("codepipeline/pipeline-failed.json", **second_run), "2026-11-26T15:00:00Z")},
+        {"event": sample("codepipeline/pipeline-succeeded.json")},  # 2026-11-27T13:31:18Z
+        {"event": at(sample("codepipeline/pipeline-failed.json", **third_run), "2026-11-27T14:00:00Z")},
     ]
     doc = replay([write_scenario(tmp_path, steps)])
     actions = [e["action"] for e in effects(doc, "page")]
@@ -77,9 +83,9 @@ def test_page_carries_pagerduty_v2_fields(tmp_path, world):
 
 
 def test_codedeploy_failure_and_stop_page_as_rolled_back_and_success_resolves(tmp_path):
-    steps = [{"event": sample("codedeploy/deployment-failure.json")},
-             {"event": sample("codedeploy/deployment-stop.json")},
-             {"event": sample("codedeploy/deployment-success.json")}]
+    steps = [{"event": at(sample("codedeploy/deployment-failure.json"), "2026-11-27T12:02:31Z")},
+             {"event": at(sample("codedeploy/deployment-stop.json"), "2026-11-27T12:17:04Z")},
+             {"event": sample("codedeploy/deployment-success.json")}]  # 2026-11-27T13:30:55Z
     doc = replay([write_scenario(tmp_path, steps)])
     [oncall] = effects(doc, "message", topic="OnCallTopic")
     assert oncall["event"] == "deployment.rolled_back" and oncall["severity"] == "critical"

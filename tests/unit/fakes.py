@@ -119,6 +119,7 @@ class InMemoryApprovals:
 
     def add(self, **item: Any) -> dict[str, Any]:
         item.setdefault("status", PENDING_STATUS)
+        item.setdefault("needed_sent", True)  # announced by the tracker, as every tracked approval is
         self.items[(item["pk"], item["sk"])] = item
         return item
 
@@ -126,15 +127,23 @@ class InMemoryApprovals:
         found = [copy.deepcopy(i) for i in self.items.values() if i["status"] == PENDING_STATUS]
         return sorted(found, key=lambda i: i["since"])
 
-    def claim(self, key: dict[str, str], flag: str, owner: str) -> bool:
+    def claim(self, key: dict[str, str], flag: str, owner: str) -> dict[str, Any] | None:
         item = self.items[(key["pk"], key["sk"])]
         if item["status"] != PENDING_STATUS:
-            return False
+            return None
         held = item.get(f"{flag}_owner")
         if held is not None and not (held == owner and not item.get(f"{flag}_sent")):
-            return False
+            return None
         item[f"{flag}_owner"], item[f"{flag}_sent"] = owner, False
-        return True
+        return copy.deepcopy(item)
+
+    def effects(self, key: dict[str, str], flag: str, item: dict[str, Any]) -> Any:
+        from warden.notify.effects import MemoryLog
+
+        return MemoryLog()
+
+    def mark_paged(self, key: dict[str, str]) -> None:
+        self.items[(key["pk"], key["sk"])]["paged"] = True
 
     def sent(self, key: dict[str, str], flag: str, **fields: Any) -> None:
         item = self.items[(key["pk"], key["sk"])]
@@ -180,9 +189,24 @@ class RecordingNotifier:
         return Decision(("approvers",), "info")
 
     def send(self, notice: Any, decision: Any = None) -> list[str]:
+        return self.deliver(notice, decision).sent
+
+    def deliver(self, notice: Any, decision: Any = None, *, log: Any = None, page: str | None = None,
+                summary: str | None = None) -> Any:
+        from warden.notify.effects import Delivery
+
         audiences = tuple(decision.audiences) if decision else ("approvers",)
         self.sent.append((notice, audiences))
-        return list(audiences)
+        delivery = Delivery(sent=list(audiences))
+        if page and decision is not None:
+            delivery.paged = self.page(page, notice, decision, summary)
+        return delivery
+
+    def settle(self, key: str, *, log: Any = None) -> Any:
+        from warden.notify.effects import Delivery
+
+        self.resolve(key)
+        return Delivery(resolved=True)
 
     def page(self, key: str, notice: Any, decision: Any, summary: str | None = None) -> bool:
         if "oncall" not in decision.audiences:
@@ -200,22 +224,41 @@ class InMemoryIncidents:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
 
-    def open(self, key: str, *, event_id: str, execution_id: str | None, summary: str) -> bool:
+    def open(self, key: str, *, event_id: str, execution_id: str | None, at: Any, summary: str) -> Any:
+        from warden.router.incidents import Incident
+
         item = self.items.get(key)
-        if item and item["status"] == "open" and not (item["owner"] == event_id and not item["notified"]):
-            return False
-        self.items[key] = {"status": "open", "owner": event_id, "notified": False, "execution_id": execution_id,
-                           "summary": summary}
-        return True
+        if item and item.get("last_success_at") is not None and item["last_success_at"] >= at:
+            return None
+        if item and item.get("status") == "open" and not (item["owner"] == event_id and not item["notified"]):
+            return None
+        self.items[key] = (item or {}) | {"status": "open", "owner": event_id, "notified": False,
+                                           "execution_id": execution_id, "summary": summary, "opened_at": at}
+        return Incident(key, key, execution_id, str(at))
+
+    def effects(self, incident: Any) -> Any:
+        from warden.notify.effects import MemoryLog
+
+        return MemoryLog()
+
+    def event_effects(self, event_id: str) -> Any:
+        from warden.notify.effects import MemoryLog
+
+        return MemoryLog()
 
     def notified(self, key: str) -> None:
         self.items[key]["notified"] = True
 
-    def open_incident(self, key: str) -> Any:
+    def succeeded(self, key: str, *, at: Any) -> Any:
         from warden.router.incidents import Incident
 
-        item = self.items.get(key)
-        return Incident(key, key, item["execution_id"]) if item and item["status"] == "open" else None
+        item = self.items.setdefault(key, {})
+        if item.get("last_success_at") is not None and item["last_success_at"] > at:
+            return None
+        item["last_success_at"] = at
+        if item.get("status") != "open" or item["opened_at"] > at:
+            return None
+        return Incident(key, key, item["execution_id"], str(item["opened_at"]))
 
-    def close(self, key: str, *, event_id: str) -> None:
-        self.items[key]["status"] = "resolved"
+    def close(self, incident: Any, *, event_id: str) -> None:
+        self.items[incident.key]["status"] = "resolved"

@@ -5,7 +5,7 @@ events and approval messages with `apply_event`; read recorded state with `codep
 `codedeploy_state`. Credentials from AssumeRole act in the role's account (`accounts`).
 """
 
-from . import accounts, codedeploy, codepipeline
+from . import accounts, codedeploy, codepipeline, s3
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, apply_event, codepipeline_state
 
@@ -24,3 +24,4 @@ def install() -> None:
     codepipeline.install()
     codedeploy.install()
     accounts.install()
+    s3.install()  # bucket-policy conditions, default encryption, time and lifecycle (fakes/s3.py)

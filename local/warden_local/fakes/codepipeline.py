@@ -25,6 +25,8 @@ from moto.core.utils import utcnow
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
+from . import artifacts
+
 PIPELINE_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
 ACTION_EVENT = "CodePipeline Action Execution State Change"
@@ -270,6 +272,8 @@ class EmbeddedCodePipeline:
         run.error_code = result.get("error-code", run.error_code)
         if run.status == "Succeeded" and _category(action_def) == "Source" and run.external_id:
             self._record_revision(execution, action_def, run)
+        if run.status == "Succeeded":
+            artifacts.write_outputs(self, pipeline.pipeline, action_def, run)  # fakes/artifacts.py
         return True
 
     def _run_for_event(
@@ -438,7 +442,8 @@ class EmbeddedCodePipeline:
         )
         output: dict[str, Any] = {"outputVariables": {}}
         if run.status == "Succeeded":
-            output["outputArtifacts"] = [{"name": a["name"]} for a in action_def.get("outputArtifacts", [])]
+            output["outputArtifacts"] = artifacts.detail(  # with s3location (fakes/artifacts.py)
+                self, pipeline.pipeline, run, [a["name"] for a in action_def.get("outputArtifacts", [])])
         if result:
             output["executionResult"] = result
         return _clean(
@@ -457,7 +462,8 @@ class EmbeddedCodePipeline:
                 resolvedConfiguration=action_def.get("configuration", {}),
                 roleArn=action_def.get("roleArn"),
                 region=action_def.get("region", self.region),
-                inputArtifacts=[{"name": a["name"]} for a in action_def.get("inputArtifacts", [])],
+                inputArtifacts=artifacts.detail(self, pipeline.pipeline, run,
+                                                [a["name"] for a in action_def.get("inputArtifacts", [])]),
                 namespace=action_def.get("namespace"),
             ),
             output=output,

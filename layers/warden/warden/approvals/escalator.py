@@ -7,7 +7,10 @@ action shows a final status, or runs with another token. When CodePipeline canno
 role, the pipeline not found where the approval says it is, access denied, throttled), the tier
 still fires and its message says that Warden could not confirm the approval, and why; once past its
 expiry, CodePipeline has failed it for sure, and it is resolved. Each tier is claimed with a
-conditional write before it is sent, so two sweeps running at once, or a retried sweep, send it once.
+conditional write before it is sent, so two sweeps running at once, or a retried sweep, send it once;
+a claim whose sweep died is taken over by a later sweep (warden.approvals.store), and an
+approval.needed that its input never got out is announced by the sweep. Each channel of each
+notification is recorded as it goes out (warden.notify.effects): a retry sends only what is missing.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from warden.aws.codepipeline import ApprovalStatus, CodePipelineGateway, Unknown
 from warden.aws.config import ConfigStore
 from warden.core.clock import now, parse_iso
 from warden.core.log import logger
+from warden.notify.effects import Delivery
 from warden.notify.notifier import Notifier
 from warden.notify.render import title
 from warden.notify.rules import Decision
@@ -34,6 +38,7 @@ class ApprovalEscalator:
                  config: ConfigStore, releases: Releases | None = None) -> None:
         self._approvals = approvals
         self._codepipeline = codepipeline
+        self._failed: list[tuple[str, BaseException]] = []
         self._notifier = notifier
         self._config = config
         self._releases = releases  # names the commit and author when the approval item does not
@@ -44,14 +49,19 @@ class ApprovalEscalator:
         return self.sweep(sweep_id)
 
     def sweep(self, sweep_id: str) -> dict[str, Any]:
-        return self.escalate(self._approvals.pending(), sweep_id)
+        self._failed: list[tuple[str, BaseException]] = []
+        result = self.escalate(self._approvals.pending(), sweep_id)
+        # A channel that failed fails the sweep after every approval was seen: the retry (or the next
+        # sweep, once the claim is stale) sends only what is missing.
+        Delivery(failures=self._failed).check()
+        return result
 
     def escalate(self, items: list[dict[str, Any]], sweep_id: str) -> dict[str, Any]:
         """Escalate `items` (pending as the index said); returns what was done and the oldest age."""
         escalation: EscalationConfig = self._config.get("escalation")  # type: ignore[assignment]
         at = now()
         states: dict[tuple[str, str, str], Any] = {}  # one GetPipelineState per pipeline per sweep
-        escalated, reconciled, unconfirmed, oldest = [], [], [], None
+        escalated, reconciled, unconfirmed, announced, oldest = [], [], [], [], None
         for item in items:
             since, expires = parse_iso(item["since"]), expires_of(item)
             reached = escalation.reached(since=since, expires=expires, at=at, fired=set(item.get("fired", ())))
@@ -70,10 +80,12 @@ class ApprovalEscalator:
             if why:
                 unconfirmed.append(item["sk"])
             oldest = since if oldest is None else min(oldest, since)
+            if not item.get("needed_sent") and self._announce(item, sweep_id):
+                announced.append(item["sk"])
             escalated += [f"{item['sk']}:{t.name}" for t in reached
                           if t.open_at(at) and self._fire(item, t, sweep_id, why)]
         return {"pending": len(items) - len(reconciled), "escalated": escalated, "reconciled": reconciled,
-                "unconfirmed": unconfirmed, "oldest_age_seconds": _age(at, oldest)}
+                "unconfirmed": unconfirmed, "announced": announced, "oldest_age_seconds": _age(at, oldest)}
 
     def _status(self, item: dict[str, Any], states: dict[tuple[str, str, str], Any]) -> ApprovalStatus | Unknown:
         where = (item.get("account", ""), item["region"], item["pipeline"])
@@ -100,7 +112,8 @@ class ApprovalEscalator:
 
     def _fire(self, item: dict[str, Any], tier: Tier, sweep_id: str, unconfirmed: str | None) -> bool:
         key, flag = key_of(item), TIER + tier.name
-        if not self._approvals.claim(key, flag, sweep_id):
+        claimed = self._approvals.claim(key, flag, sweep_id)
+        if claimed is None:
             return False  # another sweep has it, or the approval was resolved meanwhile
         notice = notice_of(item, "approval.escalated", event_id=f"{sweep_id}:{tier.name}",
                            unconfirmed=UNCONFIRMED.format(reason=unconfirmed) if unconfirmed else None)
@@ -109,10 +122,28 @@ class ApprovalEscalator:
         routed = self._notifier.decide(notice)  # routing still mutes and adds the runbook
         decision = Decision(tuple(tier.audiences), tier.severity, muted=routed.muted, runbook=routed.runbook,
                             rule=f"escalation tier {tier.name}")
-        self._notifier.send(notice, decision)
-        paged = self._notifier.page(page_key(item), notice, decision,
-                                     summary=f"{title(notice)} for {notice.age}")
-        self._approvals.sent(key, flag, **({"paged": True} if paged else {}))
+        delivery = self._notifier.deliver(notice, decision, log=self._approvals.effects(key, flag, claimed),
+                                          page=page_key(item), summary=f"{title(notice)} for {notice.age}")
+        if delivery.complete:
+            self._approvals.sent(key, flag, **({"paged": True} if delivery.paged else {}))
+        else:
+            if delivery.paged:
+                self._approvals.mark_paged(key)
+            self._failed.extend(delivery.failures)  # raised once every approval had its turn
+        return True
+
+    def _announce(self, item: dict[str, Any], sweep_id: str) -> bool:
+        """The approval.needed of an approval whose input died before announcing it (its claim is stale, or
+        was never taken): the sweep finishes it."""
+        key = key_of(item)
+        claimed = self._approvals.claim(key, "needed", sweep_id)
+        if claimed is None:
+            return False  # an input is announcing it right now
+        delivery = self._notifier.deliver(notice_of(claimed, "approval.needed", event_id=f"{sweep_id}:needed"),
+                                          log=self._approvals.effects(key, "needed", claimed))
+        if delivery.complete:
+            self._approvals.sent(key, "needed")
+        self._failed.extend(delivery.failures)
         return True
 
 

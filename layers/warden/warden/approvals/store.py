@@ -21,6 +21,7 @@ from typing import Any
 from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
 from warden.core import links
 from warden.core.clock import iso, now, parse_iso
+from warden.notify.effects import CLAIM_SECONDS, EffectLog
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 
@@ -129,23 +130,34 @@ class Approvals:
             return None
         return plain(out["Attributes"])
 
-    def claim(self, key: dict[str, str], flag: str, owner: str) -> bool:
-        """Claim a one-time notification (`needed`, or a tier) for `owner`.
+    def claim(self, key: dict[str, str], flag: str, owner: str) -> dict[str, Any] | None:
+        """Claim a one-time notification (`needed`, or a tier) for `owner`; the item when claimed.
 
         The owner may claim again until it marks the notification sent, so that a failed publish
-        is retried with the same delivery (Lambda's retry) instead of being lost or doubled.
+        is retried with the same delivery (Lambda's retry) instead of being lost or doubled. A claim
+        older than any invocation lives (CLAIM_SECONDS) belongs to a delivery that died: the next
+        input or sweep takes it over, and finishes what the item's `<flag>_done` says is missing.
         """
+        stale = iso(now() - timedelta(seconds=CLAIM_SECONDS))
         try:
-            self._ddb.update_item(
-                TableName=self._table, Key=_key(key),
-                UpdateExpression="SET #o = :me, #sent = :false",
-                ConditionExpression="#s = :pending AND (attribute_not_exists(#o) OR (#o = :me AND #sent = :false))",
-                ExpressionAttributeNames={"#s": "status", "#o": f"{flag}_owner", "#sent": f"{flag}_sent"},
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key), ReturnValues="ALL_NEW",
+                UpdateExpression="SET #o = :me, #sent = :false, #at = :now",
+                ConditionExpression="#s = :pending AND (attribute_not_exists(#o) OR (#sent = :false AND "
+                                    "(#o = :me OR attribute_not_exists(#at) OR #at < :stale)))",
+                ExpressionAttributeNames={"#s": "status", "#o": f"{flag}_owner", "#sent": f"{flag}_sent",
+                                          "#at": f"{flag}_claimed_at"},
                 ExpressionAttributeValues={":pending": {"S": PENDING_STATUS}, ":me": {"S": owner},
-                                           ":false": {"BOOL": False}})
+                                           ":false": {"BOOL": False}, ":now": {"S": iso(now())},
+                                           ":stale": {"S": stale}})
         except self._conditional():
-            return False
-        return True
+            return None
+        return plain(out["Attributes"])
+
+    def effects(self, key: dict[str, str], flag: str, item: dict[str, Any]) -> EffectLog:
+        """Where the effects of one notification of the approval (`needed`, `told`, a tier) are recorded."""
+        attr = f"{flag}_done"
+        return EffectLog(self._ddb, self._table, key, set(item.get(attr) or ()), attr=attr)
 
     def sent(self, key: dict[str, str], flag: str, **fields: Any) -> None:
         names = {"#sent": f"{flag}_sent"} | {f"#f{n}": k for n, k in enumerate(fields)}
@@ -158,6 +170,11 @@ class Approvals:
                                                                           else ""),
                               ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
+    def mark_paged(self, key: dict[str, str]) -> None:
+        """The approval has a page open (resolved with it)."""
+        self._ddb.update_item(TableName=self._table, Key=_key(key), UpdateExpression="SET paged = :t",
+                              ExpressionAttributeValues={":t": {"BOOL": True}})
+
     def resolve(self, key: dict[str, str], outcome: str, fields: dict[str, Any], *, owner: str,
                 tell: bool) -> dict[str, Any] | None:
         """Pending (or never seen) -> `outcome`. Returns the item as it was ({} if new); None if it was
@@ -168,6 +185,7 @@ class Approvals:
             f"#f{n}": k for n, k in enumerate(fields)}
         values = {":pending": {"S": PENDING_STATUS}, ":outcome": {"S": outcome}, ":me": {"S": owner},
                   ":false": {"BOOL": False}, ":told": {"BOOL": not tell},
+                  **({":closed": {"S": "closed"}} if tell else {}),
                   ":ttl": {"N": _epoch(at + KEEP_RESOLVED)}} | {
             f":f{n}": _value(v) for n, v in enumerate(fields.values())}
         sets = ["#s = :outcome", "expires_at = :ttl", "#by = :me", "#told = :told"] + [
@@ -176,7 +194,9 @@ class Approvals:
             out = self._ddb.update_item(
                 TableName=self._table, Key=_key(key),
                 UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
-                ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)",
+                # An outcome to tell also replaces a silent close by the execution's end (delivered first).
+                ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)"
+                                    + (" OR #s = :closed" if tell else ""),
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
         except self._conditional():
             return None
@@ -261,4 +281,4 @@ def resolve_page(notifier: Notifier, item: dict[str, Any]) -> None:
     """Resolve the page of an approval that is no longer pending; called before the item is resolved,
     so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
     if item.get("paged"):
-        notifier.resolve(page_key(item))
+        notifier.settle(page_key(item)).check()

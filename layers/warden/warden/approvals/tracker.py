@@ -5,6 +5,10 @@ state changes, and the pipeline execution's STARTED (who is waiting) and termina
 execution that ends takes its pending approvals with it, silently). CodePipeline is read in the
 pipeline's account and region (warden.aws.codepipeline); when it cannot answer, the approval is built
 from what the inputs say rather than dropped, and the sweep says later that it could not confirm it.
+Any order converges: an approval closed by its execution's end (pipeline SUCCEEDED delivered first)
+is still told as approved or rejected when the action's own outcome arrives. A request made again in
+the same execution (the stage retried: new token, new action execution) is a new approval, with its
+own announcement and tiers, keyed by that token or action execution id.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ class ApprovalTracker:
         execution_id = current.execution_id if current and current.token == token else None
         items = self._approvals.at_gate(account, region, pipeline, stage, action)
         item = _match(items, execution_id, token)
-        if item is None and execution_id is None:
+        if item is None and execution_id is None and not any(i.get("token") == token for i in items):
             # Not the latest at its stage (PARALLEL): the one pending approval there still without a token.
             waiting = [i for i in items if i["status"] == PENDING_STATUS and not i.get("token")]
             if len(waiting) == 1:
@@ -75,7 +79,8 @@ class ApprovalTracker:
                   "account": account or None, "execution_id": execution_id, "token": token, "review_link": review,
                   "expires": iso(message.expires_at) if message.expires_at else None,
                   "custom_data": message.approval.custom_data or None, "console_link": message.console_link or None}
-        key = key_of(item) if item else _key(account, region, pipeline, stage, action, execution_id or "")
+        key = key_of(item) if item else _key(account, region, pipeline, stage, action, execution_id or "",
+                                             again=_again(items, execution_id, token))
         return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset())
 
     def requested_by_event(self, event: ActionExecutionStateChange) -> dict[str, Any]:
@@ -86,14 +91,15 @@ class ApprovalTracker:
         # The token of this execution's approval, when GetPipelineState shows this execution at the stage.
         mine = current is not None and current.execution_id == d.execution_id and current.status == "InProgress"
         token = current.token if mine and current else None
-        item = _match(self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action),
-                      d.execution_id, token)
+        items = self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action)
+        item = _match(items, d.execution_id, token, d.action_execution_id)
         fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
                   "region": event.region, "account": event.account, "execution_id": d.execution_id,
                   "token": token, "action_execution_id": d.action_execution_id,
                   "review_link": token and links.approval_review(event.region, d.pipeline, d.stage, d.action, token)}
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
-                                             d.execution_id)
+                                             d.execution_id,
+                                             again=_again(items, d.execution_id, token or d.action_execution_id))
         return self._record(key, fields, since=event.time, owner=event.id, keep=FROM_MESSAGE)
 
     def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
@@ -101,12 +107,16 @@ class ApprovalTracker:
         item = self._approvals.record(key, fields, since=since, keep=keep)
         if item is None:
             return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
-        if not self._approvals.claim(key, "needed", owner):
+        claimed = self._approvals.claim(key, "needed", owner)
+        if claimed is None:
             return {"status": "merged", "approval": key["sk"]}
-        who = {} if item.get("author") else self._who(item)
-        sent = self._notifier.send(notice_of(item | who, "approval.needed", event_id=owner))
-        self._approvals.sent(key, "needed", **who)
-        return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": sent}
+        who = {} if claimed.get("author") else self._who(claimed)
+        delivery = self._notifier.deliver(notice_of(claimed | who, "approval.needed", event_id=owner),
+                                          log=self._approvals.effects(key, "needed", claimed))
+        if delivery.complete:
+            self._approvals.sent(key, "needed", **who)
+        delivery.check()
+        return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": delivery.sent}
 
     def _who(self, item: dict[str, Any]) -> dict[str, str]:
         """Who is waiting: the commit and author of the execution (its STARTED event), else what
@@ -140,7 +150,7 @@ class ApprovalTracker:
         d = event.detail
         outcome = OUTCOMES[d.state]
         item = _match(self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action),
-                      d.execution_id, None) or {}
+                      d.execution_id, None, d.action_execution_id) or {}
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
                                              d.execution_id)
         result = d.execution_result
@@ -157,9 +167,11 @@ class ApprovalTracker:
             return {"status": "resolved", "outcome": outcome, "approval": key["sk"]}
         notice = notice_of(before | {k: v for k, v in fields.items() if v}, TOLD[outcome], event_id=event.id,
                            state=d.state)
-        sent = self._notifier.send(notice)
-        self._approvals.sent(key, "told")
-        return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": sent}
+        delivery = self._notifier.deliver(notice, log=self._approvals.effects(key, "told", before))
+        if delivery.complete:
+            self._approvals.sent(key, "told")
+        delivery.check()
+        return {"status": "sent", "event": TOLD[outcome], "approval": key["sk"], "audiences": delivery.sent}
 
     def _approver(self, event: ActionExecutionStateChange, stage: str, action: str) -> str | None:
         """`updatedBy` of the action execution (the event does not say who approved); None when unknown."""
@@ -187,11 +199,34 @@ class ApprovalTracker:
         return {"status": "closed" if closed else "ignored", "approvals": closed}
 
 
-def _key(account: str, region: str, pipeline: str, stage: str, action: str, execution_id: str) -> dict[str, str]:
-    return {"pk": approval_pk(account, region, pipeline), "sk": gate(stage, action) + execution_id}
+def _key(account: str, region: str, pipeline: str, stage: str, action: str, execution_id: str,
+         again: str | None = None) -> dict[str, str]:
+    """The first request of an execution at an action is keyed by the execution; a request after it was
+    decided (the stage retried) by its token or action execution id as well: a new approval."""
+    sk = gate(stage, action) + execution_id + (f"#{again}" if again else "")
+    return {"pk": approval_pk(account, region, pipeline), "sk": sk}
 
 
-def _match(items: list[dict[str, Any]], execution_id: str | None, token: str | None) -> dict[str, Any] | None:
-    """The approval these inputs speak of: same execution, or same token."""
-    return next((i for i in items if (execution_id and i.get("execution_id") == execution_id)
-                 or (token and i.get("token") == token)), None)
+def _again(items: list[dict[str, Any]], execution_id: str | None, attempt: str | None) -> str | None:
+    """`attempt` when the execution already had an approval here (a new request after a decision)."""
+    return attempt if execution_id and any(i.get("execution_id") == execution_id for i in items) else None
+
+
+def _match(items: list[dict[str, Any]], execution_id: str | None, token: str | None,
+           action_execution_id: str | None = None) -> dict[str, Any] | None:
+    """The approval these inputs speak of: the same token; else the same execution, unless the action
+    execution id differs, or the approval was decided and the token differs (a request made again after
+    a decision). A pending one first. While pending, the message's token may replace the one recorded."""
+    def fits(item: dict[str, Any]) -> bool:
+        if token and item.get("token") == token:
+            return True
+        if not execution_id or item.get("execution_id") != execution_id:
+            return False
+        if action_execution_id and item.get("action_execution_id") not in (None, action_execution_id):
+            return False
+        return item.get("status") == PENDING_STATUS or not (token and item.get("token") not in (None, token))
+
+    found = [i for i in items if fits(i)]
+    found.sort(key=lambda i: (bool(token) and i.get("token") == token, i.get("status") == PENDING_STATUS),
+               reverse=True)
+    return found[0] if found else None

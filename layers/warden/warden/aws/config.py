@@ -21,6 +21,7 @@ DOCUMENTS: dict[str, str] = {
     "ledger": "warden.ledger.config:LedgerConfig",
     "escalation": "warden.approvals.tiers:EscalationConfig",
     "rollback": "warden.rollback.config:RollbackConfig",
+    "artifacts": "warden.artifacts.config:ArtifactsConfig",
 }
 
 CACHE_SECONDS = 300

@@ -178,4 +178,4 @@ class Container:
                 self._secrets = SecretsProvider(boto3_client=self.clients.secretsmanager)
             return routing_key_from_secret(self._secrets.get(arn, max_age=SECRET_SECONDS))
 
-        return PagerDuty(self.settings.pagerduty_url, routing_key)
+        return PagerDuty(self.settings.pagerduty_url, routing_key, backoff=self.settings.pagerduty_backoff_seconds)

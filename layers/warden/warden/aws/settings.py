@@ -49,6 +49,9 @@ class Settings(BaseModel):
     # Overridable so that tests can point it at a server on 127.0.0.1.
     pagerduty_url: str = Field(PAGERDUTY_EVENTS_URL, validation_alias=AliasChoices("pagerduty_url",
                                                                                    "PAGERDUTY_EVENTS_URL"))
+    # The first PagerDuty retry's wait (doubling per try); tests cut it to nothing.
+    pagerduty_backoff_seconds: float = Field(0.5, validation_alias=AliasChoices("pagerduty_backoff_seconds",
+                                                                                "PAGERDUTY_BACKOFF_SECONDS"))
     region: str = Field("us-east-1", validation_alias=AliasChoices("region", "AWS_REGION", "AWS_DEFAULT_REGION"))
     # This (tools) account; events of other accounts come from workload accounts.
     account_id: str = Field("", validation_alias=AliasChoices("account_id", "WARDEN_ACCOUNT_ID"))

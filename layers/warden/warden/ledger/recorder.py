@@ -30,8 +30,10 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import clock
 from warden.core.log import logger
+from warden.ledger.artifacts import deploy_inputs
 from warden.ledger.config import LedgerConfig
 from warden.ledger.keys import (
+    APPROVAL_PREFIX,
     CURRENT_GSI1PK,
     RUNNING_GSI4PK,
     approval_attr,
@@ -72,6 +74,24 @@ def _enrichment_errors() -> tuple[type[Exception], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     return ClientError, BotoCoreError
+
+
+class LedgerIncomplete(Exception):
+    """Part of an event could not be recorded yet (a read failed): Lambda retries, and the retry heals it."""
+
+
+@dataclass(frozen=True)
+class _ApprovalRef:
+    """What `Ledger._approval` needs of an approval event, for one recorded without its approver."""
+
+    pipeline: str
+    execution_id: str
+    stage: str
+    action: str
+    state: str
+
+
+STAGES_PENDING = "stages_pending"
 
 
 @dataclass
@@ -213,6 +233,7 @@ class ProductionStages:
         self._config = config
         self._codepipeline = codepipeline
         self._stages: dict[tuple[str, str, str], tuple[list[str], float]] = {}
+        self.failure: str | None = None  # why the last `stages` answered nothing: GetPipeline failed
 
     def is_production(self, account: str, region: str, pipeline: str, stage: str) -> bool:
         return self.production_stage(account, region, pipeline, [stage]) == stage
@@ -232,9 +253,14 @@ class ProductionStages:
         cached = self._stages.get((account, region, pipeline))
         if cached and now - cached[1] < PIPELINE_CACHE_SECONDS:
             return cached[0]
+        self.failure = None
         definition = self._codepipeline.definition(account, region, pipeline)
         if isinstance(definition, Unknown):
-            return []  # not cached: the next event asks again
+            # Not cached: the next event asks again. A read that failed (not a pipeline that is gone, nor an
+            # account without a read role) is remembered, so that a success can say it is incomplete.
+            if definition.code not in ("not_found", "no_role"):
+                self.failure = f"GetPipeline: {definition.reason}"[:300]
+            return []
         names = [s["name"] for s in definition["stages"]]
         self._stages[(account, region, pipeline)] = (names, now)
         return names
@@ -359,11 +385,32 @@ class Ledger:
             record |= found
         if applied:
             result.metrics += self._execution_metrics(detail, old, event.time)
-        if applied and record.get("execution_type") != "ROLLBACK":
+        # A success recorded while GetPipeline failed is healed by its retry or redrive (`stages_pending`
+        # keeps the enrichment state to restore): current items and metrics are made then.
+        healing = not applied and bool(old.get(STAGES_PENDING)) and bool(stages)
+        if healing:
+            heal = _Update()
+            heal.add("current_stages", set(stages))
+            heal.set("enrichment", old[STAGES_PENDING])
+            heal.remove(STAGES_PENDING)
+            heal.remove("partial_reason")
+            self._update(key, heal)
+            record["enrichment"] = old[STAGES_PENDING]
+        if (applied or healing) and record.get("execution_type") != "ROLLBACK":
             view = execution_view(record | {"ended_at": clock.iso(event.time)})
             for stage in stages:
                 if stage not in (old.get("current_stages") or ()):
                     result.metrics += self._deployed(view, stage, event.time, stage == production)
+        self._heal_approvals(key, record, event.account, event.region, ref)
+        unknown = detail.state == "SUCCEEDED" and not rollback and not stages and self.production.failure
+        if unknown and (applied or old.get(STAGES_PENDING)):
+            mark = _Update()
+            mark.set(STAGES_PENDING, old.get(STAGES_PENDING) or record.get("enrichment") or "event")
+            mark.set("enrichment", "partial")
+            mark.set("partial_reason", self.production.failure)
+            self._update(key, mark)
+            # Retried by Lambda (and a redrive): the stages this success made current are still to record.
+            raise LedgerIncomplete(f"current deployments not recorded: {self.production.failure}")
         return result
 
     @staticmethod
@@ -379,6 +426,28 @@ class Ledger:
         if started is not None and at >= started:
             metrics.append(Metric("ExecutionDuration", "Seconds", (at - started).total_seconds()))
         return metrics
+
+    def _heal_approvals(self, key: dict[str, str], record: dict[str, Any], account: str, region: str,
+                        ref: str) -> None:
+        """Approvals recorded without their approver (ListActionExecutions failed) are looked up again."""
+        partial = {name: value for name, value in record.items()
+                   if name.startswith(APPROVAL_PREFIX) and isinstance(value, dict) and value.get("partial")}
+        if not partial:
+            return
+        runs = self._codepipeline.action_executions(account, region, record["pipeline"], record["execution_id"])
+        if isinstance(runs, Unknown):
+            return  # still unknown: the record stays partial, a later event asks again
+        for name, value in partial.items():
+            at = clock.parse_iso(value["at"]) if value.get("at") else clock.now()
+            ref_ = _ApprovalRef(record["pipeline"], record["execution_id"], value["stage"], value["action"],
+                                str(value.get("status", "")).upper())
+            found = _approval(ref_, runs, at)
+            if found is None:
+                continue
+            update = _Update()
+            update.set(name, found)
+            old = self._update(key, update, returns="ALL_OLD") or {}
+            self._refresh_current(old, old | {name: found}, ref)
 
     def _needs_enrichment(self, record: dict[str, Any]) -> bool:
         if record.get("enrichment") == "api":
@@ -489,12 +558,35 @@ class Ledger:
         rollback = view.get("execution_type") == "ROLLBACK"
         metrics: list[Metric] = []
         if state == "SUCCEEDED":
+            if "artifacts" not in view["stages"].get(stage, {}):
+                result.partial = self._stage_artifacts(event, key) or result.partial
             metrics = self._deployed(view, stage, event.time, production)
         elif production and (state == "FAILED" or (state == "STARTED" and rollback)):
             metrics = self._production_failure(view, stage, event.time)
         if applied:
             result.metrics = metrics
         return result
+
+    def _stage_artifacts(self, event: Any, key: dict[str, str]) -> bool:
+        """Record where a deploying stage read its input artifacts (`stage:<name>:artifacts`, a list of
+        {bucket, key}) from ListActionExecutions, for ArtifactGuard to keep the current deployment and its
+        rollback target restorable. A fact of the execution: rewriting it on redelivery changes nothing.
+        Returns True when it could not be read (the record is partial; the next event of the stage retries)."""
+        from warden.aws.codepipeline import Unknown
+
+        detail = event.detail
+        actions = self._codepipeline.action_executions(event.account, event.region, detail.pipeline,
+                                                       detail.execution_id)
+        if isinstance(actions, Unknown):
+            # No read role for that account: nothing failed. Otherwise the next stage event retries.
+            logger.warning("stage artifacts unknown", extra={"pipeline": detail.pipeline, "why": actions.reason})
+            return actions.code != "no_role"
+        found = deploy_inputs(actions, detail.stage)
+        if found:
+            update = _Update()
+            update.set(stage_attr(detail.stage, "artifacts"), found)
+            self._update(key, update, returns="NONE")
+        return False
 
     @staticmethod
     def _current_identity(view: dict[str, Any], stage: str) -> dict[str, Any]:

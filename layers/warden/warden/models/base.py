@@ -61,6 +61,19 @@ class WardenEventBridgeModel(EventBridgeModel):
             data["account"] = f"{data['account']:012d}"
         return data
 
+    @model_validator(mode="after")
+    def _identified_and_zoned(self) -> Any:
+        # Idempotency keys on the id, and every ordering compares times: an empty id or a time without a
+        # zone can never be handled right, so the event is invalid (dead-lettered at once with this reason).
+        if not str(self.id).strip():
+            raise ValueError("the event id is empty")
+        if self.time.tzinfo is None:
+            raise ValueError("the event time has no time zone")
+        start = getattr(getattr(self, "detail", None), "start_time", None)
+        if isinstance(start, datetime) and start.tzinfo is None:
+            raise ValueError("detail start-time has no time zone")
+        return self
+
 
 def parse_time(value: Any) -> datetime | None:
     """Lenient timestamp parse for fields kept as text (`2016-07-07T20:22Z`, `...+0000`); None if unparseable."""

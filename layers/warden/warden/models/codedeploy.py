@@ -25,9 +25,10 @@ class DeploymentState:
 
 
 class CodeDeployDeploymentDetail(WardenModel):
-    application: str
-    deployment_group: str = Field(alias="deploymentGroup")
-    deployment_id: str = Field(alias="deploymentId")
+    # CodeDeploy limits (names 1-100): keys built from them fit DynamoDB's key sizes.
+    application: str = Field(min_length=1, max_length=100)
+    deployment_group: str = Field(alias="deploymentGroup", min_length=1, max_length=100)
+    deployment_id: str = Field(alias="deploymentId", min_length=1, max_length=200)
     state: str
     region: str | None = None
     instance_group_id: str | None = Field(None, alias="instanceGroupId")

@@ -21,6 +21,8 @@ from pydantic import AliasChoices, Field
 from warden.models.base import WardenEventBridgeModel, WardenModel
 
 SOURCE = "aws.codepipeline"
+NAME_LIMIT = 100  # pipeline, stage and action names (CodePipeline API)
+ID_LIMIT = 200  # execution ids are 36-character UUIDs; a margin, far below DynamoDB's 1 KB sort key
 PIPELINE_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"
 STAGE_DETAIL_TYPE = "CodePipeline Stage Execution State Change"
 ACTION_DETAIL_TYPE = "CodePipeline Action Execution State Change"
@@ -143,8 +145,10 @@ class ExecutionResult(WardenModel):
 
 
 class _ExecutionDetail(WardenModel):
-    pipeline: str
-    execution_id: str = Field(alias="execution-id")
+    # AWS limits (CodePipeline: names 1-100, execution ids are UUIDs): a key Warden builds from them then
+    # fits DynamoDB's key sizes, and an event outside them is invalid at once instead of failing every retry.
+    pipeline: str = Field(min_length=1, max_length=NAME_LIMIT)
+    execution_id: str = Field(alias="execution-id", min_length=1, max_length=ID_LIMIT)
     state: str
     start_time: datetime | None = Field(None, alias="start-time")
     version: float | None = None  # the pipeline structure version
@@ -193,7 +197,7 @@ class PipelineExecutionDetail(_ExecutionDetail):
 
 
 class StageExecutionDetail(_ExecutionDetail):
-    stage: str
+    stage: str = Field(min_length=1, max_length=NAME_LIMIT)
     stage_last_retry_attempt_time: datetime | None = Field(None, alias="stage-last-retry-attempt-time")
 
     @property
@@ -202,9 +206,9 @@ class StageExecutionDetail(_ExecutionDetail):
 
 
 class ActionExecutionDetail(_ExecutionDetail):
-    stage: str
-    action: str
-    action_execution_id: str | None = Field(None, alias="action-execution-id")
+    stage: str = Field(min_length=1, max_length=NAME_LIMIT)
+    action: str = Field(min_length=1, max_length=NAME_LIMIT)
+    action_execution_id: str | None = Field(None, alias="action-execution-id", max_length=ID_LIMIT)
     region: str | None = None  # the action's Region (may differ from the event's)
     action_type: ActionType | None = Field(None, alias="type")
     execution_result: ExecutionResult | None = Field(None, alias="execution-result")

@@ -62,6 +62,10 @@ class Notice:
     rollback_target: str | None = None
     skipped_because: str | None = None
     would_have: str | None = None
+    # Artifact buckets (warden.artifacts): the bucket, the pipelines using it, one line per finding.
+    bucket: str | None = None
+    pipelines: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
     @property
     def short_commit(self) -> str | None:
@@ -98,7 +102,7 @@ class Notice:
     @property
     def subject_name(self) -> str:
         """What routing globs match: the pipeline, or the CodeDeploy application."""
-        return self.pipeline or self.application or ""
+        return self.pipeline or self.application or self.bucket or ""
 
 
 REPORTS_ERRORS = FAILURE_EVENTS | {"deployment.failed", "deployment.rolled_back", "rollback.started"}

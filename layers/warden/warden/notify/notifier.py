@@ -1,13 +1,19 @@
 """Telling people: routing decision, one SNS publish per audience, and PagerDuty pages.
 
-Shared by every function that notifies (router, approvals), so that rules, bodies and pages are the
-same whoever speaks.
+Shared by every function that notifies (router, approvals, and whatever comes next), so that rules,
+bodies and pages are the same whoever speaks. `deliver` is the way to notify: each audience's publish
+and each page is an effect of its own (warden.notify.effects), recorded when done, so that a retry redoes
+only what did not happen and no channel's failure silences or delays another. Publishes go first: a
+PagerDuty outage retries with backoff and must not hold a message back.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from warden.aws.config import ConfigStore
 from warden.core.log import logger
+from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.render import all_links, render, render_chat, title
@@ -27,22 +33,51 @@ class Notifier:
                       stage=notice.stage, account=notice.account or None)
 
     def send(self, notice: Notice, decision: Decision | None = None) -> list[str]:
-        """Publish to every audience of the decision (none when muted); returns the audiences reached."""
+        """Publish to every audience of the decision (none when muted); returns the audiences reached.
+        Every audience is tried; a failure is raised after the others went out (`deliver` records them)."""
+        delivery = self.deliver(notice, decision)
+        delivery.check()
+        return delivery.sent
+
+    def deliver(self, notice: Notice, decision: Decision | None = None, *, log: EffectLog | None = None,
+                page: str | None = None, summary: str | None = None) -> Delivery:
+        """Publish to every audience, then trigger the page `page` (a dedup key; only when on-call is an
+        audience), each at most once per `log`; returns what happened. `Delivery.check()` raises what
+        failed, once everything was tried."""
         decision = decision or self.decide(notice)
+        log = log if log is not None else MemoryLog()
+        delivery = Delivery()
         if decision.muted:
             logger.info("muted by routing rule", extra={"event": notice.event, "rule": decision.rule})
-            return []
-        sent = []
+            return delivery
         for audience in decision.audiences:
-            chat = audience == "chat"
-            rendered = render_chat(notice, decision) if chat else render(notice, decision)
-            if self._publisher.publish(audience, rendered, structured=not chat):
-                sent.append(audience)
-        return sent
+            if self._publisher.has(audience) and _once(
+                    delivery, log, f"sns:{audience}", lambda a=audience: self._publish(notice, decision, a)):
+                delivery.sent.append(audience)
+        if page and self._pages(decision):
+            delivery.paged = _once(delivery, log, f"page:trigger:{page}",
+                                   lambda: self.page(page, notice, decision, summary))
+        return delivery
+
+    def settle(self, dedup_key: str, *, log: EffectLog | None = None) -> Delivery:
+        """Resolve a page at most once per `log` (resolving is harmless when there is nothing open)."""
+        delivery = Delivery()
+        if self._pagerduty is not None:
+            delivery.resolved = _once(delivery, log if log is not None else MemoryLog(),
+                                      f"page:resolve:{dedup_key}", lambda: self._pagerduty.resolve(dedup_key))
+        return delivery
+
+    def _publish(self, notice: Notice, decision: Decision, audience: str) -> None:
+        chat = audience == "chat"
+        rendered = render_chat(notice, decision) if chat else render(notice, decision)
+        self._publisher.publish(audience, rendered, structured=not chat)
+
+    def _pages(self, decision: Decision) -> bool:
+        return self._pagerduty is not None and not decision.muted and "oncall" in decision.audiences
 
     def page(self, dedup_key: str, notice: Notice, decision: Decision, summary: str | None = None) -> bool:
         """Trigger a PagerDuty incident when on-call is an audience and paging is configured."""
-        if self._pagerduty is None or decision.muted or "oncall" not in decision.audiences:
+        if not self._pages(decision):
             return False
         if summary is None:
             summary = title(notice) + (f": {notice.error}" if notice.error else "")
@@ -58,3 +93,18 @@ class Notifier:
         """Resolve a page (harmless when there is none, or it is resolved already)."""
         if self._pagerduty is not None:
             self._pagerduty.resolve(dedup_key)
+
+
+def _once(delivery: Delivery, log: EffectLog, name: str, effect: Any) -> bool:
+    """Run `effect` unless `log` says it happened; record it when it does. A failure is counted and kept
+    on `delivery` (raised by its `check()` after every other effect had its turn)."""
+    if name in log.done:
+        return True
+    try:
+        effect()
+    except Exception as exc:  # noqa: BLE001 (each channel fails on its own)
+        count_failure(name, exc)
+        delivery.failures.append((name, exc))
+        return False
+    log.mark(name)
+    return True

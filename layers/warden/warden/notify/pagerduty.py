@@ -89,10 +89,27 @@ def _errors(text: str) -> str:
     return "; ".join(map(str, errors)) if errors else str(answer.get("message", text))[:500]
 
 
+class PagerDutyMisconfigured(PermanentError):
+    """The routing-key secret holds no key Warden can use: paging cannot work until it is fixed."""
+
+
+KEY_FIELDS = ("routing_key", "integration_key")  # PagerDuty's UI calls the Events API v2 key "Integration Key"
+
+
 def routing_key_from_secret(secret_string: str) -> str:
-    """The secret holds the key itself or JSON with `routing_key`."""
+    """The secret holds the key itself, or JSON with `routing_key` (or `integration_key`)."""
     try:
         doc = json.loads(secret_string)
     except ValueError:
-        return secret_string.strip()
-    return str(doc["routing_key"]) if isinstance(doc, dict) else secret_string.strip()
+        doc = None
+    if isinstance(doc, dict):
+        key = next((doc[name] for name in KEY_FIELDS if isinstance(doc.get(name), str) and doc[name].strip()), None)
+        if key is None:
+            # Name the fields found, never their values: this is a secret.
+            raise PagerDutyMisconfigured(f"the PagerDuty secret has no {' or '.join(KEY_FIELDS)} "
+                                         f"(fields: {', '.join(sorted(map(str, doc))) or 'none'})")
+        return key.strip()
+    key = secret_string.strip()
+    if not key or any(c.isspace() for c in key):
+        raise PagerDutyMisconfigured("the PagerDuty secret is neither a routing key nor JSON with routing_key")
+    return key

@@ -31,6 +31,7 @@ TITLES = {
     "pipeline.slow": "{name} is still running",
     "rollback.started": "{name}: alarm rolls back {stage}",
     "rollback.skipped": "{name}: alarm rollback of {stage} skipped",
+    "artifact.noncompliant": "Artifact bucket {name} is not compliant",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook"}
@@ -65,6 +66,8 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
         ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
+        ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
+        *(("Finding", finding) for finding in notice.findings),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     return [(label, _clip(str(value))) for label, value in rows if value]

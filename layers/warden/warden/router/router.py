@@ -1,8 +1,11 @@
 """NotificationRouter's domain: event -> notice -> routing decision -> messages and pages.
 
 Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
-every audience and pages once; the others of the same incident stay silent. The pipeline's next
-success resolves the page. The opener names the release (warden.release.lookup: reads, and one cached
+every audience and pages once; the others of the same incident stay silent. A later success resolves
+the page, even when its own message is muted. Every publish and page is an effect recorded where it
+belongs (the incident's item, or the event's own log), so a retry redoes only what did not happen, and
+a PagerDuty failure never holds back the messages (warden.notify.effects).
+The opener names the release (warden.release.lookup: reads, and one cached
 CodePipeline read per execution), so a retried opener says the same without asking again.
 """
 
@@ -11,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
+from warden.notify.effects import Delivery
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
-from warden.notify.pagerduty import PagerDutyRejected
 from warden.notify.render import title
 from warden.release.lookup import Releases
 from warden.router.incidents import Incidents, incident_key
@@ -41,17 +44,23 @@ class NotificationRouter:
         """`event` is a parsed model (warden.models.parse_event)."""
         notice = classify(event)
         if notice is None:
-            return {"status": "ignored"}
+            # Counted (IgnoredEvents) and said: a state Warden does not know must not vanish silently.
+            detail = getattr(event, "detail", None)
+            return {"status": "ignored", "kind": type(event).__name__, "state": getattr(detail, "state", None)}
         decision = self._notifier.decide(notice)
+        # A success resolves what it supersedes whatever routing says of its own message.
+        resolved, settled = self._recover(notice) if notice.event in RECOVERY_EVENTS else (None, Delivery())
+        extra = {"resolved": resolved} if resolved is not None else {}
         if decision.muted:
-            return {"status": "muted", "event": notice.event, "rule": decision.rule}
+            settled.check()
+            return {"status": "muted", "event": notice.event, "rule": decision.rule} | extra
         if notice.event in INCIDENT_EVENTS:
             return self._incident(notice, decision)
-        sent = self._notifier.send(notice, decision)
-        result = {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent}
-        if notice.event in RECOVERY_EVENTS:
-            result["resolved"] = self._recover(notice)
-        return result
+        delivery = self._notifier.deliver(notice, decision, log=self._incidents.event_effects(notice.event_id))
+        delivery.failures += settled.failures  # the message went out whatever happened to the resolve
+        delivery.check()
+        return {"status": "sent", "event": notice.event, "severity": decision.severity,
+                "audiences": delivery.sent} | extra
 
     # -- incidents ----------------------------------------------------------------------------------
     def _key(self, notice: Notice) -> str:
@@ -60,25 +69,20 @@ class NotificationRouter:
 
     def _incident(self, notice: Notice, decision: Any) -> dict[str, Any]:
         key = self._key(notice)
-        if not self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
-                                    summary=title(notice)):
+        incident = self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
+                                        at=notice.time, summary=title(notice))
+        if incident is None:
             return {"status": "folded", "event": notice.event, "incident": key}
         self._enrich(notice)
         if self._releases is not None:
             self._releases.fill(notice)  # never raises: a page without its release beats no page
-        # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish does not page
-        # twice, and a PagerDuty outage (raised, retried by Lambda) publishes nothing yet.
-        rejected = None
-        try:
-            paged = self._notifier.page(key, notice, decision)
-        except PagerDutyRejected as exc:  # a permanent error: the messages still go out
-            paged, rejected = False, exc
-        sent = self._notifier.send(notice, decision)
-        self._incidents.notified(key)
-        if rejected:
-            raise rejected
-        return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent,
-                "incident": key, "paged": paged}
+        delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
+                                          page=incident.dedup_key)
+        if delivery.complete:  # a permanent refusal is not retried: the incident is told as far as it can be
+            self._incidents.notified(key)
+        delivery.check()
+        return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": delivery.sent,
+                "incident": key, "paged": delivery.paged}
 
     def _enrich(self, notice: Notice) -> None:
         if notice.error or not (self._codepipeline and notice.pipeline and notice.execution_id):
@@ -94,10 +98,11 @@ class NotificationRouter:
             if found["logs"]:
                 notice.links.setdefault("logs", found["logs"])
 
-    def _recover(self, notice: Notice) -> bool:
-        incident = self._incidents.open_incident(self._key(notice))
+    def _recover(self, notice: Notice) -> tuple[bool, Delivery]:
+        incident = self._incidents.succeeded(self._key(notice), at=notice.time)
         if incident is None:
-            return False
-        self._notifier.resolve(incident.dedup_key)
-        self._incidents.close(incident.key, event_id=notice.event_id)
-        return True
+            return False, Delivery()
+        settled = self._notifier.settle(incident.dedup_key, log=self._incidents.effects(incident))
+        if not settled.failures:
+            self._incidents.close(incident, event_id=notice.event_id)
+        return settled.resolved or not settled.failures, settled

@@ -1,0 +1,198 @@
+"""Which buckets are artifact buckets: the pipeline -> bucket map, kept in the state table.
+
+One item per pipeline (`pk ARTIFACTS`, `sk PIPELINE#<account>#<region>#<name>`) holds the artifact stores
+its definition names (every region of `artifactStores`, or `artifactStore`), with the pipeline's version
+and update time. A pass reads the whole map with one Query, lists the account's pipelines (one page per
+1,000) and calls GetPipeline only for pipelines that are new or changed since, so a pass over an
+unchanged account costs the same whether 10 or 100 pipelines share its buckets. The same items are
+written from CreatePipeline / UpdatePipeline CloudTrail events, with the definition the event carries;
+a write happens only when the stored stores differ, so redelivered or reordered events converge (the
+higher pipeline version wins; equal versions carry equal definitions).
+Findings already told (`sk FINDINGS#<account>#<bucket>`) live under the same key, read by the same Query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from warden.ledger.keys import from_item, to_av
+
+PK = "ARTIFACTS"
+PIPELINE_PREFIX = "PIPELINE#"
+FINDINGS_PREFIX = "FINDINGS#"
+
+
+def pipeline_sk(account: str, region: str, name: str) -> str:
+    return f"{PIPELINE_PREFIX}{account}#{region}#{name}"
+
+
+def findings_sk(account: str, bucket: str) -> str:
+    return f"{FINDINGS_PREFIX}{account}#{bucket}"
+
+
+def stores_of(definition: dict[str, Any], region: str) -> list[dict[str, str]]:
+    """`[{bucket, region, key?}]` from a pipeline structure (GetPipeline's or a CloudTrail event's)."""
+    found = []
+    stores = definition.get("artifactStores") or {}
+    if definition.get("artifactStore"):
+        stores = {region: definition["artifactStore"]} | dict(stores)
+    for store_region, store in sorted(stores.items()):
+        if (store or {}).get("type", "S3") != "S3" or not store.get("location"):
+            continue
+        entry = {"bucket": store["location"], "region": store_region}
+        key = (store.get("encryptionKey") or {}).get("id")
+        if key:
+            entry["key"] = key
+        found.append(entry)
+    return found
+
+
+@dataclass
+class Bucket:
+    """An artifact bucket and what is known about it from the pipelines that use it."""
+
+    name: str
+    account: str
+    region: str
+    pipelines: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)  # the pipelines' artifact encryption keys
+
+
+@dataclass
+class Snapshot:
+    pipelines: dict[str, dict[str, Any]]  # sk -> item
+    findings: dict[str, dict[str, Any]]  # sk -> item
+
+    def buckets(self) -> dict[tuple[str, str], Bucket]:
+        """(account, bucket) -> Bucket, from every stored pipeline."""
+        found: dict[tuple[str, str], Bucket] = {}
+        for item in sorted(self.pipelines.values(), key=lambda i: i["sk"]):
+            for store in item.get("stores") or []:
+                bucket = found.setdefault((item["account"], store["bucket"]),
+                                          Bucket(store["bucket"], item["account"], store["region"]))
+                if item["pipeline"] not in bucket.pipelines:
+                    bucket.pipelines.append(item["pipeline"])
+                if store.get("key") and store["key"] not in bucket.keys:
+                    bucket.keys.append(store["key"])
+        return found
+
+
+class ArtifactMap:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def load(self) -> Snapshot:
+        pipelines, findings, start = {}, {}, None
+        while True:
+            request: dict[str, Any] = {"TableName": self._table, "KeyConditionExpression": "pk = :pk",
+                                       "ExpressionAttributeValues": {":pk": {"S": PK}}}
+            if start:
+                request["ExclusiveStartKey"] = start
+            page = self._ddb.query(**request)
+            for raw in page.get("Items", []):
+                item = from_item(raw)
+                (pipelines if item["sk"].startswith(PIPELINE_PREFIX) else findings)[item["sk"]] = item
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return Snapshot(pipelines, findings)
+
+    def put_pipeline(self, snapshot: Snapshot, *, account: str, region: str, name: str, version: int | None,
+                     updated: str | None, stores: list[dict[str, str]], source: str) -> bool:
+        """Store a pipeline's stores unless they are stored already; an older version never overwrites."""
+        sk = pipeline_sk(account, region, name)
+        old = snapshot.pipelines.get(sk)
+        if old and old.get("stores") == stores and old.get("version") == version and old.get("updated") == updated:
+            return False
+        item = {"pk": PK, "sk": sk, "pipeline": name, "account": account, "region": region, "stores": stores,
+                "source": source, "version": version or 0, "updated": updated or ""}
+        condition = "attribute_not_exists(version) OR version <= :v"
+        try:
+            self._ddb.put_item(TableName=self._table, Item={k: to_av(v) for k, v in item.items()},
+                               ConditionExpression=condition, ExpressionAttributeValues={":v": to_av(version or 0)})
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # a newer definition is stored already
+            raise
+        snapshot.pipelines[sk] = item
+        return True
+
+    def delete_pipeline(self, snapshot: Snapshot, sk: str) -> None:
+        self._ddb.delete_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}})
+        snapshot.pipelines.pop(sk, None)
+
+    def claim(self, snapshot: Snapshot, account: str, bucket: str, fingerprint: str, *, resolved: bool,
+              at: datetime, lines: list[str], pipelines: list[str], region: str) -> bool:
+        """Record what is to be told about a bucket, as pending (an outbox: `sent` clears it); False when
+        another run recorded something since this pass read the map (it tells, this one stays quiet).
+        `resolved`: every finding was fixed."""
+        sk = findings_sk(account, bucket)
+        previous = snapshot.findings.get(sk)
+        item = {"fingerprint": fingerprint, "resolved": resolved, "told_at": at.isoformat(), "lines": lines,
+                "pipelines": pipelines, "region": region, "pending": bool(lines)}
+        values = {f":{k}": to_av(v) for k, v in item.items()}
+        names = {f"#{k}": k for k in item}
+        condition = "attribute_not_exists(sk)"
+        if previous is not None:
+            condition = "#told_at = :prev"
+            values[":prev"] = to_av(previous.get("told_at", ""))
+        try:
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
+                                  UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in item),
+                                  ConditionExpression=condition, ExpressionAttributeNames=names,
+                                  ExpressionAttributeValues=values)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        snapshot.findings[sk] = {"sk": sk, **item}
+        return True
+
+    def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool) -> None:
+        """The pending message went out, saying `lines`; `resolved`: every finding was fixed."""
+        sk = findings_sk(account, bucket)
+        told_at = snapshot.findings[sk]["told_at"]
+        try:
+            self._ddb.update_item(
+                TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
+                UpdateExpression="SET #pending = :no, #lines = :lines, #resolved = :resolved",
+                ConditionExpression="#told_at = :at",
+                ExpressionAttributeNames={"#pending": "pending", "#lines": "lines", "#resolved": "resolved",
+                                          "#told_at": "told_at"},
+                ExpressionAttributeValues={":no": to_av(False), ":at": to_av(told_at), ":lines": to_av(lines),
+                                           ":resolved": to_av(resolved)})
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        snapshot.findings[sk].update(pending=False, lines=lines, resolved=resolved)
+
+
+def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: str, region: str) -> int:
+    """Bring the map of this account and region up to date with ListPipelines; returns GetPipeline calls."""
+    listed: dict[str, dict[str, Any]] = {}
+    for page in codepipeline.get_paginator("list_pipelines").paginate(PaginationConfig={"PageSize": 1000}):
+        for summary in page.get("pipelines", []):
+            listed[pipeline_sk(account, region, summary["name"])] = summary
+    reads = 0
+    for sk, summary in listed.items():
+        old = snapshot.pipelines.get(sk)
+        updated = _iso(summary.get("updated"))
+        if old and old.get("version") == summary.get("version") and old.get("updated") == updated:
+            continue
+        definition = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
+        reads += 1
+        store.put_pipeline(snapshot, account=account, region=region, name=summary["name"],
+                           version=definition.get("version"), updated=updated,
+                           stores=stores_of(definition, region), source="list")
+    prefix = f"{PIPELINE_PREFIX}{account}#{region}#"
+    for sk in [sk for sk in snapshot.pipelines if sk.startswith(prefix) and sk not in listed]:
+        store.delete_pipeline(snapshot, sk)  # deleted pipelines no longer make a bucket an artifact bucket
+    return reads
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value) if value else None

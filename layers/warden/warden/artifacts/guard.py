@@ -1,0 +1,292 @@
+"""ArtifactGuard: audit (and in enforce mode fix) every pipeline artifact bucket, and tell people once.
+
+A scheduled pass refreshes the pipeline -> bucket map, audits each bucket once (O(buckets) calls, however
+many pipelines share them), and keeps rollback targets restorable. A CloudTrail event re-audits only what
+it touched: the pipeline's buckets (CreatePipeline / UpdatePipeline) or the one bucket (S3 configuration
+calls), and only when that bucket is an artifact bucket. Every step converges under redelivery and
+reordering: the audit is a function of what S3 answers now, the fixes are merges that change nothing on a
+compliant bucket (Warden's own writes, coming back as events, write nothing), and a finding is told when
+its fingerprint differs from the one last told (claimed with a conditional write before sending, released
+if sending fails, so a lost message is retried and a duplicate delivery sends nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from warden.artifacts import checks, discovery, protect, remediation
+from warden.artifacts.config import ArtifactsConfig, BucketPolicy
+from warden.core import clock
+from warden.core.log import logger
+from warden.notify.notice import Notice
+
+PIPELINE_CALLS = {"CreatePipeline", "UpdatePipeline"}
+BUCKET_CALLS = {"PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLifecycle", "DeleteBucketLifecycle",
+                "PutBucketEncryption", "DeleteBucketEncryption", "PutBucketVersioning",
+                "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"}
+NOT_AUDITABLE = "bucket.not-auditable"
+
+
+@dataclass
+class Report:
+    """One bucket's audit: what failed, what was fixed, what could not be and why."""
+
+    bucket: str
+    account: str
+    region: str
+    pipelines: list[str]
+    mode: str  # enforce | audit | excluded | not-auditable
+    checks: list[checks.Check] = field(default_factory=list)
+    fixed: list[str] = field(default_factory=list)
+    not_fixed: dict[str, str] = field(default_factory=dict)
+    writes: int = 0
+    told: bool = False
+    reason: str | None = None
+    state: checks.BucketState | None = None  # what S3 answered, for the protection step of a sweep
+
+    @property
+    def failed(self) -> list[checks.Check]:
+        return [c for c in self.checks if not c.ok]
+
+    @property
+    def compliant(self) -> bool:
+        return self.mode != "not-auditable" and not self.failed
+
+    def lines(self) -> list[str]:
+        """One line per failed check: what is wrong, and what was done about it."""
+        if self.mode == "not-auditable":
+            return [f"{NOT_AUDITABLE}: {self.reason}"]
+        out = []
+        for c in self.failed:
+            if c.id in self.fixed:
+                out.append(f"{c.id}: {c.text} — fixed")
+            elif c.id in self.not_fixed:
+                out.append(f"{c.id}: {c.text} — not fixed: {self.not_fixed[c.id]}")
+            elif self.mode == "enforce":
+                out.append(f"{c.id}: {c.text} — being fixed")
+            else:
+                out.append(f"{c.id}: {c.text} — not fixed: audit mode")
+        return out
+
+    @property
+    def resolved(self) -> bool:
+        return self.mode == "enforce" and not self.not_fixed and all(c.id in self.fixed for c in self.failed)
+
+    def fingerprint(self) -> str:
+        """What was found (not what was done about it), so that it is known before any fix is tried."""
+        found = [f"{c.id}: {c.text}" for c in self.failed] or ([f"{NOT_AUDITABLE}: {self.reason}"]
+                                                              if self.mode == "not-auditable" else [])
+        return hashlib.sha256("\n".join([self.mode, *found]).encode()).hexdigest()[:16] if found else "compliant"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"bucket": self.bucket, "account": self.account, "region": self.region,
+                "pipelines": self.pipelines, "mode": self.mode, "compliant": self.compliant,
+                "checks": {c.id: {"ok": c.ok, "text": c.text} for c in self.checks},
+                "fixed": self.fixed, "not_fixed": self.not_fixed, "writes": self.writes, "told": self.told,
+                **({"reason": self.reason} if self.reason else {})}
+
+
+class ArtifactGuard:
+    def __init__(self, *, artifact_map: discovery.ArtifactMap, codepipeline: Any, s3_in: Callable[[str, str], Any],
+                 kms_in: Callable[[str], Any], config: Callable[[], ArtifactsConfig], notifier: Any,
+                 account: str, region: str, ledger: tuple[Any, str] | None = None,
+                 workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws") -> None:
+        """`s3_in(region, account)` / `kms_in(region)`: this account's clients; `workload_s3(account, region)`:
+        an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table)."""
+        self._map = artifact_map
+        self._codepipeline = codepipeline
+        self._s3_in = s3_in
+        self._kms_in = kms_in
+        self._config = config
+        self._notifier = notifier
+        self._account = account
+        self._region = region
+        self._ledger = ledger
+        self._workload_s3 = workload_s3 or (lambda account, region: None)
+        self._partition = partition
+
+    # -- entry points -------------------------------------------------------------------------------
+    def sweep(self) -> dict[str, Any]:
+        snapshot = self._map.load()
+        reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
+        reports = [self.audit(bucket, snapshot) for bucket in snapshot.buckets().values()]
+        result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads}
+        result["protection"] = self._protect(reports)
+        return result
+
+    def handle(self, event: Any) -> dict[str, Any]:
+        """A CloudTrail "AWS API Call" event: CodePipeline definitions or S3 bucket configuration."""
+        detail = event.detail
+        if not detail.succeeded:
+            return {"status": "ignored", "reason": f"the call failed ({detail.error_code})"}
+        name = detail.event_name
+        snapshot = self._map.load()
+        buckets = snapshot.buckets()
+        if detail.event_source == "codepipeline.amazonaws.com" and name in PIPELINE_CALLS:
+            definition = (detail.response_elements or {}).get("pipeline") or detail.params.get("pipeline") or {}
+            if not definition.get("name"):
+                return {"status": "ignored", "reason": "no pipeline structure in the event"}
+            region = detail.aws_region or event.region
+            self._map.put_pipeline(snapshot, account=event.account, region=region, name=definition["name"],
+                                   version=definition.get("version"), updated=clock.iso(event.time),
+                                   stores=discovery.stores_of(definition, region), source="event")
+            buckets = snapshot.buckets()
+            wanted = [b for b in buckets.values() if definition["name"] in b.pipelines and b.account == event.account]
+        elif detail.event_source == "s3.amazonaws.com" and name in BUCKET_CALLS:
+            bucket = detail.params.get("bucketName")
+            wanted = [b for b in buckets.values() if b.name == bucket and b.account == event.account]
+            if not wanted:
+                return {"status": "ignored", "reason": f"{bucket} is not an artifact bucket"}
+        else:
+            return {"status": "ignored", "reason": f"{detail.event_source} {name} is not watched"}
+        return self._result([self.audit(b, snapshot) for b in wanted])
+
+    # -- one bucket ---------------------------------------------------------------------------------
+    def audit(self, bucket: discovery.Bucket, snapshot: discovery.Snapshot) -> Report:
+        config = self._config()
+        rules = config.for_bucket(bucket.name)
+        report = Report(bucket.name, bucket.account, bucket.region, bucket.pipelines,
+                        mode=rules.mode if rules else "excluded")
+        if rules is None:
+            return report
+        own = bucket.account == self._account
+        s3 = self._s3_in(bucket.region, bucket.account) if own else self._workload_s3(bucket.account, bucket.region)
+        state = None
+        if s3 is None:
+            report.mode = "not-auditable"
+            report.reason = (f"bucket of workload account {bucket.account}: no read role configured "
+                             "(WorkloadReadRoleName)")
+        else:
+            state = self._read(s3, report)
+        if state is not None:
+            known = set(bucket.keys) | ({rules.kms_key_arn} if rules.kms_key_arn else set())
+            audit = checks.judge(state, bucket.name, rules, partition=self._partition,
+                                 customer_managed=lambda key: self._customer_managed(key, known, bucket, own))
+            report.checks = audit.checks
+            report.state = state
+            if not own and audit.failed:
+                report.not_fixed = {c.id: "bucket of a workload account: Warden only reports there"
+                                    for c in audit.failed}
+        # Recorded before any fix: a run that fixes and then fails still leaves the story to tell.
+        claimed = self._claim(report, snapshot)
+        if state is not None and own and rules.mode == "enforce" and report.failed:
+            key = bucket.keys[0] if bucket.keys else rules.kms_key_arn
+            outcome = remediation.Outcome()
+            try:
+                remediation.enforce(s3, bucket.name, bucket.account, state, audit, rules, key, self._partition,
+                                    out=outcome)
+            except ClientError as exc:  # a bucket policy or SCP refusing Warden: said, not retried forever
+                refused = f"S3 refused the fix ({exc.response['Error']['Code']})"
+                logger.error("fix refused", extra={"bucket": bucket.name, "error": str(exc)})
+                outcome.not_fixed |= {c.id: refused for c in report.failed
+                                      if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
+            report.fixed, report.not_fixed, report.writes = outcome.fixed, outcome.not_fixed, outcome.writes
+        if claimed:
+            self._send(report.account, report.bucket, report.lines(), report.pipelines, report.region, snapshot,
+                       report, resolved=report.resolved)
+        return report
+
+    @staticmethod
+    def _read(s3: Any, report: Report) -> checks.BucketState | None:
+        """The bucket's configuration; None (and the report says why) when S3 will not show it."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return checks.read_state(s3, report.bucket, report.account)
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code not in ("NoSuchBucket", "AccessDenied", "403", "AllAccessDisabled"):
+                raise
+            report.mode = "not-auditable"
+            report.reason = ("the bucket does not exist: the pipelines' artifact uploads fail"
+                             if code == "NoSuchBucket" else
+                             f"S3 refused to show it ({code}): not owned by {report.account}, or no permission")
+            return None
+
+    def _customer_managed(self, key: str, known: set[str], bucket: discovery.Bucket, own: bool) -> bool | None:
+        if key in known:
+            return True  # the pipeline's own artifact key, or the configured one
+        if not own:
+            return None
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            metadata = self._kms_in(bucket.region).describe_key(KeyId=key)["KeyMetadata"]
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("key not describable", extra={"bucket": bucket.name, "key": key, "error": str(exc)})
+            return None
+        return metadata.get("KeyManager") == "CUSTOMER"
+
+    def _claim(self, report: Report, snapshot: discovery.Snapshot) -> bool:
+        """Whether this run tells the report's findings (recorded as pending, before any fix). Findings equal
+        to the open ones last told are not told again; a relapse after a fix is a new story. A message left
+        pending by a failed run is sent first."""
+        sk = discovery.findings_sk(report.account, report.bucket)
+        previous = snapshot.findings.get(sk)
+        if previous and previous.get("pending"):
+            self._send(report.account, report.bucket, list(previous.get("lines") or []),
+                       list(previous.get("pipelines") or []), previous.get("region") or report.region, snapshot,
+                       report, resolved=False)
+        fingerprint = report.fingerprint()
+        open_before = bool(previous) and previous["fingerprint"] != "compliant" and not previous.get("resolved")
+        if fingerprint == "compliant":
+            if open_before:  # fixed by someone else: remembered, so that a relapse is told again
+                self._map.claim(snapshot, report.account, report.bucket, "compliant", resolved=True,
+                                at=clock.now(), lines=[], pipelines=report.pipelines, region=report.region)
+            return False
+        if open_before and previous["fingerprint"] == fingerprint:
+            return False  # the same open findings: told already
+        return self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False,
+                               at=clock.now(), lines=report.lines(), pipelines=report.pipelines,
+                               region=report.region)
+
+    def _send(self, account: str, bucket: str, lines: list[str], pipelines: list[str], region: str,
+              snapshot: discovery.Snapshot, report: Report, *, resolved: bool) -> None:
+        sk = discovery.findings_sk(account, bucket)
+        notice = Notice(event="artifact.noncompliant",
+                        event_id=f"artifacts:{account}:{bucket}:{snapshot.findings[sk]['fingerprint']}",
+                        time=clock.now(), account=account, region=region, state="NONCOMPLIANT", bucket=bucket,
+                        pipelines=pipelines, findings=lines)
+        report.told = bool(self._notifier.send(notice)) or report.told  # raises: stays pending, retried
+        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved)
+
+    # -- rollback targets ---------------------------------------------------------------------------
+    def _protect(self, reports: list[Report]) -> dict[str, int]:
+        if self._ledger is None:
+            return {}
+        by_bucket = {r.bucket: r for r in reports if r.account == self._account}
+        config = self._config()
+
+        def s3_for(bucket: str) -> Any:
+            report = by_bucket.get(bucket)
+            return self._s3_in(report.region, report.account) if report else None
+
+        def expire_days_of(bucket: str) -> int | None:
+            rules: BucketPolicy | None = config.for_bucket(bucket)
+            return rules.expire_days if rules and rules.mode == "enforce" else None
+
+        def lifecycle_of(bucket: str) -> list[dict[str, Any]]:
+            report = by_bucket.get(bucket)
+            return report.state.lifecycle if report and report.state else []
+
+        ddb, table = self._ledger
+        done = protect.protect(ddb=ddb, table=table, own_account=self._account, s3_for=s3_for,
+                               lifecycle_of=lifecycle_of, expire_days_of=expire_days_of)
+        for where in done.missing:
+            logger.error("a rollback target's artifact has expired", extra=where)
+        return {"kept": len(done.kept), "refreshed": len(done.refreshed), "missing": len(done.missing),
+                "skipped": len(done.skipped)}
+
+    @staticmethod
+    def _result(reports: list[Report]) -> dict[str, Any]:
+        return {"status": "audited", "audited": len([r for r in reports if r.mode in ("enforce", "audit")]),
+                "noncompliant": len([r for r in reports if not r.compliant and r.mode != "excluded"]),
+                "fixed": len([r for r in reports if r.fixed]),
+                "writes": sum(r.writes for r in reports), "told": len([r for r in reports if r.told]),
+                "buckets": [r.as_dict() for r in reports]}
+

@@ -1,0 +1,115 @@
+"""Artifact bucket rules as pure functions: policy meaning and merge, lifecycle merge, configuration."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from warden.artifacts import lifecycle, policy
+from warden.artifacts.config import ArtifactsConfig
+from warden.aws.config import ConfigError, parse_document
+from warden_local.fakes.s3 import evaluate, normalise_policy
+
+BUCKET = "payments-artifacts-111122223333"
+
+
+def stored(doc: dict) -> dict:
+    """What S3 gives back for a policy that was put."""
+    return json.loads(normalise_policy(json.dumps(doc)))
+
+
+def test_a_policy_as_s3_rewrites_it_means_the_same_and_is_not_merged_again():
+    team = {"Sid": "Read", "Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::444455556666:root"]},
+            "Action": ["s3:GetObject"], "Resource": [f"arn:aws:s3:::{BUCKET}/*"],
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": False}, "NumericLessThan": {"s3:max-keys": 10}}}
+    merged = policy.merge({"Version": "2012-10-17", "Statement": [team]}, BUCKET)
+    back = stored(merged)
+    assert back != merged  # the spelling changed: a text comparison would loop
+    assert back["Statement"][0]["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "false"},
+                                                 "NumericLessThan": {"s3:max-keys": "10"}}
+    assert policy.same_policy(back, merged)
+    assert policy.merge(back, BUCKET) is None
+    assert all(policy.check(back, BUCKET).values())
+
+
+def test_a_team_statement_meeting_a_requirement_is_enough():
+    team = {"Sid": "TeamTls", "Effect": "Deny", "Principal": {"AWS": ["*"]}, "Action": ["s3:*"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}*"], "Condition": {"Bool": {"aws:SecureTransport": False}}}
+    merged = policy.merge({"Version": "2012-10-17", "Statement": [team]}, BUCKET)
+    assert [s["Sid"] for s in merged["Statement"]] == ["TeamTls", policy.SSE_SID]
+    assert merged["Statement"][0] is not team and merged["Statement"][0] == team
+
+
+def test_a_warden_statement_that_was_weakened_is_replaced_in_place():
+    weak = policy.tls_statement(BUCKET) | {"Condition": {"Bool": {"aws:SecureTransport": "true"}}}
+    other = {"Sid": "Other", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    merged = policy.merge({"Statement": [weak, other, policy.sse_statement(BUCKET)]}, BUCKET)
+    assert [s["Sid"] for s in merged["Statement"]] == [policy.TLS_SID, "Other", policy.SSE_SID]
+    assert merged["Statement"][0] == policy.tls_statement(BUCKET)
+
+
+@pytest.mark.parametrize(("headers", "expected"), [
+    ({}, "DENIED"), ({"s3:x-amz-server-side-encryption": "AES256"}, "DENIED"),
+    ({"s3:x-amz-server-side-encryption": "aws:kms"}, "NEUTRAL"),
+])
+def test_the_embedded_s3_evaluates_the_encryption_condition_of_the_request(headers, expected):
+    doc = normalise_policy(json.dumps(policy.merge(None, BUCKET)))
+    ctx = {"aws:securetransport": "true", **headers}
+    assert evaluate(doc, "s3:PutObject", f"arn:aws:s3:::{BUCKET}/k", ctx).name == expected
+    assert evaluate(doc, "s3:GetObject", f"arn:aws:s3:::{BUCKET}/k", ctx).name == "NEUTRAL"
+    assert evaluate(doc, "s3:GetObject", f"arn:aws:s3:::{BUCKET}/k", {"aws:securetransport": "false"}).name == "DENIED"
+
+
+def test_lifecycle_merge_keeps_team_rules_and_is_idempotent():
+    team = {"ID": "team", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 3}}
+    merged = lifecycle.merge([team], 30, 7, 7)
+    assert merged[0] is team
+    assert {r["ID"] for r in merged[1:]} == set(lifecycle.WARDEN_IDS)
+    assert lifecycle.merge(merged, 30, 7, 7) is None
+
+
+def test_a_team_rule_that_expires_everything_sooner_is_compliant_as_it_is():
+    team = {"ID": "team", "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 14},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 2}}
+    markers = {"ID": "m", "Status": "Enabled", "Prefix": "", "Expiration": {"ExpiredObjectDeleteMarker": True}}
+    assert lifecycle.merge([team, markers], 30, 7, 7) is None
+    longer = team | {"Expiration": {"Days": 60}}
+    merged = lifecycle.merge([longer, markers], 30, 7, 7)
+    assert merged[:2] == [longer, markers]
+    [warden] = merged[2:]
+    assert warden == {"ID": lifecycle.EXPIRE_ID, "Filter": {}, "Status": "Enabled", "Expiration": {"Days": 30}}
+
+
+def test_configuration_overrides_first_match_wins():
+    config = ArtifactsConfig.model_validate({"buckets": [{"match": "legacy-*", "mode": "audit"},
+                                                         {"match": "sandbox-*", "exclude": True},
+                                                         {"match": "legacy-x*", "exclude": True}]})
+    assert config.for_bucket("legacy-x1").mode == "audit"
+    assert config.for_bucket("sandbox-1") is None
+    assert config.for_bucket("prod").mode == "enforce" and config.for_bucket("prod").expire_days == 30
+
+
+def test_a_bad_artifacts_document_is_named_clearly():
+    with pytest.raises(ConfigError, match=r"artifacts\.buckets\[0\]\.mode"):
+        parse_document("artifacts", {"buckets": [{"match": "x", "mode": "enforced"}]})
+    with pytest.raises(ConfigError, match=r"artifacts\.expire_dayz"):
+        parse_document("artifacts", {"expire_dayz": 3})
+
+
+def test_warden_config_validate_accepts_an_artifacts_document(tmp_path):
+    path = tmp_path / "artifacts.json"
+    path.write_text(json.dumps({"artifacts": {"mode": "audit", "expire_days": 30, "noncurrent_days": 7,
+                                              "abort_multipart_days": 7, "buckets": [{"match": "legacy-*",
+                                                                                      "mode": "audit"}]}}))
+    done = subprocess.run([sys.executable, "-m", "warden_local.cli", "config", "validate", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and "valid (artifacts)" in done.stdout
+    path.write_text(json.dumps({"artifacts": {"noncurrent_days": 0}}))
+    done = subprocess.run([sys.executable, "-m", "warden_local.cli", "config", "validate", str(path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "artifacts.noncurrent_days" in done.stderr
