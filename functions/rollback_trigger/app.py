@@ -32,7 +32,7 @@ def trigger():
         ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
         access=DeployAccess(clients, own_account=settings.account_id, role_name=role),
         config=lambda: container.config.get("rollback"), own_account=settings.account_id, region=settings.region,
-        ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role)
+        ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role, releases=container.releases)
 
 
 @cache

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from warden.core import clock, links
 from warden.core.log import logger
@@ -69,8 +70,10 @@ class RollbackTrigger:
     def __init__(self, *, notifier: Notifier, incidents: Any, state: RollbackState, ledger: LedgerReader,
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
                  own_account: str = "", region: str = "us-east-1", ledger_table: str = "", dynamodb: Any = None,
-                 role_name: str = "") -> None:
+                 role_name: str = "", releases: Any = None) -> None:
+        """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not."""
         self._notifier = notifier
+        self._releases = releases
         self._incidents = incidents
         self._state = state
         self._ledger = ledger
@@ -287,8 +290,11 @@ class RollbackTrigger:
         if item.get("resolved_at"):
             return {"status": "duplicate"}
         key = self._incident_key(target, event.region)
-        self._notifier.resolve(key)
-        self._incidents.close(key, event_id=event.id)
+        incident = self._incidents.succeeded(key, at=event.time)
+        if incident is not None:
+            # The resolve is an effect of the incident: a retry after a failure resolves once.
+            self._notifier.settle(incident.dedup_key, log=self._incidents.effects(incident)).check()
+            self._incidents.close(incident, event_id=event.id)
         self._state.record(target.key, condition="attribute_not_exists(#resolved_at)",
                            resolved_at=clock.iso(event.time))
         self._ledger_update(target.pipeline or "", event.detail.execution_id,
@@ -359,8 +365,12 @@ class RollbackTrigger:
             notice.rollback_target = target_text
         if target.pipeline and release.get("execution_id"):
             notice.links["execution"] = links.execution(transition.region, target.pipeline, release["execution_id"])
-        notice.links["alarm"] = (f"{links.CONSOLE}/cloudwatch/home?region={transition.region}#alarmsV2:alarm/"
-                                 f"{transition.alarm}")
+        # What went wrong is the alarm's own reason; its console page (graph and history) is where to look.
+        notice.error = transition.reason or f"alarm {transition.alarm} is in ALARM (no reason given)"
+        notice.links["logs"] = (f"{links.CONSOLE}/cloudwatch/home?region={transition.region}#alarmsV2:alarm/"
+                                f"{quote(transition.alarm)}")
+        if self._releases is not None:
+            self._releases.fill(notice)  # never raises: a notice without its release beats no notice
         return notice
 
     def _skip(self, transition: Transition, target: Target, plan: Plan, reason: str) -> Outcome:
@@ -379,14 +389,18 @@ class RollbackTrigger:
             notice.links["rollback"] = links.execution(transition.region, target.pipeline, rollback_id)
         key = self._incident_key(target, transition.region)
         decision = self._notifier.decide(notice)
-        if self._incidents.open(key, event_id=transition.key, execution_id=plan.release_id,
-                                summary=f"alarm {transition.alarm} rolls back {target.name}"):
-            # Page first: PagerDuty deduplicates on the key, so a retry after a failed publish pages once.
-            summary = (f"{target.name}: alarm {transition.alarm} rolls back {plan.release_id or 'the release'}"
-                       + (f" to {plan.target_id}" if plan.target_id else "")
-                       + (f": {transition.reason}" if transition.reason else ""))
-            self._notifier.page(key, notice, decision, summary=summary)
-            self._notifier.send(notice, decision)
+        incident = self._incidents.open(key, event_id=transition.key, execution_id=plan.release_id, at=transition.at,
+                                        summary=f"alarm {transition.alarm} rolls back {target.name}")
+        if incident is None:
+            # The stage's incident is open already: the messages go out, no second page.
+            self._notifier.deliver(notice, decision, log=self._incidents.event_effects(transition.key)).check()
+            return
+        summary = (f"{target.name}: alarm {transition.alarm} rolls back {plan.release_id or 'the release'}"
+                   + (f" to {plan.target_id}" if plan.target_id else "")
+                   + (f": {transition.reason}" if transition.reason else ""))
+        # Each publish and the page are effects of the incident: a retry redoes only what did not happen.
+        delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
+                                          page=incident.dedup_key, summary=summary)
+        if delivery.complete:
             self._incidents.notified(key)
-        else:
-            self._notifier.send(notice, decision)  # the stage's incident is open already: no second page
+        delivery.check()
