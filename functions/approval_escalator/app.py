@@ -19,7 +19,9 @@ def both_sweeps():
     def run(scheduled_event, sweep_id):
         pending = approvals.pending()
         waiting = frozenset(i["execution_id"] for i in pending if i.get("execution_id"))
-        return escalator.escalate(pending, sweep_id) | {"executions": slow.sweep(sweep_id, waiting)}
+        # Through sweep(), not escalate(): a channel that failed must fail the invocation (after both
+        # sweeps ran) so that Lambda retries it; each effect already done is skipped on the retry.
+        return escalator.sweep(sweep_id, pending, also=lambda: {"executions": slow.sweep(sweep_id, waiting)})
 
     return run
 

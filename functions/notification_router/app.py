@@ -16,7 +16,7 @@ def ignored(parsed):
     """Events nobody hears of change nothing: they skip the idempotency record (two calls saved)."""
     from warden.router.router import NotificationRouter
 
-    return None if NotificationRouter.tells(parsed) else {"status": "ignored"}
+    return NotificationRouter.ignored(parsed)  # with its kind and state, as the log and the result say
 
 
 route = Entry(container, lambda: container.notification_router.handle, message="routed", skip=ignored)

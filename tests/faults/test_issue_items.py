@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS
 from tests.helpers import effects, sample, write_scenario
 from warden_local.replay import replay
@@ -94,8 +92,6 @@ def test_2_a_redrive_after_every_attempt_failed_repeats_no_message(world, tmp_pa
     assert sorted(messages(doc)) == [("ChatTopic", "pipeline.failed"), ("OnCallTopic", "pipeline.failed")]
 
 
-@pytest.mark.xfail(reason="since main d260537 the sweep's channel failures no longer reach Lambda: open",
-                   strict=False)
 def test_2_pagerduty_failing_mid_sweep_does_not_repeat_the_escalation_messages(world, tmp_path, faults):
     from tests.integration.test_approvals import approval_event, payments_world, started
 
@@ -146,8 +142,6 @@ def test_4_an_incident_whose_opener_died_is_taken_over_by_a_later_failure(world,
     assert len(world.pagerduty.events) == 1  # paged once: by the first attempt, recorded on the incident
 
 
-@pytest.mark.xfail(reason="since main d260537 the sweep's channel failures no longer reach Lambda: open",
-                   strict=False)
 def test_4_an_escalation_tier_whose_sweep_died_fires_on_the_next_sweep(world, tmp_path, faults):
     from tests.integration.test_approvals import approval_event, payments_world, started
 
@@ -308,7 +302,6 @@ def test_7_a_message_over_the_sns_limit_is_clipped_and_sent(world, tmp_path, fau
     assert sorted(messages(doc)) == [("ChatTopic", "action.failed"), ("OnCallTopic", "action.failed")]
 
 
-@pytest.mark.xfail(reason="since main d260537 the router classifies this state: open", strict=False)
 def test_7_ignored_events_are_counted(world, faults):
     odd = failed()
     odd["detail"]["state"] = "STOPPING"  # a state no audience is told of

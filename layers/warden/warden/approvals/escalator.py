@@ -15,6 +15,7 @@ notification is recorded as it goes out (warden.notify.effects): a retry sends o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +49,16 @@ class ApprovalEscalator:
         """A scheduled event: sweep, claiming tiers as `sweep_id` (a retried invocation is the same sweep)."""
         return self.sweep(sweep_id)
 
-    def sweep(self, sweep_id: str) -> dict[str, Any]:
-        self._failed: list[tuple[str, BaseException]] = []
-        result = self.escalate(self._approvals.pending(), sweep_id)
-        # A channel that failed fails the sweep after every approval was seen: the retry (or the next
-        # sweep, once the claim is stale) sends only what is missing.
+    def sweep(self, sweep_id: str, items: list[dict[str, Any]] | None = None,
+              also: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Escalate `items` (default: the pending index), then run `also` (another sweep sharing this
+        schedule), then raise the channels that failed: the retry (or the next sweep, once the claim is
+        stale) sends only what is missing. Failures are per sweep: the escalator lives as long as its
+        container, and one sweep's failures must neither leak into the next nor be dropped."""
+        self._failed = []
+        result = self.escalate(self._approvals.pending() if items is None else items, sweep_id)
+        if also is not None:
+            result |= also()
         Delivery(failures=self._failed).check()
         return result
 

@@ -36,17 +36,25 @@ class NotificationRouter:
         self._releases = releases
 
     @staticmethod
+    def ignored(event: Any) -> dict[str, Any] | None:
+        """The result for an event nobody hears of (it needs no idempotency record: it changes nothing),
+        else None. Counted (IgnoredEvents) and said with its kind and state: a state Warden does not know
+        must not vanish silently, whichever path (the handler's skip or `handle`) meets it."""
+        if classify(event) is not None:
+            return None
+        detail = getattr(event, "detail", None)
+        return {"status": "ignored", "kind": type(event).__name__, "state": getattr(detail, "state", None)}
+
+    @staticmethod
     def tells(event: Any) -> bool:
-        """Whether anyone hears of this event: the others need no idempotency record (they change nothing)."""
-        return classify(event) is not None
+        """Whether anyone hears of this event."""
+        return NotificationRouter.ignored(event) is None
 
     def handle(self, event: Any) -> dict[str, Any]:
         """`event` is a parsed model (warden.models.parse_event)."""
         notice = classify(event)
         if notice is None:
-            # Counted (IgnoredEvents) and said: a state Warden does not know must not vanish silently.
-            detail = getattr(event, "detail", None)
-            return {"status": "ignored", "kind": type(event).__name__, "state": getattr(detail, "state", None)}
+            return self.ignored(event)  # type: ignore[return-value]
         decision = self._notifier.decide(notice)
         # A success resolves what it supersedes whatever routing says of its own message.
         resolved, settled = self._recover(notice) if notice.event in RECOVERY_EVENTS else (None, Delivery())
