@@ -5,8 +5,9 @@ An effect is one publish to one audience topic, or one page trigger or resolve. 
 set on one item of the state table: the item that owns the notification (an incident, an approval), or
 an item of its own (`EffectLog.load`). A name is added right after its effect succeeded, so a Lambda
 retry, a later delivery that takes a dead one's claim over, or a dead-letter redrive reads the set and
-redoes only what did not happen. The one window left is a lost answer to that marker write: the effect
-is then done once more on the retry (one extra message per failed attempt, never one less).
+redoes only what did not happen. The one window left is a marker write that fails (it gets a second round
+of retries first, the effect being done) or whose answer is lost: the effect is then done once more on
+the retry (one extra message per failed attempt, never one less).
 
 Channels are independent: every pending effect is attempted whatever happened to the others, and only
 then are failures raised (`Delivery.check`): a transient one as `EffectsIncomplete` (Lambda retries the
@@ -76,8 +77,18 @@ class EffectLog:
         update, values = "ADD #d :n", {":n": {"SS": [name]}}
         if self._keep_until is not None:
             update, values[":ttl"] = update + " SET expires_at = :ttl", {"N": str(self._keep_until)}
-        self._ddb.update_item(TableName=self._table, Key=self._key, UpdateExpression=update,
-                              ExpressionAttributeNames={"#d": self._attr}, ExpressionAttributeValues=values)
+        request = {"TableName": self._table, "Key": self._key, "UpdateExpression": update,
+                   "ExpressionAttributeNames": {"#d": self._attr}, "ExpressionAttributeValues": values}
+        try:
+            self._ddb.update_item(**request)
+        except Exception as exc:  # noqa: BLE001 (re-raised below unless the second round succeeds)
+            if is_permanent(exc):
+                raise
+            # The effect is done: a marker lost now costs a duplicate message on the retry, so it is worth
+            # a second round of botocore's retries before the invocation fails (ADD to a set: idempotent).
+            logger.warning("effect marker write failed: trying once more", extra={
+                "effect": name, "error": f"{type(exc).__name__}: {exc}"[:500]})
+            self._ddb.update_item(**request)
         self.done.add(name)
 
 
