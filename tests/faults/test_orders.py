@@ -159,18 +159,8 @@ def test_any_order_and_redelivery_tell_what_in_order_delivery_tells(outcomes, fa
     assert observed["pages"] == expected["pages"]
 
 
-# The approval item is written when its request is delivered. Delivered before its execution's STARTED
-# event, the release comes from GetPipelineExecution, which the embedded CodePipeline answers without a
-# source revision: the item keeps "release unknown" although the STARTED event later names the commit
-# (the trigger cache heals, the approval item does not). And an execution's end delivered before the
-# approval's decision closes the item with reason "execution SUCCEEDED", which in order it never gets.
-TABLES_DIVERGE = {"approval": "an approval item keeps the release and closing reason of the first "
-                              "delivery to reach it (release_unknown, reason)"}
-
-
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=TABLES_DIVERGE[n], strict=False))
-                                  if n in TABLES_DIVERGE else n for n in sorted(STORIES)])
+@pytest.mark.parametrize("name", sorted(STORIES))
 def test_any_order_and_redelivery_converge_to_the_in_order_tables(outcomes, faults, name, seed):
     expected, observed = outcomes(name), outcomes(name, seed)
     for table, items in expected["tables"].items():

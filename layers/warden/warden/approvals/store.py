@@ -87,6 +87,33 @@ class Approvals:
                                                       ":e": {"S": execution_id},
                                                       ":pending": {"S": PENDING_STATUS}})
 
+    def heal_release(self, account: str, region: str, pipeline: str, execution_id: str,
+                     facts: dict[str, Any]) -> list[str]:
+        """An approval of this execution recorded before its STARTED event arrived, with the release
+        unknown, gets the STARTED event's facts (whatever its status): the item then reads as if the
+        events had come in order. Conditional on the unknown still being there: a redelivery is a no-op."""
+        facts = {k: v for k, v in facts.items() if v}
+        if not (facts.get("commit") and facts.get("author")):
+            return []
+        healed = []
+        for item in self._query(KeyConditionExpression="pk = :pk", ConsistentRead=True,
+                                FilterExpression="execution_id = :e AND attribute_exists(release_unknown)",
+                                ExpressionAttributeValues={":pk": {"S": approval_pk(account, region, pipeline)},
+                                                           ":e": {"S": execution_id}}):
+            names = {f"#f{n}": k for n, k in enumerate(facts)}
+            values = {f":f{n}": _value(v) for n, v in enumerate(facts.values())}
+            try:
+                self._ddb.update_item(
+                    TableName=self._table, Key=_key(key_of(item)),
+                    UpdateExpression="SET " + ", ".join(f"#f{n} = :f{n}" for n in range(len(facts)))
+                                     + " REMOVE release_unknown",
+                    ConditionExpression="attribute_exists(release_unknown)",
+                    ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+            except self._conditional():
+                continue  # healed meanwhile by a redelivery
+            healed.append(item["sk"])
+        return healed
+
     def pending(self) -> list[dict[str, Any]]:
         """Every pending approval, oldest first, through the sparse index (no scan)."""
         return self._query(IndexName=PENDING_INDEX, KeyConditionExpression="gsi1pk = :p",
@@ -193,7 +220,9 @@ class Approvals:
         try:
             out = self._ddb.update_item(
                 TableName=self._table, Key=_key(key),
-                UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk",
+                # A told outcome replacing a silent close drops the close's reason: the item reads as in order.
+                UpdateExpression="SET " + ", ".join(sets) + " REMOVE gsi1pk, gsi1sk"
+                                 + (", reason" if tell and "reason" not in fields else ""),
                 # An outcome to tell also replaces a silent close by the execution's end (delivered first).
                 ConditionExpression="attribute_not_exists(pk) OR #s = :pending OR (#by = :me AND #told = :false)"
                                     + (" OR #s = :closed" if tell else ""),

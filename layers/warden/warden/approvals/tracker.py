@@ -184,9 +184,14 @@ class ApprovalTracker:
         trigger = event.detail.execution_trigger
         if trigger is None:
             return {"status": "ignored"}
+        facts = trigger_facts(trigger, event.region)
         self._approvals.save_trigger(event.account, event.region, event.detail.pipeline, event.detail.execution_id,
-                                     trigger_facts(trigger, event.region))
-        return {"status": "recorded", "execution": event.detail.execution_id}
+                                     facts)
+        # An approval requested before this event arrived said "release unknown": it learns it now.
+        healed = self._approvals.heal_release(event.account, event.region, event.detail.pipeline,
+                                              event.detail.execution_id, facts)
+        return {"status": "recorded", "execution": event.detail.execution_id} | (
+            {"healed": healed} if healed else {})
 
     def ended(self, event: PipelineExecutionStateChange) -> dict[str, Any]:
         d = event.detail
