@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.aws.clients import Clients
+from warden.aws.clients import Clients, assumed_session
 
 ROLE_SESSION_NAME = "pipeline-warden-artifacts"
 
@@ -37,24 +37,7 @@ class Access:
         return self._made[key]
 
     def _assumed(self, account: str) -> Any:
-        import boto3
-        import botocore.session
-        from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
-
         sts = self.own("sts")
         role_arn = f"arn:{sts.meta.partition}:iam::{account}:role/{self._role_name}"
-
-        def assume() -> dict[str, str]:
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
-            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
-
-        class AssumedRole(CredentialProvider):
-            METHOD = "assume-role"
-
-            def load(self) -> DeferredRefreshableCredentials:
-                return DeferredRefreshableCredentials(refresh_using=assume, method=self.METHOD)
-
-        core = botocore.session.Session()
-        core.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
-        return boto3.session.Session(botocore_session=core, region_name=self._own_region)
+        return assumed_session(sts, role_arn, self._own_region, session_name=ROLE_SESSION_NAME,
+                               purpose=f"workload read ({account})")

@@ -67,3 +67,30 @@ class Clients:
     @cached_property
     def sts(self) -> Any:
         return self.client("sts")
+
+
+def assumed_session(sts: Any, role_arn: str, region: str, *, session_name: str, purpose: str) -> Any:
+    """A boto3 session on `role_arn`'s credentials. AssumeRole runs on the first call of a client of it and
+    again before the credentials expire (botocore's refreshable credentials), so a role that cannot be
+    assumed fails that call like any other, where the caller already handles it."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
+
+    from warden.core.log import logger
+
+    def assume() -> dict[str, str]:
+        logger.info(f"assuming the {purpose} role", extra={"role": role_arn})
+        creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
+        return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+    class AssumedRole(CredentialProvider):
+        METHOD = "assume-role"
+
+        def load(self) -> DeferredRefreshableCredentials:
+            return DeferredRefreshableCredentials(refresh_using=assume, method=self.METHOD)
+
+    core = botocore.session.Session()
+    core.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
+    return boto3.session.Session(botocore_session=core, region_name=region)

@@ -213,30 +213,11 @@ class CodePipelineGateway:
 
     # -- clients ----------------------------------------------------------------------------------
     def _assumed_client(self, account: str, region: str | None) -> Any:
-        import boto3
-        import botocore.session
-        from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
+        from warden.aws.clients import assumed_session, client_config
 
-        from warden.aws.clients import client_config
-
-        role_arn, sts = self.role_arn(account), self._clients.sts
-
-        def assume() -> dict[str, str]:
-            logger.info("assuming the workload read role", extra={"account": account, "role": role_arn})
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
-            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
-
-        class AssumedRole(CredentialProvider):
-            METHOD = "assume-role"
-
-            def load(self) -> DeferredRefreshableCredentials:
-                return DeferredRefreshableCredentials(refresh_using=assume, method=self.METHOD)
-
-        core = botocore.session.Session()
-        core.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
-        session = boto3.session.Session(botocore_session=core,
-                                        region_name=region or self._clients.session.region_name)
+        region = region or self._clients.session.region_name
+        session = assumed_session(self._clients.sts, self.role_arn(account), region,
+                                  session_name=ROLE_SESSION_NAME, purpose=f"workload read ({account})")
         return session.client("codepipeline", config=client_config())
 
 

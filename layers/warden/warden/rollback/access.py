@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.aws.clients import Clients, client_config
-from warden.core.log import logger
+from warden.aws.clients import Clients, assumed_session, client_config
 
 ROLE_SESSION_NAME = "pipeline-warden"
 
@@ -63,24 +62,5 @@ class DeployAccess:
         return self._sts_client
 
     def _assumed_session(self, account: str) -> Any:
-        import boto3
-        import botocore.session
-        from botocore.credentials import CredentialProvider, CredentialResolver, DeferredRefreshableCredentials
-
-        role_arn, sts = self.role_arn(account), self._sts
-
-        def assume() -> dict[str, str]:
-            logger.info("assuming the workload deploy role", extra={"account": account, "role": role_arn})
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
-            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
-                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
-
-        class AssumedRole(CredentialProvider):
-            METHOD = "assume-role"
-
-            def load(self) -> DeferredRefreshableCredentials:
-                return DeferredRefreshableCredentials(refresh_using=assume, method=self.METHOD)
-
-        core = botocore.session.Session()
-        core.register_component("credential_provider", CredentialResolver(providers=[AssumedRole()]))
-        return boto3.session.Session(botocore_session=core, region_name=self._clients.session.region_name)
+        return assumed_session(self._sts, self.role_arn(account), self._clients.session.region_name,
+                               session_name=ROLE_SESSION_NAME, purpose=f"workload deploy ({account})")
