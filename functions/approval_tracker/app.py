@@ -20,4 +20,6 @@ def handler(event, context):
     for result in outcome.results:
         if result.get("status") == "sent":
             metrics.add_metric(name="ApprovalNotifications", unit=MetricUnit.Count, value=1)
+        if result.get("status") == "conflict":  # a later approval message disagreed with the first: ignored
+            metrics.add_metric(name="ApprovalMessageConflicts", unit=MetricUnit.Count, value=1)
     return response(outcome)

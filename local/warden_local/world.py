@@ -343,7 +343,7 @@ class World:
             handler = getattr(self._module(fn), fn.entry_point)
             for _ in range(1 + fn.max_retries):
                 context = _Context(fn, function_id, self.account, self.region)
-                RECORDER.active = True
+                RECORDER.active, RECORDER.function = True, function_id
                 start = time.perf_counter()
                 try:
                     outcome.result, outcome.error = handler(event, context), None
@@ -352,7 +352,7 @@ class World:
                     outcome.error = f"{type(exc).__name__}: {exc}"
                 finally:
                     outcome.seconds += time.perf_counter() - start
-                    RECORDER.active = False
+                    RECORDER.active, RECORDER.function = False, None
         if outcome.error is not None:
             self._dead_letter(fn, event, outcome.error)
         return outcome

@@ -19,6 +19,7 @@ from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.aws.config import ConfigStore
 from warden.aws.settings import Settings
+from warden.core.accounts import is_own
 from warden.core.errors import PermanentError
 from warden.core.log import logger
 
@@ -106,9 +107,12 @@ class Container:
         from warden.router.incidents import Incidents
         from warden.router.router import NotificationRouter
 
+        # CodeDeploy is read in this account only: a workload account's stop is paged as "cause unknown".
         return NotificationRouter(notifier=self.notifier(), codepipeline=self.codepipeline,
                                   incidents=Incidents(self.clients.dynamodb, self.settings.state_table),
-                                  releases=self.releases)
+                                  releases=self.releases,
+                                  codedeploy_in=lambda account: self.clients.codedeploy
+                                  if is_own(account, self.settings.account_id) else None)
 
     @cached_property
     def releases(self) -> Releases:

@@ -3,34 +3,45 @@
 Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
 every audience and pages once; the others of the same incident stay silent. The pipeline's next
 success resolves the page. The opener names the release (warden.release.lookup: reads, and one cached
-CodePipeline read per execution), so a retried opener says the same without asking again.
+CodePipeline read per execution), so a retried opener says the same without asking again. A CodeDeploy
+deployment that stopped or failed is first explained by GetDeployment (warden.router.deployments): a
+person's stop informs the team and pages nobody; an alarm stop or a failure pages, as
+`deployment.rolled_back` when CodeDeploy started a rollback and `deployment.failed` otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
+from warden.core import links
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
 from warden.notify.pagerduty import PagerDutyRejected
 from warden.notify.render import title
+from warden.notify.rules import Decision
 from warden.release.lookup import Releases
+from warden.router import deployments
 from warden.router.incidents import Incidents, incident_key
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})
 RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
+PERSON_STOP = Decision(("team",), "info", rule="deployment stopped by a person")
 
 
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
-                 codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None) -> None:
-        """`releases` names the commit and author of what failed (warden.release.lookup)."""
+                 codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
+                 codedeploy_in: Callable[[str], Any] | None = None) -> None:
+        """`releases` names the commit and author of what failed (warden.release.lookup);
+        `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read."""
         self._notifier = notifier
         self._incidents = incidents
         self._codepipeline = codepipeline
         self._releases = releases
+        self._codedeploy_in = codedeploy_in
 
     @staticmethod
     def tells(event: Any) -> bool:
@@ -42,16 +53,29 @@ class NotificationRouter:
         notice = classify(event)
         if notice is None:
             return {"status": "ignored"}
+        if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
+            self._explain(notice)
         decision = self._notifier.decide(notice)
+        if notice.stopped_by and decision.rule == "default":
+            decision = PERSON_STOP  # no routing rule asks otherwise: the team hears of it, nobody is paged
         if decision.muted:
             return {"status": "muted", "event": notice.event, "rule": decision.rule}
-        if notice.event in INCIDENT_EVENTS:
+        if notice.event in INCIDENT_EVENTS and not notice.stopped_by:
             return self._incident(notice, decision)
         sent = self._notifier.send(notice, decision)
         result = {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": sent}
         if notice.event in RECOVERY_EVENTS:
             result["resolved"] = self._recover(notice)
         return result
+
+    def _explain(self, notice: Notice) -> None:
+        codedeploy = self._codedeploy_in(notice.account) if self._codedeploy_in else None
+        found = deployments.cause(codedeploy, notice.deployment_id or "", notice.state)
+        notice.event = "deployment.rolled_back" if found.rolled_back else "deployment.failed"
+        if found.kind == deployments.PERSON:
+            notice.stopped_by = "a person (StopDeployment)"
+        detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
+        notice.error = notice.error or detail or None
 
     # -- incidents ----------------------------------------------------------------------------------
     def _key(self, notice: Notice) -> str:
@@ -91,8 +115,9 @@ class NotificationRouter:
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]
             notice.error = found["error"]
-            if found["logs"]:
-                notice.links.setdefault("logs", found["logs"])
+            logs = links.safe(found["logs"])
+            if logs:
+                notice.links.setdefault("logs", logs)
 
     def _recover(self, notice: Notice) -> bool:
         incident = self._incidents.open_incident(self._key(notice))

@@ -1,0 +1,149 @@
+"""Exact IAM (issue 12, item 5): every AWS call a function makes is allowed by its own policies in
+template.yaml, and every action its policies allow is one it makes.
+
+The bundled story, every scenario and every sample event are replayed in the embedded world with
+each call recorded per function (warden_local.observe.RECORDER.access); the functions' policies are
+read from template.yaml with the default parameters (SAM policy templates expanded to their actions).
+Calls AWS makes on a function's behalf are added: Lambda decrypts the environment and dead-letters
+asynchronous invocations with the function's role; SNS and SQS need the caller's KMS permissions on
+encrypted topics and queues. A missing permission or an unused one fails the build.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import EVENTS, ROOT
+from warden_local.observe import RECORDER
+from warden_local.replay import replay
+from warden_local.world import World
+
+# SAM policy templates used in template.yaml, with the actions they grant.
+SAM_TEMPLATES = {
+    "SNSPublishMessagePolicy": ["sns:Publish"],
+    "KMSDecryptPolicy": ["kms:Decrypt"],
+    "SQSSendMessagePolicy": ["sqs:SendMessage*", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+    "AWSSecretsManagerGetSecretValuePolicy": ["secretsmanager:GetSecretValue"],
+    "DynamoDBCrudPolicy": ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:Scan",
+                           "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+                           "dynamodb:BatchGetItem", "dynamodb:DescribeTable", "dynamodb:ConditionCheckItem"],
+    "DynamoDBReadPolicy": ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchGetItem",
+                           "dynamodb:DescribeTable"],
+    "S3ReadPolicy": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetObjectVersion",
+                     "s3:GetLifecycleConfiguration"],
+    "CloudWatchPutMetricPolicy": ["cloudwatch:PutMetricData"],
+}
+# Parts of SAM templates that no Warden code path calls, but that the template cannot leave out.
+TEMPLATE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+# Allowed and needed, but on a path the replayed inputs do not take; each names where it is exercised.
+ELSEWHERE = {
+    "dynamodb:DeleteItem": "powertools Idempotency deletes the in-progress record when the handler raises "
+                           "(tests/integration/test_incidents.py: PagerDuty outage)",
+    "codepipeline:GetPipelineExecution": "who waits / the commit when the STARTED event was lost "
+                                         "(tests/integration/test_ledger.py, test_approvals.py)",
+    "codecommit:GetCommit": "CodeCommit sources only (tests/integration/test_ledger.py)",
+    "codepipeline:ListActionExecutions": "reconciling an approval that is not the latest at its stage "
+                                         "(tests/integration/test_approvals.py, PARALLEL mode)",
+    "dynamodb:GetItem": "ledger reads of an execution item before a conditional write",
+    "dynamodb:PutItem": "ledger items created by a pipeline event",
+    "dynamodb:Query": "ledger: current deployments of a stage",
+}
+
+
+def implicit(template_fn: dict) -> set[str]:
+    """Calls made with the function's role by AWS itself."""
+    found = {"kms:Decrypt"}  # Lambda decrypts the environment (KmsKeyArn in Globals)
+    if template_fn.get("DeadLetterQueue"):
+        found |= {"sqs:SendMessage"}  # Lambda dead-letters failed asynchronous invocations
+    return found
+
+
+def needs_kms(actions: set[str]) -> set[str]:
+    """Publishing to an encrypted topic, or sending to an encrypted queue, needs the caller's KMS grants."""
+    return {"kms:GenerateDataKey", "kms:Decrypt"} if actions & {"sns:Publish", "sqs:SendMessage"} else set()
+
+
+def allowed(world: World, policies: list) -> set[str]:
+    actions: set[str] = set()
+    for policy in world.resolve(policies):
+        if isinstance(policy, str):
+            pytest.fail(f"managed policy {policy}: list the actions the function calls instead")
+        for name, value in policy.items():
+            if name == "Statement":
+                for statement in value if isinstance(value, list) else [value]:
+                    if statement.get("Effect") == "Allow":
+                        action = statement["Action"]
+                        actions |= set(action if isinstance(action, list) else [action])
+            elif name in SAM_TEMPLATES:
+                actions |= set(SAM_TEMPLATES[name])
+            else:
+                pytest.fail(f"unknown SAM policy template {name}: add its actions to SAM_TEMPLATES")
+    return actions
+
+
+def covered(action: str, patterns: set[str]) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+@pytest.fixture(scope="module")
+def exercised():
+    inputs = [str(p) for p in sorted((EVENTS / "scenarios").glob("*.json"))]
+    samples = [str(p) for p in sorted(EVENTS.glob("*/*.json")) if p.parent.name != "scenarios"]
+    RECORDER.access.clear()
+    with World() as world:
+        template = {lid: res.get("Properties", {})
+                    for lid, res in world.template.of_type("AWS::Serverless::Function").items()}
+        policies = {lid: allowed(world, props.get("Policies", [])) for lid, props in template.items()}
+    for path in inputs:
+        replay([path])  # each scenario in a world of its own (their world calls overlap)
+    replay(samples)
+    calls: dict[str, set[str]] = {lid: set() for lid in template}
+    for function, action in RECORDER.access:
+        calls[function].add(action)
+    for lid, props in template.items():
+        calls[lid] |= implicit(props)
+        calls[lid] |= needs_kms(calls[lid])
+    return calls, policies
+
+
+def test_every_call_of_every_function_is_allowed_by_its_own_policies(exercised):
+    calls, policies = exercised
+    missing = {fn: sorted(a for a in actions if not covered(a, policies[fn])) for fn, actions in calls.items()}
+    assert not any(missing.values()), f"calls template.yaml does not allow: {missing}"
+
+
+def test_no_function_is_allowed_an_action_it_never_calls(exercised):
+    calls, policies = exercised
+    unused = {fn: sorted(p for p in patterns if p not in TEMPLATE_EXTRAS and p not in ELSEWHERE
+                         and not any(fnmatch.fnmatchcase(a.lower(), p.lower()) for a in calls[fn]))
+              for fn, patterns in policies.items()}
+    assert not any(unused.values()), f"permissions no call needs: {unused}"
+
+
+def test_every_function_is_exercised(exercised):
+    calls, _ = exercised
+    assert all(len(actions) > 3 for actions in calls.values()), calls
+
+
+def test_each_function_gets_only_its_own_environment():
+    """A function that never publishes has no topic in its environment; one without a table, no table."""
+    with World() as world:
+        for lid, fn in world.functions.items():
+            env = set(fn.environment)
+            policies = str(world.template.resources[lid]["Properties"].get("Policies", []))
+            for variable, resource in {"LEDGER_TABLE": "LedgerTable", "STATE_TABLE": "StateTable",
+                                       "IDEMPOTENCY_TABLE": "IdempotencyTable", "ONCALL_TOPIC_ARN": "OnCallTopic",
+                                       "CHAT_TOPIC_ARN": "ChatTopic"}.items():
+                assert (variable in env) == (resource in policies), (lid, variable)
+
+
+def test_the_coverage_check_fails_for_a_missing_permission(exercised):
+    calls, policies = exercised
+    fewer = {fn: {p for p in patterns if p != "sns:Publish"} for fn, patterns in policies.items()}
+    assert any(not covered("sns:Publish", fewer[fn]) for fn, actions in calls.items() if "sns:Publish" in actions)
+
+
+assert Path(ROOT / "template.yaml").exists()
