@@ -310,11 +310,12 @@ class Replayer:
                     if fn.metadata.get("InvokedBy") == "codedeploy-lifecycle-hook"]
         return []
 
-    @staticmethod
-    def _matches(trigger: Any, event: dict[str, Any]) -> bool:
+    def _matches(self, trigger: Any, event: dict[str, Any]) -> bool:
         if trigger.type not in ("EventBridgeRule", "CloudWatchEvent"):
             return False
-        return EventPattern.load(json.dumps(trigger.properties.get("Pattern", {}))).matches_event(event)
+        # Resolved as deployed: a rule's `account` list depends on the stack's parameters.
+        pattern = self.world.resolve(trigger.properties.get("Pattern", {}))
+        return EventPattern.load(json.dumps(pattern)).matches_event(event)
 
     def _sns_subscriptions(self) -> list[tuple[str, str]]:
         return [(fid, self.world.resolve(t.properties.get("Topic"))) for fid, fn in self.world.functions.items()

@@ -52,6 +52,9 @@ def local_env(account: str, region: str) -> dict[str, str]:
 
 
 LOCAL_ENV = local_env(ACCOUNT, REGION)
+# The stack as the embedded world deploys it, unless a test says otherwise: the workload accounts of
+# the bundled samples and scenarios are trusted (their events pass the rules' `account` filter).
+LOCAL_PARAMETERS = {"TrustedAccountIds": "222233334444,444455556666"}
 _worlds = itertools.count()
 
 
@@ -94,7 +97,8 @@ class World:
                  account: str = ACCOUNT, region: str = REGION) -> None:
         self.account, self.region = account, region
         self.template = template or default_template()
-        self.overrides = parameters or {}
+        self.overrides = {k: v for k, v in LOCAL_PARAMETERS.items() if k in self.template.parameters} | (
+            parameters or {})
         self.logs = io.StringIO()
         self.physical: dict[str, dict[str, Any]] = {}
         self.functions = self.template.functions
@@ -146,9 +150,12 @@ class World:
 
     # -- the stack ----------------------------------------------------------------------------------
     def parameter(self, name: str) -> Any:
-        if name in self.overrides:
-            return self.overrides[name]
         spec = self.template.parameters[name]
+        if name in self.overrides:
+            value = self.overrides[name]
+            if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                return value.split(",") if value else [""]
+            return value
         default = spec.get("Default", "")
         if spec.get("Type") == "CommaDelimitedList":
             return [v for v in str(default).split(",")] if default != "" else [""]

@@ -139,3 +139,23 @@ def test_a_stop_that_cannot_be_read_still_pages_and_says_the_cause_is_unknown(wo
     assert ("OnCallTopic", "deployment.rolled_back", "critical") in messages and len(pages) == 1
     [oncall] = [e for e in found if e["kind"] == "message" and e["topic"] == "OnCallTopic"]
     assert "cause unknown" in oncall["body"]
+
+
+def test_events_from_an_untrusted_account_reach_no_function(tmp_path):
+    trusted, untrusted = sample("codepipeline/pipeline-failed.json"), sample("codepipeline/pipeline-failed.json")
+    trusted["account"], untrusted["account"] = "222233334444", "999988887777"
+    doc = replay([write_scenario(tmp_path, [{"event": untrusted}, {"event": trusted}], world=[])])
+    assert doc["steps"][0]["routed_to"] == [] and doc["steps"][0]["effects"] == []
+    assert "no route" in doc["steps"][0]["note"]
+    assert "NotificationRouter" in doc["steps"][1]["routed_to"]
+
+
+def test_with_no_trusted_account_only_this_accounts_events_are_routed():
+    with World(parameters={"TrustedAccountIds": ""}) as world:
+        from warden_local.replay import Replayer
+
+        replayer = Replayer(world)
+        event = sample("codepipeline/pipeline-failed.json")
+        assert replayer.routes(event)
+        event["account"] = "222233334444"
+        assert replayer.routes(event) == []
