@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from warden.core import links
-from warden.core.text import LIMITS, clean
+from warden.core.text import ELLIPSIS, LIMITS, clean
 from warden.notify.notice import Notice
 from warden.notify.rules import Decision
 
@@ -119,7 +119,7 @@ def _subject(notice: Notice, decision: Decision) -> str:
     if notice.short_commit:
         text += f" ({notice.short_commit})"
     # SNS subjects: one line of printable ASCII, under 100 characters.
-    text = " ".join(text.encode("ascii", "replace").decode().split())
+    text = " ".join(text.replace(ELLIPSIS, "...").encode("ascii", "replace").decode().split())
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 
