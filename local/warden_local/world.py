@@ -283,7 +283,7 @@ class World:
         return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
 
     def _fn_join(self, arg: list[Any]) -> str:
-        sep, items = arg[0], self.resolve(arg[1])
+        sep, items = self.resolve(arg[0]), self.resolve(arg[1])
         return sep.join(str(i) for i in (items if isinstance(items, list) else [items]))
 
     def _fn_split(self, arg: list[Any]) -> list[str]:
