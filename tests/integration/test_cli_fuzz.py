@@ -61,7 +61,7 @@ def shaped(draw):
 INPUTS = mutated_sample() | shaped() | JSON
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=INPUTS, json_output=st.booleans())
 def test_any_input_gives_output_or_one_line_and_exit_2(tmp_path, capsys, doc, json_output):
     path = tmp_path / "input.json"
@@ -77,7 +77,7 @@ def test_any_input_gives_output_or_one_line_and_exit_2(tmp_path, capsys, doc, js
             json.loads(out)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=JSON | shaped())
 def test_any_config_file_validates_or_fails_in_one_line(tmp_path, capsys, doc):
     path = tmp_path / "config.json"

@@ -10,7 +10,7 @@ builds a store or a client itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.aws.config import ConfigStore
-from warden.aws.settings import Settings
+from warden.aws.settings import REQUIRED_ENV, Settings
 from warden.core.accounts import is_own
 from warden.core.errors import PermanentError
 from warden.core.log import logger
@@ -46,9 +46,12 @@ class Outcome:
 
 
 class Container:
-    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, clients: Clients | None = None, settings: Settings | None = None, *,
+                 needs: Iterable[str] = REQUIRED_ENV) -> None:
+        """`needs`: the environment variables (tables) this function cannot work without."""
         self.clients = clients or Clients()
-        self.settings = settings or Settings.from_env()  # SettingsError at import: the start-up fails
+        # SettingsError at import: the start-up fails.
+        self.settings = settings or Settings.from_env(required=needs)
 
     @cached_property
     def codepipeline(self) -> CodePipelineGateway:
