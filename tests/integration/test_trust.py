@@ -138,7 +138,7 @@ def test_a_stop_that_cannot_be_read_still_pages_and_says_the_cause_is_unknown(wo
     messages, pages, found = route_stop(world, "d-UNKNOWN00")
     assert ("OnCallTopic", "deployment.rolled_back", "critical") in messages and len(pages) == 1
     [oncall] = [e for e in found if e["kind"] == "message" and e["topic"] == "OnCallTopic"]
-    assert "cause unknown" in oncall["body"]
+    assert "Not confirmed: cause unknown" in oncall["body"]
 
 
 def test_events_from_an_untrusted_account_reach_no_function(tmp_path):

@@ -17,7 +17,7 @@ from warden.notify.sns import Publisher
 
 # The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
 DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": LIMITS["name"],
-                 "commit": 8 + LIMITS["commit_message"], "commit_id": LIMITS["id"], "author": LIMITS["author"],
+                 "commit": LIMITS["error"], "commit_id": LIMITS["id"], "author": LIMITS["author"],
                  "execution": LIMITS["id"], "error": LIMITS["error"]}
 
 

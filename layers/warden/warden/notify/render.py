@@ -49,7 +49,7 @@ FACT_LIMIT = LIMITS["other"]  # one field must not push a message past SNS's 256
 FACT_LIMITS = {
     "Pipeline": LIMITS["name"], "Application": LIMITS["name"], "Deployment group": LIMITS["name"],
     "Stage": LIMITS["name"], "Action": LIMITS["name"], "Execution": LIMITS["id"], "Deployment": LIMITS["id"],
-    "Commit": 8 + LIMITS["commit_message"], "Author": LIMITS["author"], "Trigger": LIMITS["name"],
+    "Commit": LIMITS["error"], "Author": LIMITS["author"], "Trigger": LIMITS["name"],
     "Error": LIMITS["error"], "Note": LIMITS["note"], "Decided by": LIMITS["author"] * 2,
     "Comment": LIMITS["note"], "Account": 40, "State": 40, "Duration": 40, "Waiting for": 40, "Expires": 40,
     "Not confirmed": LIMITS["error"],

@@ -74,6 +74,9 @@ class NotificationRouter:
         notice.event = "deployment.rolled_back" if found.rolled_back else "deployment.failed"
         if found.kind == deployments.PERSON:
             notice.stopped_by = "a person (StopDeployment)"
+        if found.kind == deployments.UNKNOWN:
+            notice.unconfirmed = notice.unconfirmed or found.message  # said, as every unconfirmed fact is
+            return
         detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
         notice.error = notice.error or detail or None
 
