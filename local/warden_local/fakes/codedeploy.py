@@ -134,7 +134,12 @@ class EmbeddedCodeDeploy:
             rollback_id = self.backend.create_deployment(
                 deployment.application_name, deployment.deployment_group_name, deployment.revision,
                 deployment_config_name=deployment.deployment_config_name)
-            self.backend.get_deployment(rollback_id).creator = "codeDeployRollback"
+            rollback_deployment = self.backend.get_deployment(rollback_id)
+            rollback_deployment.creator = "codeDeployRollback"
+            # Created on the world's clock, like every deployment (create_deployment below).
+            from warden.core import clock
+
+            rollback_deployment.create_time = clock.now().astimezone(UTC).replace(tzinfo=None)
             self.rollbacks[deployment.deployment_id] = {
                 "rollbackDeploymentId": rollback_id,
                 "rollbackMessage": f"Deployment {deployment.deployment_id} rolled back by {rollback_id}."}
