@@ -9,7 +9,7 @@ from warden.aws.entry import Entry, response, scheduled
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE"))  # its own tables (template.yaml)
 
 
 def both_sweeps():

@@ -8,7 +8,7 @@ from warden.aws.entry import Entry, response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)
 # Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.
 track = Entry(container, lambda: container.approval_tracker.handle, with_id=True, message="tracked")
 
@@ -20,4 +20,6 @@ def handler(event, context):
     for result in outcome.results:
         if result.get("status") == "sent":
             metrics.add_metric(name="ApprovalNotifications", unit=MetricUnit.Count, value=1)
+        if result.get("status") == "conflict":  # a later approval message disagreed with the first: ignored
+            metrics.add_metric(name="ApprovalMessageConflicts", unit=MetricUnit.Count, value=1)
     return response(outcome)

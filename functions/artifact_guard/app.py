@@ -10,7 +10,7 @@ from warden.aws.entry import Entry, deliveries, response, scheduled
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("STATE_TABLE", "LEDGER_TABLE"))  # its own tables only (template.yaml)
 
 
 def _parse(event):

@@ -7,7 +7,7 @@ from warden.aws.entry import Entry, response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("LEDGER_TABLE",))  # its own tables only (template.yaml)
 
 
 def report(recorded):

@@ -11,7 +11,7 @@ from warden.aws.entry import response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=())  # no table: it reads CodeDeploy and CloudWatch only
 
 
 @cache

@@ -8,7 +8,7 @@ from warden.aws.entry import Entry, response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)
 # Keyed on the EventBridge event id: a redelivered event publishes nothing new.
 
 

@@ -13,7 +13,7 @@ from warden.aws.entry import deliveries, response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container()
+container = Container(needs=("STATE_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only
 
 
 @cache

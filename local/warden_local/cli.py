@@ -78,9 +78,16 @@ def main(argv: list[str] | None = None) -> int:
 
             return artifacts_cli.run(args)
     except InputError as exc:
-        print(f"warden: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 (every error is one line and exit 2, never a traceback)
+        return _fail(f"{type(exc).__name__}: {exc}")
     return 0
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, exit status 2."""
+    print("warden: " + " ".join(message.split())[:1000], file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def _validate(path: Path) -> int:

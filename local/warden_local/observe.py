@@ -40,18 +40,29 @@ def plain(value: Any) -> Any:
     return value
 
 
+# Where botocore's signing name is not the IAM service prefix.
+IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses"}
+
+
 class CallRecorder:
-    """Registered once per process on every botocore session, active only while a handler runs."""
+    """Registered once per process on every botocore session, active only while a handler runs.
+
+    `access` collects every call (reads too) as (function logical id, "iam-prefix:Operation"): what
+    each function's role must allow (tests/integration/test_iam_coverage.py)."""
 
     def __init__(self) -> None:
         self.active = False
+        self.function: str | None = None
         self.calls: list[dict[str, Any]] = []
+        self.access: set[tuple[str, str]] = set()
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         if not self.active:
             return
         service = model.service_model.signing_name or model.service_model.endpoint_prefix
         name = model.name
+        if self.function:
+            self.access.add((self.function, f"{IAM_PREFIX.get(service, service)}:{name}"))
         if name.startswith(READ_PREFIXES) or (service, name) in SHOWN_ELSEWHERE:
             return
         self.calls.append({"kind": "call", "api": f"{service}:{name}", "params": plain(params)})

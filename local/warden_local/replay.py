@@ -121,10 +121,20 @@ def _time_of(event: Any) -> datetime | None:
     return None
 
 
+def _check_input(event: Any, where: str) -> None:
+    """An input that says it is an approval message must have the message's shape (its `approval` an
+    object): anything else is bad input, told in one line."""
+    if (isinstance(event, dict) and "approval" in event and "detail-type" not in event
+            and not isinstance(event["approval"], dict)):
+        raise InputError(f"{where}: an approval message's 'approval' must be an object, "
+                         f"got {type(event['approval']).__name__}")
+
+
 def load(path: str | Path) -> Scenario:
     path = Path(path)
     doc = read_json(path)
     if not (isinstance(doc, dict) and "steps" in doc):
+        _check_input(doc, str(path))
         return Scenario(str(path), steps=[Step(str(path), _time_of(doc), event=doc)])
     if not isinstance(doc["steps"], list):
         raise InputError(f"{path}: 'steps' must be a list")
@@ -175,6 +185,7 @@ def load(path: str | Path) -> Scenario:
         if not inline:
             label = os.path.normpath(path.parent / event)
             event = read_json(path.parent / event)
+        _check_input(event, where)
         scenario.steps.append(Step(label, at or _time_of(event), event=event, inline=inline))
     return scenario
 
@@ -305,11 +316,12 @@ class Replayer:
                     if fn.metadata.get("InvokedBy") == "codedeploy-lifecycle-hook"]
         return []
 
-    @staticmethod
-    def _matches(trigger: Any, event: dict[str, Any]) -> bool:
+    def _matches(self, trigger: Any, event: dict[str, Any]) -> bool:
         if trigger.type not in ("EventBridgeRule", "CloudWatchEvent"):
             return False
-        return EventPattern.load(json.dumps(trigger.properties.get("Pattern", {}))).matches_event(event)
+        # Resolved as deployed: a rule's `account` list depends on the stack's parameters.
+        pattern = self.world.resolve(trigger.properties.get("Pattern", {}))
+        return EventPattern.load(json.dumps(pattern)).matches_event(event)
 
     def _sns_subscriptions(self, with_trigger: bool = False) -> list[Any]:
         found = [(fid, self.world.resolve(t.properties.get("Topic")), t) for fid, fn in self.world.functions.items()
@@ -345,7 +357,7 @@ def _body_filter_accepts(trigger: Any, body: dict[str, Any]) -> bool:
 
 def _sns_envelope(body: dict[str, Any], world: World, topic: str) -> dict[str, Any]:
     """What Lambda receives when CodePipeline publishes an approval message (or CloudWatch an alarm's) to the topic."""
-    approval = body.get("approval") or {}
+    approval = body.get("approval") if isinstance(body.get("approval"), dict) else {}
     subject = (f"APPROVAL NEEDED: AWS CodePipeline {approval.get('pipelineName', '')} for action "
                f"{approval.get('actionName', '')}" if approval else
                f"{body.get('NewStateValue', '')}: \"{body.get('AlarmName', '')}\" in {body.get('Region', '')}")

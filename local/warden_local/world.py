@@ -52,6 +52,9 @@ def local_env(account: str, region: str) -> dict[str, str]:
 
 
 LOCAL_ENV = local_env(ACCOUNT, REGION)
+# The stack as the embedded world deploys it, unless a test says otherwise: the workload accounts of
+# the bundled samples and scenarios are trusted (their events pass the rules' `account` filter).
+LOCAL_PARAMETERS = {"TrustedAccountIds": "222233334444,444455556666"}
 _worlds = itertools.count()
 
 
@@ -94,7 +97,8 @@ class World:
                  account: str = ACCOUNT, region: str = REGION) -> None:
         self.account, self.region = account, region
         self.template = template or default_template()
-        self.overrides = parameters or {}
+        self.overrides = {k: v for k, v in LOCAL_PARAMETERS.items() if k in self.template.parameters} | (
+            parameters or {})
         self.logs = io.StringIO()
         self.physical: dict[str, dict[str, Any]] = {}
         self.functions = self.template.functions
@@ -147,9 +151,12 @@ class World:
 
     # -- the stack ----------------------------------------------------------------------------------
     def parameter(self, name: str) -> Any:
-        if name in self.overrides:
-            return self.overrides[name]
         spec = self.template.parameters[name]
+        if name in self.overrides:
+            value = self.overrides[name]
+            if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
+                return value.split(",") if value else [""]
+            return value
         default = spec.get("Default", "")
         if spec.get("Type") == "CommaDelimitedList":
             return [v for v in str(default).split(",")] if default != "" else [""]
@@ -277,7 +284,7 @@ class World:
         return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
 
     def _fn_join(self, arg: list[Any]) -> str:
-        sep, items = arg[0], self.resolve(arg[1])
+        sep, items = self.resolve(arg[0]), self.resolve(arg[1])
         return sep.join(str(i) for i in (items if isinstance(items, list) else [items]))
 
     def _fn_split(self, arg: list[Any]) -> list[str]:
@@ -344,7 +351,7 @@ class World:
             handler = getattr(self._module(fn), fn.entry_point)
             for _ in range(1 + fn.max_retries):
                 context = _Context(fn, function_id, self.account, self.region)
-                RECORDER.active = True
+                RECORDER.active, RECORDER.function = True, function_id
                 start = time.perf_counter()
                 try:
                     outcome.result, outcome.error = handler(event, context), None
@@ -353,7 +360,7 @@ class World:
                     outcome.error = f"{type(exc).__name__}: {exc}"
                 finally:
                     outcome.seconds += time.perf_counter() - start
-                    RECORDER.active = False
+                    RECORDER.active, RECORDER.function = False, None
         if outcome.error is not None:
             self._dead_letter(fn, event, outcome.error)
         return outcome

@@ -99,10 +99,10 @@ def test_one_approval_needed_whichever_input_comes_first(tmp_path):
         doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
         needed = effects(doc, "message", event="approval.needed", topic="ApproversTopic")
         assert len(needed) == 1, name
-        first = inputs[0]
-        # Before the message, the review link is built from the token GetPipelineState gives.
-        link = f"approve/{TOKEN}" if "approval" in first else "#/approval/payments-api/Approve/ProdGate/"
-        assert link in needed[0]["body"], name
+        # Whichever input comes first, Warden builds the review link from the token GetPipelineState gives
+        # (the embedded pipeline's own until the message is fed, then the message's).
+        link = "/pipelines/payments-api/view?region=us-east-1#/Approve/ProdGate/approve/"
+        assert link + (TOKEN if "approval" in inputs[0] else "") in needed[0]["body"], name
         [item] = approvals(doc)
         assert (item["status"], item["token"], item["execution_id"]) == ("pending", TOKEN, RUN), name
         assert item["expires"] == "2026-12-04T09:06:00Z" and item["since"] == "2026-11-27T09:06:49Z", name

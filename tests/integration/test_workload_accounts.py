@@ -184,7 +184,7 @@ def test_with_the_read_role_a_workload_approval_given_while_its_event_was_lost_i
     doc = replay([write_scenario(tmp_path, steps, world=[])], world=world)
     [needed] = effects(doc, "message", event="approval.needed", topic="ApproversTopic")
     # GetPipelineState in the workload account gave the token: the review link is the approval's own.
-    assert "#/approval/payments-api/Approve/ProdGate/" in needed["body"]
+    assert "/pipelines/payments-api/view?region=us-east-1#/Approve/ProdGate/approve/" in needed["body"]
     [item] = approval_items(doc).values()
     assert item["token"] and item["account"] == WORKLOAD
     # Approved in the workload account; the event never reaches Warden.

@@ -2,6 +2,14 @@
 
 moto 5.2 keeps deployments but lacks these calls. They act on moto's own deployment objects (so
 GetDeployment shows the outcome) and record what was asked in plain data for tests.
+
+Why a deployment ended is kept as CodeDeploy reports it, and GetDeployment / BatchGetDeployments
+show it (moto returns empty `errorInformation` and `rollbackInfo`): a person's StopDeployment is
+`MANUAL_STOP`; `alarm_stop()` is CodeDeploy stopping a deployment on its group's alarm
+(`ALARM_ACTIVE`); a failed lifecycle hook is `HOOK_EXECUTION_FAILURE`. When rollback applies (the
+StopDeployment `autoRollbackEnabled` flag, else the deployment's or group's autoRollbackConfiguration
+events DEPLOYMENT_STOP_ON_REQUEST / DEPLOYMENT_STOP_ON_ALARM / DEPLOYMENT_FAILURE), a rollback
+deployment is created (creator `codeDeployRollback`) and both sides' `rollbackInfo` name each other.
 """
 
 from __future__ import annotations
@@ -76,6 +84,8 @@ class EmbeddedCodeDeploy:
         self.region = region
         self.hook_statuses: list[dict[str, Any]] = []
         self.stops: list[dict[str, Any]] = []
+        self.errors: dict[str, dict[str, str]] = {}  # deployment id -> errorInformation
+        self.rollbacks: dict[str, dict[str, str]] = {}  # deployment id -> rollbackInfo
 
     @property
     def backend(self) -> Any:
@@ -95,11 +105,57 @@ class EmbeddedCodeDeploy:
                 "DeploymentAlreadyCompletedException",
                 f"The deployment {deployment_id} has already completed."
             )
-        deployment.status = "Stopped"
-        deployment.complete_time = utcnow()
         self.stops.append({"deploymentId": deployment_id, "autoRollbackEnabled": auto_rollback})
+        rollback = auto_rollback if auto_rollback is not None else self._rolls_back(deployment,
+                                                                                    "DEPLOYMENT_STOP_ON_REQUEST")
+        self._end(deployment, "Stopped", "MANUAL_STOP", "The deployment was stopped by the user.", rollback)
         # Real CodeDeploy acknowledges first and stops asynchronously, hence "Pending".
         return {"status": "Pending", "statusMessage": f"Stopping deployment {deployment_id}."}
+
+    def alarm_stop(self, deployment_id: str, alarm: str) -> None:
+        """CodeDeploy stops a deployment because an alarm of its group went into ALARM."""
+        deployment = self.backend.get_deployment(deployment_id)
+        if deployment.status in COMPLETED:
+            return
+        self._end(deployment, "Stopped", "ALARM_ACTIVE",
+                  f"One or more alarms have been activated according to the Amazon CloudWatch metrics you "
+                  f"selected, and the affected deployments have been stopped. Activated alarms: <{alarm}>",
+                  self._rolls_back(deployment, "DEPLOYMENT_STOP_ON_ALARM"))
+
+    def _rolls_back(self, deployment: Any, event: str) -> bool:
+        config = deployment.auto_rollback_configuration or deployment.deployment_group.auto_rollback_configuration
+        return bool(config and config.get("enabled") and event in (config.get("events") or []))
+
+    def _end(self, deployment: Any, status: str, code: str, message: str, rollback: bool) -> None:
+        deployment.status = status
+        deployment.complete_time = utcnow()
+        self.errors[deployment.deployment_id] = {"code": code, "message": message}
+        if rollback and deployment.creator != "codeDeployRollback":
+            rollback_id = self.backend.create_deployment(
+                deployment.application_name, deployment.deployment_group_name, deployment.revision,
+                deployment_config_name=deployment.deployment_config_name)
+            rollback_deployment = self.backend.get_deployment(rollback_id)
+            rollback_deployment.creator = "codeDeployRollback"
+            # Created on the world's clock, like every deployment (create_deployment below).
+            from warden.core import clock
+
+            rollback_deployment.create_time = clock.now().astimezone(UTC).replace(tzinfo=None)
+            self.rollbacks[deployment.deployment_id] = {
+                "rollbackDeploymentId": rollback_id,
+                "rollbackMessage": f"Deployment {deployment.deployment_id} rolled back by {rollback_id}."}
+            self.rollbacks[rollback_id] = {"rollbackTriggeringDeploymentId": deployment.deployment_id}
+        elif not rollback:
+            self.rollbacks[deployment.deployment_id] = {
+                "rollbackMessage": "Automatic rollback is not enabled for this deployment."}
+
+    def info(self, info: dict[str, Any]) -> dict[str, Any]:
+        """moto's DeploymentInfo with what this deployment's end recorded."""
+        deployment_id = info.get("deploymentId", "")
+        if deployment_id in self.errors:
+            info["errorInformation"] = self.errors[deployment_id]
+        if deployment_id in self.rollbacks:
+            info["rollbackInfo"] = self.rollbacks[deployment_id]
+        return info
 
     def put_hook_status(
         self, deployment_id: str | None, hook_execution_id: str | None, status: str | None
@@ -129,8 +185,9 @@ class EmbeddedCodeDeploy:
         })
         if status == "Failed" and deployment.status not in COMPLETED:
             # A failed validation hook fails the deployment (CodeDeploy then rolls back if configured).
-            deployment.status = "Failed"
-            deployment.complete_time = utcnow()
+            self._end(deployment, "Failed", "HOOK_EXECUTION_FAILURE",
+                      f"The lifecycle event hook {hook_execution_id} reported Failed.",
+                      self._rolls_back(deployment, "DEPLOYMENT_FAILURE"))
         return hook_execution_id
 
     @staticmethod
@@ -248,8 +305,30 @@ def create_deployment(self: CodeDeployResponse) -> ActionResult:
     return result
 
 
+_moto_get_deployment = CodeDeployResponse.get_deployment
+_moto_batch_get_deployments = CodeDeployResponse.batch_get_deployments
+
+
+def get_deployment(self: CodeDeployResponse) -> ActionResult:
+    result = _moto_get_deployment(self)
+    _state(self).info(_result(result)["deploymentInfo"])
+    return result
+
+
+def batch_get_deployments(self: CodeDeployResponse) -> ActionResult:
+    result = _moto_batch_get_deployments(self)
+    for info in _result(result).get("deploymentsInfo", []):
+        _state(self).info(info)
+    return result
+
+
+def _result(result: ActionResult) -> dict[str, Any]:
+    return result.result  # type: ignore[return-value]
+
+
 RESPONSE_METHODS = (stop_deployment, put_lifecycle_event_hook_execution_status, get_deployment_config,
-                    get_deployment_group, update_deployment_group, create_deployment)
+                    get_deployment_group, update_deployment_group, create_deployment, get_deployment,
+                    batch_get_deployments)
 
 
 def install() -> None:

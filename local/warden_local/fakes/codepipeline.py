@@ -685,8 +685,15 @@ def apply_event(
     """
     if isinstance(event, str):
         event = json.loads(event)
+    if not isinstance(event, dict):
+        return False
     account = account_id or event.get("account")
-    return codepipeline_state(account, event.get("region")).apply_event(event, at)
+    region = event.get("region")
+    try:
+        return codepipeline_state(account if isinstance(account, str) else None,
+                                  region if isinstance(region, str) else None).apply_event(event, at)
+    except (TypeError, AttributeError, KeyError, ValueError):
+        return False  # a malformed event did not happen here (Warden's handlers dead-letter it)
 
 
 # ---- moto response methods --------------------------------------------------------------------

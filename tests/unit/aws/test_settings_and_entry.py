@@ -64,3 +64,10 @@ def test_a_transient_failure_is_raised_for_lambda_to_retry():
     entry = Entry(container(), lambda: boom, parse=scheduled, idempotent=False, with_id=True)
     with pytest.raises(ConnectionError):
         entry({"id": "sweep-1"}, context=None)
+
+
+def test_a_function_needs_only_its_own_tables():
+    """Each function is given only its own tables (template.yaml): it names those it cannot do without."""
+    assert Settings.from_env({"LEDGER_TABLE": "ledger"}, required=("LEDGER_TABLE",)).ledger_table == "ledger"
+    with pytest.raises(SettingsError, match="IDEMPOTENCY_TABLE"):
+        Settings.from_env({"STATE_TABLE": "state"}, required=("STATE_TABLE", "IDEMPOTENCY_TABLE"))

@@ -84,3 +84,43 @@ def test_get_deployment_config_for_predefined_configs(cd):
     assert linear["trafficRoutingConfig"]["timeBasedLinear"] == {"linearPercentage": 10, "linearInterval": 1}
     assert error_code(cd.get_deployment_config,
                       deploymentConfigName="Custom.Nope") == "DeploymentConfigDoesNotExistException"
+
+
+def rollback_group(client, events):
+    client.create_deployment_group(
+        applicationName="web", deploymentGroupName="canary",
+        serviceRoleArn="arn:aws:iam::123456789012:role/codedeploy",
+        autoRollbackConfiguration={"enabled": True, "events": events})
+    return client.create_deployment(
+        applicationName="web", deploymentGroupName="canary",
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": "{}"}})["deploymentId"]
+
+
+def test_a_persons_stop_is_manual_stop_and_rolls_back_only_when_asked(cd):
+    kept, rolled = deploy(cd), deploy(cd)
+    cd.stop_deployment(deploymentId=kept)
+    cd.stop_deployment(deploymentId=rolled, autoRollbackEnabled=True)
+    info = cd.get_deployment(deploymentId=kept)["deploymentInfo"]
+    assert info["errorInformation"]["code"] == "MANUAL_STOP" and info["creator"] == "user"
+    assert "rollbackDeploymentId" not in info["rollbackInfo"]
+    info = cd.get_deployment(deploymentId=rolled)["deploymentInfo"]
+    rollback_id = info["rollbackInfo"]["rollbackDeploymentId"]
+    rollback = cd.get_deployment(deploymentId=rollback_id)["deploymentInfo"]
+    assert rollback["creator"] == "codeDeployRollback"
+    assert rollback["rollbackInfo"]["rollbackTriggeringDeploymentId"] == rolled
+    [batch] = cd.batch_get_deployments(deploymentIds=[rolled])["deploymentsInfo"]
+    assert batch["rollbackInfo"] == info["rollbackInfo"]
+
+
+def test_an_alarm_stop_and_a_failed_hook_roll_back_as_the_group_says(cd):
+    alarmed = rollback_group(cd, ["DEPLOYMENT_STOP_ON_ALARM"])
+    codedeploy_state().alarm_stop(alarmed, "web-5xx")
+    info = cd.get_deployment(deploymentId=alarmed)["deploymentInfo"]
+    assert info["status"] == "Stopped" and info["errorInformation"]["code"] == "ALARM_ACTIVE"
+    assert "web-5xx" in info["errorInformation"]["message"] and info["rollbackInfo"]["rollbackDeploymentId"]
+    failed = deploy(cd)  # the prod group has no automatic rollback
+    cd.put_lifecycle_event_hook_execution_status(deploymentId=failed, lifecycleEventHookExecutionId="h-1",
+                                                 status="Failed")
+    info = cd.get_deployment(deploymentId=failed)["deploymentInfo"]
+    assert info["errorInformation"]["code"] == "HOOK_EXECUTION_FAILURE"
+    assert "rollbackDeploymentId" not in info["rollbackInfo"]

@@ -21,6 +21,7 @@ from typing import Any
 from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
 from warden.core import links
 from warden.core.clock import iso, now, parse_iso
+from warden.core.text import LIMITS, clean
 from warden.notify.effects import CLAIM_SECONDS, EffectLog
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
@@ -131,13 +132,20 @@ class Approvals:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record(self, key: dict[str, str], fields: dict[str, Any], *, since: datetime | None,
-               keep: frozenset[str] = frozenset()) -> dict[str, Any] | None:
-        """Create or merge a pending approval; None when it is already resolved (a late input).
+               keep: frozenset[str] = frozenset(), first: tuple[str, str] | None = None) -> dict[str, Any] | None:
+        """Create or merge a pending approval; None when it is already resolved (a late input), or when
+        `first` = (attribute, value) is given and the item already holds another value there (the first
+        approval message for a token wins: a later, different one changes nothing).
 
         `since` (the action's start) is authoritative when given; otherwise the first input's time
         stays. Fields in `keep` do not overwrite what the other input already set.
         """
         names, values, sets = {"#s": "status"}, {":pending": {"S": PENDING_STATUS}, ":p": {"S": PENDING}}, []
+        condition = "(attribute_not_exists(pk) OR #s = :pending)"
+        if first is not None:
+            names["#first"], values[":first"] = first[0], {"S": first[1]}
+            sets.append("#first = :first")
+            condition += " AND (attribute_not_exists(#first) OR #first = :first)"
         for n, (name, value) in enumerate(fields.items()):
             if value is None:
                 continue
@@ -151,11 +159,14 @@ class Approvals:
         try:
             out = self._ddb.update_item(
                 TableName=self._table, Key=_key(key), UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression="attribute_not_exists(pk) OR #s = :pending",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
         except self._conditional():
             return None
         return plain(out["Attributes"])
+
+    def get(self, key: dict[str, str]) -> dict[str, Any]:
+        return plain(self._ddb.get_item(TableName=self._table, Key=_key(key), ConsistentRead=True).get("Item", {}))
 
     def claim(self, key: dict[str, str], flag: str, owner: str) -> dict[str, Any] | None:
         """Claim a one-time notification (`needed`, or a tier) for `owner`; the item when claimed.
@@ -235,8 +246,11 @@ class Approvals:
     def save_trigger(self, account: str, region: str, pipeline: str, execution_id: str,
                      trigger: dict[str, Any], *, only_if_absent: bool = False) -> None:
         """`only_if_absent`: a cache of what GetPipelineExecution said (warden.release.lookup), which
-        must never replace what the STARTED event said."""
-        item = {k: _value(v) for k, v in trigger.items() if v}
+        must never replace what the STARTED event said. Event text is stored cleaned and clipped
+        (warden.core.text), like the ledger's copy."""
+        limits = {"commit_message": LIMITS["stored_commit_message"], "author": LIMITS["author"]}
+        item = {k: _value(clean(v, limits.get(k, LIMITS["other"]), one_line=k != "commit_message"))
+                for k, v in trigger.items() if v}
         key = _trigger_key(account, region, pipeline, execution_id)
         extra = {"ConditionExpression": "attribute_not_exists(pk)"} if only_if_absent else {}
         try:
@@ -261,6 +275,23 @@ def _key(key: dict[str, str]) -> dict[str, Any]:
 
 def key_of(item: dict[str, Any]) -> dict[str, str]:
     return {"pk": item["pk"], "sk": item["sk"]}
+
+
+# -- what the pipeline's definition says -----------------------------------------------------------
+def approval_definition(definition: dict[str, Any], stage: str, action: str) -> dict[str, Any] | None:
+    """What the pipeline's own definition (GetPipeline) says of an approval action: `custom_data`
+    (CustomData) and `external_link` (ExternalEntityLink, when it is a safe https link); None when the
+    pipeline has no such approval action. What approvers are shown comes from here, never from an
+    approval message, which anyone allowed to publish to the topic could have written."""
+    for stage_def in definition.get("stages", []):
+        if stage_def.get("name") != stage:
+            continue
+        for action_def in stage_def.get("actions", []):
+            if action_def.get("name") == action and action_def.get("actionTypeId", {}).get("category") == "Approval":
+                config = action_def.get("configuration") or {}
+                return {"custom_data": clean(config["CustomData"], LIMITS["note"]) if config.get("CustomData")
+                        else None, "external_link": links.safe(config.get("ExternalEntityLink"))}
+    return None
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -293,12 +324,18 @@ def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "
         notice.expires = iso(expires_of(item))
         if item.get("review_link"):
             notice.links["review"] = item["review_link"]
+        if item.get("external_link"):
+            notice.links["details"] = item["external_link"]
     if item.get("commit_link"):
         notice.links["commit"] = item["commit_link"]
     if item.get("execution_id"):
-        notice.links["execution"] = links.execution(item["region"], item["pipeline"], item["execution_id"])
+        url = links.execution(item["region"], item["pipeline"], item["execution_id"])
+        if url:
+            notice.links["execution"] = url
     else:
-        notice.links["pipeline"] = links.pipeline(item["region"], item["pipeline"])
+        url = links.pipeline(item["region"], item["pipeline"])
+        if url:
+            notice.links["pipeline"] = url
     return notice
 
 

@@ -1,24 +1,45 @@
 """ApprovalTracker's domain: record pending approvals from either input, resolve them, tell once.
 
-Inputs: the approval SNS message (token, review link, expiry, customData), the Approval action's
-state changes, and the pipeline execution's STARTED (who is waiting) and terminal states (an
-execution that ends takes its pending approvals with it, silently). CodePipeline is read in the
-pipeline's account and region (warden.aws.codepipeline); when it cannot answer, the approval is built
-from what the inputs say rather than dropped, and the sweep says later that it could not confirm it.
+Inputs: the approval SNS message (token, expiry), the Approval action's state changes, and the
+pipeline execution's STARTED (who is waiting) and terminal states (an execution that ends takes its
+pending approvals with it, silently). CodePipeline is read in the pipeline's account and region
+(warden.aws.codepipeline); when it cannot answer, the approval is built from what the inputs say rather
+than dropped, and the sweep says later that it could not confirm it.
 Any order converges: an approval closed by its execution's end (pipeline SUCCEEDED delivered first)
 is still told as approved or rejected when the action's own outcome arrives. A request made again in
 the same execution (the stage retried: new token, new action execution) is a new approval, with its
 own announcement and tiers, keyed by that token or action execution id.
+
+An approval message is checked, not trusted: anyone allowed to publish to the topic can write one.
+Its token must be the one GetPipelineState shows pending; what approvers are shown (the note, the
+external link) comes from the pipeline's definition (GetPipeline), and the review link is built by
+Warden from validated parts. The first message for a token wins (its digest is stored with a
+conditional write); a later message that disagrees is logged, counted (`ApprovalMessageConflicts`)
+and ignored, so a re-published message cannot redirect a reminder. A redelivery has the same digest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import datetime, timedelta
 from typing import Any
 
-from warden.approvals.store import PENDING_STATUS, Approvals, approval_pk, gate, key_of, notice_of, resolve_page
+from warden.approvals.store import (
+    PENDING_STATUS,
+    Approvals,
+    approval_definition,
+    approval_pk,
+    gate,
+    key_of,
+    notice_of,
+    resolve_page,
+)
+from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
 from warden.aws.codepipeline import CodePipelineGateway, Unknown, action_state
 from warden.core import links
-from warden.core.clock import iso
+from warden.core.clock import iso, now
+from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
 from warden.release.lookup import CACHED_FACTS, from_execution, trigger_facts
@@ -26,8 +47,9 @@ from warden.release.lookup import CACHED_FACTS, from_execution, trigger_facts
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
 ENDED = frozenset({"STOPPED", "SUPERSEDED", "FAILED", "SUCCEEDED", "CANCELED"})
-# The other input may already have set these, better: the message's token and review link win.
+# The other input may already have set these, better: the message's token (checked) wins.
 FROM_MESSAGE = frozenset({"token", "review_link"})
+DIGEST = "message_digest"  # of the first approval message for the approval's token
 
 
 class ApprovalTracker:
@@ -74,14 +96,39 @@ class ApprovalTracker:
             elif not isinstance(state, Unknown):
                 return {"status": "stale", "reason": "CodePipeline shows no pending approval with this token"}
             # CodePipeline cannot say: the approval is recorded from the message alone rather than dropped.
-        review = message.approval.approval_review_link or links.approval_review(region, pipeline, stage, action, token)
+        definition = self._definition(account, region, pipeline, stage, action)
+        if definition is None:
+            return {"status": "stale", "reason": f"{pipeline} has no approval action {stage}/{action}"}
+        digest = _digest(message)
+        if item and item.get(DIGEST, digest) != digest:
+            return self._conflict(item, message, delivery_id)
         fields = {"kind": "approval", "pipeline": pipeline, "stage": stage, "action": action, "region": region,
-                  "account": account or None, "execution_id": execution_id, "token": token, "review_link": review,
-                  "expires": iso(message.expires_at) if message.expires_at else None,
-                  "custom_data": message.approval.custom_data or None, "console_link": message.console_link or None}
+                  "account": account or None, "execution_id": execution_id, "token": token,
+                  "review_link": links.approval_review(region, pipeline, stage, action, token),
+                  "expires": _expires(message.expires_at), **definition,
+                  "console_link": links.pipeline(region, pipeline)}
         key = key_of(item) if item else _key(account, region, pipeline, stage, action, execution_id or "",
                                              again=_again(items, execution_id, token))
-        return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset())
+        return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset(), first=(DIGEST, digest),
+                            message=message)
+
+    def _definition(self, account: str, region: str, pipeline: str, stage: str, action: str) -> dict[str, Any] | None:
+        """The approval action as the pipeline defines it (GetPipeline); None when the pipeline has no
+        such approval action; {} when CodePipeline cannot answer (the approval is then recorded without a
+        note or external link: nothing is shown from the inputs)."""
+        definition = self._codepipeline.definition(account, region, pipeline)
+        if isinstance(definition, Unknown):
+            return {}
+        return approval_definition(definition, stage, action)
+
+    def _conflict(self, item: dict[str, Any], message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
+        logger.warning("approval message disagrees with the first one for its token: ignored", extra={
+            "pipeline": message.pipeline, "stage": message.stage, "action": message.action,
+            "approval": item.get("sk"), "delivery": delivery_id,
+            "review_link": (message.approval.approval_review_link or "")[:200],
+            "external_link": (message.approval.external_entity_link or "")[:200]})
+        return {"status": "conflict", "approval": item.get("sk"),
+                "reason": "a different approval message for this token came first"}
 
     def requested_by_event(self, event: ActionExecutionStateChange) -> dict[str, Any]:
         d = event.detail
@@ -93,9 +140,10 @@ class ApprovalTracker:
         token = current.token if mine and current else None
         items = self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action)
         item = _match(items, d.execution_id, token, d.action_execution_id)
+        definition = self._definition(event.account, event.region, d.pipeline, d.stage, d.action) or {}
         fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
                   "region": event.region, "account": event.account, "execution_id": d.execution_id,
-                  "token": token, "action_execution_id": d.action_execution_id,
+                  "token": token, "action_execution_id": d.action_execution_id, **definition,
                   "review_link": token and links.approval_review(event.region, d.pipeline, d.stage, d.action, token)}
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
                                              d.execution_id,
@@ -103,9 +151,13 @@ class ApprovalTracker:
         return self._record(key, fields, since=event.time, owner=event.id, keep=FROM_MESSAGE)
 
     def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
-                keep: frozenset[str]) -> dict[str, Any]:
-        item = self._approvals.record(key, fields, since=since, keep=keep)
+                keep: frozenset[str], first: tuple[str, str] | None = None,
+                message: ManualApprovalMessage | None = None) -> dict[str, Any]:
+        item = self._approvals.record(key, fields, since=since, keep=keep, first=first)
         if item is None:
+            current = self._approvals.get(key) if first else {}
+            if message is not None and first and current.get(first[0], first[1]) != first[1]:
+                return self._conflict(current, message, owner)  # another message won the race
             return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
         claimed = self._approvals.claim(key, "needed", owner)
         if claimed is None:
@@ -202,6 +254,20 @@ class ApprovalTracker:
                                        tell=False) is not None:
                 closed.append(item["sk"])
         return {"status": "closed" if closed else "ignored", "approvals": closed}
+
+
+def _digest(message: ManualApprovalMessage) -> str:
+    """The message as published, canonical: a redelivery has the same digest, any change another."""
+    body = json.dumps(message.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _expires(at: datetime | None) -> str | None:
+    """The message's expiry, never later than CodePipeline's longest timeout from now, with a day's
+    slack for clocks (a forged far-future expiry must not hold an approval open)."""
+    if at is None:
+        return None
+    return iso(min(at, now() + DEFAULT_APPROVAL_TIMEOUT + timedelta(days=1)))
 
 
 def _key(account: str, region: str, pipeline: str, stage: str, action: str, execution_id: str,

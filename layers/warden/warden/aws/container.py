@@ -10,7 +10,7 @@ builds a store or a client itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.aws.config import ConfigStore
-from warden.aws.settings import Settings
+from warden.aws.settings import REQUIRED_ENV, Settings
+from warden.core.accounts import is_own
 from warden.core.errors import PermanentError
 from warden.core.log import logger
 
@@ -45,9 +46,12 @@ class Outcome:
 
 
 class Container:
-    def __init__(self, clients: Clients | None = None, settings: Settings | None = None) -> None:
+    def __init__(self, clients: Clients | None = None, settings: Settings | None = None, *,
+                 needs: Iterable[str] = REQUIRED_ENV) -> None:
+        """`needs`: the environment variables (tables) this function cannot work without."""
         self.clients = clients or Clients()
-        self.settings = settings or Settings.from_env()  # SettingsError at import: the start-up fails
+        # SettingsError at import: the start-up fails.
+        self.settings = settings or Settings.from_env(required=needs)
 
     @cached_property
     def codepipeline(self) -> CodePipelineGateway:
@@ -106,9 +110,12 @@ class Container:
         from warden.router.incidents import Incidents
         from warden.router.router import NotificationRouter
 
+        # CodeDeploy is read in this account only: a workload account's stop is paged as "cause unknown".
         return NotificationRouter(notifier=self.notifier(), codepipeline=self.codepipeline,
                                   incidents=Incidents(self.clients.dynamodb, self.settings.state_table),
-                                  releases=self.releases)
+                                  releases=self.releases,
+                                  codedeploy_in=lambda account: self.clients.codedeploy
+                                  if is_own(account, self.settings.account_id) else None)
 
     @cached_property
     def releases(self) -> Releases:

@@ -1,13 +1,14 @@
 """Where things are: read once per container from the environment that template.yaml sets, and
 validated then (a handler module builds its Container at import), so a missing table name fails the
-function's start-up, naming the variable, instead of its first event. Settings never change during a
+function's start-up, naming the variable, instead of its first event. Each function is given only its
+own tables and topics, so each handler names the variables it needs (`required`). Settings never change during a
 container's life, so every delivery of an event sees the same ones.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -19,6 +20,7 @@ AUDIENCE_ENV = {
     "chat": "CHAT_TOPIC_ARN",
 }
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
+REQUIRED_ENV = ("LEDGER_TABLE", "STATE_TABLE", "IDEMPOTENCY_TABLE")  # unless a handler names its own
 
 
 class SettingsError(RuntimeError):
@@ -37,9 +39,9 @@ def _optional(name: str, default: str = "") -> Any:
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    ledger_table: str = _required("LEDGER_TABLE")
-    state_table: str = _required("STATE_TABLE")
-    idempotency_table: str = _required("IDEMPOTENCY_TABLE")
+    ledger_table: str = _optional("LEDGER_TABLE")
+    state_table: str = _optional("STATE_TABLE")
+    idempotency_table: str = _optional("IDEMPOTENCY_TABLE")
     environment: str = Field("prod", validation_alias=AliasChoices("environment", "WARDEN_ENVIRONMENT"))
     config_prefix: str = Field("/pipeline-warden", validation_alias=AliasChoices("config_prefix",
                                                                                   "WARDEN_CONFIG_PREFIX"))
@@ -63,7 +65,7 @@ class Settings(BaseModel):
     def _topics_from_env(cls, values: Any) -> Any:
         if isinstance(values, Mapping) and "topics" not in values:
             # An empty optional variable is unset (its default applies); an empty required one is an error.
-            values = {k: v for k, v in values.items() if v != "" or k in REQUIRED_ENV}
+            values = {k: v for k, v in values.items() if v != ""}
             values["topics"] = {aud: values[name] for aud, name in AUDIENCE_ENV.items() if values.get(name)}
         return values
 
@@ -73,13 +75,18 @@ class Settings(BaseModel):
         return value.rstrip("/")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """The settings of this function's environment; SettingsError naming each missing variable."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 required: Iterable[str] = REQUIRED_ENV) -> Settings:
+        """The settings of this function's environment; SettingsError naming each missing variable of
+        `required` (the tables this function uses)."""
         try:
-            return cls.model_validate(dict(os.environ if env is None else env))
+            settings = cls.model_validate(dict(os.environ if env is None else env))
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"the function's environment is incomplete: {problems}") from None
+        missing = [name for name in required if not getattr(settings, name.lower())]
+        if missing:
+            raise SettingsError("the function's environment is incomplete: "
+                                + "; ".join(f"{name}: Field required" for name in missing))
+        return settings
 
-
-REQUIRED_ENV = frozenset({"LEDGER_TABLE", "STATE_TABLE", "IDEMPOTENCY_TABLE"})

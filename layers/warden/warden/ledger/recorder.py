@@ -30,6 +30,7 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import clock
 from warden.core.log import logger
+from warden.core.text import LIMITS, clean
 from warden.ledger.artifacts import deploy_inputs
 from warden.ledger.config import LedgerConfig
 from warden.ledger.keys import (
@@ -196,7 +197,7 @@ def event_facts(detail: Any) -> dict[str, Any]:
     trigger = detail.execution_trigger
     if trigger is not None:
         facts |= {"trigger_type": trigger.trigger_type, "trigger_detail": trigger.trigger_detail,
-                  "commit_id": trigger.commit_id, "commit_message": trigger.commit_message,
+                  "commit_id": trigger.commit_id, "commit_message": stored_message(trigger.commit_message),
                   "author": trigger.author_display_name or trigger.author_id, "author_email": trigger.author_email,
                   "author_date": trigger.author_date, "repository": trigger.full_repository_name,
                   "branch": trigger.branch_name, "tag": trigger.tag_name}
@@ -213,6 +214,12 @@ def event_facts(detail: Any) -> dict[str, Any]:
 def _principal(detail: str | None) -> str | None:
     """A trigger detail that names who started the execution (an IAM/STS ARN), else None."""
     return detail if detail and detail.startswith("arn:") and (":iam::" in detail or ":sts::" in detail) else None
+
+
+def stored_message(message: str | None) -> str | None:
+    """A commit message as the ledger keeps it: lines kept, controls and direction marks dropped,
+    at most LIMITS["stored_commit_message"] characters (a 1 MB message must not fill an item)."""
+    return clean(message, LIMITS["stored_commit_message"], one_line=False) if message else None
 
 
 def _commit_message(summary: str | None) -> str | None:
@@ -501,7 +508,8 @@ class Ledger:
                  "execution_type": execution.get("executionType"),
                  "rollback_target": (execution.get("rollbackMetadata") or {}).get(
                      "rollbackTargetPipelineExecutionId"),
-                 "commit_id": first.get("revisionId"), "commit_message": _commit_message(first.get("revisionSummary")),
+                 "commit_id": first.get("revisionId"),
+                 "commit_message": stored_message(_commit_message(first.get("revisionSummary"))),
                  "revision_url": first.get("revisionUrl"),
                  "revisions": [{k: r.get(k) for k in ("name", "revisionId", "revisionUrl") if r.get(k)}
                                for r in revisions] or None}
@@ -519,7 +527,7 @@ class Ledger:
             return {"enrichment": "partial", "partial_reason": f"GetCommit: {exc}"[:300]}
         author = commit.get("author") or {}
         return {"author": author.get("name"), "author_email": author.get("email"),
-                "author_date": _git_date(author.get("date")), "commit_message": commit.get("message")}
+                "author_date": _git_date(author.get("date")), "commit_message": stored_message(commit.get("message"))}
 
     def _stage_event(self, event: Any) -> Recorded:
         detail, stage, state = event.detail, event.detail.stage, event.detail.state

@@ -66,6 +66,8 @@ class Notice:
     bucket: str | None = None
     pipelines: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    # CodeDeploy: who stopped the deployment, when a person did (GetDeployment says; the event does not).
+    stopped_by: str | None = None
 
     @property
     def short_commit(self) -> str | None:
@@ -142,8 +144,9 @@ def _base(event: Any, kind: str) -> Notice:
         state=d.state, pipeline=pipeline, execution_id=execution_id,
         stage=getattr(d, "stage", None), action=getattr(d, "action", None),
     )
-    if pipeline and execution_id:
-        notice.links["execution"] = links.execution(event.region, pipeline, execution_id)
+    url = pipeline and execution_id and links.execution(event.region, pipeline, execution_id)
+    if url:
+        notice.links["execution"] = url
     trigger = getattr(d, "execution_trigger", None)
     if trigger is not None:
         notice.trigger = trigger.trigger_type
@@ -189,8 +192,9 @@ def _action(event: ActionExecutionStateChange) -> Notice | None:
     result = d.execution_result
     if result is not None:
         notice.error = result.external_execution_summary or result.error_code
-        if result.external_execution_url:
-            notice.links["logs"] = result.external_execution_url
+        logs = links.safe(result.external_execution_url)
+        if logs:
+            notice.links["logs"] = logs
     return notice
 
 
@@ -199,11 +203,11 @@ def _deployment(event: CodeDeployDeploymentStateChange) -> Notice | None:
     kind = DEPLOYMENT_EVENTS.get(d.state)
     if kind is None:
         return None
+    url = links.deployment(event.region, d.deployment_id)
     return Notice(
         event=kind, event_id=event.id, time=event.time, account=event.account, region=event.region,
         state=d.state, application=d.application, deployment_group=d.deployment_group,
         deployment_id=d.deployment_id,
         # The deployment's page lists its lifecycle events and their logs.
-        links={"execution": links.deployment(event.region, d.deployment_id),
-               "logs": links.deployment(event.region, d.deployment_id) + "#events"},
+        links={"execution": url, "logs": url + "#events"} if url else {},
     )

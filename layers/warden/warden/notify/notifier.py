@@ -13,12 +13,18 @@ from typing import Any
 
 from warden.aws.config import ConfigStore
 from warden.core.log import logger
+from warden.core.text import LIMITS, clean
 from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.render import all_links, render, render_chat, title
 from warden.notify.rules import Decision, RoutingConfig, decide
 from warden.notify.sns import Publisher
+
+# The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
+DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": LIMITS["name"],
+                 "commit": LIMITS["error"], "commit_id": LIMITS["id"], "author": LIMITS["author"],
+                 "execution": LIMITS["id"], "error": LIMITS["error"]}
 
 
 class Notifier:
@@ -80,13 +86,20 @@ class Notifier:
         if not self._pages(decision):
             return False
         if summary is None:
-            summary = title(notice) + (f": {notice.error}" if notice.error else "")
+            summary = title(notice) + (f": {clean(notice.error, LIMITS['error'])}" if notice.error else "")
         from warden.release.page import custom_details, grouping, page_links
 
+        # PagerDuty shows these as text: cleaned and clipped like every fact (warden.core.text).
+        # The author limit is for a name; without one the detail is Warden's "unknown (why)", clipped like
+        # the commit's (the same reason, which must be readable in full on both).
+        limits = DETAIL_LIMITS if notice.author else DETAIL_LIMITS | {"author": LIMITS["error"]}
+        details = {k: clean(v, limits.get(k, LIMITS["other"])) for k, v in custom_details(notice).items()}
         self._pagerduty.trigger(
-            dedup_key=dedup_key, summary=summary, source=notice.subject_name or notice.account,
-            severity=decision.severity, custom_details=custom_details(notice),
-            links=page_links(all_links(notice, decision)), **grouping(notice))
+            dedup_key=dedup_key, summary=clean(summary, 1024),
+            source=clean(notice.subject_name or notice.account, LIMITS["name"]) or "pipeline-warden",
+            severity=decision.severity, custom_details={k: v for k, v in details.items() if v},
+            links=page_links(all_links(notice, decision)),
+            **{k: clean(v, LIMITS["name"]) or None if v else v for k, v in grouping(notice).items()})
         return True
 
     def resolve(self, dedup_key: str) -> None:

@@ -3,13 +3,23 @@
 SNS `MessageStructure=json` lets email get the full story, SMS a line, and everything else
 (SQS, HTTPS, Lambda) a plain `default`. The chat topic gets the Amazon Q Developer in chat
 applications custom notification schema instead, threaded per pipeline execution.
+
+Everything taken from an event is data. Each fact is cleaned and clipped (warden.core.text: no
+control characters or direction overrides, one line, at most `FACT_LIMITS[label]` characters), so a
+commit message cannot forge a "Review:" line in an email; in chat (client-markdown) it is escaped
+as well (`markdown()`), so `[text](url)`, `<!channel>` or `<url|text>` show as the characters they
+are. Links are rendered only when they pass `links.safe` (https, no markup characters), under fixed
+labels. Rendering is a pure function of the notice and decision: a redelivery renders the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
+from warden.core import links
+from warden.core.text import ELLIPSIS, LIMITS, clean
 from warden.notify.notice import Notice
 from warden.notify.rules import Decision
 
@@ -34,10 +44,20 @@ TITLES = {
     "artifact.noncompliant": "Artifact bucket {name} is not compliant",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
-               "runbook": "Runbook"}
-SUBJECT_LIMIT = 100  # SNS rejects longer subjects
+               "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}
+SUBJECT_LIMIT = 100  # SNS rejects longer subjects (and non-ASCII or control characters in them)
 SMS_LIMIT = 140
-FACT_LIMIT = 600  # one field must not push a message past SNS's 256 KB
+FACT_LIMIT = LIMITS["other"]  # one field must not push a message past SNS's 256 KB
+# The documented length of each fact shown (characters, after cleaning).
+FACT_LIMITS = {
+    "Pipeline": LIMITS["name"], "Application": LIMITS["name"], "Deployment group": LIMITS["name"],
+    "Stage": LIMITS["name"], "Action": LIMITS["name"], "Execution": LIMITS["id"], "Deployment": LIMITS["id"],
+    "Commit": LIMITS["error"], "Author": LIMITS["author"], "Trigger": LIMITS["name"],
+    "Error": LIMITS["error"], "Note": LIMITS["note"], "Decided by": LIMITS["author"] * 2,
+    "Comment": LIMITS["note"], "Account": 40, "State": 40, "Duration": 40, "Waiting for": 40, "Expires": 40,
+    "Not confirmed": LIMITS["error"],
+}
+TITLE_LIMIT = 250
 
 
 @dataclass(frozen=True)
@@ -48,9 +68,15 @@ class Rendered:
 
 
 def title(notice: Notice) -> str:
+    """One line naming what happened; every part is cleaned (names come from the event)."""
     template = TITLES.get(notice.event, "{name}: " + notice.event)
-    return template.format(name=notice.subject_name or "pipeline", stage=notice.stage or "?",
-                           action=notice.action or "?", deployment=notice.deployment_id or "?")
+    if notice.event.startswith("deployment.") and notice.state == "STOP" and notice.stopped_by:
+        template = "{name}: deployment {deployment} was stopped by " + clean(notice.stopped_by, LIMITS["author"])
+    name = LIMITS["name"]
+    return clean(template.format(
+        name=clean(notice.subject_name or "pipeline", name), stage=clean(notice.stage or "?", name),
+        action=clean(notice.action or "?", name), deployment=clean(notice.deployment_id or "?", LIMITS["id"])),
+        TITLE_LIMIT)
 
 
 def facts(notice: Notice) -> list[tuple[str, str]]:
@@ -70,40 +96,52 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         *(("Finding", finding) for finding in notice.findings),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
-    return [(label, _clip(str(value))) for label, value in rows if value]
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= FACT_LIMIT else text[: FACT_LIMIT - 1] + "…"
+    shown = [(label, clean(value, FACT_LIMITS.get(label, FACT_LIMIT))) for label, value in rows if value]
+    return [(label, value) for label, value in shown if value]
 
 
 def all_links(notice: Notice, decision: Decision) -> dict[str, str]:
+    """The notice's links and the rule's runbook, each only if it is a safe https link."""
     found = dict(notice.links)
     if decision.runbook:
         found["runbook"] = decision.runbook
-    return found
+    return {k: url for k, url in ((k, links.safe(v)) for k, v in found.items()) if url}
+
+
+_MARKDOWN = re.compile(r"([\\`*_~\[\]()|])")
+_BROADCAST = re.compile(r"@(?=(channel|here|everyone|group|all)\b)", re.IGNORECASE)
+
+
+def markdown(text: str) -> str:
+    """Client-markdown (Slack mrkdwn through Amazon Q) that shows `text` as written: Slack's three entities
+    escaped (so no `<!channel>`, `<@U1>` or `<url|text>`), markdown punctuation backslash-escaped (no
+    `[text](url)`, emphasis or quotes), and broadcast mentions broken with a zero-width space."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKDOWN.sub(r"\\\1", text)
+    return _BROADCAST.sub("@\u200b", text)
 
 
 def _subject(notice: Notice, decision: Decision) -> str:
     text = f"[{decision.severity.upper()}] {title(notice)}"
     if notice.short_commit:
         text += f" ({notice.short_commit})"
-    text = " ".join(text.split())  # SNS subjects must be one line
-    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 1] + "…"
+    # SNS subjects: one line of printable ASCII, under 100 characters.
+    text = " ".join(text.replace(ELLIPSIS, "...").encode("ascii", "replace").decode().split())
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
 
 def render(notice: Notice, decision: Decision) -> Rendered:
     subject = _subject(notice, decision)
     found = all_links(notice, decision)
     lines = [f"{label}: {value}" for label, value in facts(notice)]
-    link_lines = [f"{LINK_LABELS.get(k, k.title())}: {v}" for k, v in found.items()]
+    link_lines = [f"{_label(k)}: {v}" for k, v in found.items()]
     default = "\n".join([subject, "", *lines, *link_lines])
     email = "\n".join([
         title(notice), "", f"Severity: {decision.severity}", f"Event: {notice.event}", *lines, "",
         *link_lines, "", f"Routed by rule: {decision.rule}. Sent by Pipeline Warden.",
     ])
     sms = " ".join(filter(None, [f"[{decision.severity.upper()}]", title(notice), notice.short_commit]))
-    body = {"default": default, "email": email, "sms": sms[:SMS_LIMIT]}
+    body = {"default": default, "email": email, "sms": clean(sms, SMS_LIMIT)}
     return Rendered(subject=subject, message=json.dumps(body), attributes=attributes(notice, decision))
 
 
@@ -111,14 +149,19 @@ def attributes(notice: Notice, decision: Decision) -> dict[str, dict[str, str]]:
     """SNS message attributes that subscription filter policies can match on."""
     values = {"severity": decision.severity, "event": notice.event, "pipeline": notice.subject_name,
               "account": notice.account, "stage": notice.stage or notice.deployment_group}
+    values = {k: clean(v, LIMITS["name"]) for k, v in values.items() if v}
     return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
+
+
+def _label(key: str) -> str:
+    return LINK_LABELS.get(key) or clean(key.replace("_", " "), 30).title()
 
 
 def render_chat(notice: Notice, decision: Decision) -> Rendered:
     """Amazon Q Developer in chat applications custom notification (version 1.0)."""
     found = all_links(notice, decision)
-    description = "\n".join(f"*{label}:* {value}" for label, value in facts(notice))
-    next_steps = [f"<{url}|{LINK_LABELS.get(k, k.title())}>" for k, url in found.items()]
+    description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in facts(notice))
+    next_steps = [f"<{url}|{_label(k)}>" for k, url in found.items()]
     thread = notice.execution_id or notice.deployment_id or notice.event_id
     payload = {
         "version": "1.0",
@@ -126,17 +169,18 @@ def render_chat(notice: Notice, decision: Decision) -> Rendered:
         "id": notice.event_id,
         "content": {
             "textType": "client-markdown",
-            "title": f"{_icon(decision.severity)} {title(notice)}",
+            "title": f"{_icon(decision.severity)} {markdown(title(notice))}",
             "description": description,
             "nextSteps": next_steps,
-            "keywords": [k for k in (decision.severity, notice.event, notice.subject_name, notice.stage) if k],
+            "keywords": [markdown(clean(k, LIMITS["name"])) for k in
+                         (decision.severity, notice.event, notice.subject_name, notice.stage) if k],
         },
         "metadata": {
-            "threadId": f"{notice.subject_name}:{thread}",
+            "threadId": clean(f"{notice.subject_name}:{thread}", 2 * LIMITS["id"] + 1),
             "summary": title(notice),
             "eventType": notice.event,
             "relatedResources": list(found.values()),
-            "additionalContext": {"severity": decision.severity, "account": notice.account},
+            "additionalContext": {"severity": decision.severity, "account": clean(notice.account, 40)},
         },
     }
     return Rendered(subject=_subject(notice, decision), message=json.dumps(payload),

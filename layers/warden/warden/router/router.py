@@ -7,33 +7,45 @@ belongs (the incident's item, or the event's own log), so a retry redoes only wh
 a PagerDuty failure never holds back the messages (warden.notify.effects).
 The opener names the release (warden.release.lookup: reads, and one cached
 CodePipeline read per execution), so a retried opener says the same without asking again.
+A CodeDeploy deployment that stopped or failed is first explained by GetDeployment
+(warden.router.deployments): a person's stop informs the team and pages nobody; an alarm stop or a
+failure pages, as `deployment.rolled_back` when CodeDeploy started a rollback and `deployment.failed`
+otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
+from warden.core import links
 from warden.notify.effects import Delivery
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
 from warden.notify.render import title
+from warden.notify.rules import Decision
 from warden.release.lookup import Releases
+from warden.router import deployments
 from warden.router.incidents import Incidents, incident_key
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})
 RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
+PERSON_STOP = Decision(("team",), "info", rule="deployment stopped by a person")
 
 
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
-                 codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None) -> None:
-        """`releases` names the commit and author of what failed (warden.release.lookup)."""
+                 codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
+                 codedeploy_in: Callable[[str], Any] | None = None) -> None:
+        """`releases` names the commit and author of what failed (warden.release.lookup);
+        `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read."""
         self._notifier = notifier
         self._incidents = incidents
         self._codepipeline = codepipeline
         self._releases = releases
+        self._codedeploy_in = codedeploy_in
 
     @staticmethod
     def ignored(event: Any) -> dict[str, Any] | None:
@@ -55,20 +67,36 @@ class NotificationRouter:
         notice = classify(event)
         if notice is None:
             return self.ignored(event)  # type: ignore[return-value]
+        if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
+            self._explain(notice)
         decision = self._notifier.decide(notice)
+        if notice.stopped_by and decision.rule == "default":
+            decision = PERSON_STOP  # no routing rule asks otherwise: the team hears of it, nobody is paged
         # A success resolves what it supersedes whatever routing says of its own message.
         resolved, settled = self._recover(notice) if notice.event in RECOVERY_EVENTS else (None, Delivery())
         extra = {"resolved": resolved} if resolved is not None else {}
         if decision.muted:
             settled.check()
             return {"status": "muted", "event": notice.event, "rule": decision.rule} | extra
-        if notice.event in INCIDENT_EVENTS:
+        if notice.event in INCIDENT_EVENTS and not notice.stopped_by:
             return self._incident(notice, decision)
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.event_effects(notice.event_id))
         delivery.failures += settled.failures  # the message went out whatever happened to the resolve
         delivery.check()
         return {"status": "sent", "event": notice.event, "severity": decision.severity,
                 "audiences": delivery.sent} | extra
+
+    def _explain(self, notice: Notice) -> None:
+        codedeploy = self._codedeploy_in(notice.account) if self._codedeploy_in else None
+        found = deployments.cause(codedeploy, notice.deployment_id or "", notice.state)
+        notice.event = "deployment.rolled_back" if found.rolled_back else "deployment.failed"
+        if found.kind == deployments.PERSON:
+            notice.stopped_by = "a person (StopDeployment)"
+        if found.kind == deployments.UNKNOWN:
+            notice.unconfirmed = notice.unconfirmed or found.message  # said, as every unconfirmed fact is
+            return
+        detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
+        notice.error = notice.error or detail or None
 
     # -- incidents ----------------------------------------------------------------------------------
     def _key(self, notice: Notice) -> str:
@@ -103,8 +131,9 @@ class NotificationRouter:
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]
             notice.error = found["error"]
-            if found["logs"]:
-                notice.links.setdefault("logs", found["logs"])
+            logs = links.safe(found["logs"])
+            if logs:
+                notice.links.setdefault("logs", logs)
 
     def _recover(self, notice: Notice) -> tuple[bool, Delivery]:
         incident = self._incidents.succeeded(self._key(notice), at=notice.time)

@@ -1,0 +1,54 @@
+"""Text taken from events is data: cleaned of what could disguise it, and clipped to a known length.
+
+Every value an event carries (commit messages, repository names, error summaries, approval notes)
+is written by someone Warden does not know. Before it is stored or shown it loses control
+characters and Unicode direction overrides (which can make `evil.example/moc.elgoog` read backwards),
+and it is clipped to the limit documented in `LIMITS`, so that one field cannot fill a message,
+a page or an item. Cleaning is a pure function of the input: a redelivered event yields the same text.
+Channel markup (Slack / Amazon Q client-markdown) is escaped separately, at render time (warden.notify.render).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ELLIPSIS = "…"
+
+# The longest text Warden keeps or shows of each kind of field, in characters.
+LIMITS = {
+    "name": 100,  # pipeline, stage, action, application, deployment group (CodePipeline allows 100)
+    "id": 100,  # execution and deployment ids, tokens
+    "commit_message": 300,  # the first line, in messages and pages
+    "stored_commit_message": 1000,  # the whole message, in the ledger and approval items
+    "author": 128,
+    "error": 600,  # an action's error summary or CodeDeploy's error message
+    "note": 500,  # an approval's CustomData (CodePipeline allows 500) and a reviewer's comment
+    "account": 12,
+    "other": 600,
+}
+
+# C0/C1 controls, and the bidirectional embedding/override/isolate marks (Trojan Source).
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_INVISIBLE = re.compile(f"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}\u2028\u2029\ufeff]")
+_BREAKS = re.compile(r"[\r\n\t]+")
+
+
+def clean(value: object, limit: int | None = None, *, one_line: bool = True) -> str:
+    """`value` as plain, visible text: no control characters or direction marks, one line (unless
+    `one_line` is False), NFC-normalised, at most `limit` characters (an ellipsis marks a cut)."""
+    text = unicodedata.normalize("NFC", str(value))
+    text = _INVISIBLE.sub("", _BREAKS.sub(" ", text) if one_line else text.replace("\r\n", "\n"))
+    if one_line:
+        text = " ".join(text.split())
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int | None) -> str:
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: max(0, limit - 1)] + ELLIPSIS
+
+
+def first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""

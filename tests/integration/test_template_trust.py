@@ -1,0 +1,103 @@
+"""Trust in template.yaml, resolved as CloudFormation would for a given set of parameters (issue 12,
+items 2 and 4): who may publish approval messages, which accounts the rules accept, whom the key
+serves, where the read role may be assumed, and what the bus admits."""
+
+from __future__ import annotations
+
+import pytest
+
+from warden_local.world import World
+
+ACCOUNT = "111122223333"
+TRUSTED = ["222233334444", "444455556666"]
+ORG = "o-a1b2c3d4e5"
+
+
+@pytest.fixture(scope="module", params=["accounts", "organization", "single"])
+def stack(request):
+    parameters = {"WorkloadReadRoleName": "warden-read",
+                  "TrustedAccountIds": ",".join(TRUSTED) if request.param == "accounts" else "",
+                  "OrganizationId": ORG if request.param == "organization" else ""}
+    with World(parameters=parameters) as world:
+        resources = {lid: res for lid, res in world.template.resources.items() if world.condition_of(res)}
+        yield request.param, world, {lid: world.resolve(res.get("Properties", {})) for lid, res in resources.items()}
+
+
+def statements(document):
+    found = document["Statement"]
+    return found if isinstance(found, list) else [found]
+
+
+def test_the_approval_topic_admits_this_account_and_the_trusted_ones_only(stack):
+    kind, _, props = stack
+    allows = [s for s in statements(props["ApprovalRequestTopicPolicy"]["PolicyDocument"]) if s["Effect"] == "Allow"]
+    principals = [s["Principal"]["AWS"] for s in allows]
+    assert f"arn:aws:iam::{ACCOUNT}:root" in principals
+    if kind == "accounts":
+        assert TRUSTED in principals
+    if kind == "organization":
+        [org] = [s for s in allows if s["Principal"]["AWS"] == "*"]
+        assert org["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORG}}
+    assert all(s["Principal"]["AWS"] != "*" or "Condition" in s for s in allows)
+    # ... and the key lets them encrypt through SNS, and only through SNS.
+    key = statements(props["WardenKey"]["KeyPolicy"])
+    grants = [s for s in key if s["Sid"] in ("TrustedAccountsEncryptApprovalMessages",
+                                               "OrganizationEncryptsApprovalMessages")]
+    assert len(grants) == (0 if kind == "single" else 1)
+    for grant in grants:
+        assert grant["Condition"]["StringEquals"]["kms:ViaService"] == "sns.us-east-1.amazonaws.com"
+
+
+def test_service_principals_use_the_key_only_for_this_stacks_resources(stack):
+    _, _, props = stack
+    for statement in statements(props["WardenKey"]["KeyPolicy"]):
+        service = statement["Principal"].get("Service") if isinstance(statement["Principal"], dict) else None
+        if service and not str(service).startswith("logs."):
+            condition = statement.get("Condition", {})
+            assert condition.get("StringEquals", {}).get("aws:SourceAccount") == ACCOUNT, statement["Sid"]
+            assert condition.get("ArnLike", {}).get("aws:SourceArn", "").startswith("arn:aws:"), statement["Sid"]
+            assert f":{ACCOUNT}:" in condition["ArnLike"]["aws:SourceArn"], statement["Sid"]
+
+
+def test_the_read_role_is_assumed_only_in_trusted_accounts(stack):
+    kind, world, props = stack
+    for lid in world.functions:
+        for policy in props[lid].get("Policies", []):
+            for statement in statements(policy) if "Statement" in policy else []:
+                if statement["Action"] != "sts:AssumeRole":
+                    continue
+                resources = statement["Resource"] if isinstance(statement["Resource"], list) else [
+                    statement["Resource"]]
+                if kind == "accounts":
+                    assert sorted(resources) == [f"arn:aws:iam::{a}:role/warden-read" for a in TRUSTED]
+                else:
+                    assert kind == "organization", (lid, statement)
+                    assert statement["Condition"] == {"StringEquals": {"aws:ResourceOrgID": ORG}}
+
+
+def test_every_rule_matches_this_account_and_the_trusted_ones(stack):
+    kind, world, _ = stack
+    expected = {"accounts": [ACCOUNT, *TRUSTED], "single": [ACCOUNT]}.get(kind)
+    for lid, fn in world.functions.items():
+        for trigger in fn.triggers:
+            if trigger.type != "EventBridgeRule":
+                continue
+            pattern = world.resolve(trigger.properties["Pattern"])
+            # With an organisation the bus policy pins the senders; otherwise the rule names the accounts.
+            assert pattern.get("account") == expected, (lid, trigger.name)
+
+
+def test_the_bus_admits_trusted_senders_and_only_the_sources_warden_consumes(stack):
+    kind, _, props = stack
+    policy = {"accounts": "TrustedAccountsBusPolicy", "organization": "OrganizationBusPolicy"}.get(kind)
+    if policy is None:
+        assert "TrustedAccountsBusPolicy" not in props and "OrganizationBusPolicy" not in props
+        return
+    statement = props[policy]["Statement"]
+    condition = statement["Condition"]["ForAllValues:StringEquals"]
+    assert set(condition["events:source"]) == {"aws.codepipeline", "aws.codedeploy", "aws.cloudwatch"}
+    assert "CodeDeploy Deployment State-change Notification" in condition["events:detail-type"]
+    if kind == "organization":
+        assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORG}
+    else:
+        assert statement["Principal"] == {"AWS": TRUSTED}
