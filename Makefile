@@ -1,39 +1,60 @@
 # Pipeline Warden: every target does its own set-up. `make demo` and `make test` on a fresh machine.
+# Everything installed comes from lock files: uv.lock (app, tests, dev tools), tools/sam.txt and
+# tools/checkov.txt (SAM CLI and checkov, each in its own environment) and layers/warden/requirements.txt
+# (what `sam build` puts in the layer). `make lock` rewrites them; nothing else resolves versions.
 PY ?= /root/.pyenv/versions/3.13.0/bin/python
 PYBIN := $(dir $(PY))
+UV_VERSION := 0.13.9
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
 VENV := .venv
 SAM_VENV := .venv-sam
 CHECKOV_VENV := .venv-checkov
-SAM_VERSION := 1.170.0
-CHECKOV_VERSION := 3.3.30
 
 export SAM_CLI_TELEMETRY := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# uv uses this interpreter and never downloads one.
+export UV_PYTHON := $(PY)
+export UV_PYTHON_DOWNLOADS := never
 # Local work never needs an account: region and dummy credentials for the embedded AWS.
 LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=testing \
 	AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing AWS_EC2_METADATA_DISABLED=true
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: demo test lint build bench deploy clean venv
+.PHONY: demo test lint build bench deploy clean venv lock
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/python || $(PY) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e ".[dev]"
+# uv itself, pinned, bootstrapped with the interpreter's own pip.
+$(UV):
+	test -x $(UV_VENV)/bin/python || $(PY) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen --extra dev -q
 	touch $@
 
-$(SAM_VENV)/.installed:
-	test -x $(SAM_VENV)/bin/python || $(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install -q "aws-sam-cli==$(SAM_VERSION)"
+$(SAM_VENV)/.installed: tools/sam.txt | $(UV)
+	test -x $(SAM_VENV)/bin/python || $(UV) venv -q $(SAM_VENV)
+	$(UV) pip sync -q --python $(SAM_VENV)/bin/python --require-hashes tools/sam.txt
 	touch $@
 
-$(CHECKOV_VENV)/.installed:
-	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q "checkov==$(CHECKOV_VERSION)"
+$(CHECKOV_VENV)/.installed: tools/checkov.txt | $(UV)
+	test -x $(CHECKOV_VENV)/bin/python || $(UV) venv -q $(CHECKOV_VENV)
+	$(UV) pip sync -q --python $(CHECKOV_VENV)/bin/python --require-hashes tools/checkov.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Re-resolve every lock from the ranges in pyproject.toml, tools/*.in and layers/warden/requirements.in.
+# The layer is compiled against uv.lock, so Lambda runs the versions the tests ran.
+lock: | $(UV)
+	$(UV) lock --upgrade
+	$(UV) export --frozen --extra dev --no-hashes --no-emit-project -q -o .lock-constraints.txt
+	$(UV) pip compile -q --python-version 3.13 --python-platform aarch64-manylinux2014 --generate-hashes \
+		--no-header -c .lock-constraints.txt layers/warden/requirements.in -o layers/warden/requirements.txt
+	rm -f .lock-constraints.txt
+	$(UV) pip compile -q --python-version 3.13 --generate-hashes --no-header --upgrade tools/sam.in -o tools/sam.txt
+	$(UV) pip compile -q --python-version 3.13 --generate-hashes --no-header --upgrade tools/checkov.in -o tools/checkov.txt
 
 demo: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/warden demo
@@ -58,4 +79,4 @@ deploy: build
 	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam bench.json
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(UV_VENV) .aws-sam bench.json
