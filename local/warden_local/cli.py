@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 EXIT_BAD_INPUT = 2
+EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,9 +65,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "replay":
             _print_document(replay(args.inputs), args.json)
         elif args.command == "demo":
-            from warden_local.demo import STORY
+            from warden_local.demo import STORY, failures
 
-            _print_document(replay([os.path.relpath(STORY)]), args.json)
+            doc = replay([os.path.relpath(STORY)])
+            _print_document(doc, args.json)
+            for failure in failures(doc):
+                print(f"warden: demo failed at {failure}", file=sys.stderr)
+            return EXIT_DEMO_FAILED if failures(doc) else 0
         elif args.command == "config":
             return _validate(Path(args.file))
         elif args.command == "ledger":

@@ -12,11 +12,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from moto.codepipeline.models import codepipeline_backends
-
 from tests.benchmarks.bench import ROOT, CallMeter
 from warden.core.clock import iso, parse_iso
 from warden_local import fakes
+from warden_local.fakes import moto_model
 from warden_local.world import ACCOUNT, REGION
 
 T0 = parse_iso("2026-11-27T09:00:00Z")
@@ -42,10 +41,8 @@ def _create_pipelines(world: Any, prefix: str, count: int) -> list[str]:
         world.client("iam").create_role(**role["params"])
     except world.client("iam").exceptions.EntityAlreadyExistsException:
         pass
-    backend = codepipeline_backends[ACCOUNT][REGION]
     names = [f"{prefix}-{n:05d}" for n in range(count)]
-    for name in names:
-        backend.create_pipeline(copy.deepcopy(definition) | {"name": name}, [])
+    moto_model.create_pipelines(ACCOUNT, REGION, [copy.deepcopy(definition) | {"name": name} for name in names])
     return names
 
 

@@ -35,8 +35,7 @@ def _definition(name: str, bucket: str, key: str) -> dict[str, Any]:
 
 
 def _setup(world: Any, pipelines: int) -> None:
-    from moto.codepipeline.models import codepipeline_backends
-
+    from warden_local.fakes import moto_model
     from warden_local.world import ACCOUNT, REGION
 
     iam, s3, kms = world.client("iam"), world.client("s3"), world.client("kms")
@@ -46,9 +45,8 @@ def _setup(world: Any, pipelines: int) -> None:
     key = kms.create_key(Description="bench artifacts")["KeyMetadata"]["Arn"]
     for bucket in BUCKETS:
         s3.create_bucket(Bucket=bucket)
-    backend = codepipeline_backends[ACCOUNT][REGION]
-    for n in range(pipelines):  # straight into moto's backend: the API would take long for many
-        backend.create_pipeline(_definition(f"bench-{n:04d}", BUCKETS[n % 3], key), [])
+    moto_model.create_pipelines(ACCOUNT, REGION, [_definition(f"bench-{n:04d}", BUCKETS[n % 3], key)
+                                                  for n in range(pipelines)])
 
 
 def _sweep(world: Any, at: str) -> Any:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import importlib
+import importlib.util
 import json
 import os
 import statistics
@@ -143,32 +145,51 @@ def router_events() -> list[dict[str, Any]]:
 FEATURES = ["ledger", "approvals", "slow", "artifacts", "rollback"]
 
 
+def _router(world: Any, warm: Any) -> dict[str, Any]:
+    return {"handlers": {"NotificationRouter": warm(world, "NotificationRouter", router_events())}}
+
+
+def _cold_imports(world: Any, warm: Any) -> dict[str, Any]:
+    return {"handlers": {fid: {"cold_import_ratio": ratio} for fid, ratio in cold_import_ratios(world).items()}}
+
+
+def _first_events(world: Any, warm: Any) -> dict[str, Any]:
+    from tests.benchmarks import first_event
+
+    return first_event.measure(world)
+
+
+def sections() -> list[tuple[str, Any]]:
+    """(name, measure(world, warm)) in the order they run. Each runs in a world of its own, so no section's
+    data (10,000 pipelines, pending approvals) slows another down or shows in its figures."""
+    found: list[tuple[str, Any]] = [("cold imports", _cold_imports), ("NotificationRouter", _router)]
+    for feature in FEATURES:
+        if importlib.util.find_spec(f"tests.benchmarks.{feature}") is not None:
+            found.append((feature, importlib.import_module(f"tests.benchmarks.{feature}").measure))
+    return [*found, ("first events", _first_events)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", action="store_true", help="print bench.json's content instead of a table")
+    parser.add_argument("--only", action="append", metavar="SECTION", help="run only this section (repeatable)")
     args = parser.parse_args()
-    import importlib.util
-
     from warden_local.world import World
 
-    report: dict[str, Any] = {"handlers": {}}
-    with World() as world:
-        ratios = cold_import_ratios(world)
-        measured = {"NotificationRouter": warm(world, "NotificationRouter", router_events())}
-        for feature in FEATURES:
-            if importlib.util.find_spec(f"tests.benchmarks.{feature}") is None:
-                continue
-            found = importlib.import_module(f"tests.benchmarks.{feature}").measure(world, warm)
-            measured.update(found.pop("handlers", {}))
-            report.update(found)
-        for fid in world.functions:
-            report["handlers"][fid] = {"cold_import_ratio": ratios[fid], **measured.get(fid, {})}
-    # In a world of its own: its first events must not show in the other figures (pending approvals).
-    from tests.benchmarks import first_event
-
-    with World() as world:
-        for fid, row in first_event.measure(world)["handlers"].items():
+    report: dict[str, Any] = {"handlers": {}, "seconds": {}}
+    todo = [(name, measure) for name, measure in sections() if not args.only or name in args.only]
+    started = time.perf_counter()
+    for n, (name, measure) in enumerate(todo, 1):
+        print(f"bench [{n}/{len(todo)}] {name} ...", file=sys.stderr, flush=True)
+        begun = time.perf_counter()
+        with World() as world:
+            found = measure(world, warm)
+        for fid, row in found.pop("handlers", {}).items():
             report["handlers"].setdefault(fid, {}).update(row)
+        report.update(found)
+        report["seconds"][name] = round(time.perf_counter() - begun, 1)
+        print(f"bench [{n}/{len(todo)}] {name}: {report['seconds'][name]} s", file=sys.stderr, flush=True)
+    report["seconds"]["total"] = round(time.perf_counter() - started, 1)
     (ROOT / "bench.json").write_text(json.dumps(report, indent=2))
     if args.json:
         print(json.dumps(report, indent=2))

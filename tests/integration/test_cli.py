@@ -78,3 +78,30 @@ def test_config_validate(tmp_path):
     bad.write_text(json.dumps({"routing": {"rules": [{"name": "quiet", "match": {"pipeline": ["x"]}}]}}))
     assert "routing.rules[0] (name 'quiet').match.pipeline" in one_line_error(warden("config", "validate", str(bad)))
     assert "no such file" in one_line_error(warden("config", "validate", str(tmp_path / "none.json")))
+
+
+def test_demo_fails_naming_the_step_when_the_story_dead_letters(tmp_path, monkeypatch, capsys):
+    from warden_local import cli, demo
+
+    story = json.loads((ROOT / "events" / "scenarios" / "demo.json").read_text())
+    broken = json.loads((EVENTS / "codepipeline" / "pipeline-failed.json").read_text())
+    broken["time"] = "yesterday"  # routed (rules match detail-type and state), then rejected: dead-lettered
+    story["steps"] = story["steps"][:2] + [{"at": "2026-11-27T09:30:00Z", "event": broken}]
+    path = tmp_path / "story.json"
+    path.write_text(json.dumps(story))
+    monkeypatch.setattr(demo, "STORY", path)
+    assert cli.main(["demo"]) == cli.EXIT_DEMO_FAILED
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors and all(line.startswith("warden: demo failed at ") for line in errors)
+    assert any("story.json#steps[2]" in line and "DLQ of NotificationRouter" in line for line in errors), errors
+
+
+def test_demo_failures_lists_each_dead_letter_with_its_step():
+    from warden_local.demo import failures
+
+    doc = {"steps": [
+        {"input": "a", "at": "t1", "effects": [{"kind": "message"}]},
+        {"input": "b", "at": "t2", "effects": [{"kind": "dead_letter", "function": "F", "error": "KeyError: x"}]},
+        {"input": "c", "at": "t3", "effects": [], "note": "no route in template.yaml accepts this input"},
+    ]}
+    assert failures(doc) == ["t2 b: DLQ of F: KeyError: x"]

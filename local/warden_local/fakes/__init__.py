@@ -5,7 +5,7 @@ events and approval messages with `apply_event`; read recorded state with `codep
 `codedeploy_state`. Credentials from AssumeRole act in the role's account (`accounts`).
 """
 
-from . import accounts, codedeploy, codepipeline, s3
+from . import accounts, codedeploy, codepipeline, moto_model, s3
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, apply_event, codepipeline_state
 
@@ -21,6 +21,7 @@ __all__ = [
 
 def install() -> None:
     """Add the missing actions to moto's handlers; safe to call any number of times."""
+    moto_model.check()  # one clear error naming the moto version, not failures downstream
     codepipeline.install()
     codedeploy.install()
     accounts.install()

@@ -18,12 +18,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.codedeploy.models import codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 
+from . import moto_model
 from .codepipeline import default_account, default_region
 
 COMPLETED = ("Succeeded", "Failed", "Stopped")
@@ -89,7 +89,7 @@ class EmbeddedCodeDeploy:
 
     @property
     def backend(self) -> Any:
-        return codedeploy_backends[self.account_id][self.region]
+        return moto_model.codedeploy_backend(self.account_id, self.region)
 
     def hook_status(self, hook_execution_id: str) -> str | None:
         """The status reported for a lifecycle hook execution, if any."""
@@ -219,7 +219,7 @@ class EmbeddedCodeDeploy:
 def codedeploy_state(account_id: str | None = None, region: str | None = None) -> EmbeddedCodeDeploy:
     """The embedded CodeDeploy state for an account and region (created on first use)."""
     account_id, region = account_id or default_account(), region or default_region()
-    backend = codedeploy_backends[account_id][region]
+    backend = moto_model.codedeploy_backend(account_id, region)
     state = getattr(backend, _STATE_ATTR, None)
     if state is None:
         state = EmbeddedCodeDeploy(account_id, region)

@@ -1,10 +1,12 @@
-"""Embedded CodePipeline: the calls moto 5.2 lacks, answering from state that fed events drive.
+"""Embedded CodePipeline: executions and the calls moto 5.2 lacks, answering from state that fed events drive.
 
-moto keeps pipeline definitions and executions but never runs anything. This module records what
-the fed events say happened (stage and action executions, approval tokens) plus the outcomes of
-PutApprovalResult, StopPipelineExecution and RollbackStage, and serves them through moto's own
-request handling, so boto3 calls go through real botocore serialization and parsing.
-The state hangs off moto's backend object, so moto's reset clears it too.
+moto keeps pipeline definitions (Create/Get/Update/ListPipelines, tags) but never runs anything. This
+module owns everything that happens to a pipeline: executions (StartPipelineExecution, Get/List
+PipelineExecution(s)), what the fed events say happened (stage and action executions, approval tokens)
+and the outcomes of PutApprovalResult, StopPipelineExecution and RollbackStage. It serves them through
+moto's own request handling, so boto3 calls go through real botocore serialization and parsing. Of moto's
+models it reads only a pipeline's stored declaration (fakes/moto_model.py, checked against each moto
+release). The state hangs off moto's backend object, so moto's reset clears it too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from moto.codepipeline.models import CodePipeline, PipelineExecution, codepipeline_backends
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
@@ -25,7 +26,7 @@ from moto.core.utils import utcnow
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
-from . import artifacts
+from . import artifacts, moto_model
 
 PIPELINE_EVENT = "CodePipeline Pipeline Execution State Change"
 STAGE_EVENT = "CodePipeline Stage Execution State Change"
@@ -101,12 +102,14 @@ class ActionRun:
 
 @dataclass
 class ExecutionRecord:
-    """What the events and API calls said about one pipeline execution, beyond moto's object."""
+    """What the events and API calls said about one pipeline execution."""
 
     execution_id: str
     status: str
     start: datetime
     last_update: datetime
+    pipeline_version: int = 1
+    variables: list[dict[str, str]] = field(default_factory=list)
     trigger: dict[str, str] = field(default_factory=dict)
     execution_type: str = "STANDARD"
     rollback_target: str | None = None
@@ -134,6 +137,10 @@ class PipelineRecord:
         return None
 
 
+# A pipeline declaration (the `pipeline` structure of GetPipeline), as moto stores it.
+Pipeline = dict[str, Any]
+
+
 class EmbeddedCodePipeline:
     """CodePipeline state of one account and region, alongside moto's backend."""
 
@@ -148,11 +155,14 @@ class EmbeddedCodePipeline:
 
     @property
     def backend(self) -> Any:
-        return codepipeline_backends[self.account_id][self.region]
+        return moto_model.codepipeline_backend(self.account_id, self.region)
 
     # ---- lookups -------------------------------------------------------------------------------
-    def _pipeline(self, name: str) -> CodePipeline:
-        pipeline = self.backend.pipelines.get(name)
+    def definition(self, name: Any) -> Pipeline | None:
+        return moto_model.pipeline_definition(self.account_id, self.region, name)
+
+    def _pipeline(self, name: str) -> Pipeline:
+        pipeline = self.definition(name)
         if pipeline is None:
             raise _error(
                 "PipelineNotFoundException",
@@ -164,49 +174,42 @@ class EmbeddedCodePipeline:
         return self.pipelines.setdefault(name, PipelineRecord())
 
     @staticmethod
-    def _stage_def(pipeline: CodePipeline, stage: str | None) -> dict[str, Any] | None:
-        return next((s for s in pipeline.pipeline["stages"] if s["name"] == stage), None)
+    def _stage_def(pipeline: Pipeline, stage: str | None) -> dict[str, Any] | None:
+        return next((s for s in pipeline["stages"] if s["name"] == stage), None)
 
     @staticmethod
     def _action_def(stage_def: dict[str, Any], action: str | None) -> dict[str, Any] | None:
         return next((a for a in stage_def["actions"] if a["name"] == action), None)
 
-    def _execution(self, pipeline: CodePipeline, execution_id: str, when: datetime) -> ExecutionRecord:
-        """The record for an execution, creating it (and moto's object) the first time it is named."""
-        record = self._record(pipeline.pipeline["name"])
+    def _execution(
+        self, pipeline: Pipeline, execution_id: str, when: datetime, status: str = "InProgress",
+        variables: list[dict[str, str]] | None = None,
+    ) -> ExecutionRecord:
+        """The record for an execution, creating it the first time it is named."""
+        record = self._record(pipeline["name"])
         if execution_id in record.executions:
             return record.executions[execution_id]
-        native = pipeline.executions.get(execution_id)
-        if native is None:
-            native = PipelineExecution(pipeline.pipeline["name"], pipeline.pipeline["version"], None)
-            native.pipeline_execution_id = execution_id
-            native.start_time = native.last_update_time = when
-            native.status = "InProgress"
-            pipeline.executions[execution_id] = native
-            # moto lists executions in insertion order; keep it chronological for late-arriving events.
-            pipeline.executions = dict(sorted(pipeline.executions.items(), key=lambda kv: kv[1].start_time))
         execution = ExecutionRecord(
-            execution_id, native.status, native.start_time, native.last_update_time,
+            execution_id, status, when, when, pipeline_version=pipeline["version"], variables=variables or [],
             trigger={"triggerType": "StartPipelineExecution", "triggerDetail": ""},
         )
         record.executions[execution_id] = execution
+        # Listed newest first by start time, whatever order late-arriving events named them in.
+        record.executions = dict(sorted(record.executions.items(), key=lambda kv: kv[1].start))
         return execution
 
-    def _set_status(self, pipeline: CodePipeline, execution: ExecutionRecord, status: str, when: datetime):
+    @staticmethod
+    def _set_status(pipeline: Pipeline, execution: ExecutionRecord, status: str, when: datetime):
         execution.status = status
         execution.last_update = max(execution.last_update, when)
-        native = pipeline.executions.get(execution.execution_id)
-        if native is not None:
-            native.status = status
-            native.last_update_time = execution.last_update
 
     def _set_stage(self, name: str, execution: ExecutionRecord, stage: str, status: str) -> None:
         execution.stages[stage] = status
         self._record(name).stage_latest[stage] = execution.execution_id
 
-    def _now_running(self, pipeline: CodePipeline, stage: str, when: datetime) -> ExecutionRecord:
+    def _now_running(self, pipeline: Pipeline, stage: str, when: datetime) -> ExecutionRecord:
         """The execution an approval message belongs to: the stage's or pipeline's running one."""
-        record = self._record(pipeline.pipeline["name"])
+        record = self._record(pipeline["name"])
         latest = record.stage_latest.get(stage)
         if latest and record.executions[latest].stages.get(stage) == "InProgress":
             return record.executions[latest]
@@ -227,12 +230,12 @@ class EmbeddedCodePipeline:
             return self._apply_approval_message(event["approval"], parse_time(at))
         detail = event.get("detail") or {}
         kind = event.get("detail-type")
-        pipeline = self.backend.pipelines.get(detail.get("pipeline"))
+        pipeline = self.definition(detail.get("pipeline"))
         execution_id = detail.get("execution-id")
         if pipeline is None or not execution_id or kind not in (PIPELINE_EVENT, STAGE_EVENT, ACTION_EVENT):
             return False
         when = parse_time(at or event.get("time"))
-        name, state = pipeline.pipeline["name"], detail.get("state")
+        name, state = pipeline["name"], detail.get("state")
         if kind == PIPELINE_EVENT:
             if state not in PIPELINE_STATUS:
                 return False
@@ -273,14 +276,14 @@ class EmbeddedCodePipeline:
         if run.status == "Succeeded" and _category(action_def) == "Source" and run.external_id:
             self._record_revision(execution, action_def, run)
         if run.status == "Succeeded":
-            artifacts.write_outputs(self, pipeline.pipeline, action_def, run)  # fakes/artifacts.py
+            artifacts.write_outputs(self, pipeline, action_def, run)  # fakes/artifacts.py
         return True
 
     def _run_for_event(
-        self, pipeline: CodePipeline, execution: ExecutionRecord, stage: str, action_def: dict[str, Any],
+        self, pipeline: Pipeline, execution: ExecutionRecord, stage: str, action_def: dict[str, Any],
         status: str, when: datetime,
     ) -> ActionRun:
-        record = self._record(pipeline.pipeline["name"])
+        record = self._record(pipeline["name"])
         action = action_def["name"]
         run = record.latest_run(stage, action, execution.execution_id)
         if status == "InProgress":
@@ -313,8 +316,8 @@ class EmbeddedCodePipeline:
         record.runs.append(run)
         return run
 
-    def _adopt(self, pipeline: CodePipeline, run: ActionRun, execution: ExecutionRecord) -> None:
-        record = self._record(pipeline.pipeline["name"])
+    def _adopt(self, pipeline: Pipeline, run: ActionRun, execution: ExecutionRecord) -> None:
+        record = self._record(pipeline["name"])
         guessed = record.executions.get(run.pipeline_execution_id)
         run.pipeline_execution_id = execution.execution_id
         execution.stages.setdefault(run.stage, "InProgress")
@@ -323,20 +326,19 @@ class EmbeddedCodePipeline:
             r.pipeline_execution_id == guessed.execution_id for r in record.runs
         ):
             del record.executions[guessed.execution_id]
-            pipeline.executions.pop(guessed.execution_id, None)
 
     def _apply_approval_message(self, approval: dict[str, Any], when: datetime) -> bool:
-        pipeline = self.backend.pipelines.get(approval.get("pipelineName"))
+        pipeline = self.definition(approval.get("pipelineName"))
         stage_def = pipeline and self._stage_def(pipeline, approval.get("stageName"))
         action_def = stage_def and self._action_def(stage_def, approval.get("actionName"))
         if not action_def or not approval.get("token"):
             return False
-        record = self._record(pipeline.pipeline["name"])
+        record = self._record(pipeline["name"])
         stage, action = stage_def["name"], action_def["name"]
         run = record.latest_run(stage, action)
         if run is None or run.status != "InProgress":
             execution = self._now_running(pipeline, stage, when)
-            self._set_stage(pipeline.pipeline["name"], execution, stage, "InProgress")
+            self._set_stage(pipeline["name"], execution, stage, "InProgress")
             run = self._new_run(record, execution, stage, action, when, None)
             run.token_from_message = True
         # The message's token is the pending action's token.
@@ -360,7 +362,7 @@ class EmbeddedCodePipeline:
         pipeline = self._pipeline(name)
         record = self._record(name)
         stage_states = []
-        for index, stage_def in enumerate(pipeline.pipeline["stages"]):
+        for index, stage_def in enumerate(pipeline["stages"]):
             stage = stage_def["name"]
             state: dict[str, Any] = {"stageName": stage}
             if index:  # the first stage has no inbound transition
@@ -376,11 +378,13 @@ class EmbeddedCodePipeline:
             stage_states.append(state)
         return {
             "pipelineName": name,
-            "pipelineVersion": pipeline.pipeline["version"],
+            "pipelineVersion": pipeline["version"],
             "stageStates": stage_states,
-            "created": epoch(pipeline._created),
-            "updated": epoch(pipeline._updated),
-        }
+        } | self._times(name)
+
+    def _times(self, name: str) -> dict[str, float]:
+        times = moto_model.pipeline_times(self.account_id, self.region, name)
+        return {"created": epoch(times[0]), "updated": epoch(times[1])} if times else {}
 
     def _action_state(self, record: PipelineRecord, stage: str, action_def: dict[str, Any]) -> dict[str, Any]:
         state = _clean(actionName=action_def["name"], entityUrl=entity_url(action_def, self.region))
@@ -413,7 +417,7 @@ class EmbeddedCodePipeline:
         filter_ = filter_ or {}
         latest = filter_.get("latestInPipelineExecution") or {}
         execution_id = filter_.get("pipelineExecutionId") or latest.get("pipelineExecutionId")
-        if execution_id and execution_id not in pipeline.executions:
+        if execution_id and execution_id not in record.executions:
             raise _error(
                 "PipelineExecutionNotFoundException",
                 f"Pipeline execution with id '{execution_id}' does not exist in pipeline '{name}'",
@@ -432,7 +436,7 @@ class EmbeddedCodePipeline:
         more = offset + limit < len(runs)
         return _clean(actionExecutionDetails=details, nextToken=str(offset + limit) if more else None)
 
-    def _action_detail(self, pipeline: CodePipeline, run: ActionRun) -> dict[str, Any]:
+    def _action_detail(self, pipeline: Pipeline, run: ActionRun) -> dict[str, Any]:
         action_def = self._action_def(self._stage_def(pipeline, run.stage), run.action)
         result = _clean(
             externalExecutionId=run.external_id,
@@ -443,13 +447,13 @@ class EmbeddedCodePipeline:
         output: dict[str, Any] = {"outputVariables": {}}
         if run.status == "Succeeded":
             output["outputArtifacts"] = artifacts.detail(  # with s3location (fakes/artifacts.py)
-                self, pipeline.pipeline, run, [a["name"] for a in action_def.get("outputArtifacts", [])])
+                self, pipeline, run, [a["name"] for a in action_def.get("outputArtifacts", [])])
         if result:
             output["executionResult"] = result
         return _clean(
             pipelineExecutionId=run.pipeline_execution_id,
             actionExecutionId=run.action_execution_id,
-            pipelineVersion=pipeline.pipeline["version"],
+            pipelineVersion=pipeline["version"],
             stageName=run.stage,
             actionName=run.action,
             startTime=epoch(run.start),
@@ -462,7 +466,7 @@ class EmbeddedCodePipeline:
                 resolvedConfiguration=action_def.get("configuration", {}),
                 roleArn=action_def.get("roleArn"),
                 region=action_def.get("region", self.region),
-                inputArtifacts=artifacts.detail(self, pipeline.pipeline, run,
+                inputArtifacts=artifacts.detail(self, pipeline, run,
                                                 [a["name"] for a in action_def.get("inputArtifacts", [])]),
                 namespace=action_def.get("namespace"),
             ),
@@ -512,7 +516,7 @@ class EmbeddedCodePipeline:
 
     def stop_pipeline_execution(self, name: str, execution_id: str, abandon: bool, reason: str | None) -> str:
         pipeline = self._pipeline(name)
-        if execution_id not in pipeline.executions:
+        if execution_id not in self._record(name).executions:
             raise _error(
                 "PipelineExecutionNotStoppableException",
                 f"Unable to stop pipeline execution {execution_id}: it does not exist in pipeline '{name}'",
@@ -545,7 +549,7 @@ class EmbeddedCodePipeline:
         pipeline = self._pipeline(name)
         if self._stage_def(pipeline, stage) is None:
             raise _error("StageNotFoundException", f"Stage '{stage}' not found in pipeline '{name}'")
-        if target_id not in pipeline.executions:
+        if target_id not in self._record(name).executions:
             raise _error(
                 "PipelineExecutionNotFoundException",
                 f"Pipeline execution with id '{target_id}' does not exist in pipeline '{name}'",
@@ -574,19 +578,18 @@ class EmbeddedCodePipeline:
         return execution.execution_id
 
     # ---- RollbackStage: what CodePipeline refuses (documented limits) ----------------------------
-    def _refuse_rollback(self, pipeline: CodePipeline, stage: str, target: ExecutionRecord) -> None:
-        name = pipeline.pipeline["name"]
+    def _refuse_rollback(self, pipeline: Pipeline, stage: str, target: ExecutionRecord) -> None:
+        name = pipeline["name"]
         stage_def = self._stage_def(pipeline, stage)
         if any(_category(a) == "Source" for a in stage_def["actions"]):
             raise _error("UnableToRollbackStageException", f"Stage {stage} is a source stage: it cannot be rolled back")
         if target.execution_type == "ROLLBACK":
             raise _error("UnableToRollbackStageException",
                          f"Target pipeline execution {target.execution_id} is a rollback execution")
-        native = pipeline.executions.get(target.execution_id)
-        if native is not None and native.pipeline_version != pipeline.pipeline["version"]:
+        if target.pipeline_version != pipeline["version"]:
             raise _error("PipelineExecutionOutdatedException",
                          f"Target pipeline execution {target.execution_id} ran on pipeline version "
-                         f"{native.pipeline_version}; the pipeline is now version {pipeline.pipeline['version']}")
+                         f"{target.pipeline_version}; the pipeline is now version {pipeline['version']}")
         record = self._record(name)
         latest = record.executions.get(record.stage_latest.get(stage, ""))
         if latest is not None and latest.stages.get(stage) in ("InProgress", "Stopping"):
@@ -596,33 +599,63 @@ class EmbeddedCodePipeline:
             raise _error("UnableToRollbackStageException",
                          f"Stage {stage} is running execution {latest.execution_id}: it cannot be rolled back now")
 
-    def execution_overlay(self, name: str, execution_id: str, summary: bool) -> dict[str, Any]:
-        """Fields of GetPipelineExecution / a ListPipelineExecutions summary that moto cannot know."""
-        pipeline = self.backend.pipelines[name]
+    def start_pipeline_execution(self, name: str, variables: list[dict[str, str]] | None) -> str:
+        pipeline = self._pipeline(name)
+        # Nothing runs an API-started execution here: like moto, it has succeeded as soon as it started.
+        return self._execution(pipeline, str(uuid.uuid4()), utcnow(), "Succeeded", variables).execution_id
+
+    def get_pipeline_execution(self, name: str, execution_id: str) -> dict[str, Any]:
+        pipeline = self._pipeline(name)
         execution = self._record(name).executions.get(execution_id)
-        overlay: dict[str, Any] = {"executionMode": pipeline.pipeline.get("executionMode", "SUPERSEDED")}
         if execution is None:
-            return overlay | {"executionType": "STANDARD"}
-        overlay |= _clean(
+            raise _error(
+                "PipelineExecutionNotFoundException",
+                f"Account '{self.account_id}' does not have an execution with id '{execution_id}' "
+                f"for pipeline '{name}'",
+            )
+        return _clean(
+            pipelineName=name,
+            pipelineVersion=execution.pipeline_version,
+            pipelineExecutionId=execution_id,
             status=execution.status,
+            artifactRevisions=[
+                r | {"created": epoch(r["created"])} if "created" in r else r for r in execution.revisions
+            ],
+            # The response shape is ResolvedPipelineVariable (name/resolvedValue).
+            variables=[{"name": v["name"], "resolvedValue": v["value"]} for v in execution.variables],
             trigger=execution.trigger,
+            executionMode=pipeline.get("executionMode", "SUPERSEDED"),
             executionType=execution.execution_type,
             rollbackMetadata=execution.rollback_target and {
                 "rollbackTargetPipelineExecutionId": execution.rollback_target
             },
         )
-        if summary:
-            overlay |= _clean(
-                startTime=epoch(execution.start),
-                lastUpdateTime=epoch(execution.last_update),
-                sourceRevisions=execution.source_revisions,
-                stopTrigger=execution.stop_reason and {"reason": execution.stop_reason},
-            )
-        else:
-            overlay["artifactRevisions"] = [
-                r | {"created": epoch(r["created"])} if "created" in r else r for r in execution.revisions
-            ]
-        return overlay
+
+    def list_pipeline_executions(
+        self, name: str, max_results: int | None, next_token: str | None
+    ) -> dict[str, Any]:
+        pipeline = self._pipeline(name)
+        executions = list(reversed(self._record(name).executions.values()))  # newest first
+        try:
+            offset = int(next_token or 0)
+        except ValueError:
+            raise _error("InvalidNextTokenException", "The next token is not valid.") from None
+        limit = max_results or 100
+        page = executions[offset:offset + limit]
+        summaries = [_clean(
+            pipelineExecutionId=e.execution_id,
+            status=e.status,
+            startTime=epoch(e.start),
+            lastUpdateTime=epoch(e.last_update),
+            sourceRevisions=e.source_revisions,
+            trigger=e.trigger,
+            stopTrigger=e.stop_reason and {"reason": e.stop_reason},
+            executionMode=pipeline.get("executionMode", "SUPERSEDED"),
+            executionType=e.execution_type,
+            rollbackMetadata=e.rollback_target and {"rollbackTargetPipelineExecutionId": e.rollback_target},
+        ) for e in page]
+        more = offset + limit < len(executions)
+        return _clean(pipelineExecutionSummaries=summaries, nextToken=str(offset + limit) if more else None)
 
 
 def rollback_execution_id(pipeline: str, stage: str, target_id: str, ordinal: int = 0) -> str:
@@ -667,7 +700,7 @@ def default_account() -> str:
 def codepipeline_state(account_id: str | None = None, region: str | None = None) -> EmbeddedCodePipeline:
     """The embedded CodePipeline state for an account and region (created on first use)."""
     account_id, region = account_id or default_account(), region or default_region()
-    backend = codepipeline_backends[account_id][region]
+    backend = moto_model.codepipeline_backend(account_id, region)
     state = getattr(backend, _STATE_ATTR, None)
     if state is None:
         state = EmbeddedCodePipeline(account_id, region)
@@ -745,24 +778,24 @@ def rollback_stage(self: CodePipelineResponse) -> str:
     return _dumps({"pipelineExecutionId": execution_id})
 
 
+def start_pipeline_execution(self: CodePipelineResponse) -> str:
+    execution_id = _state(self).start_pipeline_execution(self._get_param("name"), self._get_param("variables"))
+    return _dumps({"pipelineExecutionId": execution_id})
+
+
 def get_pipeline_execution(self: CodePipelineResponse) -> str:
-    name, execution_id = self._get_param("pipelineName"), self._get_param("pipelineExecutionId")
-    execution = self.codepipeline_backend.get_pipeline_execution(name, execution_id)
-    body = execution.to_dict() | _state(self).execution_overlay(name, execution_id, summary=False)
+    body = _state(self).get_pipeline_execution(self._get_param("pipelineName"), self._get_param("pipelineExecutionId"))
     return _dumps({"pipelineExecution": body})
 
 
 def list_pipeline_executions(self: CodePipelineResponse) -> str:
-    name = self._get_param("pipelineName")
-    summaries = self.codepipeline_backend.list_pipeline_executions(name, self._get_param("maxResults"))
-    state = _state(self)
-    body = [s | state.execution_overlay(name, s["pipelineExecutionId"], summary=True) for s in summaries]
-    return _dumps({"pipelineExecutionSummaries": body})
+    return _dumps(_state(self).list_pipeline_executions(
+        self._get_param("pipelineName"), self._get_param("maxResults"), self._get_param("nextToken")))
 
 
 RESPONSE_METHODS = (
     get_pipeline_state, list_action_executions, put_approval_result, stop_pipeline_execution,
-    rollback_stage, get_pipeline_execution, list_pipeline_executions,
+    rollback_stage, start_pipeline_execution, get_pipeline_execution, list_pipeline_executions,
 )
 
 
