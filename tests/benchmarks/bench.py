@@ -30,7 +30,7 @@ from typing import Any
 import botocore.client
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = 7
+RUNS = 5
 WARM_EVENTS = 200
 
 COLD_SNIPPET = """
