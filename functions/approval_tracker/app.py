@@ -29,6 +29,8 @@ def handler(event, context):
             metrics.add_metric(name="ApprovalNotifications", unit=MetricUnit.Count, value=1)
         if result.get("status") == "unverified":  # recorded, told to nobody (warden.approvals.tracker)
             metrics.add_metric(name="UnverifiedApprovalMessages", unit=MetricUnit.Count, value=1)
+        if result.get("status") == "expired":  # refused: CodePipeline has failed the approval already
+            metrics.add_metric(name="ExpiredApprovalMessages", unit=MetricUnit.Count, value=1)
         if result.get("status") == "conflict":  # a later approval message disagreed with the first: ignored
             metrics.add_metric(name="ApprovalMessageConflicts", unit=MetricUnit.Count, value=1)
     return response(outcome)

@@ -14,7 +14,8 @@ def notice(**overrides):
                 execution_id="exec-1", stage="Build", action="Compile", trigger="WebhookV2",
                 commit="9b3e1f2a7c4d6e8f0a1b", commit_message="Round totals\n\nLong body", author="Ana Souza",
                 error="3 unit tests failed", duration="4m 05s",
-                links={"execution": "https://console.aws.amazon.com/x", "logs": "https://us-east-1.console.aws.amazon.com/cloudwatch/y", "commit": "https://git/c"})
+                links={"execution": "https://console.aws.amazon.com/x",
+                       "logs": "https://us-east-1.console.aws.amazon.com/cloudwatch/y", "commit": "https://git/c"})
     base.update(overrides)
     return Notice(**base)
 

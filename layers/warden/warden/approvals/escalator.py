@@ -79,7 +79,7 @@ class ApprovalEscalator:
 
         # One item that cannot be read (written by another version, or from a forged input) is skipped,
         # dead-lettered with its reason and counted; the others are still escalated.
-        skipped = one_by_one(items, one, self._skip)
+        skipped = one_by_one(items, one, self._set_aside if self._skip else None)
         oldest = min(since_of, default=None)
         return {"pending": len(items) - len(done["reconciled"]) - len(skipped), **done,
                 "skipped": [str(i.get("sk", "?")) if isinstance(i, dict) else "?" for i in skipped],
@@ -115,6 +115,13 @@ class ApprovalEscalator:
             done["announced"].append(item["sk"])
         done["escalated"] += [f"{item['sk']}:{t.name}" for t in reached
                               if t.open_at(at) and self._fire(item, t, sweep_id, why)]
+
+    def _set_aside(self, item: dict[str, Any], error: BaseException) -> None:
+        """A pending item that cannot be escalated leaves the index (once), then is dead-lettered with why."""
+        if isinstance(item, dict) and isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
+            self._approvals.set_aside(item, f"{type(error).__name__}: {error}")
+        if self._skip is not None:
+            self._skip(item, error)
 
     def _status(self, item: dict[str, Any], states: dict[tuple[str, str, str], Any]) -> ApprovalStatus | Unknown:
         where = (item.get("account", ""), item["region"], item["pipeline"])

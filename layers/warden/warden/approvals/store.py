@@ -243,6 +243,15 @@ class Approvals:
             return None
         return plain(out.get("Attributes", {}))
 
+    def set_aside(self, item: dict[str, Any], reason: str) -> None:
+        """An item the sweep cannot read leaves the pending index (status `unreadable`, with the reason),
+        so that it is dead-lettered once, not by every sweep; it stays in the table for whoever looks."""
+        self._ddb.update_item(
+            TableName=self._table, Key=_key(key_of(item)),
+            UpdateExpression="SET #s = :s, #r = :r REMOVE gsi1pk, gsi1sk",
+            ExpressionAttributeNames={"#s": "status", "#r": "unreadable_reason"},
+            ExpressionAttributeValues={":s": {"S": "unreadable"}, ":r": {"S": clean(reason, LIMITS["other"])}})
+
     def unverified(self, region: str, pipeline: str, stage: str, action: str, *, token: str, reason: str,
                    digest: str, delivery: str) -> dict[str, str]:
         """Keep an approval message that could not be verified (warden.approvals.tracker), for a month,

@@ -18,7 +18,7 @@ workload account's message looks like; a token that is not pending; CodePipeline
 is recorded as `unverified`, with the reason, outside the pending index: nobody is told, no sweep
 escalates or pages it. A workload account's approval is announced from its own Approval action event
 instead, which EventBridge delivers with the account. A message whose expiry has passed is refused
-(dead-lettered with the reason). Throttling past botocore's retries is raised, for Lambda to retry.
+(logged and counted, nothing recorded or told). Throttling past botocore's retries is raised, for Lambda to retry.
 What approvers are shown (the note, the
 external link) comes from the pipeline's definition (GetPipeline), and the review link is built by
 Warden from validated parts. The first message for a token wins (its digest is stored with a
@@ -47,7 +47,7 @@ from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
 from warden.aws.codepipeline import CodePipelineGateway, Unknown, action_state
 from warden.core import links
 from warden.core.clock import iso, now
-from warden.core.errors import PermanentError, RetryableError
+from warden.core.errors import RetryableError
 from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
@@ -90,7 +90,12 @@ class ApprovalTracker:
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
         expires = message.expires_at
         if expires is not None and expires <= now():
-            raise PermanentError(f"the approval message expired at {iso(expires)}, before it was handled")
+            # CodePipeline has failed the approval already: nothing to track or tell (logged and counted).
+            reason = f"the approval expired at {iso(expires)}, before its message was handled"
+            logger.warning("approval message refused: expired", extra={
+                "pipeline": message.pipeline, "stage": message.stage, "action": message.action,
+                "delivery": delivery_id, "reason": reason})
+            return {"status": "expired", "reason": reason}
         region = message.region or self._region
         # Verified in this account only: the message names none (see the module's docstring).
         account = self._codepipeline.own_account

@@ -67,9 +67,16 @@ class SlowExecutions:
                 slow.append(item["execution_id"])
 
         # An item that cannot be read is skipped, dead-lettered with its reason and counted; the others go on.
-        skipped = one_by_one(self._running_since(before), one, self._skip)
+        skipped = one_by_one(self._running_since(before), one, self._set_aside if self._skip else None)
         return {"slow": slow, "running_past_threshold": len(running_long), "forgotten": forgotten,
                 "skipped": len(skipped)}
+
+    def _set_aside(self, item: dict[str, Any], error: BaseException) -> None:
+        """An item that cannot be read leaves the running index (once), then is dead-lettered with why."""
+        if isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
+            self._ddb.update_item(TableName=self._table, Key=_key(item), UpdateExpression="REMOVE gsi4pk, gsi4sk")
+        if self._skip is not None:
+            self._skip(item, error)
 
     def _running_since(self, before: str) -> list[dict[str, Any]]:
         """Running executions started before `before`, oldest first (one Query page per 1 MB)."""
