@@ -18,10 +18,9 @@ workload account's message looks like; a token that is not pending; CodePipeline
 is recorded as `unverified`, with the reason, outside the pending index: nobody is told, no sweep
 escalates or pages it. A workload account's approval is announced from its own Approval action event
 instead, which EventBridge delivers with the account. A message whose expiry has passed is refused
-(logged and counted, nothing recorded or told). Throttling past botocore's retries is raised, for Lambda to retry.
-What approvers are shown (the note, the
-external link) comes from the pipeline's definition (GetPipeline), and the review link is built by
-Warden from validated parts. The first message for a token wins (its digest is stored with a
+(logged and counted, nothing recorded or told). Throttling past botocore's retries is raised, for
+Lambda to retry. What approvers are shown (the note, the external link) comes from the pipeline's
+definition (GetPipeline), and the review link is built by Warden from validated parts. The first message for a token wins (its digest is stored with a
 conditional write); a later message that disagrees is logged, counted (`ApprovalMessageConflicts`)
 and ignored, so a re-published message cannot redirect a reminder. A redelivery has the same digest.
 """
