@@ -20,9 +20,10 @@ escalates or pages it. A workload account's approval is announced from its own A
 instead, which EventBridge delivers with the account. A message whose expiry has passed is refused
 (logged and counted, nothing recorded or told). Throttling past botocore's retries is raised, for
 Lambda to retry. What approvers are shown (the note, the external link) comes from the pipeline's
-definition (GetPipeline), and the review link is built by Warden from validated parts. The first message for a token wins (its digest is stored with a
-conditional write); a later message that disagrees is logged, counted (`ApprovalMessageConflicts`)
-and ignored, so a re-published message cannot redirect a reminder. A redelivery has the same digest.
+definition (GetPipeline), and the review link is built by Warden from validated parts. The first
+message for a token wins (its digest is stored with a conditional write); a later message that
+disagrees is logged, counted (`ApprovalMessageConflicts`) and ignored, so a re-published message
+cannot redirect a reminder. A redelivery has the same digest.
 """
 
 from __future__ import annotations

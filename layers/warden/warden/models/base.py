@@ -30,6 +30,8 @@ def _number_as_text(value: Any) -> Any:
 Text = Annotated[str, BeforeValidator(_number_as_text)]
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN, max_length=30)]
+# An AWS account id: 12 digits. Keys and ARNs are built from it; anything else is invalid input.
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 
 class WardenModel(BaseModel):
@@ -45,7 +47,7 @@ class EventBridgeModel(BaseModel):
     version: str
     id: str
     source: str
-    account: str
+    account: AccountId
     time: datetime
     region: Region
     resources: list[str]
