@@ -155,3 +155,15 @@ def test_a_dead_letter_too_big_for_sqs_is_cut_and_says_so():
     made.dead_letter({"x": "y" * 400_000}, PermanentError("huge"))
     [sent] = made.clients.sqs.sent
     assert len(sent["MessageBody"]) < 256_000 and '"truncated": true' in sent["MessageBody"]
+
+
+def test_an_account_that_is_not_12_digits_and_a_hook_without_a_deployment_are_invalid_input():
+    event = {"version": "0", "id": "e-1", "detail-type": "CodeDeploy Deployment State-change Notification",
+             "source": "aws.codedeploy", "account": "x" * 2048, "time": "2026-11-27T09:00:00Z",
+             "region": "us-east-1", "resources": [],
+             "detail": {"application": "a", "deploymentGroup": "g", "deploymentId": "d-1", "state": "FAILURE"}}
+    with pytest.raises(InvalidEvent, match=r": account: String should match pattern"):
+        parse_event(event)
+    assert parse_event(event | {"account": 111122223333}).account == "111122223333"
+    with pytest.raises(InvalidEvent, match="DeploymentId"):
+        parse_event({"DeploymentId": "", "LifecycleEventHookExecutionId": "e30="})
