@@ -10,7 +10,14 @@ from warden.core.log import logger
 metrics = Metrics()
 container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)
 # Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.
-track = Entry(container, lambda: container.approval_tracker.handle, with_id=True, message="tracked")
+def accepts():
+    from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
+
+    return (ManualApprovalMessage, ActionExecutionStateChange, PipelineExecutionStateChange)
+
+
+track = Entry(container, lambda: container.approval_tracker.handle, with_id=True, message="tracked",
+              accepts=accepts)
 
 
 @metrics.log_metrics
@@ -20,6 +27,10 @@ def handler(event, context):
     for result in outcome.results:
         if result.get("status") == "sent":
             metrics.add_metric(name="ApprovalNotifications", unit=MetricUnit.Count, value=1)
+        if result.get("status") == "unverified":  # recorded, told to nobody (warden.approvals.tracker)
+            metrics.add_metric(name="UnverifiedApprovalMessages", unit=MetricUnit.Count, value=1)
+        if result.get("status") == "expired":  # refused: CodePipeline has failed the approval already
+            metrics.add_metric(name="ExpiredApprovalMessages", unit=MetricUnit.Count, value=1)
         if result.get("status") == "conflict":  # a later approval message disagreed with the first: ignored
             metrics.add_metric(name="ApprovalMessageConflicts", unit=MetricUnit.Count, value=1)
     return response(outcome)

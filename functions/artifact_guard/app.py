@@ -32,8 +32,14 @@ def _run(parsed):
 
 
 # No idempotency store: a repeated pass or event finds compliant buckets and findings already told.
+def _accepts():
+    from warden.models import CloudTrailApiCallEvent
+
+    return (dict, CloudTrailApiCallEvent)  # the scheduled pass, or a CloudTrail call
+
+
 audit = Entry(container, lambda: _run, parse=_parse, idempotent=False, message="artifacts",
-              report=lambda result: {k: v for k, v in result.items() if k != "buckets"})
+              report=lambda result: {k: v for k, v in result.items() if k != "buckets"}, accepts=_accepts)
 
 
 @metrics.log_metrics

@@ -19,7 +19,14 @@ def report(recorded):
 
 # No idempotency store: every ledger write converges under redelivery (warden.ledger.recorder), so a
 # duplicate changes nothing and emits no metric, and it costs no extra calls.
-record = Entry(container, lambda: container.ledger.record, idempotent=False, message="ledger", report=report)
+def accepts():
+    from warden.models import ActionExecutionStateChange, PipelineExecutionStateChange, StageExecutionStateChange
+
+    return (PipelineExecutionStateChange, StageExecutionStateChange, ActionExecutionStateChange)
+
+
+record = Entry(container, lambda: container.ledger.record, idempotent=False, message="ledger", report=report,
+               accepts=accepts)
 
 
 @metrics.log_metrics

@@ -24,13 +24,21 @@ def hook():
                           config=lambda: container.config.get("rollback"), account=container.settings.account_id)
 
 
+def invocation(event):
+    """The lifecycle hook's payload; InvalidEvent (dead-lettered) for anything else."""
+    from warden.models import CodeDeployLifecycleHookEvent, InvalidEvent, parse_event
+
+    parsed = parse_event(event)
+    if not isinstance(parsed, CodeDeployLifecycleHookEvent):
+        raise InvalidEvent(f"not an input of this function: {getattr(parsed, 'detail_type', type(parsed).__name__)}")
+    return parsed
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    from warden.models import parse_event
-
     # No idempotency store: a redelivered invocation reports again and CodeDeploy says it is done already.
-    outcome = container.guard(event, lambda: [hook().run(parse_event(event))])
+    outcome = container.guard(event, lambda: [hook().run(invocation(event))])
     for result in outcome.results:
         logger.info("validation hook", extra={"result": result})
         if result.get("status") in ("Succeeded", "Failed"):

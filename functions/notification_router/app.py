@@ -19,7 +19,20 @@ def ignored(parsed):
     return NotificationRouter.ignored(parsed)  # with its kind and state, as the log and the result say
 
 
-route = Entry(container, lambda: container.notification_router.handle, message="routed", skip=ignored)
+def accepts():
+    from warden.models import (
+        ActionExecutionStateChange,
+        CodeDeployDeploymentStateChange,
+        PipelineExecutionStateChange,
+        StageExecutionStateChange,
+    )
+
+    return (PipelineExecutionStateChange, StageExecutionStateChange, ActionExecutionStateChange,
+            CodeDeployDeploymentStateChange)
+
+
+route = Entry(container, lambda: container.notification_router.handle, message="routed", skip=ignored,
+              accepts=accepts)
 
 
 @metrics.log_metrics

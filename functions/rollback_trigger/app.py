@@ -42,29 +42,34 @@ def once():
     return container.idempotent(lambda event, transition: trigger().on_alarm(transition))
 
 
-def _handle(event, context):
-    from warden.models import StageExecutionStateChange
+def _one(parsed, context):
+    from warden.models import InvalidEvent, StageExecutionStateChange
     from warden.rollback.alarm import transition_of
 
-    results = []
-    for _, parsed in deliveries(event):
-        if isinstance(parsed, StageExecutionStateChange):
-            results.append(trigger().on_stage(parsed))
-            continue
-        transition = transition_of(parsed, default_region=container.settings.region)
-        if transition is None:
-            results.append({"status": "ignored", "reason": f"not an alarm: {type(parsed).__name__}"})
-        elif not transition.into_alarm:
-            results.append({"status": "ignored", "reason": f"{transition.previous} -> {transition.state}"})
-        else:
-            results.append(once()(context, event={"id": transition.key}, transition=transition))
-    return results
+    if isinstance(parsed, InvalidEvent):
+        raise parsed
+    if isinstance(parsed, StageExecutionStateChange):
+        return trigger().on_stage(parsed)
+    transition = transition_of(parsed, default_region=container.settings.region)
+    if transition is None:
+        return {"status": "ignored", "reason": f"not an alarm: {type(parsed).__name__}"}
+    if not transition.into_alarm:
+        return {"status": "ignored", "reason": f"{transition.previous} -> {transition.state}"}
+    return once()(context, event={"id": transition.key}, transition=transition)
+
+
+def _handle(event, context):
+    """Each delivery on its own (an SNS batch's bad record is dead-lettered alone)."""
+    parsed = container.guard(event, lambda: deliveries(event))
+    if parsed.dead_lettered is not None:
+        return parsed
+    return container.each([(d.raw, lambda d=d: _one(d.parsed, context)) for d in parsed.results])
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
-    outcome = container.guard(event, lambda: _handle(event, context))
+    outcome = _handle(event, context)
     for result in outcome.results:
         logger.info("rollback trigger", extra={"result": result})
         for one in result.get("outcomes", []):

@@ -78,20 +78,19 @@ def test_given_warden_in_us_east_1_when_the_pipeline_is_in_us_east_2_then_remind
     assert item["status"] == "approved" and sorted(item["fired"]) == ["escalate", "remind"]
 
 
-def test_given_the_pipeline_cannot_be_read_when_tiers_are_due_then_they_fire_and_say_why(tmp_path, elsewhere):
+def test_given_the_pipeline_was_deleted_when_tiers_are_due_then_it_is_resolved_and_nobody_is_paged(tmp_path,
+                                                                                                   elsewhere):
+    """A pipeline that does not exist has nothing pending: nobody is reminded or paged of it (the tiers of an
+    approval CodePipeline cannot confirm for another reason, such as throttling, still fire and say why:
+    tests/unit/approvals/test_escalator.py)."""
     replay([scenario(tmp_path, escalation_steps(until="2026-11-27T09:06:50Z"), "needed.json")], world=elsewhere)
     elsewhere.pipelines.delete_pipeline(name=PIPELINE)  # CodePipeline answers "not found" from now on
     sweeps = [s for s in escalation_steps(after="2026-11-27T09:06:50Z", until="2026-11-27T17:10:00Z")]
     doc = replay([scenario(tmp_path, sweeps, "sweeps.json")], world=elsewhere)
-    told = escalations(doc)
-    assert [(at, topic) for at, topic, _ in told] == [
-        ("2026-11-27T13:10:00Z", "ApproversTopic"),
-        ("2026-11-27T17:10:00Z", "OnCallTopic"), ("2026-11-27T17:10:00Z", "TeamTopic")]
-    for _, _, body in told:
-        assert "Warden could not confirm with CodePipeline that this approval is still pending" in body
-        assert "PipelineNotFoundException" in body
+    assert escalations(doc) == [] and effects(doc, "page") == []
     [item] = approval_items(doc)
-    assert item["status"] == "pending"
+    assert (item["status"], item["reason"]) == ("reconciled", "not found in CodePipeline")
+    assert "PipelineNotFoundException" in item["unconfirmed"]
 
 
 def test_given_codepipeline_shows_the_approval_decided_when_its_event_was_lost_then_resolved_silently(

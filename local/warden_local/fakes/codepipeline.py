@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
@@ -700,7 +701,13 @@ def default_account() -> str:
 def codepipeline_state(account_id: str | None = None, region: str | None = None) -> EmbeddedCodePipeline:
     """The embedded CodePipeline state for an account and region (created on first use)."""
     account_id, region = account_id or default_account(), region or default_region()
-    backend = moto_model.codepipeline_backend(account_id, region)
+    try:
+        backend = moto_model.codepipeline_backend(account_id, region)
+    except KeyError:
+        # A Region code of the right shape that AWS does not have: its endpoint does not resolve, as in AWS.
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url=f"https://codepipeline.{region}.amazonaws.com/") from None
     state = getattr(backend, _STATE_ATTR, None)
     if state is None:
         state = EmbeddedCodePipeline(account_id, region)
@@ -725,7 +732,7 @@ def apply_event(
     try:
         return codepipeline_state(account if isinstance(account, str) else None,
                                   region if isinstance(region, str) else None).apply_event(event, at)
-    except (TypeError, AttributeError, KeyError, ValueError):
+    except (TypeError, AttributeError, KeyError, ValueError, BotoCoreError):
         return False  # a malformed event did not happen here (Warden's handlers dead-letter it)
 
 

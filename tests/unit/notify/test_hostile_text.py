@@ -155,7 +155,7 @@ def test_a_hostile_commit_in_a_real_event_reaches_chat_as_text():
     assert "commit" not in notice.links  # the repository does not fit GitHub's owner/name
     payload = json.loads(render_chat(notice, Decision(("chat",), "info")).message)
     description = payload["content"]["description"]
-    assert "\\[Rollback now\\]\\(https://evil.example/run\\) &lt;!channel&gt;" in description
+    assert "\\[Rollback now\\]\\(https\\[:\\]//evil\\[.\\]example/run\\) &lt;!channel&gt;" in description
     assert all("evil" not in step for step in payload["content"]["nextSteps"])
 
 

@@ -14,7 +14,8 @@ def notice(**overrides):
                 execution_id="exec-1", stage="Build", action="Compile", trigger="WebhookV2",
                 commit="9b3e1f2a7c4d6e8f0a1b", commit_message="Round totals\n\nLong body", author="Ana Souza",
                 error="3 unit tests failed", duration="4m 05s",
-                links={"execution": "https://console/x", "logs": "https://logs/y", "commit": "https://git/c"})
+                links={"execution": "https://console.aws.amazon.com/x",
+                       "logs": "https://us-east-1.console.aws.amazon.com/cloudwatch/y", "commit": "https://git/c"})
     base.update(overrides)
     return Notice(**base)
 
@@ -29,8 +30,8 @@ def test_structured_bodies_for_each_protocol():
     assert rendered.subject == "[CRITICAL] payments-api: Build/Compile failed (9b3e1f2)"
     for text in (body["default"], body["email"]):
         for fact in ("Pipeline: payments-api", "Stage: Build", "Action: Compile", "Commit: 9b3e1f2 Round totals",
-                     "Author: Ana Souza", "Error: 3 unit tests failed", "Logs: https://logs/y",
-                     "Runbook: https://runbooks/payments", "Execution: https://console/x",
+                     "Author: Ana Souza", "Error: 3 unit tests failed", "Logs: https://us-east-1.console.aws.amazon.com/cloudwatch/y",
+                     "Runbook: https://runbooks/payments", "Execution: https://console.aws.amazon.com/x",
                      "Duration: 4m 05s", "Commit link: https://git/c"):
             assert fact in text
     assert "Long body" not in body["default"]  # only the commit's first line

@@ -31,12 +31,13 @@ def test_given_a_failure_in_another_region_then_the_page_names_the_failed_action
     fake.pipelines[event["detail"]["pipeline"]] = {"stages": []}
     fake.runs[(event["detail"]["pipeline"], event["detail"]["execution-id"])] = [
         {"stageName": "Build", "actionName": "Compile", "status": "Failed", "output": {"executionResult": {
-            "externalExecutionUrl": "https://logs/build", "errorDetails": {"message": "3 tests failed"}}}}]
+            "externalExecutionUrl": "https://us-east-2.console.aws.amazon.com/codesuite/codebuild/build",
+            "errorDetails": {"message": "3 tests failed"}}}}]
     result = router.handle(parse_event(event))
     assert result["status"] == "sent"
     [(notice, _)] = told.sent
     assert (notice.stage, notice.action, notice.error, notice.links["logs"]) == (
-        "Build", "Compile", "3 tests failed", "https://logs/build")
+        "Build", "Compile", "3 tests failed", "https://us-east-2.console.aws.amazon.com/codesuite/codebuild/build")
 
 
 def test_given_codepipeline_cannot_be_read_then_the_page_goes_out_from_the_event():

@@ -24,6 +24,7 @@ from warden.approvals.tiers import EscalationConfig, Tier
 from warden.aws.codepipeline import ApprovalStatus, CodePipelineGateway, Unknown
 from warden.aws.config import ConfigStore
 from warden.core.clock import now, parse_iso
+from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
 from warden.notify.effects import Delivery
 from warden.notify.notifier import Notifier
@@ -36,7 +37,10 @@ UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is 
 
 class ApprovalEscalator:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 config: ConfigStore, releases: Releases | None = None) -> None:
+                 config: ConfigStore, releases: Releases | None = None, skip: Skip | None = None) -> None:
+        """`skip(item, error)`: what happens to a stored item the sweep cannot handle (dead-lettered with
+        its reason, warden.aws.container); the sweep goes on with the others."""
+        self._skip = skip
         self._approvals = approvals
         self._codepipeline = codepipeline
         self._failed: list[tuple[str, BaseException]] = []
@@ -67,31 +71,57 @@ class ApprovalEscalator:
         escalation: EscalationConfig = self._config.get("escalation")  # type: ignore[assignment]
         at = now()
         states: dict[tuple[str, str, str], Any] = {}  # one GetPipelineState per pipeline per sweep
-        escalated, reconciled, unconfirmed, announced, oldest = [], [], [], [], None
-        for item in items:
-            since, expires = parse_iso(item["since"]), expires_of(item)
-            reached = escalation.reached(since=since, expires=expires, at=at, fired=set(item.get("fired", ())))
-            # Also looked at once past its expiry, when no tier is left, so that it is not pending forever.
-            look = reached or at >= expires
-            found = self._status(item, states) if look else None
-            if isinstance(found, ApprovalStatus) and not found.pending:
-                self._resolve(item, {"reason": "not pending in CodePipeline", "status_seen": found.status}, sweep_id)
-                reconciled.append(item["sk"])
-                continue
-            if isinstance(found, Unknown) and at >= expires:
-                self._resolve(item, {"reason": "past its expiry", "unconfirmed": found.reason}, sweep_id)
-                reconciled.append(item["sk"])
-                continue
-            why = found.reason if isinstance(found, Unknown) else None
-            if why:
-                unconfirmed.append(item["sk"])
-            oldest = since if oldest is None else min(oldest, since)
-            if not item.get("needed_sent") and self._announce(item, sweep_id):
-                announced.append(item["sk"])
-            escalated += [f"{item['sk']}:{t.name}" for t in reached
-                          if t.open_at(at) and self._fire(item, t, sweep_id, why)]
-        return {"pending": len(items) - len(reconciled), "escalated": escalated, "reconciled": reconciled,
-                "unconfirmed": unconfirmed, "announced": announced, "oldest_age_seconds": _age(at, oldest)}
+        done: dict[str, list[str]] = {"escalated": [], "reconciled": [], "unconfirmed": [], "announced": []}
+        since_of: list[datetime] = []
+
+        def one(item: dict[str, Any]) -> None:
+            self._one(item, escalation, at, states, done, since_of, sweep_id)
+
+        # One item that cannot be read (written by another version, or from a forged input) is skipped,
+        # dead-lettered with its reason and counted; the others are still escalated.
+        skipped = one_by_one(items, one, self._set_aside if self._skip else None)
+        oldest = min(since_of, default=None)
+        return {"pending": len(items) - len(done["reconciled"]) - len(skipped), **done,
+                "skipped": [str(i.get("sk", "?")) if isinstance(i, dict) else "?" for i in skipped],
+                "oldest_age_seconds": _age(at, oldest)}
+
+    def _one(self, item: dict[str, Any], escalation: EscalationConfig, at: datetime,
+             states: dict[tuple[str, str, str], Any], done: dict[str, list[str]], since_of: list[datetime],
+             sweep_id: str) -> None:
+        since, expires = parse_iso(item["since"]), expires_of(item)
+        reached = escalation.reached(since=since, expires=expires, at=at, fired=set(item.get("fired", ())))
+        # Also looked at once past its expiry, when no tier is left, so that it is not pending forever.
+        look = reached or at >= expires
+        found = self._status(item, states) if look else None
+        if isinstance(found, ApprovalStatus) and not found.pending:
+            self._resolve(item, {"reason": "not pending in CodePipeline", "status_seen": found.status}, sweep_id)
+            done["reconciled"].append(item["sk"])
+            return
+        if isinstance(found, Unknown) and at >= expires:
+            self._resolve(item, {"reason": "past its expiry", "unconfirmed": found.reason}, sweep_id)
+            done["reconciled"].append(item["sk"])
+            return
+        if isinstance(found, Unknown) and found.code == "not_found":
+            # The pipeline, or its approval action, is not where the approval says: nothing can be pending
+            # there, and nobody is reminded or paged of it.
+            self._resolve(item, {"reason": "not found in CodePipeline", "unconfirmed": found.reason}, sweep_id)
+            done["reconciled"].append(item["sk"])
+            return
+        why = found.reason if isinstance(found, Unknown) else None
+        if why:
+            done["unconfirmed"].append(item["sk"])
+        since_of.append(since)
+        if not item.get("needed_sent") and self._announce(item, sweep_id):
+            done["announced"].append(item["sk"])
+        done["escalated"] += [f"{item['sk']}:{t.name}" for t in reached
+                              if t.open_at(at) and self._fire(item, t, sweep_id, why)]
+
+    def _set_aside(self, item: dict[str, Any], error: BaseException) -> None:
+        """A pending item that cannot be escalated leaves the index (once), then is dead-lettered with why."""
+        if isinstance(item, dict) and isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
+            self._approvals.set_aside(item, f"{type(error).__name__}: {error}")
+        if self._skip is not None:
+            self._skip(item, error)
 
     def _status(self, item: dict[str, Any], states: dict[tuple[str, str, str], Any]) -> ApprovalStatus | Unknown:
         where = (item.get("account", ""), item["region"], item["pipeline"])

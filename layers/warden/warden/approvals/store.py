@@ -29,6 +29,7 @@ from warden.notify.notifier import Notifier
 PENDING_INDEX = "gsi1"
 PENDING = "approvals#pending"
 PENDING_STATUS = "pending"
+UNVERIFIED = "approval-unverified"  # pk prefix of approval messages that could not be verified
 TIER = "tier_"  # claim flags of escalation tiers: tier_<name>_owner, tier_<name>_sent
 KEEP_RESOLVED = timedelta(days=30)
 KEEP_TRIGGER = timedelta(days=8)  # longer than any approval can wait
@@ -241,6 +242,28 @@ class Approvals:
         except self._conditional():
             return None
         return plain(out.get("Attributes", {}))
+
+    def set_aside(self, item: dict[str, Any], reason: str) -> None:
+        """An item the sweep cannot read leaves the pending index (status `unreadable`, with the reason),
+        so that it is dead-lettered once, not by every sweep; it stays in the table for whoever looks."""
+        self._ddb.update_item(
+            TableName=self._table, Key=_key(key_of(item)),
+            UpdateExpression="SET #s = :s, #r = :r REMOVE gsi1pk, gsi1sk",
+            ExpressionAttributeNames={"#s": "status", "#r": "unreadable_reason"},
+            ExpressionAttributeValues={":s": {"S": "unreadable"}, ":r": {"S": clean(reason, LIMITS["other"])}})
+
+    def unverified(self, region: str, pipeline: str, stage: str, action: str, *, token: str, reason: str,
+                   digest: str, delivery: str) -> dict[str, str]:
+        """Keep an approval message that could not be verified (warden.approvals.tracker), for a month,
+        outside the pending index: no sweep sees it, nobody is told. Keyed by the message's digest: a
+        redelivery writes the same item."""
+        key = {"pk": f"{UNVERIFIED}#{region}#{pipeline}", "sk": gate(stage, action) + digest[:32]}
+        self._ddb.put_item(TableName=self._table, Item=_key(key) | {
+            "status": {"S": "unverified"}, "reason": {"S": clean(reason, LIMITS["other"])},
+            "token": {"S": clean(token, LIMITS["id"])}, "region": {"S": region}, "pipeline": {"S": pipeline},
+            "stage": {"S": stage}, "action": {"S": action}, "delivery": {"S": clean(delivery, LIMITS["id"])},
+            "received_at": {"S": iso(now())}, "expires_at": {"N": _epoch(now() + KEEP_RESOLVED)}})
+        return key
 
     # -- who is waiting: the trigger of each execution, from its STARTED event ---------------------
     def save_trigger(self, account: str, region: str, pipeline: str, execution_id: str,

@@ -10,12 +10,20 @@ is still told as approved or rejected when the action's own outcome arrives. A r
 the same execution (the stage retried: new token, new action execution) is a new approval, with its
 own announcement and tiers, keyed by that token or action execution id.
 
-An approval message is checked, not trusted: anyone allowed to publish to the topic can write one.
-Its token must be the one GetPipelineState shows pending; what approvers are shown (the note, the
-external link) comes from the pipeline's definition (GetPipeline), and the review link is built by
-Warden from validated parts. The first message for a token wins (its digest is stored with a
-conditional write); a later message that disagrees is logged, counted (`ApprovalMessageConflicts`)
-and ignored, so a re-published message cannot redirect a reminder. A redelivery has the same digest.
+An approval message is checked, not trusted: anyone allowed to publish to the topic can write one,
+and it names no account (the documented format has only the region). It is verified in this (tools)
+account, in its region: the pipeline must exist there and GetPipelineState must show its token pending
+at its action. A message that cannot be verified (no such pipeline or action here, which is also what a
+workload account's message looks like; a token that is not pending; CodePipeline refusing to answer)
+is recorded as `unverified`, with the reason, outside the pending index: nobody is told, no sweep
+escalates or pages it. A workload account's approval is announced from its own Approval action event
+instead, which EventBridge delivers with the account. A message whose expiry has passed is refused
+(logged and counted, nothing recorded or told). Throttling past botocore's retries is raised, for
+Lambda to retry. What approvers are shown (the note, the external link) comes from the pipeline's
+definition (GetPipeline), and the review link is built by Warden from validated parts. The first
+message for a token wins (its digest is stored with a conditional write); a later message that
+disagrees is logged, counted (`ApprovalMessageConflicts`) and ignored, so a re-published message
+cannot redirect a reminder. A redelivery has the same digest.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from warden.approvals.tiers import DEFAULT_APPROVAL_TIMEOUT
 from warden.aws.codepipeline import CodePipelineGateway, Unknown, action_state
 from warden.core import links
 from warden.core.clock import iso, now
+from warden.core.errors import RetryableError
 from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
@@ -79,26 +88,42 @@ class ApprovalTracker:
 
     # -- requested ---------------------------------------------------------------------------------
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
+        expires = message.expires_at
+        if expires is not None and expires <= now():
+            # CodePipeline has failed the approval already: nothing to track or tell (logged and counted).
+            reason = f"the approval expired at {iso(expires)}, before its message was handled"
+            logger.warning("approval message refused: expired", extra={
+                "pipeline": message.pipeline, "stage": message.stage, "action": message.action,
+                "delivery": delivery_id, "reason": reason})
+            return {"status": "expired", "reason": reason}
         region = message.region or self._region
-        # The approval topic is this account's: so is the pipeline that published.
+        # Verified in this account only: the message names none (see the module's docstring).
         account = self._codepipeline.own_account
         pipeline, stage, action, token = message.pipeline, message.stage, message.action, message.token
         state = self._codepipeline.state(account, region, pipeline)
-        current = None if isinstance(state, Unknown) else action_state(state, stage, action)
-        execution_id = current.execution_id if current and current.token == token else None
+        if isinstance(state, Unknown):
+            if state.code == "throttled":
+                raise RetryableError(state.reason)
+            return self._unverified(message, region, delivery_id, f"CodePipeline cannot confirm it: {state.reason}")
+        current = action_state(state, stage, action)
+        if current is None:
+            return self._unverified(message, region, delivery_id,
+                                    f"pipeline {pipeline} in {region} of this account has no action {stage}/{action}")
+        execution_id = current.execution_id if current.token == token else None
         items = self._approvals.at_gate(account, region, pipeline, stage, action)
         item = _match(items, execution_id, token)
         if item is None and execution_id is None and not any(i.get("token") == token for i in items):
-            # Not the latest at its stage (PARALLEL): the one pending approval there still without a token.
+            # Not the latest at its stage (PARALLEL): the one pending approval there still without a token,
+            # recorded from its verified Approval action event.
             waiting = [i for i in items if i["status"] == PENDING_STATUS and not i.get("token")]
-            if len(waiting) == 1:
-                item = waiting[0]
-            elif not isinstance(state, Unknown):
-                return {"status": "stale", "reason": "CodePipeline shows no pending approval with this token"}
-            # CodePipeline cannot say: the approval is recorded from the message alone rather than dropped.
+            if len(waiting) != 1:
+                return self._unverified(message, region, delivery_id,
+                                        "CodePipeline shows no pending approval with this token")
+            item = waiting[0]
         definition = self._definition(account, region, pipeline, stage, action)
         if definition is None:
-            return {"status": "stale", "reason": f"{pipeline} has no approval action {stage}/{action}"}
+            return self._unverified(message, region, delivery_id,
+                                    f"{pipeline} has no approval action {stage}/{action}")
         digest = _digest(message)
         if item and item.get(DIGEST, digest) != digest:
             return self._conflict(item, message, delivery_id)
@@ -111,6 +136,17 @@ class ApprovalTracker:
                                              again=_again(items, execution_id, token))
         return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset(), first=(DIGEST, digest),
                             message=message)
+
+    def _unverified(self, message: ManualApprovalMessage, region: str, delivery_id: str,
+                    reason: str) -> dict[str, Any]:
+        """Kept, with why, where no sweep looks (nobody is told); logged and counted by the handler."""
+        logger.warning("approval message not verified: recorded as unverified, nobody told", extra={
+            "pipeline": message.pipeline, "stage": message.stage, "action": message.action, "region": region,
+            "delivery": delivery_id, "reason": reason})
+        key = self._approvals.unverified(region, message.pipeline, message.stage, message.action,
+                                         token=message.token, reason=reason, digest=_digest(message),
+                                         delivery=delivery_id)
+        return {"status": "unverified", "approval": key["sk"], "reason": reason}
 
     def _definition(self, account: str, region: str, pipeline: str, stage: str, action: str) -> dict[str, Any] | None:
         """The approval action as the pipeline defines it (GetPipeline); None when the pipeline has no

@@ -23,4 +23,5 @@ def build(container: Container) -> ArtifactGuard:
         ledger=(access.own("dynamodb"), settings.ledger_table) if settings.ledger_table else None,
         workload_s3=access.workload_s3,
         partition=clients.session.get_partition_for_region(settings.region),
+        skip=container.skipped("artifact bucket"),
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from warden.artifacts import checks, discovery, protect, remediation
 from warden.artifacts.config import ArtifactsConfig, BucketPolicy
 from warden.core import clock
+from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
 from warden.notify.notice import Notice
 
@@ -95,9 +96,13 @@ class ArtifactGuard:
     def __init__(self, *, artifact_map: discovery.ArtifactMap, codepipeline: Any, s3_in: Callable[[str, str], Any],
                  kms_in: Callable[[str], Any], config: Callable[[], ArtifactsConfig], notifier: Any,
                  account: str, region: str, ledger: tuple[Any, str] | None = None,
-                 workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws") -> None:
+                 workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws",
+                 skip: Skip | None = None) -> None:
         """`s3_in(region, account)` / `kms_in(region)`: this account's clients; `workload_s3(account, region)`:
-        an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table)."""
+        an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table);
+        `skip(bucket, error)`: a bucket the scheduled pass cannot handle is dead-lettered with its reason
+        (warden.core.errors.one_by_one) and the pass goes on with the others."""
+        self._skip = skip
         self._map = artifact_map
         self._codepipeline = codepipeline
         self._s3_in = s3_in
@@ -114,8 +119,12 @@ class ArtifactGuard:
     def sweep(self) -> dict[str, Any]:
         snapshot = self._map.load()
         reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
-        reports = [self.audit(bucket, snapshot) for bucket in snapshot.buckets().values()]
-        result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads}
+        reports: list[Report] = []
+        skip = self._skip
+        skipped = one_by_one(list(snapshot.buckets().values()), lambda b: reports.append(self.audit(b, snapshot)),
+                             (lambda bucket, exc: skip(asdict(bucket), exc)) if skip else None)
+        result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads,
+                                          **({"skipped": len(skipped)} if skipped else {})}
         result["protection"] = self._protect(reports)
         return result
 
@@ -128,7 +137,7 @@ class ArtifactGuard:
         snapshot = self._map.load()
         buckets = snapshot.buckets()
         if detail.event_source == "codepipeline.amazonaws.com" and name in PIPELINE_CALLS:
-            definition = (detail.response_elements or {}).get("pipeline") or detail.params.get("pipeline") or {}
+            definition = event.pipeline_declaration() or {}
             if not definition.get("name"):
                 return {"status": "ignored", "reason": "no pipeline structure in the event"}
             region = detail.aws_region or event.region

@@ -37,12 +37,18 @@ IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redeliver
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
 
 
+MAX_DEAD_LETTER_BYTES = 250_000  # SQS takes 256 KiB a message, attributes included
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What one invocation did: a result per delivery, or the reason its input was dead-lettered."""
+    """What one invocation did: a result per delivery handled; `dead_lettered`, the reason when nothing
+    could be handled (the whole input went to the dead-letter queue); `rejected`, the reasons of single
+    deliveries dead-lettered while the others of their batch were handled."""
 
     results: tuple[Any, ...] = ()
     dead_lettered: str | None = None
+    rejected: tuple[str, ...] = ()
 
 
 class Container:
@@ -66,7 +72,9 @@ class Container:
 
     def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
         """`run(context, event=..., **kw)`: `fn(event=..., **kw)` at most once per `event[key]`
-        (powertools Idempotency on DynamoDB); `event` is what identifies the delivery."""
+        (powertools Idempotency on DynamoDB); `event` is what identifies the delivery. When `event` also
+        carries a `digest` of the payload, the same id with another digest raises IdempotencyValidationError
+        (a conflict, dead-lettered by `guard`), never a silent "already done"."""
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,
@@ -76,7 +84,7 @@ class Container:
         store = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table,
                                          boto3_client=self.clients.dynamodb)
         config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
-                                   raise_on_no_idempotency_key=True)
+                                   raise_on_no_idempotency_key=True, payload_validation_jmespath="digest")
         once = idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
 
         def run(context: Any, **kwargs: Any) -> Any:
@@ -89,20 +97,79 @@ class Container:
         """`work()`'s results as an Outcome; or, for an invalid event or a permanent refusal, an Outcome
         that says it was dead-lettered: it goes straight to the dead-letter queue with its reason (retrying
         cannot help). Anything else is raised for Lambda to retry."""
-        from warden.models import InvalidEvent
-
         try:
             return Outcome(results=tuple(work()))
-        except (InvalidEvent, PermanentError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            logger.error("dead-lettered", extra={"error": reason})
-            if not self.settings.dead_letter_queue_url:
+        except Exception as exc:
+            if not self.is_permanent(exc) or not self.settings.dead_letter_queue_url:
                 raise
+            return Outcome(dead_lettered=self.dead_letter(event, exc))
+
+    def each(self, deliveries: list[tuple[Any, Callable[[], Any]]]) -> Outcome:
+        """Run `work()` of each (payload, work) on its own: one that is invalid, refused for good or in
+        conflict is dead-lettered with its reason (its payload alone) and the others still run. An error
+        retrying could fix is raised for Lambda to retry, after the others had their turn."""
+        results: list[Any] = []
+        rejected: list[str] = []
+        retry: BaseException | None = None
+        for payload, work in deliveries:
+            try:
+                results.append(work())
+            except Exception as exc:
+                if not self.is_permanent(exc) or not self.settings.dead_letter_queue_url:
+                    retry = retry or exc
+                    continue
+                rejected.append(self.dead_letter(payload, exc))
+        if retry is not None:
+            raise retry
+        if rejected and not results:
+            return Outcome(dead_lettered="; ".join(rejected))
+        return Outcome(results=tuple(results), rejected=tuple(rejected))
+
+    @staticmethod
+    def is_permanent(exc: BaseException) -> bool:
+        """An input that cannot be handled however often it is retried: invalid, refused for good, or an
+        event id already handled with another payload (IdempotencyValidationError)."""
+        from warden.models import InvalidEvent
+
+        if isinstance(exc, (InvalidEvent, PermanentError)):
+            return True
+        return type(exc).__name__ in ("IdempotencyValidationError", "IdempotencyKeyError")
+
+    def dead_letter(self, payload: Any, exc: BaseException | str, *, kind: str = "input") -> str:
+        """Send `payload` to this function's dead-letter queue with its reason, log it and count it
+        (`DeadLetters`); returns the reason. Without a queue (a local run) it is only logged and counted."""
+        code = exc if isinstance(exc, str) else type(exc).__name__
+        reason = code if isinstance(exc, str) else f"{code}: {' '.join(str(exc).split())}"
+        if code == "IdempotencyValidationError":
+            reason += " (this event id was handled before with a different payload: a conflict, not a redelivery)"
+        logger.error("dead-lettered", extra={"error": reason[:2000], "kind": kind})
+        self._count("DeadLetters")
+        if self.settings.dead_letter_queue_url:
+            body = json.dumps(payload, default=str)
+            if len(body.encode()) > MAX_DEAD_LETTER_BYTES:
+                body = json.dumps({"truncated": True, "head": body[:MAX_DEAD_LETTER_BYTES // 8]})
             self.clients.sqs.send_message(
-                QueueUrl=self.settings.dead_letter_queue_url, MessageBody=json.dumps(event, default=str),
-                MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": type(exc).__name__},
-                                   "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]}})
-            return Outcome(dead_lettered=reason)
+                QueueUrl=self.settings.dead_letter_queue_url, MessageBody=body,
+                MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": code[:256]},
+                                   "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]},
+                                   "Kind": {"DataType": "String", "StringValue": kind}})
+        return reason
+
+    def skipped(self, kind: str) -> Callable[[Any, BaseException], str]:
+        """The callback a sweep calls for one stored item it cannot handle (warden.core.sweeps): the item
+        is dead-lettered with its reason and counted (`SkippedItems`), and the sweep goes on."""
+        def skip(item: Any, exc: BaseException) -> str:
+            self._count("SkippedItems")
+            return self.dead_letter(item, exc, kind=kind)
+
+        return skip
+
+    @staticmethod
+    def _count(name: str) -> None:
+        from aws_lambda_powertools import Metrics
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)  # flushed by the handler's log_metrics
 
     # -- services, built once per container -----------------------------------------------------------
     @cached_property
@@ -129,7 +196,7 @@ class Container:
         from warden.health.slow import SlowExecutions
 
         return SlowExecutions(dynamodb=self.clients.dynamodb, table=self.settings.ledger_table,
-                              notifier=self.notifier(), config=self.config)
+                              notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"))
 
     @cached_property
     def approvals(self) -> Any:
@@ -149,7 +216,7 @@ class Container:
         from warden.approvals.escalator import ApprovalEscalator
 
         return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                                 config=self.config, releases=self.releases)
+                                 config=self.config, releases=self.releases, skip=self.skipped("pending approval"))
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -10,36 +10,69 @@ to retry), and every result is logged. A function whose domain converges by itse
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from warden.aws.container import Container, Outcome
 from warden.core.log import logger
 
 
-def deliveries(event: Any) -> list[tuple[str, Any]]:
-    """(delivery id, typed input) for an EventBridge event, or for each record of an SNS event: the id
-    that idempotency keys on is the event's id or the SNS message id. Imported on first use, so that a
-    handler module's import does not pay for the models."""
+class Delivery(NamedTuple):
+    """One delivery: its id (what idempotency keys on), its typed input (or the InvalidEvent that says why
+    it is not one), and what goes to the dead-letter queue if it cannot be handled (the SNS record, or
+    the whole event)."""
+
+    id: str
+    parsed: Any
+    raw: Any
+
+
+def digest(value: Any) -> str:
+    """A stable digest of a payload: the same content, the same digest (key order aside)."""
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json", by_alias=True)
+    body = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def deliveries(event: Any) -> list[Delivery]:
+    """A Delivery for an EventBridge event (or any single input), or for each record of an SNS event:
+    the id that idempotency keys on is the event's id or the SNS message id (an input without one, a
+    digest of its content). A record that is not valid is a Delivery of its InvalidEvent, so that it is
+    dead-lettered alone and the batch's other records are still handled. Imported on first use, so that
+    a handler module's import does not pay for the models."""
+    from warden.models import InvalidEvent, parse_event, parse_sns_record
+
     if isinstance(event, dict) and "Records" in event:
-        from warden.models import parse_sns_event
-
-        parsed = parse_sns_event(event)
-        return [(record["Sns"]["MessageId"], p) for record, p in zip(event["Records"], parsed, strict=True)]
-    from warden.models import parse_event
-
+        records = event["Records"]
+        if not isinstance(records, list) or not records:
+            raise InvalidEvent("invalid SNS event: Records: expected a non-empty list", kind="SNS event")
+        out = []
+        for index, record in enumerate(records):
+            sns = record.get("Sns") if isinstance(record, dict) else None
+            message_id = sns.get("MessageId") if isinstance(sns, dict) else None
+            delivery_id = message_id if isinstance(message_id, str) and message_id.strip() else digest(record)
+            try:
+                parsed: Any = parse_sns_record(record, index)
+            except InvalidEvent as exc:
+                parsed = exc
+            out.append(Delivery(delivery_id, parsed, record))
+        return out
     model = parse_event(event)
-    return [(model.id, model)]
+    own_id = getattr(model, "id", None)
+    return [Delivery(own_id if isinstance(own_id, str) and own_id else digest(event), model, event)]
 
 
-def scheduled(event: Any) -> list[tuple[str, Any]]:
+def scheduled(event: Any) -> list[Delivery]:
     """A scheduled event: its id is the delivery (a retried invocation is the same sweep)."""
     from warden.models import InvalidEvent
 
-    if not (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]):
+    if not (isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"].strip()):
         raise InvalidEvent("a scheduled event carries an id")
-    return [(event["id"], event)]
+    return [Delivery(event["id"], event, event)]
 
 
 class Entry:
@@ -47,13 +80,15 @@ class Entry:
 
     `work()` returns the domain callable (built on first use, once per container) that takes one typed
     input (and its delivery id, with `with_id`) and returns its result; `report(result)` is what is
-    logged (default: the result itself).
+    logged (default: the result itself). `accepts`: the input types this function is routed (template.yaml);
+    any other input is dead-lettered, with its kind named, instead of reaching code that does not expect it.
     """
 
     def __init__(self, container: Container, work: Callable[[], Callable[..., Any]], *,
-                 parse: Callable[[Any], list[tuple[str, Any]]] = deliveries, idempotent: bool = True,
+                 parse: Callable[[Any], list[Delivery]] = deliveries, idempotent: bool = True,
                  with_id: bool = False, message: str = "handled",
-                 report: Callable[[Any], Any] | None = None, skip: Callable[[Any], Any] | None = None) -> None:
+                 report: Callable[[Any], Any] | None = None, skip: Callable[[Any], Any] | None = None,
+                 accepts: tuple[type, ...] | Callable[[], tuple[type, ...]] | None = None) -> None:
         self.container = container
         self._work = work
         self._with_id = with_id
@@ -63,6 +98,7 @@ class Entry:
         self._report = report or (lambda result: result)
         # `skip(parsed)`: a result for an input that changes nothing (no idempotency record needed), else None.
         self._skip = skip
+        self._accepts = accepts
 
     def _handle(self, parsed: Any, delivery_id: str) -> Any:
         handle = self._work()
@@ -70,20 +106,34 @@ class Entry:
 
     @cached_property
     def _once(self) -> Callable[..., Any]:
-        # `event` identifies the delivery (its id is the idempotency key); `parsed` is what is handled.
+        # `event` identifies the delivery (its id is the idempotency key, its digest is checked against the
+        # first delivery's); `parsed` is what is handled.
         return self.container.idempotent(lambda event, parsed: self._handle(parsed, event["id"]))
 
-    def _one(self, context: Any, delivery_id: str, parsed: Any) -> Any:
-        skipped = self._skip(parsed) if self._skip else None
+    def _check(self, parsed: Any) -> None:
+        from warden.models import InvalidEvent
+
+        if isinstance(parsed, InvalidEvent):
+            raise parsed
+        accepts = self._accepts() if callable(self._accepts) else self._accepts
+        if accepts and not isinstance(parsed, accepts):
+            kind = getattr(parsed, "detail_type", None) or type(parsed).__name__
+            raise InvalidEvent(f"not an input of this function: {kind}", kind=str(kind))
+
+    def _one(self, context: Any, delivery: Delivery) -> Any:
+        self._check(delivery.parsed)
+        skipped = self._skip(delivery.parsed) if self._skip else None
         if skipped is not None:
             return skipped
         if self._idempotent:
-            return self._once(context, event={"id": delivery_id}, parsed=parsed)
-        return self._handle(parsed, delivery_id)
+            return self._once(context, event={"id": delivery.id, "digest": digest(delivery.parsed)},
+                              parsed=delivery.parsed)
+        return self._handle(delivery.parsed, delivery.id)
 
     def __call__(self, event: Any, context: Any) -> Outcome:
-        outcome = self.container.guard(
-            event, lambda: [self._one(context, delivery_id, parsed) for delivery_id, parsed in self._parse(event)])
+        outcome = self.container.guard(event, lambda: self._parse(event))
+        if outcome.dead_lettered is None:
+            outcome = self.container.each([(d.raw, lambda d=d: self._one(context, d)) for d in outcome.results])
         for result in outcome.results:
             logger.info(self._message, extra={"result": self._report(result)})
         return outcome
@@ -94,4 +144,5 @@ def response(outcome: Outcome, report: Callable[[Any], Any] | None = None) -> An
     if outcome.dead_lettered is not None:
         return {"status": "dead_lettered", "error": outcome.dead_lettered}
     reported = [report(r) if report else r for r in outcome.results]
+    reported += [{"status": "dead_lettered", "error": reason} for reason in outcome.rejected]
     return reported[0] if len(reported) == 1 else reported

@@ -19,7 +19,11 @@ def set_source(source: Callable[[], datetime] | None) -> None:
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`2026-11-27T09:00:00Z`; years before 1000 zero-padded (`0001-01-01T00:00:00Z`), as parse_iso reads
+    back: strftime's %Y does not pad them, and an item written so could never be read again. A naive
+    moment is UTC."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -5,7 +5,8 @@ commit links from a known provider, a repository name of the provider's shape an
 Anything that does not fit yields no link (the fact is still shown as text). Links that come whole
 from outside (an action's `externalExecutionUrl`, a runbook, a pipeline's `ExternalEntityLink`) pass
 `safe()`: https only, a host name, no characters that close or open markup (`<`, `>`, `|`, quotes,
-spaces, brackets), at most `MAX_URL` characters. Pure functions: the same input, the same link.
+spaces, brackets), at most `MAX_URL` characters; a link labelled as AWS's own (Logs) passes `console()`:
+the AWS console's hosts only. Pure functions: the same input, the same link.
 """
 
 from __future__ import annotations
@@ -79,6 +80,21 @@ def commit(provider: str | None, repository: str | None, sha: str | None, region
     if not (template and pattern and _ok(pattern, repository) and _ok(SHA, sha) and _ok(REGION, region)):
         return None
     return template.format(repo=quote(repository or "", safe="/"), sha=sha, region=region)
+
+
+# The AWS console, in every partition: a labelled AWS link (Logs, Execution, Review) goes only there.
+_CONSOLE_HOST = re.compile(r"^(?:[a-z]{2}(?:-[a-z]+)+-\d{1,2}\.)?"
+                           r"(?:console\.aws\.amazon\.com|console\.amazonaws\.cn|console\.amazonaws-us-gov\.com)$")
+
+
+def console(url: str | None) -> str | None:
+    """`url` when it is a safe link (`safe`) to the AWS console (console.aws.amazon.com, a regional
+    `<region>.console.aws.amazon.com`, and the China and GovCloud consoles), else None: a link shown under
+    an AWS label such as "Logs" must not lead elsewhere, whatever an action's external URL says."""
+    url = safe(url)
+    if url is None:
+        return None
+    return url if _CONSOLE_HOST.match(urlsplit(url).hostname or "") else None
 
 
 def safe(url: str | None) -> str | None:

@@ -2,7 +2,8 @@
 
 Every value an event carries (commit messages, repository names, error summaries, approval notes)
 is written by someone Warden does not know. Before it is stored or shown it loses control
-characters and Unicode direction overrides (which can make `evil.example/moc.elgoog` read backwards),
+characters, Unicode direction overrides (which can make `evil.example/moc.elgoog` read backwards),
+zero-width characters and Unicode tag characters (invisible text),
 and it is clipped to the limit documented in `LIMITS`, so that one field cannot fill a message,
 a page or an item. Cleaning is a pure function of the input: a redelivered event yields the same text.
 Channel markup (Slack / Amazon Q client-markdown) is escaped separately, at render time (warden.notify.render).
@@ -28,9 +29,12 @@ LIMITS = {
     "other": 600,
 }
 
-# C0/C1 controls, and the bidirectional embedding/override/isolate marks (Trojan Source).
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_INVISIBLE = re.compile(f"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}\u2028\u2029\ufeff]")
+# C0/C1 controls, the bidirectional embedding/override/isolate marks (Trojan Source), zero-width characters
+# (U+200B-U+200F, U+2060-U+2064, U+FEFF: they split a word so that a filter or a reader misses it) and
+# Unicode tag characters (U+E0000-U+E007F: invisible text that some models and tools still read).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_INVISIBLE = re.compile(f"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f{_BIDI}\u200b-\u200f"
+                        f"\u2028\u2029\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
 _BREAKS = re.compile(r"[\r\n\t]+")
 
 

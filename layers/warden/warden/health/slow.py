@@ -17,6 +17,7 @@ from typing import Any
 
 from warden.core import links
 from warden.core.clock import iso, now, parse_iso
+from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
 from warden.ledger.keys import APPROVAL_PREFIX, RUNNING_GSI4PK, RUNNING_INDEX, from_item
 from warden.notify.notice import Notice
@@ -27,8 +28,11 @@ STALE_AFTER = timedelta(days=8)  # longer than any execution can run (an approva
 
 
 class SlowExecutions:
-    def __init__(self, *, dynamodb: Any, table: str, notifier: Notifier, config: Any) -> None:
-        """`table`: the ledger; `config`: the ConfigStore (routing holds the thresholds)."""
+    def __init__(self, *, dynamodb: Any, table: str, notifier: Notifier, config: Any,
+                 skip: Skip | None = None) -> None:
+        """`table`: the ledger; `config`: the ConfigStore (routing holds the thresholds); `skip(item, error)`:
+        what happens to an item the sweep cannot read (dead-lettered with its reason); the others go on."""
+        self._skip = skip
         self._ddb = dynamodb
         self._table = table
         self._notifier = notifier
@@ -40,25 +44,39 @@ class SlowExecutions:
         routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
         at = now()
         before = iso(at - timedelta(minutes=routing.earliest_slow()))
-        slow, running_long, forgotten = [], 0, []
-        for item in self._running_since(before):
+        slow: list[str] = []
+        running_long: list[str] = []
+        forgotten: list[str] = []
+
+        def one(item: dict[str, Any]) -> None:
             started = parse_iso(item["gsi4sk"].split("#", 1)[0])
             if at - started > STALE_AFTER:
-                forgotten += [item["execution_id"]] if self._forget(item) else []
-                continue
+                forgotten.extend([item["execution_id"]] if self._forget(item) else [])
+                return
             if item["execution_id"] in waiting:
-                continue
+                return
             since = max([started, *_approvals_decided(item)])
             if at - since <= timedelta(minutes=routing.slow_after(item.get("pipeline", ""))):
-                continue
-            running_long += 1
+                return
+            running_long.append(item["execution_id"])
             if item.get("slow_sent") is True:
-                continue  # told already (the index read is eventually consistent: the claim decides)
+                return  # told already (the index read is eventually consistent: the claim decides)
             if self._claim(item, sweep_id):
                 self._notifier.send(slow_notice(item, since, at, sweep_id))
                 self._sent(item)
                 slow.append(item["execution_id"])
-        return {"slow": slow, "running_past_threshold": running_long, "forgotten": forgotten}
+
+        # An item that cannot be read is skipped, dead-lettered with its reason and counted; the others go on.
+        skipped = one_by_one(self._running_since(before), one, self._set_aside if self._skip else None)
+        return {"slow": slow, "running_past_threshold": len(running_long), "forgotten": forgotten,
+                "skipped": len(skipped)}
+
+    def _set_aside(self, item: dict[str, Any], error: BaseException) -> None:
+        """An item that cannot be read leaves the running index (once), then is dead-lettered with why."""
+        if isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
+            self._ddb.update_item(TableName=self._table, Key=_key(item), UpdateExpression="REMOVE gsi4pk, gsi4sk")
+        if self._skip is not None:
+            self._skip(item, error)
 
     def _running_since(self, before: str) -> list[dict[str, Any]]:
         """Running executions started before `before`, oldest first (one Query page per 1 MB)."""

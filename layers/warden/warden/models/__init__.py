@@ -42,7 +42,14 @@ from warden.models.codepipeline import (
 )
 from warden.models.errors import InvalidEvent
 from warden.models.lifecycle import CodeDeployLifecycleHookEvent
-from warden.models.parse import EXPECTED_SOURCES, KNOWN_DETAIL_TYPES, Event, parse_event, parse_sns_event
+from warden.models.parse import (
+    EXPECTED_SOURCES,
+    KNOWN_DETAIL_TYPES,
+    Event,
+    parse_event,
+    parse_sns_event,
+    parse_sns_record,
+)
 
 __all__ = [
     "EXPECTED_SOURCES",
@@ -86,5 +93,6 @@ __all__ = [
     "approvals_from_sns_event",
     "parse_event",
     "parse_sns_event",
+    "parse_sns_record",
     "sns_message",
 ]

@@ -13,20 +13,32 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
-from warden.models.base import WardenModel, parse_time
+from warden.models.base import Region, WardenModel, parse_time
 from warden.models.errors import InvalidEvent
 
 APPROVAL_KIND = "manual approval message"
 
 
+# CodePipeline's own rule for pipeline, stage and action names (PutApprovalResult: 1-100, [A-Za-z0-9.@\-_]+).
+NAME = r"^[A-Za-z0-9.@_-]{1,100}$"
+
+
 class ApprovalDetails(WardenModel):
-    pipeline_name: str = Field(alias="pipelineName")
-    stage_name: str = Field(alias="stageName")
-    action_name: str = Field(alias="actionName")
-    token: str
+    pipeline_name: str = Field(alias="pipelineName", pattern=NAME)
+    stage_name: str = Field(alias="stageName", pattern=NAME)
+    action_name: str = Field(alias="actionName", pattern=NAME)
+    token: str = Field(min_length=1, max_length=200)
     expires: str | None = None
+
+    @field_validator("expires")
+    @classmethod
+    def _a_time(cls, value: str | None) -> str | None:
+        # `2016-07-07T20:22Z` (documented); an expiry that is not a time is not CodePipeline's.
+        if value is not None and parse_time(value) is None:
+            raise ValueError(f"not a time: {value[:40]!r}")
+        return value
     external_entity_link: str | None = Field(None, alias="externalEntityLink")
     approval_review_link: str | None = Field(None, alias="approvalReviewLink")
     custom_data: str | None = Field(None, alias="customData")
@@ -37,7 +49,7 @@ class ApprovalDetails(WardenModel):
 
 
 class ManualApprovalMessage(WardenModel):
-    region: str | None = None
+    region: Region | None = None
     console_link: str | None = Field(None, alias="consoleLink")
     approval: ApprovalDetails
 

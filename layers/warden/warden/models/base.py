@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 CONFIG = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+# An AWS Region code (us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5): every client
+# and link Warden makes from an event's region needs one; anything else is invalid input (dead-lettered).
+def _number_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+# A field AWS documents as a string but some samples print as a number (`"version": 1` of an action type,
+# in older AWS documentation and in aws-lambda-go / aws-lambda-rust test events): either is accepted.
+Text = Annotated[str, BeforeValidator(_number_as_text)]
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN, max_length=30)]
+# An AWS account id: 12 digits. Keys and ARNs are built from it; anything else is invalid input.
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 
 class WardenModel(BaseModel):
@@ -25,9 +47,9 @@ class EventBridgeModel(BaseModel):
     version: str
     id: str
     source: str
-    account: str
+    account: AccountId
     time: datetime
-    region: str
+    region: Region
     resources: list[str]
     detail_type: str = Field(alias="detail-type")
     detail: dict[str, Any]
@@ -76,16 +98,18 @@ class WardenEventBridgeModel(EventBridgeModel):
 
 
 def parse_time(value: Any) -> datetime | None:
-    """Lenient timestamp parse for fields kept as text (`2016-07-07T20:22Z`, `...+0000`); None if unparseable."""
+    """Lenient timestamp parse for fields kept as text (`2016-07-07T20:22Z`, `...+0000`); None if unparseable.
+    A time without a zone is UTC (AWS writes every time in UTC), so it compares with the clock."""
     if value is None or isinstance(value, datetime):
-        return value
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     global _TIME_ADAPTER
     if _TIME_ADAPTER is None:
         _TIME_ADAPTER = TypeAdapter(datetime)
     try:
-        return _TIME_ADAPTER.validate_python(value)
+        moment = _TIME_ADAPTER.validate_python(value)
     except ValidationError:
         return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 _TIME_ADAPTER: TypeAdapter[datetime] | None = None

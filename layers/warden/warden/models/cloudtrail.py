@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from warden.models.base import WardenEventBridgeModel, WardenModel
+from warden.models.base import Region, WardenEventBridgeModel, WardenModel
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -36,7 +36,7 @@ class CloudTrailDetail(WardenModel):
     event_version: str | None = Field(None, alias="eventVersion")
     user_identity: UserIdentity | None = Field(None, alias="userIdentity")
     event_time: str | None = Field(None, alias="eventTime")
-    aws_region: str | None = Field(None, alias="awsRegion")
+    aws_region: Region | None = Field(None, alias="awsRegion")
     source_ip_address: str | None = Field(None, alias="sourceIPAddress")
     user_agent: str | None = Field(None, alias="userAgent")
     request_parameters: dict[str, Any] | None = Field(None, alias="requestParameters")
@@ -64,8 +64,44 @@ class CloudTrailDetail(WardenModel):
         return self.request_parameters or {}
 
 
+class EncryptionKey(WardenModel):
+    id: str = Field(min_length=1, max_length=400)
+    type: str | None = None
+
+
+class ArtifactStore(WardenModel):
+    type: str = "S3"
+    location: str = Field(min_length=1, max_length=255)
+    encryption_key: EncryptionKey | None = Field(None, alias="encryptionKey")
+
+
+class PipelineDeclaration(WardenModel):
+    """The parts of a pipeline structure (CreatePipeline/UpdatePipeline `pipeline`) that name its artifact
+    stores: one `artifactStore`, or `artifactStores` by Region (cross-region actions)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9.@_-]{1,100}$")
+    version: int | None = Field(None, ge=0)
+    artifact_store: ArtifactStore | None = Field(None, alias="artifactStore")
+    artifact_stores: dict[Region, ArtifactStore] | None = Field(None, alias="artifactStores")
+
+
 class CloudTrailApiCallEvent(WardenEventBridgeModel):
     detail: CloudTrailDetail
+
+    def pipeline_declaration(self) -> dict[str, Any] | None:
+        """The pipeline structure a CreatePipeline/UpdatePipeline call carries (the response's, else the
+        request's), validated; None when it carries none; InvalidEvent (dead-lettered) when it is malformed."""
+        from pydantic import ValidationError
+
+        from warden.models.errors import InvalidEvent
+
+        found = (self.detail.response_elements or {}).get("pipeline") or self.detail.params.get("pipeline")
+        if not found:
+            return None
+        try:
+            return PipelineDeclaration.model_validate(found).model_dump(by_alias=True, exclude_none=True)
+        except ValidationError as exc:
+            raise InvalidEvent.from_validation_error(f"{CLOUDTRAIL_DETAIL_TYPE} pipeline structure", exc) from None
 
     @property
     def api(self) -> str:

@@ -11,12 +11,13 @@ actionsSuppressedBy/actionsSuppressedReason; reasonData lists triggeringAlarms [
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
 from pydantic import Field
 
-from warden.models.base import WardenEventBridgeModel, WardenModel, parse_time
+from warden.models.base import REGION_PATTERN, WardenEventBridgeModel, WardenModel, parse_time
 
 SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -137,4 +138,4 @@ class CloudWatchAlarmNotification(WardenModel):
     @property
     def region(self) -> str | None:
         parts = (self.alarm_arn or "").split(":")
-        return parts[3] if len(parts) > 3 and parts[3] else None
+        return parts[3] if len(parts) > 3 and re.match(REGION_PATTERN, parts[3]) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from warden.models.base import WardenEventBridgeModel, WardenModel
+from warden.models.base import Region, WardenEventBridgeModel, WardenModel
 
 SOURCE = "aws.codedeploy"
 DEPLOYMENT_DETAIL_TYPE = "CodeDeploy Deployment State-change Notification"
@@ -30,7 +30,7 @@ class CodeDeployDeploymentDetail(WardenModel):
     deployment_group: str = Field(alias="deploymentGroup", min_length=1, max_length=100)
     deployment_id: str = Field(alias="deploymentId", min_length=1, max_length=200)
     state: str
-    region: str | None = None
+    region: Region | None = None
     instance_group_id: str | None = Field(None, alias="instanceGroupId")
 
     @property

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from warden.models.base import WardenEventBridgeModel, WardenModel
+from warden.models.base import Region, Text, WardenEventBridgeModel, WardenModel
 
 SOURCE = "aws.codepipeline"
 NAME_LIMIT = 100  # pipeline, stage and action names (CodePipeline API)
@@ -132,7 +132,7 @@ class ActionType(WardenModel):
     owner: str | None = None
     category: str | None = None
     provider: str | None = None
-    version: str | None = None
+    version: Text | None = None  # "1"; 1 in older samples
 
 
 class ExecutionResult(WardenModel):
@@ -209,7 +209,7 @@ class ActionExecutionDetail(_ExecutionDetail):
     stage: str = Field(min_length=1, max_length=NAME_LIMIT)
     action: str = Field(min_length=1, max_length=NAME_LIMIT)
     action_execution_id: str | None = Field(None, alias="action-execution-id", max_length=ID_LIMIT)
-    region: str | None = None  # the action's Region (may differ from the event's)
+    region: Region | None = None  # the action's Region (may differ from the event's)
     action_type: ActionType | None = Field(None, alias="type")
     execution_result: ExecutionResult | None = Field(None, alias="execution-result")
     input_artifacts: list[Artifact] | None = Field(None, alias="input-artifacts")

@@ -15,8 +15,10 @@ LIFECYCLE_KIND = "CodeDeploy lifecycle hook invocation"
 
 
 class CodeDeployLifecycleHookEvent(WardenModel):
-    deployment_id: str = Field(alias="DeploymentId")
-    lifecycle_event_hook_execution_id: str = Field(alias="LifecycleEventHookExecutionId")
+    # CodeDeploy answers "DeploymentIdRequired" to an empty id: an invocation without one is invalid input.
+    deployment_id: str = Field(alias="DeploymentId", min_length=1, max_length=200)
+    lifecycle_event_hook_execution_id: str = Field(alias="LifecycleEventHookExecutionId", min_length=1,
+                                                   max_length=4096)
 
     def status_params(self, status: str) -> dict[str, str]:
         """Parameters for codedeploy.put_lifecycle_event_hook_execution_status."""

@@ -95,20 +95,26 @@ def parse_sns_event(event: Any) -> list[Event]:
     records = event.get("Records") if isinstance(event, dict) else None
     if not isinstance(records, list) or not records:
         raise InvalidEvent("invalid SNS event: Records: expected a non-empty list", kind="SNS event")
-    out: list[Event] = []
-    for index, record in enumerate(records):
-        if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
-            raise InvalidEvent(f"invalid SNS event: Records[{index}].Sns: missing", kind="SNS event")
-        message = sns_message(record)
-        if isinstance(message, (str, bytes)):
-            try:
-                message = json.loads(message)
-            except ValueError:
-                raise InvalidEvent(
-                    f"invalid SNS event: Records[{index}].Sns.Message: not JSON", kind="SNS event"
-                ) from None
-        out.append(parse_event(message))
-    return out
+    return [parse_sns_record(record, index) for index, record in enumerate(records)]
+
+
+def parse_sns_record(record: Any, index: int = 0) -> Event:
+    """One record of an SNS-to-Lambda event (`{"EventSource": "aws:sns", "Sns": {"Message": ...}}`): its
+    Message (JSON) parsed through parse_event; InvalidEvent naming the record otherwise."""
+    if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
+        raise InvalidEvent(f"invalid SNS event: Records[{index}].Sns: missing", kind="SNS event")
+    message = sns_message(record)
+    if isinstance(message, (str, bytes)):
+        try:
+            message = json.loads(message)
+        except (ValueError, RecursionError):
+            raise InvalidEvent(
+                f"invalid SNS event: Records[{index}].Sns.Message: not JSON", kind="SNS event"
+            ) from None
+    if isinstance(message, dict) and "Records" in message:
+        raise InvalidEvent(f"invalid SNS event: Records[{index}].Sns.Message: a nested Records envelope",
+                           kind="SNS event")
+    return parse_event(message)
 
 
 def _eventbridge(raw: dict[str, Any]) -> Event:

@@ -192,7 +192,7 @@ def _action(event: ActionExecutionStateChange) -> Notice | None:
     result = d.execution_result
     if result is not None:
         notice.error = result.external_execution_summary or result.error_code
-        logs = links.safe(result.external_execution_url)
+        logs = links.console(result.external_execution_url)
         if logs:
             notice.links["logs"] = logs
     return notice

@@ -45,6 +45,8 @@ TITLES = {
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}
+# Labels that say "this is AWS": their links must lead to the AWS console (links.console), whoever wrote them.
+AWS_LINKS = frozenset({"execution", "review", "logs", "pipeline"})
 SUBJECT_LIMIT = 100  # SNS rejects longer subjects (and non-ASCII or control characters in them)
 SMS_LIMIT = 140
 FACT_LIMIT = LIMITS["other"]  # one field must not push a message past SNS's 256 KB
@@ -105,17 +107,30 @@ def all_links(notice: Notice, decision: Decision) -> dict[str, str]:
     found = dict(notice.links)
     if decision.runbook:
         found["runbook"] = decision.runbook
-    return {k: url for k, url in ((k, links.safe(v)) for k, v in found.items()) if url}
+    return {k: url for k, url in ((k, (links.console if k in AWS_LINKS else links.safe)(v))
+                                  for k, v in found.items()) if url}
 
 
 _MARKDOWN = re.compile(r"([\\`*_~\[\]()|])")
 _BROADCAST = re.compile(r"@(?=(channel|here|everyone|group|all)\b)", re.IGNORECASE)
+# A URL in free text (`https://host/...`, `www.host`): chat clients turn it into a link nobody labelled.
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]{1,20}):/{2}", re.IGNORECASE)
+_URL_HOST = re.compile(r"(?<=\[:\]//)([^\s/?#]+)|\b(www\.[^\s/?#]+)", re.IGNORECASE)
+
+
+def defang(text: str) -> str:
+    """Bare URLs of free text made inert for chat: `https://evil.example/x` -> `https[:]//evil[.]example/x`
+    (the usual "defanged" form: still readable, never linked)."""
+    text = _SCHEME.sub(r"\1[:]//", text)
+    return _URL_HOST.sub(lambda m: m.group().replace(".", "[.]"), text)
 
 
 def markdown(text: str) -> str:
-    """Client-markdown (Slack mrkdwn through Amazon Q) that shows `text` as written: Slack's three entities
-    escaped (so no `<!channel>`, `<@U1>` or `<url|text>`), markdown punctuation backslash-escaped (no
-    `[text](url)`, emphasis or quotes), and broadcast mentions broken with a zero-width space."""
+    """Client-markdown (Slack mrkdwn through Amazon Q) that shows `text` as written: bare URLs defanged
+    (`defang`: no unlabelled link), Slack's three entities escaped (so no `<!channel>`, `<@U1>` or
+    `<url|text>`), markdown punctuation backslash-escaped (no `[text](url)`, emphasis or quotes), and
+    broadcast mentions broken with a zero-width space."""
+    text = defang(text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MARKDOWN.sub(r"\\\1", text)
     return _BROADCAST.sub("@\u200b", text)

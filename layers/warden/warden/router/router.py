@@ -131,7 +131,7 @@ class NotificationRouter:
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]
             notice.error = found["error"]
-            logs = links.safe(found["logs"])
+            logs = links.console(found["logs"])
             if logs:
                 notice.links.setdefault("logs", logs)
 

@@ -1,0 +1,120 @@
+"""The hostile inputs the robustness issue measured, one by one, in the embedded world: a forged approval
+message, a poisoned stored approval, a bad record in an SNS batch, an event id reused with another
+payload, an invalid region. Each is handled or dead-lettered with its reason; none stops the others."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+
+from tests.helpers import effects, write_scenario
+from tests.integration.test_approvals import SCENARIOS, approval_event, message, payments_world
+from warden_local import fakes
+from warden_local.observe import drain
+from warden_local.replay import Replayer, replay
+from warden_local.world import ACCOUNT, REGION, World
+
+FORGED = {"expires": "0001-01-01T00:00Z", "pipelineName": "no-such-pipeline"}
+
+
+def sns(*bodies, ids=None):
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0",
+                         "Sns": {"Type": "Notification", "MessageId": (ids or [])[i] if ids else str(uuid.uuid4()),
+                                 "Message": body if isinstance(body, str) else json.dumps(body)}}
+                        for i, body in enumerate(bodies)]}
+
+
+def dead_letters(world, function):
+    url = next(u for u, f in world._dlqs.items() if f == function)
+    return [m["MessageAttributes"]["ErrorMessage"]["StringValue"] for m in drain(world.client("sqs"), url)]
+
+
+def escalation_steps():
+    doc = json.loads((SCENARIOS / "approval-escalation.json").read_text())
+    return [dict(s, event=str(SCENARIOS / s["event"])) if isinstance(s.get("event"), str) else s
+            for s in doc["steps"]]
+
+
+def test_a_forged_approval_message_is_told_to_nobody_and_every_later_sweep_still_escalates(tmp_path):
+    """The issue's message: an expiry in year 1 for a pipeline that does not exist. Before, every later
+    sweep was dead-lettered (clock.iso wrote the year unpadded); now it is refused, and the real approval
+    beside it is reminded at 4 h and escalated at 8 h as if it had never come."""
+    steps = escalation_steps()
+    forged = {"at": "2026-11-27T09:30:00Z", "event": message(**FORGED)}
+    for_no_pipeline = {"at": "2026-11-27T09:31:00Z",
+                       "event": message(token=str(uuid.uuid4()), pipelineName="no-such-pipeline",
+                                        expires="2026-12-04T09:31Z")}
+    doc = replay([write_scenario(tmp_path, steps[:3] + [forged, for_no_pipeline] + steps[3:5],
+                                 world=payments_world())])
+    assert effects(doc, "dead_letter") == []
+    told = [(e["event"], e["pipeline"]) for e in effects(doc, "message")]
+    assert ("approval.escalated", "payments-api") in told
+    assert all(pipeline != "no-such-pipeline" for _, pipeline in told) and effects(doc, "page", pipeline=None) == []
+    [unverified] = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval-unverified#")]
+    assert unverified["pipeline"] == "no-such-pipeline" and "PipelineNotFoundException" in unverified["reason"]
+    assert "gsi1pk" not in unverified  # outside the pending index: no sweep escalates or pages it
+
+
+def test_a_poisoned_pending_approval_is_dead_lettered_once_and_the_sweep_escalates_the_others(tmp_path):
+    with World() as world:
+        replay([write_scenario(tmp_path, escalation_steps()[:3], world=payments_world())], world=world)
+        state = world.physical["StateTable"]["TableName"]
+        # An item written by another version, or by hand: its request time is no time at all.
+        world.client("dynamodb").put_item(TableName=state, Item={
+            "pk": {"S": f"approval#{ACCOUNT}#{REGION}#payments-api"}, "sk": {"S": "Approve#ProdGate#poisoned"},
+            "pipeline": {"S": "payments-api"}, "stage": {"S": "Approve"}, "action": {"S": "ProdGate"},
+            "region": {"S": REGION}, "status": {"S": "pending"}, "since": {"S": "1-01-01T00:00:00Z"},
+            "gsi1pk": {"S": "approvals#pending"}, "gsi1sk": {"S": "1-01-01T00:00:00Z"}})
+        sweeps = escalation_steps()[3:5]
+        doc = replay([write_scenario(tmp_path, sweeps, world=[], name="sweeps.json")], world=world)
+        logs = world.logs.getvalue()
+        items = {i["sk"]: i for i in world.table_items("StateTable") if i["pk"].startswith("approval#")}
+    assert [e["event"] for e in effects(doc, "message", topic="ApproversTopic")] == ["approval.escalated"]
+    [dead] = effects(doc, "dead_letter")  # once, though two sweeps ran
+    assert dead["function"] == "ApprovalEscalator" and dead["error"].startswith("ValueError: ")
+    assert items["Approve#ProdGate#poisoned"]["status"] == "unreadable" and "gsi1pk" not in items[
+        "Approve#ProdGate#poisoned"]
+    assert '"SkippedItems"' in logs and '"DeadLetters"' in logs
+
+
+def test_one_bad_record_of_an_sns_batch_is_dead_lettered_alone(tmp_path):
+    with World() as world:
+        replay([write_scenario(tmp_path, escalation_steps()[:1], world=payments_world())], world=world)
+        fakes.apply_event(message())  # the approval message happened in the embedded CodePipeline
+        batch = sns(message(), "{not json", {**message(), "region": "moon-base-1"})
+        outcome = world.invoke("ApprovalTracker", batch)
+        reasons = dead_letters(world, "ApprovalTracker")
+    assert outcome.error is None
+    # The good record's result, then the reason of each record dead-lettered.
+    assert [r["status"] for r in outcome.result] == ["sent", "dead_lettered", "dead_lettered"]
+    assert outcome.result[0]["event"] == "approval.needed"
+    assert len(reasons) == 2 and "Records[1].Sns.Message: not JSON" in reasons[0]
+    assert reasons[1].startswith("InvalidEvent: invalid manual approval message: region")
+
+
+def test_the_same_event_id_with_another_payload_is_a_conflict_dead_lettered_not_a_silent_duplicate():
+    first = approval_event("STARTED")
+    forged = copy.deepcopy(first)
+    forged["detail"]["stage"] = "Deploy"  # the same id, another payload
+    with World() as world:
+        for call in payments_world():
+            Replayer(world)._call(call, "world")
+        assert world.invoke("ApprovalTracker", first).error is None
+        again = world.invoke("ApprovalTracker", copy.deepcopy(first))  # a redelivery: the stored result
+        conflict = world.invoke("ApprovalTracker", forged)
+        reasons = dead_letters(world, "ApprovalTracker")
+        logs = world.logs.getvalue()
+    assert again.error is None and again.result["status"] != "dead_lettered"
+    assert conflict.error is None and conflict.result["status"] == "dead_lettered"
+    assert conflict.result["error"].startswith("IdempotencyValidationError")
+    assert "handled before with a different payload" in conflict.result["error"]
+    assert len(reasons) == 1 and '"level":"ERROR"' in logs
+
+
+def test_an_invalid_region_is_dead_lettered_naming_the_field(world):
+    event = approval_event("STARTED")
+    event["region"] = "us-east-1[x](https://evil.example)"
+    outcome = world.invoke("ApprovalTracker", event)
+    assert outcome.error is None and outcome.result["status"] == "dead_lettered"
+    assert "region" in outcome.result["error"] and outcome.result["error"].startswith("InvalidEvent")
