@@ -1,5 +1,5 @@
-"""Faults injected below the handlers: AWS calls answered with throttling through botocore's `before-send`
-event (so botocore's own retries still run, and only a run of failures longer than them reaches Warden),
+"""Faults injected below the handlers: AWS calls answered with throttling (S3: SlowDown) through botocore's
+`before-send` event (so botocore's own retries still run, and only a run of failures longer than them reaches Warden),
 and the local PagerDuty server answering errors.
 
 `Faults` is armed per operation with a number of failing answers; every client created after `install()`
@@ -67,6 +67,10 @@ class Faults:
 
 
 def _throttled(url: str, service: str) -> AWSResponse:
+    if service == "s3":  # S3 says SlowDown, with 503 and an XML body
+        body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce "
+                b"your request rate.</Message><RequestId>fault</RequestId></Error>")
+        return AWSResponse(url, 503, {"Content-Type": "application/xml"}, MockRawResponse(body))
     if service in QUERY_PROTOCOL:
         body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
                 b"</Message></Error><RequestId>fault</RequestId></ErrorResponse>")

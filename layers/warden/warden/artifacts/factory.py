@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from warden.artifacts.access import Access
 from warden.artifacts.discovery import ArtifactMap
+from warden.artifacts.eligibility import allow_list
 from warden.artifacts.guard import ArtifactGuard
 from warden.aws.container import Container
 
@@ -23,4 +24,5 @@ def build(container: Container) -> ArtifactGuard:
         ledger=(access.own("dynamodb"), settings.ledger_table) if settings.ledger_table else None,
         workload_s3=access.workload_s3,
         partition=clients.session.get_partition_for_region(settings.region),
+        allowed=allow_list(settings.artifact_bucket_allow_list),
     )
