@@ -54,7 +54,8 @@ class Faults:
         _, service, operation = event_name.split(".", 2)  # before-send.<service id>.<Operation>
         api = f"{service}:{operation}"
         self.calls[api] = self.calls.get(api, 0) + 1
-        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        raw = request.body  # a streamed upload (PutObject) is not matched on
+        body = raw if isinstance(raw, bytes) else raw.encode() if isinstance(raw, str) else b""
         for rule in self.rules:
             if (rule.service, rule.operation) == (service, operation) and rule.remaining > 0 and (
                     rule.when is None or rule.when(body)):

@@ -146,11 +146,22 @@ class ArtifactMap:
                                   ConditionExpression=condition, ExpressionAttributeNames=names,
                                   ExpressionAttributeValues=values)
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            # Refused: another run claimed since, or this very write succeeded and its answer was lost (the
+            # SDK's retry then finds its own item). Only the second is this run's claim.
+            stored = self._item(sk)
+            if not stored or stored.get("told_at") != item["told_at"] or stored.get("fingerprint") != fingerprint:
                 return False
-            raise
+            item = {k: stored.get(k, v) for k, v in item.items()}
         snapshot.findings[sk] = {"sk": sk, **item}
         return True
+
+    def _item(self, sk: str) -> dict[str, Any] | None:
+        page = self._ddb.query(TableName=self._table, ConsistentRead=True,
+                               KeyConditionExpression="pk = :pk AND sk = :sk",
+                               ExpressionAttributeValues={":pk": {"S": PK}, ":sk": {"S": sk}})
+        return from_item(page["Items"][0]) if page.get("Items") else None
 
     def record_policy_write(self, snapshot: Snapshot, account: str, bucket: str, record: dict[str, Any]) -> None:
         """What Warden read and wrote in its last policy write of a bucket, with when: the CloudTrail event of an
@@ -168,6 +179,22 @@ class ArtifactMap:
             return
         if sk in snapshot.findings:
             snapshot.findings[sk]["policy_write"] = record
+
+    def settle(self, snapshot: Snapshot, account: str, bucket: str, found: list[str]) -> None:
+        """The findings still open after a run's fixes, when a run that told nothing (a message left pending
+        by a failed attempt was sent instead) fixed some: a fixed one that comes back is then told again."""
+        sk = findings_sk(account, bucket)
+        try:
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
+                                  UpdateExpression="SET #found = :found", ConditionExpression="#told_at = :at",
+                                  ExpressionAttributeNames={"#found": "found", "#told_at": "told_at"},
+                                  ExpressionAttributeValues={":found": to_av(found),
+                                                             ":at": to_av(snapshot.findings[sk]["told_at"])})
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return
+        snapshot.findings[sk]["found"] = found
 
     def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool,
              found: list[str] | None = None) -> None:

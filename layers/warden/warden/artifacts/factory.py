@@ -25,4 +25,5 @@ def build(container: Container) -> ArtifactGuard:
         workload_s3=access.workload_s3,
         partition=clients.session.get_partition_for_region(settings.region),
         allowed=allow_list(settings.artifact_bucket_allow_list),
+        config_fallback=lambda: container.config.fallback("artifacts"),
     )

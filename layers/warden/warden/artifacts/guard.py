@@ -135,10 +135,11 @@ class ArtifactGuard:
                  kms_in: Callable[[str], Any], config: Callable[[], ArtifactsConfig], notifier: Any,
                  account: str, region: str, ledger: tuple[Any, str] | None = None,
                  workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws",
-                 allowed: tuple[str, ...] = ()) -> None:
+                 allowed: tuple[str, ...] = (), config_fallback: Callable[[], str | None] | None = None) -> None:
         """`s3_in(region, account)` / `kms_in(region)`: this account's clients; `workload_s3(account, region)`:
         an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table);
-        `allowed`: bucket name globs that are artifact stores besides CodePipeline's default naming."""
+        `allowed`: bucket name globs that are artifact stores besides CodePipeline's default naming;
+        `config_fallback()`: why the configuration just read is the defaults ("unreadable", "invalid")."""
         self._map = artifact_map
         self._codepipeline = codepipeline
         self._s3_in = s3_in
@@ -151,6 +152,7 @@ class ArtifactGuard:
         self._workload_s3 = workload_s3 or (lambda account, region: None)
         self._partition = partition
         self._allowed = allowed
+        self._config_fallback = config_fallback or (lambda: None)
 
     # -- entry points -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, Any]:
@@ -218,8 +220,20 @@ class ArtifactGuard:
                                                                         for r in unconfirmed))
 
     # -- one bucket ---------------------------------------------------------------------------------
-    def audit(self, bucket: discovery.Bucket, snapshot: discovery.Snapshot) -> Report:
+    def _rules(self) -> ArtifactsConfig:
+        """The configuration; never defaults standing in for a document Warden could not read: a team that
+        chose audit mode must not be enforced on because SSM throttled."""
         config = self._config()
+        why = self._config_fallback()
+        if why == "unreadable":
+            raise ArtifactsUnconfirmed("the artifacts configuration could not be read from SSM: nothing is audited "
+                                       "or changed on defaults; retried")
+        if why == "invalid":  # told loudly by the configuration store; here, nothing is written
+            return config.model_copy(update={"mode": "audit"})
+        return config
+
+    def audit(self, bucket: discovery.Bucket, snapshot: discovery.Snapshot) -> Report:
+        config = self._rules()
         rules = config.for_bucket(bucket.name)
         report = Report(bucket.name, bucket.account, bucket.region, bucket.pipelines,
                         mode=rules.mode if rules else "excluded")
@@ -248,7 +262,8 @@ class ArtifactGuard:
                 if code is None:
                     raise
                 report.unconfirmed = f"S3 answered {code} past its retries while reading the configuration"
-                logger.warning("bucket not confirmed", extra={"bucket": bucket.name, "error": str(exc)})
+                logger.warning("could not confirm the bucket (retried)",
+                               extra={"bucket": bucket.name, "error": str(exc)})
                 return report  # nothing told: the retry audits it
         if state is not None:
             known = set(bucket.keys) | ({rules.kms_key_arn} if rules.kms_key_arn else set())
@@ -274,7 +289,8 @@ class ArtifactGuard:
                 code = transient(exc)
                 if code is not None:  # not a refusal: retried, and told then
                     report.unconfirmed = f"S3 answered {code} past its retries while fixing it"
-                    logger.warning("fix not confirmed", extra={"bucket": bucket.name, "error": str(exc)})
+                    logger.warning("could not confirm the fix (retried)",
+                                   extra={"bucket": bucket.name, "error": str(exc)})
                     outcome.not_fixed |= {c.id: f"could not confirm: {report.unconfirmed}; retried"
                                           for c in report.failed
                                           if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
@@ -291,7 +307,17 @@ class ArtifactGuard:
         if claimed and not report.unconfirmed:
             self._send(report.account, report.bucket, report.lines(), report.pipelines, report.region, snapshot,
                        report, resolved=report.resolved)
+        elif report.checks and not report.unconfirmed:
+            self._settle(report, snapshot)
         return report
+
+    def _settle(self, report: Report, snapshot: discovery.Snapshot) -> None:
+        item = snapshot.findings.get(discovery.findings_sk(report.account, report.bucket))
+        if not item or item.get("pending") or item.get("fingerprint") == "compliant" or item.get("resolved"):
+            return
+        still = [f"{c.id}: {c.text}" for c in report.failed if c.id not in report.fixed]
+        if sorted(item.get("found") or []) != sorted(still):
+            self._map.settle(snapshot, report.account, report.bucket, still)
 
     def _key_for(self, bucket: discovery.Bucket, rules: BucketPolicy) -> str | None:
         """The key to set: the pipelines' own artifact key, else the configured one (a key of another account
@@ -407,7 +433,7 @@ class ArtifactGuard:
         if self._ledger is None:
             return {}
         by_bucket = {r.bucket: r for r in reports if r.account == self._account}
-        config = self._config()
+        config = self._rules()
 
         def s3_for(bucket: str) -> Any:
             report = by_bucket.get(bucket)
