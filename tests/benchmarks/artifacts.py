@@ -21,7 +21,7 @@ from tests.benchmarks.bench import ROOT, CallMeter
 from warden.core.clock import iso, parse_iso
 
 T0 = parse_iso("2026-11-27T06:00:00Z")
-BUCKETS = [f"bench-artifacts-{n}-111122223333" for n in range(3)]
+BUCKETS = [f"codepipeline-us-east-1-11112222333{n}" for n in range(3)]
 WRITE_PREFIXES = ("s3:Put", "s3:Delete", "s3:CopyObject", "dynamodb:PutItem", "dynamodb:UpdateItem",
                   "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
 

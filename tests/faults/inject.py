@@ -1,5 +1,5 @@
-"""Faults injected below the handlers: AWS calls answered with throttling through botocore's `before-send`
-event (so botocore's own retries still run, and only a run of failures longer than them reaches Warden),
+"""Faults injected below the handlers: AWS calls answered with throttling (S3: SlowDown) through botocore's
+`before-send` event (so botocore's own retries still run, and only a run of failures longer than them reaches Warden),
 and the local PagerDuty server answering errors.
 
 `Faults` is armed per operation with a number of failing answers; every client created after `install()`
@@ -54,7 +54,8 @@ class Faults:
         _, service, operation = event_name.split(".", 2)  # before-send.<service id>.<Operation>
         api = f"{service}:{operation}"
         self.calls[api] = self.calls.get(api, 0) + 1
-        body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+        raw = request.body  # a streamed upload (PutObject) is not matched on
+        body = raw if isinstance(raw, bytes) else raw.encode() if isinstance(raw, str) else b""
         for rule in self.rules:
             if (rule.service, rule.operation) == (service, operation) and rule.remaining > 0 and (
                     rule.when is None or rule.when(body)):
@@ -67,6 +68,10 @@ class Faults:
 
 
 def _throttled(url: str, service: str) -> AWSResponse:
+    if service == "s3":  # S3 says SlowDown, with 503 and an XML body
+        body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>Please reduce "
+                b"your request rate.</Message><RequestId>fault</RequestId></Error>")
+        return AWSResponse(url, 503, {"Content-Type": "application/xml"}, MockRawResponse(body))
     if service in QUERY_PROTOCOL:
         body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded"
                 b"</Message></Error><RequestId>fault</RequestId></ErrorResponse>")

@@ -16,7 +16,7 @@ from warden.artifacts.policy import TLS_SID, meaning
 from warden.core.clock import iso, parse_iso
 from warden_local.replay import Replayer, Scenario, Step, replay
 
-BUCKET = "payments-artifacts-111122223333"
+BUCKET = "codepipeline-us-east-1-111122223333"
 ACCOUNT = "111122223333"
 T0 = parse_iso("2026-11-27T06:00:00Z")
 TEAM_RULE = {"ID": "team-logs", "Filter": {"Prefix": "logs/"}, "Status": "Enabled", "Expiration": {"Days": 10}}
@@ -190,13 +190,16 @@ def test_given_audit_mode_when_swept_then_no_write_and_the_same_findings_told_on
     assert writes(again) == [] and messages(again) == []
     [enforce_msg], [audit_msg] = messages(enforced), messages(audited)
     assert _findings(audit_msg["body"]) == _findings(enforce_msg["body"])
-    assert len(_findings(audit_msg["body"])) == 9  # every check fails on this bucket
+    assert len(_findings(audit_msg["body"])) == 10  # every check fails on this bucket
     assert "not fixed: audit mode" in audit_msg["body"]
+    # The team's grant to another account is reported in either mode, and never removed.
+    assert "policy.foreign-account-grant: statement AllowDeployAccountRead allows account 444455556666" \
+        in audit_msg["body"] and "Warden never removes a grant" in audit_msg["body"]
 
 
 @pytest.mark.parametrize(("overrides", "told"), [
-    ([{"match": "payments-*", "mode": "audit"}, {"match": "*", "exclude": True}], 1),
-    ([{"match": "payments-*", "exclude": True}, {"match": "*", "mode": "enforce"}], 0),
+    ([{"match": "codepipeline-*", "mode": "audit"}, {"match": "*", "exclude": True}], 1),
+    ([{"match": "codepipeline-*", "exclude": True}, {"match": "*", "mode": "enforce"}], 0),
 ])
 def test_given_overrides_when_a_bucket_matches_then_the_first_match_decides(world, overrides, told):
     replayer = start(world, config={"buckets": overrides})
@@ -233,7 +236,10 @@ def test_given_a_workload_pipeline_without_read_role_then_not_auditable_told_onc
 
 def test_given_a_pipeline_naming_a_missing_bucket_then_it_says_so(world):
     replayer = start(world)
-    step = feed(replayer, json.loads((EVENTS / "cloudtrail" / "update-pipeline.json").read_text()))
+    event = json.loads((EVENTS / "cloudtrail" / "update-pipeline.json").read_text())
+    for part in ("requestParameters", "responseElements"):
+        event["detail"][part]["pipeline"]["artifactStore"]["location"] = "codepipeline-us-east-1-999988887777"
+    step = feed(replayer, event)
     [told] = messages(step)
     assert "does not exist" in told["body"] and writes(step) == []
 

@@ -43,6 +43,7 @@ IAM_ACTION_OF = {
     "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    "s3:ListObjectsV2": "s3:ListBucket",
 }
 # Parts of SAM templates that no Warden code path calls, but that the template cannot leave out.
 TEMPLATE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}

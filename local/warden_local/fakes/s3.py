@@ -12,6 +12,9 @@
   as strings, compact JSON. A comparison by text with what was written therefore fails, as in AWS.
 - **Default encryption.** Since January 2023 every bucket has SSE-S3 by default: GetBucketEncryption
   answers AES256 where moto would say "not found", also after DeleteBucketEncryption.
+- **Expected bucket owner.** moto ignores `ExpectedBucketOwner`; here a request that names an owner other
+  than the bucket's account is refused with 403 AccessDenied, as S3 refuses it (so a bucket of another
+  account, named by a pipeline, cannot be read or written through a call that expects this account).
 - **Time and lifecycle.** Object timestamps follow the embedded world's clock (`set_clock`), and
   `expire(now)` applies the buckets' lifecycle rules the way S3's daily run does: expiring a current
   version adds a delete marker in a versioned bucket, noncurrent versions go `NoncurrentDays` after they
@@ -30,6 +33,7 @@ from typing import Any
 
 import moto.s3.models as s3_models
 from moto.iam.access_control import PermissionResult
+from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend, s3_backends
 from moto.s3.responses import S3Response
 
@@ -238,7 +242,26 @@ def install() -> None:
     put_policy = S3Backend.put_bucket_policy
     get_encryption = S3Backend.get_bucket_encryption
 
+    bucket_response = S3Response._bucket_response
+
+    def _owner_refused(self: S3Response, request: Any, full_url: str) -> bool:
+        expected = {k.lower(): v for k, v in dict(request.headers).items()}.get("x-amz-expected-bucket-owner")
+        if not expected:
+            return False
+        try:
+            bucket = self.backend.get_bucket(self.parse_bucket_name_from_url(request, full_url))
+        except S3ClientError:
+            return False  # a missing bucket answers as it would
+        return bucket.account_id != expected
+
+    def bucket_response_checking_owner(self: S3Response, request: Any, full_url: str) -> Any:
+        if _owner_refused(self, request, full_url):
+            raise S3AccessDeniedError()
+        return bucket_response(self, request, full_url)
+
     def key_response_with_context(self: S3Response, request: Any, full_url: str) -> Any:
+        if _owner_refused(self, request, full_url):
+            raise S3AccessDeniedError()
         headers = {k.lower(): v for k, v in dict(request.headers).items()}
         token = _REQUEST.set(headers | {":method": request.method})
         try:
@@ -259,6 +282,7 @@ def install() -> None:
         return get_encryption(self, bucket_name) or json.loads(json.dumps(SSE_S3_DEFAULT))
 
     S3Response._key_response = key_response_with_context  # type: ignore[method-assign]
+    S3Response._bucket_response = bucket_response_checking_owner  # type: ignore[method-assign]
     FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
     S3Backend.put_bucket_policy = put_bucket_policy  # type: ignore[method-assign]
     S3Backend.get_bucket_encryption = get_bucket_encryption  # type: ignore[method-assign]

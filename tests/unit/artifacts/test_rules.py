@@ -13,7 +13,7 @@ from warden.artifacts.config import ArtifactsConfig
 from warden.aws.config import ConfigError, parse_document
 from warden_local.fakes.s3 import evaluate, normalise_policy
 
-BUCKET = "payments-artifacts-111122223333"
+BUCKET = "codepipeline-us-east-1-111122223333"
 
 
 def stored(doc: dict) -> dict:

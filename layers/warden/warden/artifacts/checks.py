@@ -13,14 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from warden.artifacts import lifecycle, policy
+from warden.artifacts import eligibility, lifecycle, policy
 from warden.artifacts.config import BucketPolicy
 
 ENCRYPTION = "encryption.kms-cmk"
 VERSIONING = "versioning.enabled"
 PUBLIC_ACCESS = "public-access-block.all"
 PAB_FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-ORDER = (ENCRYPTION, policy.SSE_CHECK, policy.TLS_CHECK, VERSIONING, *lifecycle.CHECKS, PUBLIC_ACCESS)
+ORDER = (ENCRYPTION, policy.SSE_CHECK, policy.TLS_CHECK, policy.GRANT_CHECK, VERSIONING, *lifecycle.CHECKS,
+         PUBLIC_ACCESS)
 
 
 @dataclass
@@ -91,8 +92,11 @@ def is_aws_managed_alias(key: str | None) -> bool:
 
 
 def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
-          customer_managed: Callable[[str], bool | None], partition: str = "aws") -> Audit:
-    """`customer_managed(key)`: True/False, or None when it cannot be told (then the check says so)."""
+          customer_managed: Callable[[str], bool | None], partition: str = "aws", owner: str = "",
+          acknowledged: tuple[str, ...] = ()) -> Audit:
+    """`customer_managed(key)`: True/False, or None when it cannot be told (then the check says so);
+    `owner`: the bucket's account (a key or a grant of any other account is a finding); `acknowledged`:
+    accounts whose grants are expected."""
     audit = Audit()
     default = kms_default(state)
     algorithm, key = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
@@ -100,6 +104,9 @@ def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
     if algorithm != "aws:kms":
         audit.checks.append(Check(ENCRYPTION, False, f"default encryption is {algorithm or 'none'} (SSE-S3), "
                                   "not aws:kms with a customer-managed key"))
+    elif eligibility.foreign_key(key, owner):
+        audit.checks.append(Check(ENCRYPTION, False, f"default encryption uses {key}, a key of account "
+                                  f"{eligibility.foreign_key(key, owner)}: that account controls this bucket's data"))
     elif is_aws_managed_alias(key):
         audit.checks.append(Check(ENCRYPTION, False, "default encryption uses the AWS-managed key aws/s3, "
                                   "not a customer-managed key"))
@@ -121,6 +128,9 @@ def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
     audit.checks.append(Check(policy.TLS_CHECK, found[policy.TLS_CHECK],
                               "the policy denies requests without TLS" if found[policy.TLS_CHECK] else
                               "the policy does not deny requests with aws:SecureTransport false"))
+    grants = policy.foreign_grants(state.policy, owner, acknowledged) if owner else []
+    audit.checks.append(Check(policy.GRANT_CHECK, not grants, "; ".join(grants) if grants else
+                              "the policy grants no other account access"))
     audit.checks.append(Check(VERSIONING, state.versioning == "Enabled",
                               f"versioning is {state.versioning or 'off (never enabled)'}"))
     met = lifecycle.check(state.lifecycle, rules.expire_days, rules.noncurrent_days, rules.abort_multipart_days)

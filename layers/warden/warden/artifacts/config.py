@@ -7,7 +7,7 @@ rules), so a person can read the list top to bottom and know which one applies.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,6 +43,9 @@ class ArtifactsConfig(_Strict):
     kms_key_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$",
                                     description="key for buckets whose pipelines name none")
     buckets: list[BucketOverride] = Field(default_factory=list)
+    grant_accounts: list[Annotated[str, Field(pattern=r"^\d{12}$")]] = Field(
+        default_factory=list, description="accounts whose grants in an artifact bucket's policy are expected "
+                                          "(not reported); grants are never removed either way")
 
     def for_bucket(self, bucket: str) -> BucketPolicy | None:
         """The policy of one bucket, or None when it is excluded."""

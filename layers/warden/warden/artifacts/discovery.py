@@ -124,14 +124,16 @@ class ArtifactMap:
         snapshot.pipelines.pop(sk, None)
 
     def claim(self, snapshot: Snapshot, account: str, bucket: str, fingerprint: str, *, resolved: bool,
-              at: datetime, lines: list[str], pipelines: list[str], region: str) -> bool:
+              at: datetime, lines: list[str], pipelines: list[str], region: str, found: list[str] | None = None,
+              quiet: bool = False) -> bool:
         """Record what is to be told about a bucket, as pending (an outbox: `sent` clears it); False when
         another run recorded something since this pass read the map (it tells, this one stays quiet).
-        `resolved`: every finding was fixed."""
+        `resolved`: every finding was fixed; `found`: the findings themselves; `quiet`: remembered, not told."""
         sk = findings_sk(account, bucket)
         previous = snapshot.findings.get(sk)
         item = {"fingerprint": fingerprint, "resolved": resolved, "told_at": at.isoformat(), "lines": lines,
-                "pipelines": pipelines, "region": region, "pending": bool(lines)}
+                "pipelines": pipelines, "region": region, "pending": bool(lines) and not quiet,
+                "found": found or []}
         values = {f":{k}": to_av(v) for k, v in item.items()}
         names = {f"#{k}": k for k in item}
         condition = "attribute_not_exists(sk)"
@@ -144,29 +146,77 @@ class ArtifactMap:
                                   ConditionExpression=condition, ExpressionAttributeNames=names,
                                   ExpressionAttributeValues=values)
         except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            # Refused: another run claimed since, or this very write succeeded and its answer was lost (the
+            # SDK's retry then finds its own item). Only the second is this run's claim.
+            stored = self._item(sk)
+            if not stored or stored.get("told_at") != item["told_at"] or stored.get("fingerprint") != fingerprint:
                 return False
-            raise
+            item = {k: stored.get(k, v) for k, v in item.items()}
         snapshot.findings[sk] = {"sk": sk, **item}
         return True
 
-    def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool) -> None:
-        """The pending message went out, saying `lines`; `resolved`: every finding was fixed."""
+    def _item(self, sk: str) -> dict[str, Any] | None:
+        page = self._ddb.query(TableName=self._table, ConsistentRead=True,
+                               KeyConditionExpression="pk = :pk AND sk = :sk",
+                               ExpressionAttributeValues={":pk": {"S": PK}, ":sk": {"S": sk}})
+        return from_item(page["Items"][0]) if page.get("Items") else None
+
+    def record_policy_write(self, snapshot: Snapshot, account: str, bucket: str, record: dict[str, Any]) -> None:
+        """What Warden read and wrote in its last policy write of a bucket, with when: the CloudTrail event of an
+        edit that landed in between can then be recognised and restored. Kept on the findings item (written
+        before any fix), so it is read by the same Query."""
         sk = findings_sk(account, bucket)
-        told_at = snapshot.findings[sk]["told_at"]
         try:
-            self._ddb.update_item(
-                TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
-                UpdateExpression="SET #pending = :no, #lines = :lines, #resolved = :resolved",
-                ConditionExpression="#told_at = :at",
-                ExpressionAttributeNames={"#pending": "pending", "#lines": "lines", "#resolved": "resolved",
-                                          "#told_at": "told_at"},
-                ExpressionAttributeValues={":no": to_av(False), ":at": to_av(told_at), ":lines": to_av(lines),
-                                           ":resolved": to_av(resolved)})
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
+                                  UpdateExpression="SET #pw = :pw", ConditionExpression="attribute_exists(sk)",
+                                  ExpressionAttributeNames={"#pw": "policy_write"},
+                                  ExpressionAttributeValues={":pw": to_av(record)})
         except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
-        snapshot.findings[sk].update(pending=False, lines=lines, resolved=resolved)
+            return
+        if sk in snapshot.findings:
+            snapshot.findings[sk]["policy_write"] = record
+
+    def settle(self, snapshot: Snapshot, account: str, bucket: str, found: list[str]) -> None:
+        """The findings still open after a run's fixes, when a run that told nothing (a message left pending
+        by a failed attempt was sent instead) fixed some: a fixed one that comes back is then told again."""
+        sk = findings_sk(account, bucket)
+        try:
+            self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
+                                  UpdateExpression="SET #found = :found", ConditionExpression="#told_at = :at",
+                                  ExpressionAttributeNames={"#found": "found", "#told_at": "told_at"},
+                                  ExpressionAttributeValues={":found": to_av(found),
+                                                             ":at": to_av(snapshot.findings[sk]["told_at"])})
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return
+        snapshot.findings[sk]["found"] = found
+
+    def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool,
+             found: list[str] | None = None) -> None:
+        """The pending message went out, saying `lines`; `resolved`: every finding was fixed; `found`: the
+        findings still open after this run's fixes (a fixed one that comes back is then told again)."""
+        sk = findings_sk(account, bucket)
+        told_at = snapshot.findings[sk]["told_at"]
+        values = {":no": to_av(False), ":at": to_av(told_at), ":lines": to_av(lines), ":resolved": to_av(resolved)}
+        names = {"#pending": "pending", "#lines": "lines", "#resolved": "resolved", "#told_at": "told_at"}
+        update = "SET #pending = :no, #lines = :lines, #resolved = :resolved"
+        if found is not None:
+            update += ", #found = :found"
+            names["#found"], values[":found"] = "found", to_av(found)
+        try:
+            self._ddb.update_item(
+                TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}}, UpdateExpression=update,
+                ConditionExpression="#told_at = :at", ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        snapshot.findings[sk].update(pending=False, lines=lines, resolved=resolved,
+                                     **({"found": found} if found is not None else {}))
 
 
 def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: str, region: str) -> int:

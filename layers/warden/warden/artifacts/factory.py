@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from warden.artifacts.access import Access
 from warden.artifacts.discovery import ArtifactMap
+from warden.artifacts.eligibility import allow_list
 from warden.artifacts.guard import ArtifactGuard
 from warden.aws.container import Container
 
@@ -24,4 +25,6 @@ def build(container: Container) -> ArtifactGuard:
         workload_s3=access.workload_s3,
         partition=clients.session.get_partition_for_region(settings.region),
         skip=container.skipped("artifact bucket"),
+        allowed=allow_list(settings.artifact_bucket_allow_list),
+        config_fallback=lambda: container.config.fallback("artifacts"),
     )

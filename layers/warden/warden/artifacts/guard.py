@@ -2,8 +2,13 @@
 
 A scheduled pass refreshes the pipeline -> bucket map, audits each bucket once (O(buckets) calls, however
 many pipelines share them), and keeps rollback targets restorable. A CloudTrail event re-audits only what
-it touched: the pipeline's buckets (CreatePipeline / UpdatePipeline) or the one bucket (S3 configuration
-calls), and only when that bucket is an artifact bucket. Every step converges under redelivery and
+it touched: the pipeline's buckets (CreatePipeline / UpdatePipeline; a definition the event does not carry
+is read with GetPipeline) or the one bucket (S3 configuration calls), when a pipeline names it (a bucket
+not in the map yet is resolved by refreshing the map first). Only proven artifact stores of this account
+are changed (`eligibility`); any other bucket a pipeline names is a finding, never read or written.
+Throttling and server errors that outlast botocore's retries are not a refusal: the bucket is "could not
+confirm", nothing is told for it, and the invocation fails after the other buckets so that Lambda retries
+it (then the dead-letter queue and its alarm). Every step converges under redelivery and
 reordering: the audit is a function of what S3 answers now, the fixes are merges that change nothing on a
 compliant bucket (Warden's own writes, coming back as events, write nothing), and a finding is told when
 its fingerprint differs from the one last told (claimed with a conditional write before sending, released
@@ -19,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from warden.artifacts import checks, discovery, protect, remediation
+from warden.artifacts import checks, discovery, eligibility, policy, protect, remediation
 from warden.artifacts.config import ArtifactsConfig, BucketPolicy
 from warden.core import clock
 from warden.core.errors import Skip, one_by_one
@@ -31,6 +36,31 @@ BUCKET_CALLS = {"PutBucketPolicy", "DeleteBucketPolicy", "PutBucketLifecycle", "
                 "PutBucketEncryption", "DeleteBucketEncryption", "PutBucketVersioning",
                 "PutBucketPublicAccessBlock", "DeleteBucketPublicAccessBlock"}
 NOT_AUDITABLE = "bucket.not-auditable"
+NOT_ELIGIBLE = "bucket.not-an-artifact-store"
+NOT_ELIGIBLE_MODE = "not-eligible"
+TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottled",
+             "RequestThrottledException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable",
+             "InternalError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
+             "ProvisionedThroughputExceededException", "500", "502", "503", "504"}
+SLACK_SECONDS = 1  # CloudTrail's eventTime has whole seconds
+
+
+class ArtifactsUnconfirmed(RuntimeError):
+    """Some buckets could not be read or fixed for a transient reason: raised after the others are done,
+    so that Lambda retries the invocation."""
+
+
+def transient(exc: Exception) -> str | None:
+    """The error code when `exc` is throttling, a server error or a connection failure (worth retrying)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return code or str(status) if code in TRANSIENT or status >= 500 else None
+    if isinstance(exc, BotoCoreError):
+        return type(exc).__name__
+    return None
 
 
 @dataclass
@@ -41,7 +71,7 @@ class Report:
     account: str
     region: str
     pipelines: list[str]
-    mode: str  # enforce | audit | excluded | not-auditable
+    mode: str  # enforce | audit | excluded | not-auditable | not-eligible
     checks: list[checks.Check] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     not_fixed: dict[str, str] = field(default_factory=dict)
@@ -49,6 +79,8 @@ class Report:
     told: bool = False
     reason: str | None = None
     state: checks.BucketState | None = None  # what S3 answered, for the protection step of a sweep
+    unconfirmed: str | None = None  # a transient failure: retried, nothing told yet
+    restored: bool = False  # a policy edit that Warden's write had overwritten was written back
 
     @property
     def failed(self) -> list[checks.Check]:
@@ -56,12 +88,14 @@ class Report:
 
     @property
     def compliant(self) -> bool:
-        return self.mode != "not-auditable" and not self.failed
+        return self.mode not in ("not-auditable", NOT_ELIGIBLE_MODE) and not self.failed and not self.unconfirmed
 
     def lines(self) -> list[str]:
         """One line per failed check: what is wrong, and what was done about it."""
         if self.mode == "not-auditable":
             return [f"{NOT_AUDITABLE}: {self.reason}"]
+        if self.mode == NOT_ELIGIBLE_MODE:
+            return [f"{NOT_ELIGIBLE}: {self.reason}"]
         out = []
         for c in self.failed:
             if c.id in self.fixed:
@@ -78,10 +112,13 @@ class Report:
     def resolved(self) -> bool:
         return self.mode == "enforce" and not self.not_fixed and all(c.id in self.fixed for c in self.failed)
 
-    def fingerprint(self) -> str:
+    def found(self) -> list[str]:
         """What was found (not what was done about it), so that it is known before any fix is tried."""
-        found = [f"{c.id}: {c.text}" for c in self.failed] or ([f"{NOT_AUDITABLE}: {self.reason}"]
-                                                              if self.mode == "not-auditable" else [])
+        return [f"{c.id}: {c.text}" for c in self.failed] or (
+            self.lines() if self.mode in ("not-auditable", NOT_ELIGIBLE_MODE) else [])
+
+    def fingerprint(self) -> str:
+        found = self.found()
         return hashlib.sha256("\n".join([self.mode, *found]).encode()).hexdigest()[:16] if found else "compliant"
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,7 +126,9 @@ class Report:
                 "pipelines": self.pipelines, "mode": self.mode, "compliant": self.compliant,
                 "checks": {c.id: {"ok": c.ok, "text": c.text} for c in self.checks},
                 "fixed": self.fixed, "not_fixed": self.not_fixed, "writes": self.writes, "told": self.told,
-                **({"reason": self.reason} if self.reason else {})}
+                **({"reason": self.reason} if self.reason else {}),
+                **({"unconfirmed": self.unconfirmed} if self.unconfirmed else {}),
+                **({"restored": True} if self.restored else {})}
 
 
 class ArtifactGuard:
@@ -97,9 +136,12 @@ class ArtifactGuard:
                  kms_in: Callable[[str], Any], config: Callable[[], ArtifactsConfig], notifier: Any,
                  account: str, region: str, ledger: tuple[Any, str] | None = None,
                  workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws",
+                 allowed: tuple[str, ...] = (), config_fallback: Callable[[], str | None] | None = None,
                  skip: Skip | None = None) -> None:
         """`s3_in(region, account)` / `kms_in(region)`: this account's clients; `workload_s3(account, region)`:
         an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table);
+        `allowed`: bucket name globs that are artifact stores besides CodePipeline's default naming;
+        `config_fallback()`: why the configuration just read is the defaults ("unreadable", "invalid");
         `skip(bucket, error)`: a bucket the scheduled pass cannot handle is dead-lettered with its reason
         (warden.core.errors.one_by_one) and the pass goes on with the others."""
         self._skip = skip
@@ -114,6 +156,8 @@ class ArtifactGuard:
         self._ledger = ledger
         self._workload_s3 = workload_s3 or (lambda account, region: None)
         self._partition = partition
+        self._allowed = allowed
+        self._config_fallback = config_fallback or (lambda: None)
 
     # -- entry points -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, Any]:
@@ -126,6 +170,7 @@ class ArtifactGuard:
         result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads,
                                           **({"skipped": len(skipped)} if skipped else {})}
         result["protection"] = self._protect(reports)
+        self._confirmed(reports)
         return result
 
     def handle(self, event: Any) -> dict[str, Any]:
@@ -136,11 +181,19 @@ class ArtifactGuard:
         name = detail.event_name
         snapshot = self._map.load()
         buckets = snapshot.buckets()
+        region = detail.aws_region or event.region
         if detail.event_source == "codepipeline.amazonaws.com" and name in PIPELINE_CALLS:
             definition = event.pipeline_declaration() or {}
             if not definition.get("name"):
                 return {"status": "ignored", "reason": "no pipeline structure in the event"}
-            region = detail.aws_region or event.region
+            if not discovery.stores_of(definition, region):
+                # The event does not carry the artifact stores: read them (a map without them would drop
+                # the pipeline's buckets).
+                if event.account != self._account:
+                    return {"status": "ignored", "reason": f"no artifact store in the event for {definition['name']}"
+                                                           f" of workload account {event.account}: the next pass "
+                                                           "reads it"}
+                definition = self._codepipeline.get_pipeline(name=definition["name"])["pipeline"]
             self._map.put_pipeline(snapshot, account=event.account, region=region, name=definition["name"],
                                    version=definition.get("version"), updated=clock.iso(event.time),
                                    stores=discovery.stores_of(definition, region), source="event")
@@ -149,21 +202,61 @@ class ArtifactGuard:
         elif detail.event_source == "s3.amazonaws.com" and name in BUCKET_CALLS:
             bucket = detail.params.get("bucketName")
             wanted = [b for b in buckets.values() if b.name == bucket and b.account == event.account]
+            if not wanted and event.account == self._account and bucket and \
+                    eligibility.why_not(bucket, region, self._allowed) is None:
+                # Named by a pipeline the map does not know yet (before the first pass, or a pipeline whose
+                # event is still on its way): resolve it now rather than at the next scheduled pass.
+                discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
+                wanted = [b for b in snapshot.buckets().values() if b.name == bucket and b.account == event.account]
             if not wanted:
                 return {"status": "ignored", "reason": f"{bucket} is not an artifact bucket"}
+            restored = name == "PutBucketPolicy" and isinstance(detail.params.get("bucketPolicy"), dict) and \
+                self._restore(wanted[0], detail.params["bucketPolicy"], detail.event_time, snapshot)
         else:
             return {"status": "ignored", "reason": f"{detail.event_source} {name} is not watched"}
-        return self._result([self.audit(b, snapshot) for b in wanted])
+        reports = [self.audit(b, snapshot) for b in wanted]
+        if detail.event_source == "s3.amazonaws.com" and restored:
+            reports[0].restored = True
+            reports[0].writes += 1
+        self._confirmed(reports)
+        return self._result(reports)
+
+    @staticmethod
+    def _confirmed(reports: list[Report]) -> None:
+        unconfirmed = [r for r in reports if r.unconfirmed]
+        if unconfirmed:
+            raise ArtifactsUnconfirmed("could not confirm " + "; ".join(f"{r.bucket}: {r.unconfirmed}"
+                                                                        for r in unconfirmed))
 
     # -- one bucket ---------------------------------------------------------------------------------
-    def audit(self, bucket: discovery.Bucket, snapshot: discovery.Snapshot) -> Report:
+    def _rules(self) -> ArtifactsConfig:
+        """The configuration; never defaults standing in for a document Warden could not read: a team that
+        chose audit mode must not be enforced on because SSM throttled."""
         config = self._config()
+        why = self._config_fallback()
+        if why == "unreadable":
+            raise ArtifactsUnconfirmed("the artifacts configuration could not be read from SSM: nothing is audited "
+                                       "or changed on defaults; retried")
+        if why == "invalid":  # told loudly by the configuration store; here, nothing is written
+            return config.model_copy(update={"mode": "audit"})
+        return config
+
+    def audit(self, bucket: discovery.Bucket, snapshot: discovery.Snapshot) -> Report:
+        config = self._rules()
         rules = config.for_bucket(bucket.name)
         report = Report(bucket.name, bucket.account, bucket.region, bucket.pipelines,
                         mode=rules.mode if rules else "excluded")
         if rules is None:
             return report
         own = bucket.account == self._account
+        if own:
+            why = eligibility.why_not(bucket.name, bucket.region, self._allowed)
+            if why:  # a bucket a pipeline merely names: told, never read or written
+                report.mode, report.reason = NOT_ELIGIBLE_MODE, why
+                if self._claim(report, snapshot):
+                    self._send(report.account, report.bucket, report.lines(), report.pipelines, report.region,
+                               snapshot, report, resolved=False)
+                return report
         s3 = self._s3_in(bucket.region, bucket.account) if own else self._workload_s3(bucket.account, bucket.region)
         state = None
         if s3 is None:
@@ -171,34 +264,104 @@ class ArtifactGuard:
             report.reason = (f"bucket of workload account {bucket.account}: no read role configured "
                              "(WorkloadReadRoleName)")
         else:
-            state = self._read(s3, report)
+            try:
+                state = self._read(s3, report)
+            except Exception as exc:
+                code = transient(exc)
+                if code is None:
+                    raise
+                report.unconfirmed = f"S3 answered {code} past its retries while reading the configuration"
+                logger.warning("could not confirm the bucket (retried)",
+                               extra={"bucket": bucket.name, "error": str(exc)})
+                return report  # nothing told: the retry audits it
         if state is not None:
             known = set(bucket.keys) | ({rules.kms_key_arn} if rules.kms_key_arn else set())
-            audit = checks.judge(state, bucket.name, rules, partition=self._partition,
+            audit = checks.judge(state, bucket.name, rules, partition=self._partition, owner=bucket.account,
+                                 acknowledged=tuple(config.grant_accounts),
                                  customer_managed=lambda key: self._customer_managed(key, known, bucket, own))
             report.checks = audit.checks
             report.state = state
             if not own and audit.failed:
                 report.not_fixed = {c.id: "bucket of a workload account: Warden only reports there"
                                     for c in audit.failed}
+            if not audit.by_id(policy.GRANT_CHECK).ok:
+                report.not_fixed[policy.GRANT_CHECK] = remediation.GRANT_REPORTED
         # Recorded before any fix: a run that fixes and then fails still leaves the story to tell.
         claimed = self._claim(report, snapshot)
         if state is not None and own and rules.mode == "enforce" and report.failed:
-            key = bucket.keys[0] if bucket.keys else rules.kms_key_arn
+            key = self._key_for(bucket, rules)
             outcome = remediation.Outcome()
             try:
                 remediation.enforce(s3, bucket.name, bucket.account, state, audit, rules, key, self._partition,
-                                    out=outcome)
-            except ClientError as exc:  # a bucket policy or SCP refusing Warden: said, not retried forever
-                refused = f"S3 refused the fix ({exc.response['Error']['Code']})"
-                logger.error("fix refused", extra={"bucket": bucket.name, "error": str(exc)})
-                outcome.not_fixed |= {c.id: refused for c in report.failed
-                                      if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
+                                    out=outcome, pipelines=bucket.pipelines)
+            except Exception as exc:
+                code = transient(exc)
+                if code is not None:  # not a refusal: retried, and told then
+                    report.unconfirmed = f"S3 answered {code} past its retries while fixing it"
+                    logger.warning("could not confirm the fix (retried)",
+                                   extra={"bucket": bucket.name, "error": str(exc)})
+                    outcome.not_fixed |= {c.id: f"could not confirm: {report.unconfirmed}; retried"
+                                          for c in report.failed
+                                          if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
+                elif isinstance(exc, ClientError):  # a bucket policy or SCP refusing Warden: said, not retried
+                    refused = f"S3 refused the fix ({exc.response['Error']['Code']})"
+                    logger.error("fix refused", extra={"bucket": bucket.name, "error": str(exc)})
+                    outcome.not_fixed |= {c.id: refused for c in report.failed
+                                          if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
+                else:
+                    raise
+            if outcome.policy_write is not None:
+                self._map.record_policy_write(snapshot, bucket.account, bucket.name, outcome.policy_write)
             report.fixed, report.not_fixed, report.writes = outcome.fixed, outcome.not_fixed, outcome.writes
-        if claimed:
+        if claimed and not report.unconfirmed:
             self._send(report.account, report.bucket, report.lines(), report.pipelines, report.region, snapshot,
                        report, resolved=report.resolved)
+        elif report.checks and not report.unconfirmed:
+            self._settle(report, snapshot)
         return report
+
+    def _settle(self, report: Report, snapshot: discovery.Snapshot) -> None:
+        item = snapshot.findings.get(discovery.findings_sk(report.account, report.bucket))
+        if not item or item.get("pending") or item.get("fingerprint") == "compliant" or item.get("resolved"):
+            return
+        still = [f"{c.id}: {c.text}" for c in report.failed if c.id not in report.fixed]
+        if sorted(item.get("found") or []) != sorted(still):
+            self._map.settle(snapshot, report.account, report.bucket, still)
+
+    def _key_for(self, bucket: discovery.Bucket, rules: BucketPolicy) -> str | None:
+        """The key to set: the pipelines' own artifact key, else the configured one (a key of another account
+        is passed on, and refused by `remediation` as a finding)."""
+        return bucket.keys[0] if bucket.keys else rules.kms_key_arn
+
+    def _restore(self, bucket: discovery.Bucket, edit: dict[str, Any], at: str | None,
+                 snapshot: discovery.Snapshot) -> bool:
+        """A policy edit whose CloudTrail event says it landed between Warden's last read of the policy and its
+        write: Warden's write overwrote it, so it is written back with Warden's statements merged in, unless
+        the bucket changed since (a later write wins)."""
+        import json
+
+        if bucket.account != self._account or not at:
+            return False
+        record = (snapshot.findings.get(discovery.findings_sk(bucket.account, bucket.name)) or {}).get("policy_write")
+        if not record:
+            return False
+        when = clock.parse_iso(at)
+        read_at, written_at = clock.parse_iso(record["read_at"]), clock.parse_iso(record["written_at"])
+        if not (read_at.timestamp() - SLACK_SECONDS <= when.timestamp() <= written_at.timestamp() + SLACK_SECONDS):
+            return False
+        base, written = json.loads(record["base"]), json.loads(record["written"])
+        if policy.same_policy(edit, base) or policy.same_policy(edit, written):
+            return False  # Warden's write was built on this edit
+        s3 = self._s3_in(bucket.region, bucket.account)
+        common = {"Bucket": bucket.name, "ExpectedBucketOwner": bucket.account}
+        merged = remediation.restore_policy(s3, common, bucket.name, self._partition, edit, written)
+        if merged is None:
+            return False
+        logger.warning("policy edit restored", extra={"bucket": bucket.name, "edit_time": at})
+        now = clock.iso(clock.now())
+        self._map.record_policy_write(snapshot, bucket.account, bucket.name, {
+            "base": json.dumps(edit), "written": json.dumps(merged), "read_at": now, "written_at": now})
+        return True
 
     @staticmethod
     def _read(s3: Any, report: Report) -> checks.BucketState | None:
@@ -250,9 +413,17 @@ class ArtifactGuard:
             return False
         if open_before and previous["fingerprint"] == fingerprint:
             return False  # the same open findings: told already
+        found = report.found()
+        if open_before and found and set(found) <= set(previous.get("found") or []):
+            # Fewer findings than last told (the others were fixed): remembered without a message, so
+            # that a relapse is told again.
+            self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False, at=clock.now(),
+                            lines=report.lines(), pipelines=report.pipelines, region=report.region, found=found,
+                            quiet=True)
+            return False
         return self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False,
                                at=clock.now(), lines=report.lines(), pipelines=report.pipelines,
-                               region=report.region)
+                               region=report.region, found=found)
 
     def _send(self, account: str, bucket: str, lines: list[str], pipelines: list[str], region: str,
               snapshot: discovery.Snapshot, report: Report, *, resolved: bool) -> None:
@@ -262,14 +433,16 @@ class ArtifactGuard:
                         time=clock.now(), account=account, region=region, state="NONCOMPLIANT", bucket=bucket,
                         pipelines=pipelines, findings=lines)
         report.told = bool(self._notifier.send(notice)) or report.told  # raises: stays pending, retried
-        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved)
+        still = [f"{c.id}: {c.text}" for c in report.failed if c.id not in report.fixed] \
+            if report.bucket == bucket and report.checks else None
+        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved, found=still)
 
     # -- rollback targets ---------------------------------------------------------------------------
     def _protect(self, reports: list[Report]) -> dict[str, int]:
         if self._ledger is None:
             return {}
         by_bucket = {r.bucket: r for r in reports if r.account == self._account}
-        config = self._config()
+        config = self._rules()
 
         def s3_for(bucket: str) -> Any:
             report = by_bucket.get(bucket)

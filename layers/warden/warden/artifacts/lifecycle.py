@@ -19,6 +19,7 @@ NONCURRENT = "lifecycle.expire-noncurrent"
 MARKERS = "lifecycle.remove-delete-markers"
 MULTIPART = "lifecycle.abort-multipart"
 CHECKS = (CURRENT, NONCURRENT, MARKERS, MULTIPART)
+DELETES_DATA = frozenset({CURRENT, NONCURRENT})  # the rules that remove objects (not markers or uploads)
 
 
 def whole_bucket(rule: dict[str, Any]) -> bool:
@@ -83,10 +84,13 @@ def warden_rules(unmet: set[str], expire_days: int, noncurrent_days: int, multip
 
 
 def merge(rules: list[dict[str, Any]], expire_days: int, noncurrent_days: int,
-          multipart_days: int) -> list[dict[str, Any]] | None:
-    """The rules to write, or None when the configuration already meets every requirement."""
-    if all(check(rules, expire_days, noncurrent_days, multipart_days).values()):
+          multipart_days: int, hold: frozenset[str] = frozenset()) -> list[dict[str, Any]] | None:
+    """The rules to write, or None when the configuration already meets every requirement (or every unmet
+    one is held). `hold`: requirements Warden must not add (expiry on a bucket holding other data)."""
+    met = check(rules, expire_days, noncurrent_days, multipart_days)
+    if all(ok or c in hold for c, ok in met.items()):
         return None
     theirs = [r for r in rules if r.get("ID") not in WARDEN_IDS]
     still = {c for c, ok in check(theirs, expire_days, noncurrent_days, multipart_days).items() if not ok}
-    return theirs + warden_rules(still, expire_days, noncurrent_days, multipart_days)
+    merged = theirs + warden_rules(still - hold, expire_days, noncurrent_days, multipart_days)
+    return merged if merged != rules else None

@@ -11,6 +11,7 @@ policy is the policy itself (no write), and merging twice gives the same policy 
 from __future__ import annotations
 
 import json
+import re
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -19,6 +20,8 @@ SSE_SID = "PipelineWardenDenyUnencryptedUploads"
 WARDEN_SIDS = (TLS_SID, SSE_SID)
 TLS_CHECK = "policy.deny-insecure-transport"
 SSE_CHECK = "policy.deny-unencrypted-uploads"
+GRANT_CHECK = "policy.foreign-account-grant"
+_ACCOUNT = re.compile(r"^(?:arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):.*|(\d{12}))$")
 
 
 def _list(value: Any) -> list[Any]:
@@ -144,3 +147,31 @@ def merge(policy: dict[str, Any] | None, bucket: str, partition: str = "aws") ->
     base["Statement"] = statements
     base.setdefault("Version", "2012-10-17")
     return base
+
+
+def foreign_grants(policy: dict[str, Any] | None, own_account: str, acknowledged: tuple[str, ...] = ()) -> list[str]:
+    """Allow statements that grant another account (or anyone, unconditionally) access, one line each.
+
+    Reported, never removed: a grant is someone's decision (cross-account deploy roles read artifacts this
+    way), and removing it would break their pipeline. `acknowledged` accounts are expected and not reported."""
+    found = []
+    for index, s in enumerate(_list((policy or {}).get("Statement"))):
+        if str(s.get("Effect", "")).capitalize() != "Allow":
+            continue
+        who = set()
+        for kind, value in _principal(s.get("Principal")):
+            if kind != "AWS":
+                continue
+            if value == "*":
+                if not s.get("Condition"):
+                    who.add("anyone")
+                continue
+            match = _ACCOUNT.match(value)
+            account = (match[1] or match[2]) if match else None
+            if account and account != own_account and account not in acknowledged:
+                who.add(f"account {account}")
+        if who:
+            actions = ", ".join(str(a) for a in _list(s.get("Action")) or _list(s.get("NotAction")))
+            found.append(f"statement {s.get('Sid') or '#' + str(index + 1)} allows {' and '.join(sorted(who))} "
+                         f"{actions}")
+    return found

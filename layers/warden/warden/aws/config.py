@@ -72,7 +72,10 @@ def parse_documents(data: Any) -> dict[str, BaseModel]:
 
 class ConfigStore:
     """Documents for one container: SSM first, then the model's defaults; cached for `max_age` seconds,
-    found or not, so that a steady stream of events costs no SSM call and no re-validation."""
+    found or not, so that a steady stream of events costs no SSM call and no re-validation. Defaults that
+    stand in for a document SSM would not show (throttling, an outage) are not cached, and `fallback(kind)`
+    says "unreadable" (or "invalid" for a broken document), so that a function that changes other people's
+    resources can refuse to act on defaults it was not configured with."""
 
     def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS) -> None:
         self._ssm = ssm_client
@@ -80,14 +83,22 @@ class ConfigStore:
         self._max_age = max_age
         self._provider: Any = None
         self._cache: dict[str, tuple[float, BaseModel]] = {}
+        self._fallback: dict[str, str] = {}
 
     def get(self, kind: str) -> BaseModel:
         cached = self._cache.get(kind)
         if cached and cached[0] > time.monotonic():
             return cached[1]
+        self._fallback.pop(kind, None)
         document = self._load(kind)
-        self._cache[kind] = (time.monotonic() + self._max_age, document)
+        if self._fallback.get(kind) != "unreadable":
+            self._cache[kind] = (time.monotonic() + self._max_age, document)
         return document
+
+    def fallback(self, kind: str) -> str | None:
+        """Why the last `get(kind)` returned defaults instead of the stored document: "unreadable" or
+        "invalid"; None when the document was read (or none is stored)."""
+        return self._fallback.get(kind)
 
     def _load(self, kind: str) -> BaseModel:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
@@ -102,10 +113,12 @@ class ConfigStore:
             if "ParameterNotFound" not in repr(exc.__cause__ or exc):
                 logger.warning("configuration unreadable, using defaults", extra={"parameter": name,
                                                                                  "error": str(exc)})
+                self._fallback[kind] = "unreadable"
             return model_for(kind)()
         try:
             return parse_document(kind, json.loads(raw))
         except (ValueError, ConfigError) as exc:
             # A broken document must not silence Warden: keep working on the defaults, loudly.
             logger.error("configuration invalid, using defaults", extra={"parameter": name, "error": str(exc)})
+            self._fallback[kind] = "invalid"
             return model_for(kind)()

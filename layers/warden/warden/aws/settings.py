@@ -59,6 +59,8 @@ class Settings(BaseModel):
     account_id: str = Field("", validation_alias=AliasChoices("account_id", "WARDEN_ACCOUNT_ID"))
     # The role assumed to read CodePipeline in a workload account, if any.
     workload_read_role_name: str = _optional("WORKLOAD_READ_ROLE_NAME")
+    # Bucket name globs that ArtifactGuard may change besides CodePipeline's default artifact buckets.
+    artifact_bucket_allow_list: str = _optional("ARTIFACT_BUCKET_ALLOW_LIST")
 
     @model_validator(mode="before")
     @classmethod
