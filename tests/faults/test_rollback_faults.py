@@ -144,7 +144,20 @@ def play(world, faults, tmp_path, name, *, arm=None) -> dict:
     world_calls = {"rollbacks": [(r["stageName"], r["targetPipelineExecutionId"]) for r in pipeline.rollbacks],
                    "stops": [(s["pipelineExecutionId"], s["abandon"]) for s in pipeline.stops],
                    "deployment_stops": len(getattr(deploy, "stops", []))}
-    tables = {lid: sorted(json.dumps(i, sort_keys=True, default=str) for i in world.table_items(lid))
+    # CodeDeploy ids are generated afresh in every world: compared by their place (release, then rollback).
+    names = {}
+    cd = world.client("codedeploy")
+    ids = cd.list_deployments().get("deployments", [])
+    infos = cd.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
+    for n, info in enumerate(sorted(infos, key=lambda d: (d["createTime"], d.get("creator") == "codeDeployRollback"))):
+        names[info["deploymentId"]] = f"deployment-{n}"
+
+    def plain(text):
+        for found, name in names.items():
+            text = text.replace(found, name)
+        return text
+
+    tables = {lid: sorted(plain(json.dumps(i, sort_keys=True, default=str)) for i in world.table_items(lid))
               for lid in world.observed_tables()}
     return {"messages": messages, "pages": pages, "tables": tables, "dead": dead, "calls": made,
             "world": world_calls}
@@ -228,7 +241,7 @@ def test_a_failing_call_of_rollback_trigger_changes_no_outcome(references, world
 
     observed = play(world, faults, tmp_path, name, arm=arm)
     assert rules and rules[0].failed >= 1
-    if mode == "every_attempt":
+    if mode == "every_attempt" and api != "sns:Publish":  # publishes spread the failures over audiences
         assert observed["dead"], "failing every attempt dead-letters the input"
     assert observed["world"] == expected["world"]
     assert observed["pages"] == expected["pages"]

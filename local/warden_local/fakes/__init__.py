@@ -1,7 +1,8 @@
 """An honest extension of moto for the CodePipeline, CodeDeploy and CloudWatch calls moto 5.2 lacks.
 
 `install()` once (idempotent), then use boto3 under `moto.mock_aws()` as usual. Feed CodePipeline
-events, approval messages and CloudWatch alarm state changes with `apply_event`; read recorded state with `codepipeline_state` /
+events, approval messages and CloudWatch alarm state changes with `apply_event`; read recorded state with
+`codepipeline_state` /
 `codedeploy_state`. Credentials from AssumeRole act in the role's account (`accounts`).
 """
 
