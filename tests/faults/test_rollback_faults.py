@@ -218,8 +218,21 @@ def test_the_suite_covers_every_call_rollback_trigger_makes(references):
         assert api in made, api
 
 
+# Known divergences, still open (an XPASS says it is fixed).
+KNOWN = {
+    # The only PutItem is powertools Idempotency's in-progress record of the alarm transition. Written with its
+    # answer lost, botocore's retry finds the record in progress and every attempt (and the redrive, within the
+    # in-progress expiry, which powertools takes from the invocation's remaining time) is refused as "already in
+    # progress": the alarm is dead-lettered instead of acting. Closing it needs the in-progress owner to be
+    # recognised on retry (the request id), which powertools does not offer.
+    ("dynamodb:PutItem", "lost"): "a lost idempotency PutItem holds the transition in progress until it expires",
+}
+
+
 def _cases():
-    return [pytest.param(name, api, mode, id=f"{name}-{api}-{mode}")
+    return [pytest.param(name, api, mode, id=f"{name}-{api}-{mode}",
+                         marks=pytest.mark.xfail(reason=KNOWN[(api, mode)], strict=False)
+                         if (api, mode) in KNOWN else ())
             for name in STORIES for api in APIS for mode in MODES]
 
 
