@@ -1,6 +1,8 @@
 """DeploymentValidationHook: a CodeDeploy lifecycle hook (BeforeAllowTraffic, AfterAllowTestTraffic,
-AfterAllowTraffic) that reports Succeeded or Failed from the alarms guarding the deployment group."""
+AfterAllowTraffic) that reports Succeeded or Failed from the alarms guarding the deployment group. A transient
+read failure fails the attempt for Lambda to retry; only the last attempt reports `hook_on_error`."""
 
+import os
 from functools import cache
 
 from aws_lambda_powertools import Metrics
@@ -11,17 +13,20 @@ from warden.aws.entry import response
 from warden.core.log import logger
 
 metrics = Metrics()
-container = Container(needs=())  # no table: it reads CodeDeploy and CloudWatch only
+container = Container(needs=("STATE_TABLE",))  # the state table only counts failed attempts
 
 
 @cache
 def hook():
-    from warden.rollback.hook import ValidationHook
+    from warden.rollback.hook import AttemptCounter, ValidationHook
 
     clients = container.clients
+    attempts = AttemptCounter(clients.dynamodb, container.settings.state_table,
+                              int(os.environ.get("HOOK_ATTEMPTS", "3")))
     return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.client("cloudwatch"),
                           tagging=clients.client("resourcegroupstaggingapi"),
-                          config=lambda: container.config.get("rollback"), account=container.settings.account_id)
+                          config=lambda: container.config.require("rollback"), account=container.settings.account_id,
+                          attempts=attempts)
 
 
 def invocation(event):

@@ -67,6 +67,12 @@ ELSEWHERE = {
     ("RollbackTrigger", "codedeploy:StopDeployment"): "an alarm guarding a deployment group (test_rollback.py)",
     ("RollbackTrigger", "codepipeline:StopPipelineExecution"): "an alarm while the stage is still deploying "
                                                                "(test_rollback.py)",
+    ("RollbackTrigger", "cloudwatch:DescribeAlarms"): "confirming an alarm message from SNS "
+                                                      "(tests/faults/test_rollback_hostile.py)",
+    ("RollbackTrigger", "codedeploy:GetDeployment"): "CodeDeploy's rollback of a deployment Warden stopped "
+                                                     "(tests/faults/test_rollback_hostile.py)",
+    ("DeploymentValidationHook", "dynamodb:UpdateItem"): "counting attempts after a transient read failure "
+                                                         "(tests/faults/test_rollback_hostile.py)",
     ("DeploymentValidationHook", "codedeploy:GetDeploymentGroup"): "the group's alarms (test_validation_hook.py)",
     ("DeploymentValidationHook", "cloudwatch:DescribeAlarms"): "the group's alarms (test_validation_hook.py)",
     ("DeploymentValidationHook", "tag:GetResources"): "alarms tagged for the group (test_validation_hook.py)",

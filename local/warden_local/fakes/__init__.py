@@ -1,13 +1,25 @@
-"""An honest extension of moto for the CodePipeline and CodeDeploy calls moto 5.2 lacks.
+"""An honest extension of moto for the CodePipeline, CodeDeploy and CloudWatch calls moto 5.2 lacks.
 
 `install()` once (idempotent), then use boto3 under `moto.mock_aws()` as usual. Feed CodePipeline
-events and approval messages with `apply_event`; read recorded state with `codepipeline_state` /
+events, approval messages and CloudWatch alarm state changes with `apply_event`; read recorded state with
+`codepipeline_state` /
 `codedeploy_state`. Credentials from AssumeRole act in the role's account (`accounts`).
 """
 
-from . import accounts, codedeploy, codepipeline, moto_model, s3
+from typing import Any
+
+from . import accounts, cloudwatch, codedeploy, codepipeline, moto_model, s3
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
-from .codepipeline import EmbeddedCodePipeline, apply_event, codepipeline_state
+from .codepipeline import EmbeddedCodePipeline, codepipeline_state
+
+
+def apply_event(event: Any, at: Any = None, account_id: str | None = None) -> bool:
+    """An event that happened in the embedded AWS: an alarm's state change (fakes/cloudwatch.py), else a
+    CodePipeline event or approval message (fakes/codepipeline.py)."""
+    if isinstance(event, dict) and event.get("source") == "aws.cloudwatch":
+        return cloudwatch.apply_event(event)
+    return codepipeline.apply_event(event, at, account_id)
+
 
 __all__ = [
     "EmbeddedCodeDeploy",
@@ -24,5 +36,6 @@ def install() -> None:
     moto_model.check()  # one clear error naming the moto version, not failures downstream
     codepipeline.install()
     codedeploy.install()
+    cloudwatch.install()
     accounts.install()
     s3.install()  # bucket-policy conditions, default encryption, time and lifecycle (fakes/s3.py)

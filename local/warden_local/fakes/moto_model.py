@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any
 
 import moto
+from moto.cloudwatch.models import Alarm, cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.codedeploy.models import CodeDeployBackend, codedeploy_backends
 from moto.codedeploy.responses import CodeDeployResponse
 from moto.codepipeline.models import CodePipelineBackend, codepipeline_backends
@@ -70,6 +72,11 @@ CONTRACT: tuple[tuple[str, Any], ...] = (
      lambda: _has(S3Backend, "put_bucket_policy", "get_bucket_encryption")
      and _takes(S3Backend.delete_object, "version_id")),
     ("moto.s3.models.utcnow (objects and lifecycle on the world's clock)", lambda: _has(s3_models, "utcnow")),
+    ("cloudwatch Alarm(..., rule) with update_state (state_value, state_reason, state_reason_data,"
+     " state_updated_timestamp, history); DescribeAlarms renders attributes by name (actions_suppressed_by)",
+     lambda: _takes(Alarm.__init__, "rule") and _has(Alarm, "update_state")),
+    ("CloudWatchResponse.put_metric_alarm / cloudwatch_backend (PutCompositeAlarm is added beside them)",
+     lambda: _has(CloudWatchResponse, "put_metric_alarm", "cloudwatch_backend")),
     ("FakeDeleteMarker, PermissionResult.PERMITTED / DENIED / NEUTRAL",
      lambda: bool(FakeDeleteMarker) and _has(PermissionResult, "PERMITTED", "DENIED", "NEUTRAL")),
 )
@@ -124,6 +131,11 @@ def create_pipelines(account_id: str, region: str, definitions: list[dict[str, A
 
 def codepipeline_backend(account_id: str, region: str) -> Any:
     return codepipeline_backends[account_id][region]
+
+
+def cloudwatch_alarms(account_id: str, region: str) -> dict[str, Any]:
+    """moto's alarms of an account and region, by name."""
+    return cloudwatch_backends[account_id][region].alarms
 
 
 def codedeploy_backend(account_id: str, region: str) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from warden.core.errors import PermanentError
 from warden.core.log import logger
 
 # kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
@@ -29,6 +30,15 @@ CACHE_SECONDS = 300
 
 class ConfigError(ValueError):
     """A configuration document that does not validate; the message names the rule and field."""
+
+
+class InvalidConfig(PermanentError):
+    """`ConfigStore.require`: the document exists and does not validate; retrying cannot help."""
+
+
+class ConfigUnreadable(Exception):
+    """`ConfigStore.require`: the document exists but could not be read now (throttling, access, network):
+    retrying may help, acting on the defaults instead would not be what the document says."""
 
 
 def model_for(kind: str) -> type[BaseModel]:
@@ -100,7 +110,19 @@ class ConfigStore:
         "invalid"; None when the document was read (or none is stored)."""
         return self._fallback.get(kind)
 
-    def _load(self, kind: str) -> BaseModel:
+    def require(self, kind: str) -> BaseModel:
+        """The document as written, or its defaults when there is none; never the defaults in place of a
+        document that exists. Unreadable: ConfigUnreadable (retry); invalid: InvalidConfig (permanent, the
+        input is dead-lettered with the reason). For documents whose defaults act (rollback): a `dry_run`
+        document that cannot be read must not become an `enforce` default."""
+        cached = self._cache.get(kind)
+        if cached and cached[0] > time.monotonic() and kind not in self._fallback:  # not defaults `get` cached
+            return cached[1]
+        document = self._load(kind, strict=True)
+        self._cache[kind] = (time.monotonic() + self._max_age, document)
+        return document
+
+    def _load(self, kind: str, strict: bool = False) -> BaseModel:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
@@ -111,6 +133,11 @@ class ConfigStore:
             raw = self._provider.get(name, max_age=self._max_age)
         except GetParameterError as exc:
             if "ParameterNotFound" not in repr(exc.__cause__ or exc):
+                if strict:
+                    logger.error("configuration unreadable: not acting on defaults", extra={
+                        "parameter": name, "error": str(exc)})
+                    raise ConfigUnreadable(f"{name} could not be read ({exc}); Warden does not act on "
+                                           "defaults in place of the document") from exc
                 logger.warning("configuration unreadable, using defaults", extra={"parameter": name,
                                                                                  "error": str(exc)})
                 self._fallback[kind] = "unreadable"
@@ -118,6 +145,11 @@ class ConfigStore:
         try:
             return parse_document(kind, json.loads(raw))
         except (ValueError, ConfigError) as exc:
+            if strict:
+                logger.error("configuration invalid: not acting on defaults", extra={"parameter": name,
+                                                                                   "error": str(exc)})
+                raise InvalidConfig(f"{name} is invalid ({exc}); Warden does not act on defaults in place of "
+                                    "the document: fix it, then redrive the dead letters") from None
             # A broken document must not silence Warden: keep working on the defaults, loudly.
             logger.error("configuration invalid, using defaults", extra={"parameter": name, "error": str(exc)})
             self._fallback[kind] = "invalid"

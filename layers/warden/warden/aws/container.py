@@ -174,6 +174,7 @@ class Container:
     # -- services, built once per container -----------------------------------------------------------
     @cached_property
     def notification_router(self) -> NotificationRouter:
+        from warden.rollback.state import RollbackMarks
         from warden.router.incidents import Incidents
         from warden.router.router import NotificationRouter
 
@@ -182,7 +183,8 @@ class Container:
                                   incidents=Incidents(self.clients.dynamodb, self.settings.state_table),
                                   releases=self.releases,
                                   codedeploy_in=lambda account: self.clients.codedeploy
-                                  if is_own(account, self.settings.account_id) else None)
+                                  if is_own(account, self.settings.account_id) else None,
+                                  marks=RollbackMarks(self.clients.dynamodb, self.settings.state_table))
 
     @cached_property
     def releases(self) -> Releases:

@@ -1,6 +1,10 @@
 """AWS clients for the account an alarm belongs to: this account's own, or a workload account's through the
 optional `WorkloadDeployRoleName` role (one assumed-role session per account for the container's life, its
 credentials refreshed by botocore before they expire). No role: None, and the caller says it cannot act.
+
+Only trusted accounts are ever entered: this account, the stack's TrustedAccountIds, or (with OrganizationId
+and no list) any account, the deploy role's IAM policy then admitting only the organisation's accounts
+(aws:ResourceOrgID). An account named by an input and not trusted is refused before any AssumeRole.
 """
 
 from __future__ import annotations
@@ -21,24 +25,40 @@ class AccountClients:
         self._session = session
         self._clients: dict[str, Any] = {}
 
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self._session.client(service, config=client_config())
-        return self._clients[service]
+    def client(self, service: str, region: str | None = None) -> Any:
+        """`region`: another region of the same account (an alarm's own region), else the session's."""
+        key = service if region in (None, self._session.region_name) else f"{service}@{region}"
+        if key not in self._clients:
+            self._clients[key] = self._session.client(service, region_name=region or self._session.region_name,
+                                                      config=client_config())
+        return self._clients[key]
 
 
 class DeployAccess:
-    def __init__(self, clients: Clients, *, own_account: str = "", role_name: str = "") -> None:
+    def __init__(self, clients: Clients, *, own_account: str = "", role_name: str = "",
+                 trusted: tuple[str, ...] = (), organization: str = "") -> None:
         self._clients = clients
         self.own_account = own_account
         self.role_name = role_name
+        self.trusted_accounts = frozenset(a for a in trusted if a)
+        self.organization = organization
         self._accounts: dict[str, AccountClients] = {}
 
     def is_own(self, account: str | None) -> bool:
         return not account or not self.own_account or account == self.own_account
 
+    def trusts(self, account: str | None) -> bool:
+        """Whether Warden may read or act in `account` at all (see the module's note)."""
+        if self.is_own(account):
+            return True
+        if self.trusted_accounts:
+            return account in self.trusted_accounts
+        return bool(self.organization)
+
     def __call__(self, account: str) -> AccountClients | None:
         key = "" if self.is_own(account) else account
+        if key and not self.trusts(account):
+            return None
         if key in self._accounts:
             return self._accounts[key]
         if not key:

@@ -3,6 +3,12 @@
 The transition's identity is the alarm and the time CloudWatch says the state changed (the state's own
 timestamp, never the delivery time): the EventBridge event and the SNS message of one transition, and every
 redelivery of either, share it, so idempotency keyed on it acts once per transition.
+
+The two ways are not equally trustworthy. An EventBridge event of source aws.cloudwatch is put on the bus by
+AWS (its account is the alarm's, the bus policy and the rule admit only trusted accounts). An SNS message is
+what anyone allowed to publish on the topic wrote: `via` says which way it came, and RollbackTrigger confirms
+an SNS transition with CloudWatch itself (warden.rollback.confirm) before it acts. `suppressed_by` is a
+composite alarm's `actionsSuppressedBy`: CloudWatch runs none of that alarm's actions, and neither does Warden.
 """
 
 from __future__ import annotations
@@ -25,6 +31,9 @@ class Transition:
     reason: str | None = None
     arn: str | None = None
     description: str | None = None
+    via: str = "eventbridge"  # or "sns": a message to confirm with CloudWatch before acting
+    suppressed_by: str | None = None  # a composite alarm whose actions are suppressed (WaitPeriod, Alarm, ...)
+    arn_account: str | None = None  # the account in the message's AlarmArn (SNS): must be the one it claims
 
     @property
     def into_alarm(self) -> bool:
@@ -46,11 +55,13 @@ def transition_of(event: Any, *, default_region: str) -> Transition | None:
         return Transition(alarm=d.alarm_name, account=event.account, region=event.region, state=d.state.value,
                           at=d.state.at or event.time, previous=d.previous_state.value if d.previous_state else None,
                           reason=d.state.reason, arn=event.alarm_arn,
-                          description=d.configuration.description if d.configuration else None)
+                          description=d.configuration.description if d.configuration else None,
+                          suppressed_by=d.state.actions_suppressed_by or None)
     if isinstance(event, CloudWatchAlarmNotification):
         arn_account = (event.alarm_arn or "").split(":")[4:5]
         return Transition(alarm=event.alarm_name, account=event.account or (arn_account[0] if arn_account else ""),
                           region=event.region or default_region, state=event.new_state,
                           at=event.at or datetime.now(UTC), previous=event.old_state, reason=event.reason,
-                          arn=event.alarm_arn, description=event.description)
+                          arn=event.alarm_arn, description=event.description, via="sns",
+                          arn_account=arn_account[0] if arn_account else None)
     return None

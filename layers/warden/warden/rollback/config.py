@@ -50,6 +50,23 @@ class RollbackRule(_Strict):
                 and (not self.accounts or (account or "") in self.accounts))
 
 
+class TagGrant(_Strict):
+    """Which alarms' tags may name which pipelines or deployment groups (see `RollbackConfig.tag_grants`)."""
+
+    alarms: list[str] = Field(min_length=1, description="alarm name globs")
+    accounts: list[str] = Field(default_factory=list, description="alarm account ids; empty means any")
+    pipelines: list[str] = Field(default_factory=list, description="pipeline name globs the tags may name")
+    deployment_groups: list[str] = Field(default_factory=list, description="APPLICATION/GROUP globs")
+
+    def allows(self, alarm: str, account: str | None, pipeline: str | None, group: str | None) -> bool:
+        if not (any(fnmatchcase(alarm, g) for g in self.alarms)
+                and (not self.accounts or (account or "") in self.accounts)):
+            return False
+        if pipeline and not any(fnmatchcase(pipeline, g) for g in self.pipelines):
+            return False
+        return not group or pipeline is not None or any(fnmatchcase(group, g) for g in self.deployment_groups)
+
+
 class RollbackConfig(_Strict):
     mode: Mode = "enforce"
     bake_minutes: float = Field(60, gt=0, description="after a stage finished, an alarm still rolls it back")
@@ -57,6 +74,9 @@ class RollbackConfig(_Strict):
     hook_on_error: Literal["fail", "succeed"] = Field(
         "fail", description="what DeploymentValidationHook reports when it cannot check")
     rules: list[RollbackRule] = Field(default_factory=list)
+    tag_grants: list[TagGrant] | None = Field(
+        None, description="None: an alarm's tags may name any pipeline or group of the alarm's own account; a "
+                          "list: only the mappings a grant allows (an account shared by teams)")
 
     def matching(self, alarm: str, account: str | None) -> list[RollbackRule]:
         return [rule for rule in self.rules if rule.matches(alarm, account)]

@@ -6,6 +6,16 @@ APPLICATION/GROUP, and the `rollback` document's rules for that group. The hook 
 check, it reports what `hook_on_error` says (Failed by default), never leaving CodeDeploy waiting an hour. A
 redelivered invocation finds the status reported already (LifecycleEventAlreadyCompletedException): that is the
 same outcome, not an error.
+
+A transient failure to read (throttling, 5xx, a network error, an unreadable `rollback` document) is not a
+reason to fail a healthy deployment: the attempt raises, and Lambda retries the asynchronous invocation (one
+and two minutes later, well inside CodeDeploy's hour). Only the last attempt reports `hook_on_error`. Lambda
+tells no attempt its number, so the hook counts them itself: one conditional ADD per failed attempt on an
+item keyed on the hook execution id (kept a day), against HOOK_ATTEMPTS (1 + MaximumRetryAttempts of
+template.yaml). Counting by the deployment's age was the other way, but its retry delays are Lambda's to
+choose; a count is exact. A count that cannot be written is treated as the last attempt: reporting
+`hook_on_error` now beats a deployment that waits for an answer that may never come. A permanent failure
+(access denied, an unknown group, an invalid document) reports `hook_on_error` at once.
 """
 
 from __future__ import annotations
@@ -21,11 +31,36 @@ from warden.rollback.mapping import TAG_GROUP
 
 GLOB = re.compile(r"[*?\[]")
 GONE = {"DeploymentDoesNotExistException", "InvalidDeploymentIdException"}
+TRANSIENT_CODES = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+                   "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestThrottled",
+                   "RequestThrottledException", "ServiceUnavailable", "InternalFailure", "InternalError",
+                   "InternalServerError", "RequestTimeout", "RequestTimeoutException"}
+ATTEMPTS_KEEP_SECONDS = 24 * 3600
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether another attempt may succeed: throttling, 5xx, the network, an unreadable configuration."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from warden.aws.config import ConfigUnreadable
+
+    if isinstance(exc, ConfigUnreadable | BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return exc.response.get("Error", {}).get("Code") in TRANSIENT_CODES or status >= 500
+    return False
+
+
+class TransientHookFailure(Exception):
+    """This attempt could not check, and a later one may: Lambda retries the invocation."""
 
 
 class ValidationHook:
     def __init__(self, *, codedeploy: Any, cloudwatch: Any, config: Callable[[], RollbackConfig],
-                 tagging: Any | None = None, account: str = "") -> None:
+                 tagging: Any | None = None, account: str = "", attempts: Any = None) -> None:
+        """`attempts`: an AttemptCounter (None: every attempt is the last, as without retries)."""
+        self._attempts = attempts
         self._codedeploy = codedeploy
         self._cloudwatch = cloudwatch
         self._tagging = tagging
@@ -37,6 +72,11 @@ class ValidationHook:
         try:
             status, detail = self._check(event.deployment_id)
         except Exception as exc:  # noqa: BLE001 (whatever went wrong, CodeDeploy must hear an answer)
+            if transient(exc) and self._attempts is not None and not self._attempts.last(
+                    event.lifecycle_event_hook_execution_id):
+                logger.warning("validation could not run: Lambda retries this attempt",
+                               extra={"deployment": event.deployment_id, "error": f"{type(exc).__name__}: {exc}"})
+                raise TransientHookFailure(f"{type(exc).__name__}: {exc}") from exc
             on_error = self._on_error()
             status = "Succeeded" if on_error == "succeed" else "Failed"
             detail = {"error": f"{type(exc).__name__}: {exc}", "hook_on_error": on_error}
@@ -114,3 +154,28 @@ class ValidationHook:
                 return False
             raise  # Lambda retries: CodeDeploy waits for the answer up to an hour
         return True
+
+
+class AttemptCounter:
+    """Failed attempts per hook execution, counted in the state table (see the module's note)."""
+
+    def __init__(self, dynamodb: Any, table: str, attempts: int) -> None:
+        self._ddb = dynamodb
+        self._table = table
+        self._attempts = attempts
+
+    def last(self, hook_execution_id: str) -> bool:
+        """Count this failed attempt; True when it is the last Lambda makes (or the count cannot be kept)."""
+        import time
+
+        try:
+            answer = self._ddb.update_item(
+                TableName=self._table, Key={"pk": {"S": f"HOOK#{hook_execution_id}"}, "sk": {"S": "attempts"}},
+                UpdateExpression="ADD attempts :one SET expires_at = if_not_exists(expires_at, :ttl)",
+                ExpressionAttributeValues={":one": {"N": "1"},
+                                           ":ttl": {"N": str(int(time.time()) + ATTEMPTS_KEEP_SECONDS)}},
+                ReturnValues="UPDATED_NEW")
+        except Exception as exc:  # noqa: BLE001 (no count: answer now rather than maybe never)
+            logger.error("hook attempts cannot be counted: this attempt reports", extra={"error": str(exc)})
+            return True
+        return int(answer["Attributes"]["attempts"]["N"]) >= self._attempts

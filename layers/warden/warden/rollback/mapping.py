@@ -6,6 +6,15 @@
 3. the CloudWatchAlarm rules of the pipelines' own stage conditions (beforeEntry, onSuccess, onFailure): Warden
    keeps watching those alarms after the condition's wait is over (for pipelines that ran in the last day).
 
+A deployment group that a recently active pipeline stage deploys (a CodeDeploy action of that stage) is that
+stage's target: an alarm mapped to the group and another mapped to the stage claim the same release once,
+and page once (one incident per release).
+
+Tags are claims made by whoever can tag the alarm. They name a pipeline or group in the alarm's own account
+only (a tag can never reach another account), and when the `rollback` document has `tag_grants` (an allow
+list the platform team owns) only the mappings it grants are honoured: in an account shared by teams, one
+team's alarm cannot roll back another team's pipeline by tagging itself.
+
 Reads are cached per container (tags 5 minutes, active pipelines 5 minutes, definitions 15 minutes):
 mappings change rarely, and a flapping alarm must not cost a read per flap. Nothing here writes, so
 redelivery and order do not matter.
@@ -115,14 +124,39 @@ class AlarmMap:
         found: list[Target] = []
         account = transition.account
         if access is not None:
-            found += self._from_tags(transition, access)
+            found += [t for t in self._from_tags(transition, access) if self._granted(transition, t, config)]
         for rule in config.matching(transition.alarm, account):
             app, group = _group(rule.deployment_group)
             found.append(Target(account, rule.pipeline, rule.stage, app, group, (f"rule {rule.name}",), rule.mode))
         if access is not None:
             for pipeline, stage, kind in self._conditions_of(transition, access).get(transition.alarm, ()):
                 found.append(Target(account, pipeline, stage, sources=(f"{kind} condition of {pipeline}/{stage}",)))
+            if any(t.group and not t.pipeline for t in found):
+                deployed_by = self._groups_of(transition, access)
+                found = [self._tied(t, deployed_by) for t in found]
         return merge(found)
+
+    @staticmethod
+    def _tied(target: Target, deployed_by: dict[tuple[str, str], tuple[str, str]]) -> Target:
+        """A group-only target whose group a recently active stage deploys becomes that stage's target."""
+        if target.pipeline or not target.group:
+            return target
+        stage = deployed_by.get((target.application or "", target.group))
+        if stage is None:
+            return target
+        return replace(target, pipeline=stage[0], stage=stage[1],
+                       sources=(*target.sources, f"deployed by {stage[0]}/{stage[1]}"))
+
+    @staticmethod
+    def _granted(transition: Any, target: Target, config: RollbackConfig) -> bool:
+        if config.tag_grants is None:
+            return True
+        if any(grant.allows(transition.alarm, transition.account, target.pipeline, target.deployment_group)
+               for grant in config.tag_grants):
+            return True
+        logger.warning("alarm tags name a target no tag grant allows: ignored", extra={
+            "alarm": transition.alarm, "account": transition.account, "target": target.name})
+        return False
 
     # -- tags ---------------------------------------------------------------------------------------
     def _from_tags(self, transition: Any, access: Any) -> list[Target]:
@@ -166,9 +200,17 @@ class AlarmMap:
         nothing more than one with ten."""
         index: dict[str, list[tuple[str, str, str]]] = {}
         for name in self._active(transition):
-            for stage, kind, alarm in self._pipeline_conditions(access, name):
+            for stage, kind, alarm in self._pipeline_conditions(access, name)[0]:
                 index.setdefault(alarm, []).append((name, stage, kind))
         return index
+
+    def _groups_of(self, transition: Any, access: Any) -> dict[tuple[str, str], tuple[str, str]]:
+        """(application, group) -> (pipeline, stage) over the account's recently active pipelines."""
+        found: dict[tuple[str, str], tuple[str, str]] = {}
+        for name in self._active(transition):
+            for stage, app, group in self._pipeline_conditions(access, name)[1]:
+                found.setdefault((app, group), (name, stage))
+        return found
 
     def _active(self, transition: Any) -> list[str]:
         if self._ledger is None:
@@ -185,7 +227,9 @@ class AlarmMap:
         self._recent[key] = _Cached(self._clock() + ACTIVE_SECONDS, names)
         return names
 
-    def _pipeline_conditions(self, access: Any, name: str) -> list[tuple[str, str, str]]:
+    def _pipeline_conditions(self, access: Any, name: str) -> tuple[list[tuple[str, str, str]],
+                                                                     list[tuple[str, str, str]]]:
+        """([(stage, condition kind, alarm)], [(stage, application, group)]) of one pipeline's definition."""
         key = f"{access.account}/{name}"
         cached = self._conditions.get(key)
         if cached and cached.until > self._clock():
@@ -194,12 +238,14 @@ class AlarmMap:
 
         try:
             pipeline = access.client("codepipeline").get_pipeline(name=name)["pipeline"]
-            found = [(stage["name"], kind, alarm) for stage in pipeline.get("stages", [])
-                     for kind, alarm in _condition_alarms(stage)]
+            found = ([(stage["name"], kind, alarm) for stage in pipeline.get("stages", [])
+                      for kind, alarm in _condition_alarms(stage)],
+                     [(stage["name"], *group) for stage in pipeline.get("stages", [])
+                      for group in _deployment_groups(stage)])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "PipelineNotFoundException":
                 raise
-            found = []
+            found = ([], [])
         self._conditions[key] = _Cached(self._clock() + CONDITIONS_SECONDS, found)
         return found
 
@@ -213,4 +259,18 @@ def _condition_alarms(stage: dict[str, Any]) -> list[tuple[str, str]]:
                     continue
                 names = (rule.get("configuration") or {}).get("AlarmName", "")
                 found += [(kind, name.strip()) for name in names.split(",") if name.strip()]
+    return found
+
+
+def _deployment_groups(stage: dict[str, Any]) -> list[tuple[str, str]]:
+    """The CodeDeploy (and ECS blue/green) deployment groups a stage's actions deploy to."""
+    found = []
+    for action in stage.get("actions", []):
+        provider = (action.get("actionTypeId") or {}).get("provider")
+        configuration = action.get("configuration") or {}
+        if provider in ("CodeDeploy", "CodeDeployToECS"):
+            app = configuration.get("ApplicationName")
+            group = configuration.get("DeploymentGroupName")
+            if app and group:
+                found.append((app, group))
     return found

@@ -6,18 +6,33 @@ already (a retry after a failed call resumes instead of being refused). So howev
 its events are duplicated or reordered, one stage rolls back at most once per cooldown. The follow-up steps
 (the rollback after a stop, the resolution) are guarded by conditions on the recorded execution ids, so a
 redelivered pipeline event finds them done and changes nothing.
+
+The claim is also the intent: it records what Warden is about to do (action, release, target; for a stop,
+the execution it stops) before the call is made. A retry of the owning transition resumes from that record
+and never re-plans from live state (which the first attempt's call may already have changed); it checks
+live state only to learn whether the recorded call took effect.
+
+Marks (`RollbackMarks`) say which executions and deployments are Warden's own: the target of a rollback
+(written with the intent, before RollbackStage), the rollback execution, and the deployment Warden stopped.
+NotificationRouter reads them so that the rollback execution's STARTED does not page a second time, and
+CodeDeploy's rollback of a stopped deployment resolves the page of the rollback that caused it.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from warden.core import clock
 from warden.ledger.keys import from_item, to_av
 
 SK = "rollback"
+# What a rollback's progress leaves on the item; a new claim starts without any of it.
+PROGRESS = ("acted", "pending_execution", "rollback_execution_id", "refused", "resolved_at", "deployment_id",
+            "verified")
+MARK_KEEP = timedelta(days=2)  # longer than any rollback and its events' redelivery
 
 
 def state_key(target_key: str) -> dict[str, Any]:
@@ -67,13 +82,12 @@ class RollbackState:
         if old.get("owner") == transition:
             return Claim(True, old)
         if old:
-            self._reset(target_key, transition, old)
+            self._reset(target_key, transition, old, keep=set(sets))
         return Claim(True, {})
 
-    def _reset(self, target_key: str, transition: str, old: dict[str, Any]) -> None:
+    def _reset(self, target_key: str, transition: str, old: dict[str, Any], keep: set[str]) -> None:
         """A new claim over an expired one: forget the old rollback's progress (its history is in the ledger)."""
-        stale = [n for n in ("acted", "pending_execution", "rollback_execution_id", "refused", "resolved_at")
-                 if n in old]
+        stale = [n for n in PROGRESS if n in old and n not in keep]
         if not stale:
             return
         self._ddb.update_item(
@@ -82,6 +96,17 @@ class RollbackState:
             ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner", **{
                 f"#r{i}": n for i, n in enumerate(stale)}},
             ExpressionAttributeValues={":me": to_av(transition)})
+
+    def forget(self, target_key: str, *names: str, owner: str) -> None:
+        """REMOVE `names` while `owner` owns the item (a refused stop leaves no execution pending); when another
+        transition owns the item now, nothing of this one is left to forget."""
+        with contextlib.suppress(self._ddb.exceptions.ConditionalCheckFailedException):
+            self._ddb.update_item(
+                TableName=self._table, Key=state_key(target_key),
+                UpdateExpression="REMOVE " + ", ".join(f"#r{i}" for i in range(len(names))),
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner", **{f"#r{i}": n for i, n in enumerate(names)}},
+                ExpressionAttributeValues={":me": to_av(owner)})
 
     def record(self, target_key: str, *, owner: str | None = None, condition: str | None = None,
                values: dict[str, Any] | None = None, **fields: Any) -> bool:
@@ -116,3 +141,30 @@ def _names_in(expression: str) -> set[str]:
     import re
 
     return set(re.findall(r"#([A-Za-z_][A-Za-z0-9_]*)", expression))
+
+
+def mark_key(account: str, subject: str) -> dict[str, Any]:
+    return {"pk": {"S": f"ROLLBACK-OWN#{account}/{subject}"}, "sk": {"S": "mark"}}
+
+
+class RollbackMarks:
+    """Which executions and deployments are Warden's own rollback's (see the module's note). Plain SETs of
+    the same values: a retry writes the same item; kept two days (TTL)."""
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def mark(self, account: str, subject: str, *, at: datetime, **fields: Any) -> None:
+        """`subject`: "pipeline/NAME/EXECUTION" or "codedeploy/DEPLOYMENT"."""
+        sets = {"marked_at": clock.iso(at), "expires_at": int((at + MARK_KEEP).timestamp()), **fields}
+        self._ddb.update_item(
+            TableName=self._table, Key=mark_key(account, subject),
+            UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(sets))),
+            ExpressionAttributeNames={f"#f{i}": k for i, k in enumerate(sets)},
+            ExpressionAttributeValues={f":f{i}": to_av(v) for i, v in enumerate(sets.values())})
+
+    def get(self, account: str, subject: str) -> dict[str, Any]:
+        item = self._ddb.get_item(TableName=self._table, Key=mark_key(account, subject),
+                                  ConsistentRead=True).get("Item")
+        return from_item(item)

@@ -5,11 +5,23 @@ a decision per target -> StopDeployment, StopPipelineExecution + RollbackStage, 
 Correct under redelivery and reordering because:
 - the handler is idempotent on the transition (alarm + CloudWatch's state timestamp), so duplicates of the
   EventBridge event and of the SNS message of one transition act once;
+- an alarm message that came over SNS is confirmed with CloudWatch first (warden.rollback.confirm): a forged,
+  stale or suppressed one acts on nothing; a suppressed composite alarm acts on nothing on either path;
 - each target is claimed in the state table with the transition's own time before anything is changed
   (warden.rollback.state): at most one rollback per stage or group per cooldown, however the alarm flaps and
-  in whatever order its transitions arrive; a retry of the owning transition resumes where it stopped;
+  in whatever order its transitions arrive. The claim records the intent (action, release, target, the
+  execution or deployment it stops) before the call; a retry of the owning transition resumes from that
+  record and never re-plans from live state, which the first attempt may already have changed;
+- an error answer is not a refusal until live state says the call did not take effect: a RollbackStage,
+  StopPipelineExecution or StopDeployment whose answer was lost (botocore retried it and got "already
+  rolling back" or "already stopped") is verified and counted as done;
 - a refusal by CodePipeline or CodeDeploy is reported once and never retried (no retry storm); throttling and
   5xx are retried by botocore, then by Lambda under the same claim;
+- CodeDeploy's own rollback deployments are never stopped, and Warden's rollback executions and stopped
+  deployments are marked (RollbackMarks) so that the router does not page them a second time;
+- one incident per release: a deployment group that a recently active pipeline stage deploys is that stage's
+  target (one claim, one page), and the page is resolved when the rollback succeeds, a pipeline's rollback
+  execution or CodeDeploy's rollback deployment;
 - the page is opened through the incident table (one incident per stage) before messages go out; the
   rollback's own pipeline events finish what an event-driven step left: the rollback after a stop once the
   stage stopped, and the resolution once the rollback execution succeeded, each guarded by a condition on
@@ -25,6 +37,7 @@ from typing import Any
 from urllib.parse import quote
 
 from warden.core import clock, links
+from warden.core.errors import PermanentError
 from warden.core.log import logger
 from warden.ledger.keys import execution_key, pipeline_ref, to_av
 from warden.ledger.view import LedgerReader
@@ -32,11 +45,13 @@ from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 from warden.rollback.alarm import Transition
 from warden.rollback.config import RollbackConfig
+from warden.rollback.confirm import CONFIRMED, FORGED, confirm
 from warden.rollback.decide import Plan, plan_stage
 from warden.rollback.mapping import AlarmMap, Target
-from warden.rollback.state import RollbackState
+from warden.rollback.state import RollbackMarks, RollbackState
 
 HISTORY = 25  # executions of a pipeline read per decision: enough to find the previous release
+ROLLBACK_TYPE = "ROLLBACK"
 ACTIVE_DEPLOYMENTS = ["Created", "Queued", "InProgress", "Baking", "Ready"]
 # CodePipeline's and CodeDeploy's refusals: reported, never retried.
 REFUSALS = {
@@ -46,6 +61,14 @@ REFUSALS = {
     "DeploymentAlreadyCompletedException", "DeploymentDoesNotExistException", "InvalidDeploymentIdException",
     "UnsupportedActionForDeploymentTypeException", "AccessDeniedException", "AccessDenied",
 }
+
+
+ROLLBACK_CREATOR = "codeDeployRollback"  # DeploymentInfo.creator of CodeDeploy's own rollback deployments
+DENIED = {"AccessDenied", "AccessDeniedException"}
+
+
+class RefusedAlarm(PermanentError):
+    """An alarm input Warden will not act on, ever: forged, or from an account it does not trust."""
 
 
 def _error_code(exc: Exception) -> str | None:
@@ -70,9 +93,11 @@ class RollbackTrigger:
     def __init__(self, *, notifier: Notifier, incidents: Any, state: RollbackState, ledger: LedgerReader,
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
                  own_account: str = "", region: str = "us-east-1", ledger_table: str = "", dynamodb: Any = None,
-                 role_name: str = "", releases: Any = None) -> None:
-        """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not."""
+                 role_name: str = "", releases: Any = None, marks: RollbackMarks | None = None) -> None:
+        """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not;
+        `marks` records which executions and deployments are Warden's own (for the router)."""
         self._notifier = notifier
+        self._marks = marks
         self._releases = releases
         self._incidents = incidents
         self._state = state
@@ -87,9 +112,52 @@ class RollbackTrigger:
         self._role_name = role_name
 
     # -- alarms ---------------------------------------------------------------------------------------
+    def admit(self, transition: Transition) -> dict[str, Any] | None:
+        """Whether an alarm transition may act: None when it may; a result saying why not (suppressed, stale,
+        unconfirmable); RefusedAlarm (dead-lettered with the reason) when it is forged or untrusted. An SNS
+        message is confirmed with CloudWatch in the account and region it claims; an EventBridge event is
+        AWS's own word."""
+        if transition.suppressed_by:
+            return self._not_acting("suppressed", transition, f"the actions of composite alarm {transition.alarm} "
+                                    f"are suppressed ({transition.suppressed_by}): CloudWatch runs none of them")
+        trusts = getattr(self._access, "trusts", None)
+        if trusts is not None and not trusts(transition.account):
+            raise RefusedAlarm(f"alarm {transition.alarm}: account {transition.account} is not a trusted account "
+                               "(TrustedAccountIds / OrganizationId); Warden neither reads nor acts there")
+        if transition.via != "sns":
+            return None
+        if transition.arn_account and transition.arn_account != transition.account:
+            raise RefusedAlarm(f"alarm message for {transition.alarm} claims account {transition.account} but its "
+                               f"AlarmArn is in {transition.arn_account}")
+        access = self._access(transition.account)
+        if access is None:
+            return self._not_acting("unconfirmed", transition, (
+                f"the message claims alarm {transition.alarm} of workload account {transition.account}, and no "
+                "WorkloadDeployRoleName lets Warden confirm it there: nothing acts on an unconfirmed message"))
+        try:
+            verdict = confirm(transition, access.client("cloudwatch", transition.region))
+        except _client_error() as exc:
+            if _error_code(exc) not in DENIED:
+                raise  # throttling, 5xx: Lambda retries
+            raise RefusedAlarm(f"alarm message for {transition.alarm}: CloudWatch of account {transition.account} "
+                               f"({transition.region}) cannot be read to confirm it: {exc}") from None
+        if verdict.status == FORGED:
+            raise RefusedAlarm(f"alarm message not confirmed by CloudWatch: {verdict.reason}")
+        if verdict.status != CONFIRMED:
+            return self._not_acting(verdict.status, transition, verdict.reason)
+        return None
+
+    @staticmethod
+    def _not_acting(status: str, transition: Transition, reason: str) -> dict[str, Any]:
+        logger.warning("alarm transition does not act", extra={"status": status, "alarm": transition.alarm,
+                                                               "account": transition.account, "reason": reason})
+        return {"status": status, "alarm": transition.alarm, "reason": reason}
+
     def on_alarm(self, transition: Transition) -> dict[str, Any]:
         if not transition.into_alarm:
             return {"status": "ignored", "reason": f"{transition.previous} -> {transition.state} is not into ALARM"}
+        if transition.suppressed_by:
+            return self._not_acting("suppressed", transition, f"actions suppressed ({transition.suppressed_by})")
         config = self._config()
         access = self._access(transition.account)
         targets = self._alarms.targets(transition, config, access)
@@ -110,6 +178,10 @@ class RollbackTrigger:
             return self._skip(transition, target, Plan("none", would=self._would_any(target)),
                               f"account {transition.account} is a workload account and no WorkloadDeployRoleName "
                               "is configured: Warden cannot act there")
+        item = self._state.get(target.key)
+        if item.get("owner") == transition.key and item.get("action"):
+            # A retry of the transition that claimed the target: resume the recorded intent, never re-plan.
+            return self._resume(transition, target, item, access)
         if target.group:
             outcome = self._deployment_group(transition, target, config, access, mode)
             if outcome is not None or not target.pipeline:
@@ -124,6 +196,34 @@ class RollbackTrigger:
             return f"roll {target.pipeline}/{target.stage} back to its previous successful execution"
         return f"StopDeployment of {target.deployment_group} with rollback"
 
+    def _resume(self, transition: Transition, target: Target, item: dict[str, Any], access: Any) -> Outcome:
+        action = item["action"]
+        plan = self._plan_of(target, item)
+        if item.get("mode") == "dry_run":
+            return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
+        if item.get("refused"):
+            return self._skip(transition, target, plan, item["refused"])
+        logger.info("resuming the recorded rollback intent", extra={"target": target.name, "action": action,
+                                                                     "acted": bool(item.get("acted"))})
+        if action == "stop_deployment":
+            return self._stop_deployment(transition, target, plan, access.client("codedeploy"), item)
+        codepipeline = access.client("codepipeline")
+        if action == "stop_and_rollback":
+            return self._stop_then_rollback(transition, target, plan, codepipeline, item)
+        return self._rollback_stage(transition, target, plan, codepipeline, item)
+
+    def _plan_of(self, target: Target, item: dict[str, Any]) -> Plan:
+        """The plan a claim recorded, with the executions' ledger views when the ledger has them."""
+        release, goal = {"execution_id": item.get("release_execution", "")}, {}
+        if item.get("target_execution"):
+            goal = {"execution_id": item["target_execution"]}
+        if target.pipeline and item.get("action") != "stop_deployment":
+            ref = pipeline_ref(target.account, target.pipeline, self._own)
+            by_id = {v["execution_id"]: v for v in self._ledger.history(ref, limit=HISTORY).items}
+            release = by_id.get(release["execution_id"], release)
+            goal = by_id.get(goal.get("execution_id"), goal) if goal else goal
+        return Plan(item["action"], release=release, target=goal, would=item.get("would"))
+
     # -- CodeDeploy ---------------------------------------------------------------------------------
     def _deployment_group(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
                           mode: str) -> Outcome | None:
@@ -133,7 +233,15 @@ class RollbackTrigger:
         if not ids:
             return None
         infos = codedeploy.batch_get_deployments(deploymentIds=ids[:25]).get("deploymentsInfo", [])
-        newest = max(infos, key=lambda d: d["createTime"])
+        # CodeDeploy's own rollback deployments (Warden's stop started them, or CodeDeploy's alarms did) are
+        # never stopped: stopping one would leave the group on the release being rolled back.
+        releases = [d for d in infos if d.get("creator") != ROLLBACK_CREATOR]
+        if not releases:
+            rollback = max(infos, key=lambda d: d["createTime"])["deploymentId"]
+            return self._skip(transition, target, Plan("none", release={"execution_id": rollback}, would="nothing"),
+                              f"CodeDeploy is rolling {target.deployment_group} back already (deployment {rollback}): "
+                              "Warden never stops a rollback")
+        newest = max(releases, key=lambda d: d["createTime"])
         deployment_id = newest["deploymentId"]
         plan = Plan("stop_deployment", release={"execution_id": deployment_id},
                     would=f"StopDeployment of {deployment_id} ({target.deployment_group}) with rollback")
@@ -141,22 +249,45 @@ class RollbackTrigger:
             return self._skip(transition, target, plan, (
                 f"the alarm changed state at {clock.iso(transition.at)}, before deployment {deployment_id} "
                 f"started ({clock.iso(newest['createTime'])}): it is about an older release"))
-        claim = self._claim(transition, target, config, plan)
+        claim = self._claim(transition, target, config, plan, mode, deployment_id=deployment_id)
         if not claim.granted:
             return self._cooldown(transition, target, plan, claim.item, config)
         if mode == "dry_run":
             return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
-        if not claim.resumed:
-            try:
-                codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
-            except _client_error() as exc:
-                if _error_code(exc) not in REFUSALS:
-                    raise
-                self._state.record(target.key, owner=transition.key, acted=True, refused=str(exc)[:300])
-                return self._skip(transition, target, plan, f"CodeDeploy refused StopDeployment: {exc}")
+        return self._stop_deployment(transition, target, plan, codedeploy, claim.item)
+
+    def _stop_deployment(self, transition: Transition, target: Target, plan: Plan, codedeploy: Any,
+                         item: dict[str, Any]) -> Outcome:
+        deployment_id = plan.release_id or ""
+        if not item.get("acted"):
+            self._mark(target.account, f"codedeploy/{deployment_id}", target, transition)
+            self._mark(target.account, f"codedeploy-group/{target.application}/{target.group}", target, transition,
+                       deployment_id=deployment_id)
+            # A retry (an intent without `acted`) first asks whether the stop took effect.
+            done = bool(item.get("action")) and self._deployment_stopped(codedeploy, deployment_id)
+            if not done:
+                try:
+                    codedeploy.stop_deployment(deploymentId=deployment_id, autoRollbackEnabled=True)
+                except _client_error() as exc:
+                    if _error_code(exc) not in REFUSALS:
+                        raise
+                    # "Already completed" may be our own stop whose answer was lost: live state decides.
+                    if not self._deployment_stopped(codedeploy, deployment_id):
+                        return self._refused(transition, target, plan, f"CodeDeploy refused StopDeployment: {exc}")
             self._state.record(target.key, owner=transition.key, acted=True, deployment_id=deployment_id)
         self._started(transition, target, plan, deployment_id=deployment_id)
         return Outcome(target.name, "stopped_deployment", execution_id=deployment_id)
+
+    @staticmethod
+    def _deployment_stopped(codedeploy: Any, deployment_id: str) -> bool:
+        infos = codedeploy.batch_get_deployments(deploymentIds=[deployment_id]).get("deploymentsInfo", [])
+        return any(d.get("status") == "Stopped" for d in infos)
+
+    def _refused(self, transition: Transition, target: Target, plan: Plan, reason: str) -> Outcome:
+        """A refusal live state confirms: recorded (a retry re-tells it, never calls again) and told."""
+        self._state.record(target.key, owner=transition.key, acted=True, refused=reason[:300])
+        self._state.forget(target.key, "pending_execution", owner=transition.key)
+        return self._skip(transition, target, plan, reason)
 
     # -- CodePipeline -------------------------------------------------------------------------------
     def _pipeline_stage(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
@@ -182,28 +313,61 @@ class RollbackTrigger:
         why = self._target_invalid(codepipeline, target, plan, state)
         if why:
             return self._skip(transition, target, plan, f"no valid rollback target: {why}")
-        claim = self._claim(transition, target, config, plan)
+        # The execution a stop leaves to roll back is part of the intent (never in a dry run: a person's stop
+        # of that execution must not make Warden roll back what it was told only to watch).
+        extra = {"pending_execution": plan.release_id} \
+            if plan.action == "stop_and_rollback" and mode != "dry_run" else {}
+        claim = self._claim(transition, target, config, plan, mode, **extra)
         if not claim.granted:
             return self._cooldown(transition, target, plan, claim.item, config)
         if mode == "dry_run":
             return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
         if plan.action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, claim.item)
-        rollback_id = claim.item.get("rollback_execution_id") if claim.resumed else None
+        return self._rollback_stage(transition, target, plan, codepipeline, claim.item)
+
+    def _rollback_stage(self, transition: Transition, target: Target, plan: Plan, codepipeline: Any,
+                        item: dict[str, Any]) -> Outcome:
+        rollback_id = item.get("rollback_execution_id")
         if rollback_id is None:
-            try:
-                rollback_id = codepipeline.rollback_stage(
-                    pipelineName=target.pipeline, stageName=target.stage,
-                    targetPipelineExecutionId=plan.target_id)["pipelineExecutionId"]
-            except _client_error() as exc:
-                if _error_code(exc) not in REFUSALS:
-                    raise
-                self._state.record(target.key, owner=transition.key, acted=True, refused=str(exc)[:300])
-                return self._skip(transition, target, plan, f"CodePipeline refused RollbackStage: {exc}")
+            self._mark(target.account, f"pipeline/{target.pipeline}/{plan.target_id}", target, transition)
+            # A retry (an intent without a recorded rollback) first asks whether the call took effect.
+            if item.get("action"):
+                rollback_id = self._rollback_running(codepipeline, target, plan.target_id or "")
+            if rollback_id is None:
+                try:
+                    rollback_id = codepipeline.rollback_stage(
+                        pipelineName=target.pipeline, stageName=target.stage,
+                        targetPipelineExecutionId=plan.target_id)["pipelineExecutionId"]
+                except _client_error() as exc:
+                    if _error_code(exc) not in REFUSALS:
+                        raise
+                    # "Already rolling back" may be our own call whose answer was lost: live state decides.
+                    rollback_id = self._rollback_running(codepipeline, target, plan.target_id or "")
+                    if rollback_id is None:
+                        return self._refused(transition, target, plan, f"CodePipeline refused RollbackStage: {exc}")
             self._state.record(target.key, owner=transition.key, acted=True, rollback_execution_id=rollback_id)
+        self._mark(target.account, f"pipeline/{target.pipeline}/{rollback_id}", target, transition)
         self._record_ledger(transition, target, plan, rollback_id)
         self._started(transition, target, plan, rollback_id=rollback_id)
         return Outcome(target.name, "rolled_back", execution_id=rollback_id)
+
+    @staticmethod
+    def _rollback_running(codepipeline: Any, target: Target, target_id: str) -> str | None:
+        """The rollback of the stage to `target_id`, when the stage's latest execution is one (whoever's)."""
+        state = codepipeline.get_pipeline_state(name=target.pipeline)
+        latest = next((s.get("latestExecution") or {} for s in state.get("stageStates", [])
+                       if s.get("stageName") == target.stage), {})
+        execution_id = latest.get("pipelineExecutionId")
+        if not execution_id or latest.get("type") not in (None, ROLLBACK_TYPE):
+            return None
+        execution = codepipeline.get_pipeline_execution(pipelineName=target.pipeline,
+                                                        pipelineExecutionId=execution_id)["pipelineExecution"]
+        metadata = execution.get("rollbackMetadata") or {}
+        if execution.get("executionType") == ROLLBACK_TYPE and \
+                metadata.get("rollbackTargetPipelineExecutionId") == target_id:
+            return execution_id
+        return None
 
     def _target_invalid(self, codepipeline: Any, target: Target, plan: Plan, state: dict | None) -> str | None:
         """CodePipeline's word on the target: a rollback, or run on an older structure of the pipeline."""
@@ -224,20 +388,37 @@ class RollbackTrigger:
 
     def _stop_then_rollback(self, transition: Transition, target: Target, plan: Plan, codepipeline: Any,
                             item: dict[str, Any]) -> Outcome:
-        """Stop the running execution now; the rollback follows when its stage has stopped (on_stage)."""
+        """Stop the running execution now; the rollback follows when its stage has stopped (on_stage). The
+        execution to roll back after the stop is in the claim (the intent) before the stop is asked for, so
+        the stage's STOPPED event finds it whatever happens to this invocation afterwards."""
         if not item.get("acted"):
-            try:
-                codepipeline.stop_pipeline_execution(
-                    pipelineName=target.pipeline, pipelineExecutionId=plan.release_id, abandon=True,
-                    reason=f"Pipeline Warden: alarm {transition.alarm} in ALARM; rolling {target.stage} back")
-            except _client_error() as exc:
-                if _error_code(exc) not in REFUSALS:
-                    raise
-                self._state.record(target.key, owner=transition.key, acted=True, refused=str(exc)[:300])
-                return self._skip(transition, target, plan, f"CodePipeline refused StopPipelineExecution: {exc}")
+            self._mark(target.account, f"pipeline/{target.pipeline}/{plan.target_id}", target, transition)
+            done = bool(item.get("action")) and self._stopped(codepipeline, target, plan.release_id or "")
+            if not done:
+                try:
+                    codepipeline.stop_pipeline_execution(
+                        pipelineName=target.pipeline, pipelineExecutionId=plan.release_id, abandon=True,
+                        reason=f"Pipeline Warden: alarm {transition.alarm} in ALARM; rolling {target.stage} back")
+                except _client_error() as exc:
+                    if _error_code(exc) not in REFUSALS:
+                        raise
+                    if not self._stopped(codepipeline, target, plan.release_id or ""):
+                        return self._refused(transition, target, plan,
+                                             f"CodePipeline refused StopPipelineExecution: {exc}")
             self._state.record(target.key, owner=transition.key, acted=True, pending_execution=plan.release_id)
         self._started(transition, target, plan)
         return Outcome(target.name, "stopping", execution_id=plan.release_id)
+
+    @staticmethod
+    def _stopped(codepipeline: Any, target: Target, execution_id: str) -> bool:
+        execution = codepipeline.get_pipeline_execution(pipelineName=target.pipeline,
+                                                        pipelineExecutionId=execution_id)["pipelineExecution"]
+        return execution.get("status") in ("Stopping", "Stopped")
+
+    def _mark(self, account: str, subject: str, target: Target, transition: Transition, **fields: Any) -> None:
+        if self._marks is not None:
+            self._marks.mark(account, subject, at=clock.now(), target_key=target.key, alarm=transition.alarm,
+                             incident=self._incident_key(target, transition.region), **fields)
 
     # -- the rollback's own pipeline events -----------------------------------------------------------
     def on_stage(self, event: Any) -> dict[str, Any]:
@@ -258,33 +439,66 @@ class RollbackTrigger:
         if access is None:
             return {"status": "ignored", "reason": "no access to the account"}
         owner, stopped = item["owner"], item["pending_execution"]
-        if not item.get("rollback_execution_id"):
-            try:
-                rollback_id = access.client("codepipeline").rollback_stage(
-                    pipelineName=target.pipeline, stageName=target.stage,
-                    targetPipelineExecutionId=item["target_execution"])["pipelineExecutionId"]
-            except _client_error() as exc:
-                if _error_code(exc) not in REFUSALS:
-                    raise
+        if item.get("rollback_execution_id"):
+            return {"status": "duplicate"}
+        transition = self._transition_of(item, event)
+        codepipeline = access.client("codepipeline")
+        goal = item["target_execution"]
+        self._mark(target.account, f"pipeline/{target.pipeline}/{goal}", target, transition)
+        try:
+            rollback_id = codepipeline.rollback_stage(
+                pipelineName=target.pipeline, stageName=target.stage,
+                targetPipelineExecutionId=goal)["pipelineExecutionId"]
+        except _client_error() as exc:
+            if _error_code(exc) not in REFUSALS:
+                raise
+            # An earlier delivery's call whose answer (or record) was lost: the stage runs our rollback.
+            rollback_id = self._rollback_running(codepipeline, target, goal)
+            if rollback_id is None:
                 # The transition that stopped it owns the stage; tell people once, whichever event got here.
                 if self._state.record(target.key, condition="attribute_not_exists(#refused)", refused=str(exc)[:300]):
                     plan = Plan("stop_and_rollback", release={"execution_id": stopped},
-                                target={"execution_id": item["target_execution"]},
-                                would=f"RollbackStage of {target.stage} to {item['target_execution']}")
-                    self._skip(self._transition_of(item, event), target, plan,
-                               f"CodePipeline refused RollbackStage after the stop: {exc}")
+                                target={"execution_id": goal}, would=f"RollbackStage of {target.stage} to {goal}")
+                    self._skip(transition, target, plan, f"CodePipeline refused RollbackStage after the stop: {exc}")
                 return {"status": "refused", "reason": str(exc)}
-            # Only the first event after the stop records it; a redelivery finds it and stops here.
-            if not self._state.record(target.key, condition="attribute_not_exists(#rollback_execution_id)",
-                                      rollback_execution_id=rollback_id):
-                return {"status": "duplicate"}
-            plan = Plan("stop_and_rollback", release={"execution_id": stopped},
-                        target={"execution_id": item["target_execution"]})
-            self._record_ledger(self._transition_of(item, event), target, plan, rollback_id)
-            logger.info("rolled back after the stop", extra={"stage": target.name, "owner": owner,
-                                                              "rollback": rollback_id})
-            return {"status": "rolled_back", "execution_id": rollback_id}
-        return {"status": "duplicate"}
+        # Only the first event after the stop records it; a redelivery finds it and stops here.
+        if not self._state.record(target.key, condition="attribute_not_exists(#rollback_execution_id)",
+                                  rollback_execution_id=rollback_id):
+            return {"status": "duplicate"}
+        self._mark(target.account, f"pipeline/{target.pipeline}/{rollback_id}", target, transition)
+        plan = Plan("stop_and_rollback", release={"execution_id": stopped}, target={"execution_id": goal})
+        self._record_ledger(transition, target, plan, rollback_id)
+        logger.info("rolled back after the stop", extra={"stage": target.name, "owner": owner,
+                                                          "rollback": rollback_id})
+        return {"status": "rolled_back", "execution_id": rollback_id}
+
+    # -- CodeDeploy's rollback of a deployment Warden stopped --------------------------------------------
+    def on_deployment(self, event: Any) -> dict[str, Any]:
+        """A deployment's SUCCESS: when it is CodeDeploy's rollback of a deployment Warden stopped, the page
+        of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then)."""
+        detail = event.detail
+        if detail.state != "SUCCESS" or self._marks is None:
+            return {"status": "ignored"}
+        group = self._marks.get(event.account, f"codedeploy-group/{detail.application}/{detail.deployment_group}")
+        if not group.get("deployment_id"):
+            return {"status": "ignored"}
+        access = self._access(event.account)
+        if access is None:
+            return {"status": "ignored", "reason": "no access to the account"}
+        info = access.client("codedeploy").get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        stopped = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        if stopped != group["deployment_id"]:
+            return {"status": "ignored", "reason": "not the rollback of the deployment Warden stopped"}
+        item = self._state.get(group["target_key"])
+        if item.get("deployment_id") != stopped or item.get("resolved_at"):
+            return {"status": "duplicate"}
+        incident = self._incidents.succeeded(group["incident"], at=event.time)
+        if incident is not None:
+            self._notifier.settle(incident.dedup_key, log=self._incidents.effects(incident)).check()
+            self._incidents.close(incident, event_id=event.id)
+        self._state.record(group["target_key"], condition="attribute_not_exists(#resolved_at)",
+                           resolved_at=clock.iso(event.time))
+        return {"status": "resolved", "incident": group["incident"], "rollback_deployment": detail.deployment_id}
 
     def _resolve(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
         if item.get("resolved_at"):
@@ -307,10 +521,13 @@ class RollbackTrigger:
                           at=clock.parse_iso(item["claimed_at"]), reason=item.get("alarm_reason"))
 
     # -- claims, ledger and notices -----------------------------------------------------------------
-    def _claim(self, transition: Transition, target: Target, config: RollbackConfig, plan: Plan) -> Any:
+    def _claim(self, transition: Transition, target: Target, config: RollbackConfig, plan: Plan, mode: str,
+               **intent: Any) -> Any:
+        """The cooldown claim, which is also the intent: what is about to be done, written before it is."""
         fields = {"alarm": transition.alarm, "alarm_reason": (transition.reason or "")[:500], "action": plan.action,
                   "target_key": target.key, "release_execution": plan.release_id or "",
-                  "target_execution": plan.target_id or ""}
+                  "target_execution": plan.target_id or "", "mode": mode, "would": plan.would or "",
+                  "intent_at": clock.iso(clock.now()), **intent}
         return self._state.claim(target.key, transition=transition.key, at=transition.at,
                                  cooldown_s=config.cooldown_minutes * 60, fields=fields)
 

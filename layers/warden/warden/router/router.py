@@ -11,11 +11,16 @@ A CodeDeploy deployment that stopped or failed is first explained by GetDeployme
 (warden.router.deployments): a person's stop informs the team and pages nobody; an alarm stop or a
 failure pages, as `deployment.rolled_back` when CodeDeploy started a rollback and `deployment.failed`
 otherwise.
+A pipeline rollback execution that RollbackTrigger started is already told and paged by it (rollback.started,
+one incident per release): its STARTED pages nobody a second time. RollbackTrigger marks the target of a
+rollback before it calls RollbackStage, and the rollback execution once it has its id (warden.rollback.state);
+either mark makes the execution Warden's own. A person's or CodePipeline's own rollback still pages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
@@ -29,6 +34,8 @@ from warden.release.lookup import Releases
 from warden.router import deployments
 from warden.router.incidents import Incidents, incident_key
 
+OWN_ROLLBACK_WINDOW = timedelta(hours=1)  # a rollback to a marked target that starts later is someone else's
+
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})
 RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
@@ -38,9 +45,11 @@ PERSON_STOP = Decision(("team",), "info", rule="deployment stopped by a person")
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
                  codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
-                 codedeploy_in: Callable[[str], Any] | None = None) -> None:
+                 codedeploy_in: Callable[[str], Any] | None = None, marks: Any = None) -> None:
         """`releases` names the commit and author of what failed (warden.release.lookup);
-        `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read."""
+        `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read;
+        `marks` (warden.rollback.state.RollbackMarks): the rollbacks RollbackTrigger started."""
+        self._marks = marks
         self._notifier = notifier
         self._incidents = incidents
         self._codepipeline = codepipeline
@@ -67,6 +76,10 @@ class NotificationRouter:
         notice = classify(event)
         if notice is None:
             return self.ignored(event)  # type: ignore[return-value]
+        if notice.event == "deployment.rolled_back" and notice.pipeline and not notice.deployment_id:
+            own = self._own_rollback(event)
+            if own is not None:
+                return own
         if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
             self._explain(notice)
         decision = self._notifier.decide(notice)
@@ -97,6 +110,28 @@ class NotificationRouter:
             return
         detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
         notice.error = notice.error or detail or None
+
+    def _own_rollback(self, event: Any) -> dict[str, Any] | None:
+        """The result for a rollback execution RollbackTrigger started (told and paged there), else None."""
+        if self._marks is None:
+            return None
+        from warden.core.clock import parse_iso
+
+        detail = event.detail
+        metadata = detail.rollback_metadata or {}
+        goal = (metadata.get("rollback-target-pipeline-execution-id")
+                or metadata.get("rollbackTargetPipelineExecutionId"))
+        mark = self._marks.get(event.account, f"pipeline/{detail.pipeline}/{detail.execution_id}")
+        if not mark and goal:
+            mark = self._marks.get(event.account, f"pipeline/{detail.pipeline}/{goal}")
+            marked = parse_iso(mark["marked_at"]) if mark.get("marked_at") else None
+            if marked is None or not (marked - timedelta(minutes=5) <= event.time <= marked + OWN_ROLLBACK_WINDOW):
+                mark = {}
+        if not mark:
+            return None
+        return {"status": "own_rollback", "event": "deployment.rolled_back", "execution_id": detail.execution_id,
+                "incident": mark.get("incident"), "reason": f"started by RollbackTrigger (alarm {mark.get('alarm')}), "
+                                                           "which told and paged it"}
 
     # -- incidents ----------------------------------------------------------------------------------
     def _key(self, notice: Notice) -> str:

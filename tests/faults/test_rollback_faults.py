@@ -1,0 +1,267 @@
+"""RollbackTrigger under faults: every AWS call it makes, in three rollback stories, failing once past botocore's
+retries (one Lambda attempt fails), answered-but-lost (the call happened, botocore retried it), and failing
+every attempt (the input is dead-lettered, then redriven once the fault is gone). What the world ends with
+must equal the fault-free run: the rollbacks, stops and StopDeployments CodePipeline and CodeDeploy carried
+out, the pages, the messages (a lost publish may add one, never lose one) and the tables.
+
+The stories (tests/rollback_story.py):
+- bake: a release in its bake window; its alarm arrives by EventBridge and as an SNS message (confirmed with
+  DescribeAlarms); the rollback execution starts (the router must not page it again) and succeeds (resolved);
+- stopping: the alarm fires while the release still deploys: stop, then the stage's STOPPED event rolls back;
+- codedeploy: a deployment group's deployment in progress: StopDeployment with rollback, and CodeDeploy's
+  rollback deployment succeeding resolves the page.
+Faults are injected only into RollbackTrigger's own calls (the router and the ledger have their own suite).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from tests import rollback_story as story
+from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS, Faults
+from tests.helpers import write_scenario
+from warden_local.fakes import codedeploy_state, codepipeline_state
+from warden_local.fakes.codepipeline import rollback_execution_id
+from warden_local.observe import RECORDER
+from warden_local.replay import Replayer, load, substitute
+
+T0 = story.clock.parse_iso("2026-11-27T10:00:00Z")
+T1 = T0 + timedelta(hours=1)
+E1, E2 = "0b1c2d3e-1111-4a5b-8c7d-000000000001", "0b1c2d3e-2222-4a5b-8c7d-000000000002"
+C1, C2 = "a1" * 20, "b2" * 20
+NOT_HANDLERS = {"dynamodb:Scan", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage",
+                "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}
+
+
+def releases(*, second_finishes=True):
+    return (story.release(E1, T0, commit=C1, author="Ana Lima")
+            + story.release(E2, T1, commit=C2, author="Bo Chen", finish=second_finishes))
+
+
+def rollback_events(rollback, target, started, done):
+    metadata = {"execution-type": "ROLLBACK", "rollback-metadata": {"rollback-target-pipeline-execution-id": target},
+                "execution-trigger": {"trigger-type": "ManualRollback"}}
+    return [story.step(story.pipeline_event(rollback, "STARTED", started, **metadata)),
+            story.step(story.stage_event(rollback, "SUCCEEDED", done)),
+            story.step(story.pipeline_event(rollback, "SUCCEEDED", done + timedelta(seconds=5), **metadata))]
+
+
+def bake():
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    rollback = rollback_execution_id(story.PIPELINE, story.STAGE, E1)
+    return story.world(), [
+        *releases(), story.step(story.alarm_event(fired)),
+        story.step(story.alarm_notification(fired), fired + timedelta(seconds=2)),
+        *rollback_events(rollback, E1, fired + timedelta(minutes=1), fired + timedelta(minutes=8))]
+
+
+def stopping():
+    fired = T1 + timedelta(minutes=6)
+    rollback = rollback_execution_id(story.PIPELINE, story.STAGE, E1)
+    stopped = fired + timedelta(minutes=1)
+    return story.world(), [
+        *releases(second_finishes=False), story.step(story.alarm_event(fired)),
+        story.step(story.stage_event(E2, "STOPPED", stopped)),
+        *rollback_events(rollback, E1, stopped + timedelta(seconds=30), stopped + timedelta(minutes=6))]
+
+
+def codedeploy():
+    from tests.integration.test_rollback import codedeploy_world, deploy_step
+
+    fired = T1 + timedelta(minutes=4)
+    done = fired + timedelta(minutes=6)
+    success = {"version": "0", "id": "5d0c1e2f-3a4b-4c5d-8e9f-0a1b2c3d4e5f",
+               "detail-type": "CodeDeploy Deployment State-change Notification", "source": "aws.codedeploy",
+               "account": story.ACCOUNT, "time": story.clock.iso(done), "region": story.REGION,
+               "resources": [f"arn:aws:codedeploy:{story.REGION}:{story.ACCOUNT}:deploymentgroup:checkout/prod"],
+               "detail": {"region": story.REGION, "application": "checkout", "deploymentGroup": "prod",
+                          "deploymentId": "${rb.deploymentInfo.rollbackInfo.rollbackDeploymentId}",
+                          "state": "SUCCESS", "instanceGroupId": "b7e2f1c4-3a9d-4e8b-a6c5-0d1f2e3a4b5c"}}
+    return codedeploy_world(), [
+        deploy_step(T1), story.step(story.alarm_event(fired)),
+        {"at": story.clock.iso(done), "call": "codedeploy:GetDeployment", "save": "rb",
+         "params": {"deploymentId": "${d.deploymentId}"}},
+        {"at": story.clock.iso(done), "event": success}]
+
+
+STORIES = {"bake": bake, "stopping": stopping, "codedeploy": codedeploy}
+
+
+def warden_only(body: bytes) -> bool:
+    return RECORDER.function == "RollbackTrigger"
+
+
+SEEN: Counter = Counter()  # RollbackTrigger's requests, "service:Operation" -> count
+_ANSWER = Faults.__call__
+
+
+def _counting(self, request, event_name: str, **kwargs):
+    if RECORDER.function == "RollbackTrigger":
+        _, service, operation = event_name.split(".", 2)
+        SEEN[f"{service}:{operation}"] += 1
+    return _ANSWER(self, request, event_name, **kwargs)
+
+
+Faults.__call__ = _counting  # the same answers, RollbackTrigger's requests counted on the way
+
+
+def play(world, faults, tmp_path, name, *, arm=None) -> dict:
+    """Deliver the story; `arm(step_index)` arms faults before a step. Dead letters are redriven after the
+    faults are cleared. Returns what was observed."""
+    calls, steps = STORIES[name]()
+    for index, step in enumerate(steps):  # fixed ids: every run delivers the same events
+        if isinstance(step.get("event"), dict) and "id" in step["event"]:
+            step["event"]["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{index}"))
+    scenario = load(write_scenario(tmp_path, steps, world=calls, name=f"{name}.json"))
+    replayer = Replayer(world)
+    replayer.run(type(scenario)("world", world=scenario.world))
+    messages, pages, dead, made = Counter(), Counter(), [], []
+    for index, step in enumerate(scenario.steps):
+        if arm:
+            arm(index)
+        before = dict(SEEN)
+        RECORDER.function = None
+        result = replayer.step(step)
+        made.append({api for api, n in SEEN.items() if n > before.get(api, 0)} - NOT_HANDLERS)
+        faults.clear()
+        effects = result["effects"]
+        for dead_letter in [e for e in effects if e["kind"] == "dead_letter"]:
+            dead.append(dead_letter)
+            event = substitute(copy.deepcopy(step.event), replayer.saved, "redrive") if step.inline else step.event
+            for function, payload in replayer.routes(copy.deepcopy(event)):
+                if function == dead_letter["function"]:
+                    world.invoke(function, payload)
+            effects += world.effects(world.begin())
+        messages.update((e["topic"], e["event"]) for e in effects if e["kind"] == "message")
+        pages.update((e["action"], e["dedup_key"]) for e in effects if e["kind"] == "page")
+    pipeline, deploy = codepipeline_state(), codedeploy_state()
+    world_calls = {"rollbacks": [(r["stageName"], r["targetPipelineExecutionId"]) for r in pipeline.rollbacks],
+                   "stops": [(s["pipelineExecutionId"], s["abandon"]) for s in pipeline.stops],
+                   "deployment_stops": len(getattr(deploy, "stops", []))}
+    # CodeDeploy ids are generated afresh in every world: compared by their place (release, then rollback).
+    names = {}
+    cd = world.client("codedeploy")
+    ids = cd.list_deployments().get("deployments", [])
+    infos = cd.batch_get_deployments(deploymentIds=ids)["deploymentsInfo"] if ids else []
+    for n, info in enumerate(sorted(infos, key=lambda d: (d["createTime"], d.get("creator") == "codeDeployRollback"))):
+        names[info["deploymentId"]] = f"deployment-{n}"
+
+    def plain(text):
+        for found, name in names.items():
+            text = text.replace(found, name)
+        return text
+
+    tables = {lid: sorted(plain(json.dumps(i, sort_keys=True, default=str)) for i in world.table_items(lid))
+              for lid in world.observed_tables()}
+    return {"messages": messages, "pages": pages, "tables": tables, "dead": dead, "calls": made,
+            "world": world_calls}
+
+
+@pytest.fixture(scope="module")
+def references(tmp_path_factory):
+    """Per story: the fault-free run, and the first step at which RollbackTrigger calls each API."""
+    from tests.faults.inject import install
+    from warden_local.world import World
+
+    faults = install()
+    found = {}
+    for name in STORIES:
+        faults.clear()
+        with World() as world:
+            observed = play(world, faults, tmp_path_factory.mktemp(name), name)
+        first = {}
+        for index, step_calls in enumerate(observed["calls"]):
+            for api in step_calls:
+                first.setdefault(api, index)
+        found[name] = (observed, first, None)
+    return found
+
+
+# RollbackTrigger's calls, all of them (the coverage test below fails when it makes one not listed here).
+APIS = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "codedeploy:BatchGetDeployments",
+        "codedeploy:GetDeployment", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
+        "codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState",
+        "codepipeline:RollbackStage", "codepipeline:StopPipelineExecution", "dynamodb:GetItem",
+        "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish",
+        "ssm:GetParameter", "secrets-manager:GetSecretValue"]
+MODES = ("once", "lost", "every_attempt")
+
+
+def test_the_rollback_stories_do_what_they_say(references):
+    bake_run, _, _ = references["bake"]
+    assert bake_run["world"]["rollbacks"] == [(story.STAGE, E1)] and not bake_run["dead"]
+    assert [k for k in bake_run["pages"]] == [("trigger", f"pipeline-warden/{story.ACCOUNT}/{story.REGION}/rollback/"
+                                                          f"{story.PIPELINE}/{story.STAGE}"),
+                                              ("resolve", f"pipeline-warden/{story.ACCOUNT}/{story.REGION}/rollback/"
+                                                          f"{story.PIPELINE}/{story.STAGE}")]
+    stop_run, _, _ = references["stopping"]
+    assert stop_run["world"]["stops"] == [(E2, True)] and stop_run["world"]["rollbacks"] == [(story.STAGE, E1)]
+    assert sorted(a for a, _ in stop_run["pages"]) == ["resolve", "trigger"]
+    deploy_run, _, _ = references["codedeploy"]
+    assert deploy_run["world"]["deployment_stops"] == 1
+    assert sorted(a for a, _ in deploy_run["pages"]) == ["resolve", "trigger"]
+    for run in (bake_run, stop_run, deploy_run):
+        assert all(n == 1 for n in run["pages"].values()), run["pages"]  # one page, resolved once
+
+
+def test_the_suite_covers_every_call_rollback_trigger_makes(references):
+    made = set().union(*(first.keys() for _, first, _ in references.values()))
+    assert made <= set(APIS), made - set(APIS)
+    for api in ("cloudwatch:DescribeAlarms", "codepipeline:RollbackStage", "codepipeline:StopPipelineExecution",
+                "codedeploy:StopDeployment", "codedeploy:GetDeployment"):
+        assert api in made, api
+
+
+# Known divergences, still open (an XPASS says it is fixed).
+KNOWN = {
+    # The only PutItem is powertools Idempotency's in-progress record of the alarm transition. Written with its
+    # answer lost, botocore's retry finds the record in progress and every attempt (and the redrive, within the
+    # in-progress expiry, which powertools takes from the invocation's remaining time) is refused as "already in
+    # progress": the alarm is dead-lettered instead of acting. Closing it needs the in-progress owner to be
+    # recognised on retry (the request id), which powertools does not offer.
+    ("dynamodb:PutItem", "lost"): "a lost idempotency PutItem holds the transition in progress until it expires",
+}
+
+
+def _cases():
+    return [pytest.param(name, api, mode, id=f"{name}-{api}-{mode}",
+                         marks=pytest.mark.xfail(reason=KNOWN[(api, mode)], strict=False)
+                         if (api, mode) in KNOWN else ())
+            for name in STORIES for api in APIS for mode in MODES]
+
+
+@pytest.mark.parametrize(("name", "api", "mode"), _cases())
+def test_a_failing_call_of_rollback_trigger_changes_no_outcome(references, world, faults, tmp_path, name, api, mode):
+    expected, first, _ = references[name]
+    if api not in first:
+        pytest.skip(f"{api} is not called in the {name} story")
+    rules = []
+
+    def arm(index):
+        if index != first[api]:
+            return
+        if mode == "lost":
+            rules.append(faults.fail(api, 1, warden_only, lost=True))
+        else:
+            times = BOTOCORE_ATTEMPTS * (1 if mode == "once" else LAMBDA_ATTEMPTS)
+            rules.append(faults.fail(api, times, warden_only))
+
+    observed = play(world, faults, tmp_path, name, arm=arm)
+    assert rules and rules[0].failed >= 1
+    if mode == "every_attempt" and api != "sns:Publish":  # publishes spread the failures over audiences
+        assert observed["dead"], "failing every attempt dead-letters the input"
+    assert observed["world"] == expected["world"]
+    assert observed["pages"] == expected["pages"]
+    if mode == "lost" and api == "sns:Publish":
+        assert not expected["messages"] - observed["messages"]
+        assert sum((observed["messages"] - expected["messages"]).values()) <= 1
+    else:
+        assert observed["messages"] == expected["messages"]
+    for lid, items in expected["tables"].items():
+        assert observed["tables"][lid] == items, (lid, sorted(set(observed["tables"][lid]) ^ set(items)))
