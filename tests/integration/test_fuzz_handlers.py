@@ -23,7 +23,8 @@ from warden_local.world import World
 SEED = 20261205
 PER_HANDLER = 300  # 2,100 inputs, and the sweeps between them
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-REASONS = ("InvalidEvent", "PermanentError", "IdempotencyValidationError", "IdempotencyKeyError")
+# RefusedAlarm: an alarm message CloudWatch does not confirm (forged) or from an account Warden does not trust.
+REASONS = ("InvalidEvent", "PermanentError", "RefusedAlarm", "IdempotencyValidationError", "IdempotencyKeyError")
 
 
 def dead_letters(world, function):
