@@ -74,9 +74,10 @@ test: lint build
 bench: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m tests.benchmarks.bench
 
-# Real account: standard AWS credentials, parameters in samconfig.toml.
+# Real account: standard AWS credentials, parameters in samconfig.toml ([staging] or [prod]).
+ENV ?= staging
 deploy: build
-	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml
+	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml --config-env $(ENV)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(UV_VENV) .aws-sam bench.json
