@@ -61,9 +61,10 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml workload-account.yaml
 	$(LOCAL_AWS) $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f workload-account.yaml --framework cloudformation --skip-download \
+		--compact --quiet
 
 build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
