@@ -100,7 +100,7 @@ def _fail(message: str) -> int:
 def _validate(paths: list[Path], kind: str | None) -> int:
     """Every error of every file, one line each on stderr (`warden: FILE: where: what`); exit 2 if any."""
     from warden.aws.config import ConfigError, parse_documents
-    from warden_local.replay import read_json
+    from warden_local.replay import InputError, read_json
 
     failed = False
     for path in paths:
@@ -111,6 +111,10 @@ def _validate(paths: list[Path], kind: str | None) -> int:
             failed = True
             for problem in exc.problems:
                 print(f"warden: {path}: {' '.join(problem.split())}", file=sys.stderr)
+            continue
+        except InputError as exc:  # the message names the file already
+            failed = True
+            print(f"warden: {' '.join(str(exc).split())}", file=sys.stderr)
             continue
         print(f"{path}: valid ({', '.join(sorted(docs)) or 'no documents'})")
     return EXIT_BAD_INPUT if failed else 0

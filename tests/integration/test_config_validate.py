@@ -64,8 +64,9 @@ def test_bad_files_are_one_line_each(tmp_path, capsys, content, expected):
 
 
 def test_every_file_is_checked_even_after_a_bad_one(tmp_path, capsys):
-    bad, good = tmp_path / "ledger.json", tmp_path / "escalation.json"
+    bad, missing, good = tmp_path / "ledger.json", tmp_path / "routing.json", tmp_path / "escalation.json"
     bad.write_text(json.dumps({"change_failure_window_hours": "a day"}))
     good.write_text(json.dumps({"tiers": []}))
-    status, out, err = validate(capsys, bad, good)
-    assert status == 2 and out == f"{good}: valid (escalation)\n" and len(err) == 1 and "ledger." in err[0]
+    status, out, err = validate(capsys, bad, missing, good)
+    assert status == 2 and out == f"{good}: valid (escalation)\n"
+    assert len(err) == 2 and "ledger.change_failure_window_hours" in err[0] and "no such file" in err[1]
