@@ -76,7 +76,8 @@ bench: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m tests.benchmarks.bench
 
 # Real account: standard AWS credentials, parameters in samconfig.toml ([staging] or [prod]).
-ENV ?= staging
+# `make deploy ENV=prod`; a plain assignment, so that a shell's own $ENV (sh's start-up file) is never taken for it.
+ENV = staging
 deploy: build
 	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml --config-env $(ENV)
 

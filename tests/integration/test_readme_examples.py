@@ -69,3 +69,15 @@ def test_a_broken_example_would_be_caught(tmp_path, capsys):
     assert err == [f"warden: {path}: rollback.mode: Input should be 'enforce' or 'dry_run'",
                    f"warden: {path}: rollback.rules[0] (name 'x').alarms: List should have at least 1 item "
                    "after validation, not 0"]  # every error, one line each
+
+
+def test_the_start_in_audit_and_dry_run_commands_write_valid_documents(tmp_path, capsys):
+    """The first screen's `echo '{...}' > KIND.json` lines: what they put in SSM is valid, and is the
+    cautious mode of each document that changes resources."""
+    text = (ROOT / "README.md").read_text()
+    written = dict((kind, body) for body, kind in re.findall(r"echo '(\{[^']*\})'\s+> (\w+)\.json", text))
+    assert written == {"artifacts": '{"mode": "audit"}', "rollback": '{"mode": "dry_run"}'}
+    for kind, body in written.items():
+        path = tmp_path / f"{kind}.json"
+        path.write_text(body)
+        assert main(["config", "validate", str(path)]) == 0, capsys.readouterr().err
