@@ -61,9 +61,10 @@ demo: $(VENV)/.installed
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .
-	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/cfn-lint template.yaml workload-account.yaml
 	$(LOCAL_AWS) $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
-	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f workload-account.yaml --framework cloudformation --skip-download \
+		--compact --quiet
 
 build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
@@ -74,9 +75,11 @@ test: lint build
 bench: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m tests.benchmarks.bench
 
-# Real account: standard AWS credentials, parameters in samconfig.toml.
+# Real account: standard AWS credentials, parameters in samconfig.toml ([staging] or [prod]).
+# `make deploy ENV=prod`; a plain assignment, so that a shell's own $ENV (sh's start-up file) is never taken for it.
+ENV = staging
 deploy: build
-	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml
+	$(SAM_VENV)/bin/sam deploy --config-file samconfig.toml --config-env $(ENV)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(UV_VENV) .aws-sam bench.json

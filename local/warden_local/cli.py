@@ -11,6 +11,8 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
+# The kinds of configuration documents (warden.aws.config.DOCUMENTS), without importing the layer here.
+DOCUMENTS = ("artifacts", "escalation", "ledger", "rollback", "routing")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,8 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("inputs", nargs="+", metavar="INPUT")
     config = sub.add_parser("config", help="configuration documents")
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
-    validate = config_sub.add_parser("validate", help="validate a configuration file offline")
-    validate.add_argument("file")
+    validate = config_sub.add_parser(
+        "validate", help="validate configuration files offline: an SSM parameter value, `aws ssm get-parameter(s)` "
+                         "output, or documents keyed by kind")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--kind", choices=sorted(DOCUMENTS),
+                          help="which document a plain SSM value is (default: the file's name, e.g. routing.json, "
+                               "or the only kind its keys fit)")
     from warden_local import ledger_cli
 
     ledger_cli.add_parser(sub)
@@ -73,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warden: demo failed at {failure}", file=sys.stderr)
             return EXIT_DEMO_FAILED if failures(doc) else 0
         elif args.command == "config":
-            return _validate(Path(args.file))
+            return _validate([Path(f) for f in args.files], args.kind)
         elif args.command == "ledger":
             from warden_local import ledger_cli
 
@@ -95,17 +102,62 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _validate(path: Path) -> int:
+def _validate(paths: list[Path], kind: str | None) -> int:
+    """Every error of every file, one line each on stderr (`warden: FILE: where: what`); exit 2 if any."""
     from warden.aws.config import ConfigError, parse_documents
-    from warden_local.replay import read_json
+    from warden_local.replay import InputError, read_json
 
-    try:
-        docs = parse_documents(read_json(path))  # InputError for a missing file or invalid JSON
-    except ConfigError as exc:
-        print(f"warden: {path}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    print(f"{path}: valid ({', '.join(sorted(docs)) or 'no documents'})")
-    return 0
+    failed = False
+    for path in paths:
+        try:
+            bundle = _as_bundle(path, read_json(path), kind)  # InputError for a missing file or invalid JSON
+            docs = parse_documents(bundle)
+        except ConfigError as exc:
+            failed = True
+            for problem in exc.problems:
+                print(f"warden: {path}: {' '.join(problem.split())}", file=sys.stderr)
+            continue
+        except InputError as exc:  # the message names the file already
+            failed = True
+            print(f"warden: {' '.join(str(exc).split())}", file=sys.stderr)
+            continue
+        print(f"{path}: valid ({', '.join(sorted(docs)) or 'no documents'})")
+    return EXIT_BAD_INPUT if failed else 0
+
+
+def _as_bundle(path: Path, data: Any, kind: str | None) -> dict[str, Any]:
+    """{kind: document} from what a person has at hand: the value of an SSM parameter (`<ConfigPrefix>/<kind>`),
+    the output of `aws ssm get-parameter` / `get-parameters-by-path`, or documents keyed by kind."""
+    from warden.aws.config import ConfigError, is_bundle, kinds_fitting
+
+    if isinstance(data, dict) and ("Parameter" in data or "Parameters" in data):
+        found = data.get("Parameters") or [data.get("Parameter")]
+        bundle = {}
+        for parameter in found:
+            if not (isinstance(parameter, dict) and isinstance(parameter.get("Name"), str)
+                    and isinstance(parameter.get("Value"), str)):
+                raise ConfigError("a Parameter without a Name and a string Value")
+            name = parameter["Name"].rstrip("/").rpartition("/")[2]
+            if name not in DOCUMENTS:
+                raise ConfigError(f"parameter {parameter['Name']}: not a configuration document "
+                                  f"(<ConfigPrefix>/{{{','.join(DOCUMENTS)}}})")
+            try:
+                bundle[name] = json.loads(parameter["Value"])
+            except ValueError as exc:
+                raise ConfigError(f"parameter {parameter['Name']}: its value is not JSON: {exc}") from None
+        return bundle
+    if kind is None and is_bundle(data):
+        return data
+    kind = kind or (path.stem if path.stem in DOCUMENTS else None)
+    if kind is None:
+        fitting = kinds_fitting(data)
+        if len(fitting) != 1:
+            raise ConfigError(
+                "cannot tell which document this is "
+                + (f"(it fits {', '.join(fitting)}): " if fitting else "(its keys fit none): ")
+                + f"name the file after its parameter ({'.json, '.join(DOCUMENTS)}.json) or use --kind")
+        kind = fitting[0]
+    return {kind: data}
 
 
 if __name__ == "__main__":

@@ -14,11 +14,45 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from warden.core import clock
 
 EXIT_BAD_INPUT = 2
+
+
+def positive(kind: type) -> Any:
+    """An argparse type: a number above zero (`--days 0` is a mistake, not an empty report)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a{'n integer' if kind is int else ' number'}: {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def commit_sha(text: str) -> str:
+    """An argparse type: a commit SHA or a prefix of it, at least 7 hexadecimal characters (git's short SHA)."""
+    value = text.strip().lower()
+    if not 7 <= len(value) <= 40 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError(f"a commit is 7 to 40 hexadecimal characters of its SHA: {text!r}")
+    return value
+
+
+def html_path(text: str) -> Path:
+    """An argparse type: where to write the charts, an .html file in an existing directory."""
+    path = Path(text)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise argparse.ArgumentTypeError(f"the charts are an HTML file (.html): {text!r}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {str(path.parent)!r}")
+    return path
 
 
 def add_parser(subparsers: Any) -> None:
@@ -33,13 +67,18 @@ def add_parser(subparsers: Any) -> None:
     history = sub.add_parser("history", parents=[common], help="a pipeline's executions, newest first")
     history.add_argument("pipeline", metavar="REF",
                          help="NAME (a pipeline of the tools account) or ACCOUNT/NAME (a workload account's)")
-    history.add_argument("--limit", type=int, default=20)
+    history.add_argument("--limit", type=positive(int), default=20)
     commit = sub.add_parser("commit", parents=[common], help="every execution of a commit")
-    commit.add_argument("sha")
+    commit.add_argument("sha", type=commit_sha, metavar="SHA",
+                        help="the commit's SHA, or its first 7 or more characters")
     dora = sub.add_parser("dora", parents=[common], help="DORA figures over the last N days")
-    dora.add_argument("--days", type=float, default=30.0)
+    dora.add_argument("--days", type=positive(float),
+                      help="length of the period (default: 30 days; 12 weeks with --by week)")
     dora.add_argument("--until", help="end of the period, ISO 8601 (default: now; the replay's last step locally)")
-    dora.add_argument("--window-hours", type=float, help="change-failure window (default: the ledger config)")
+    dora.add_argument("--window-hours", type=positive(float), help="change-failure window (default: the ledger config)")
+    dora.add_argument("--by", choices=["week"], help="the figures per ISO week (Monday to Sunday, UTC)")
+    dora.add_argument("--out", type=html_path, metavar="FILE.html",
+                      help="also write the weekly figures as charts: one self-contained HTML file (implies --by week)")
 
 
 @dataclass
@@ -101,7 +140,15 @@ def run(args: argparse.Namespace) -> int:
     except (ClientError, BotoCoreError, LookupError) as exc:  # credentials, a missing stack: one line
         print(f"warden: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if getattr(args, "out", None):
+        from warden_local.dora_chart import page
+
+        args.out.write_text(page(result["weeks"], title="DORA figures per week",
+                                 subtitle=f"{result['from']} .. {result['until']}, production deployments of every "
+                                          f"pipeline; change-failure window {result['window_hours']:g} h"))
     print(json.dumps(result, indent=2, default=str) if args.json else _render(args.ledger_command, result))
+    if getattr(args, "out", None) and not args.json:
+        print(f"charts: {args.out}")
     return 0
 
 
@@ -113,17 +160,22 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
         return reader.history(args.pipeline, limit=args.limit).items
     if args.ledger_command == "commit":
         return reader.by_commit(args.sha).items
-    from warden.ledger.dora import dora
+    from warden.ledger.dora import dora, week_start, weekly
 
     end = until or source.now
-    start = end - timedelta(days=args.days)
     window = args.window_hours or source.window_hours
+    if args.by or args.out:
+        start = end - timedelta(days=args.days) if args.days else week_start(end) - timedelta(weeks=11)
+        weeks = weekly(reader.for_dora(start, end).items, start=start, end=end, window_hours=window)
+        return {"by": "week", "from": clock.iso(start), "until": clock.iso(end), "window_hours": window,
+                "weeks": weeks}
+    start = end - timedelta(days=args.days or 30.0)
     return dora(reader.for_dora(start, end).items, start=start, end=end, window_hours=window)
 
 
 # -- human tables ------------------------------------------------------------------------------------
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [[("-" if v in (None, "") else str(v)) for v in row] for row in rows]
+    cells = [[("-" if v is None else str(v)) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
@@ -132,6 +184,23 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def _short(sha: str | None) -> str | None:
     return sha[:10] if sha else None
+
+
+def _who(principal: str | None) -> str | None:
+    """`arn:aws:sts::1:assumed-role/release-approver/maria.garcia` -> `release-approver/maria.garcia`."""
+    if not principal or not principal.startswith("arn:"):
+        return principal
+    resource = principal.split(":", 5)[-1]
+    return resource.split("/", 1)[1] if "/" in resource else resource
+
+
+def _current_note(row: dict[str, Any]) -> str:
+    notes = []
+    if row.get("execution_type") == "ROLLBACK":
+        notes.append(f"rollback to {row['release_from'][:8]}" if row.get("release_from") else "rollback")
+    if row.get("failed_since"):
+        notes.append(f"failing since {row['failed_since']}")
+    return ", ".join(notes)
 
 
 def _duration(seconds: float | None) -> str | None:
@@ -143,15 +212,18 @@ def _duration(seconds: float | None) -> str | None:
 
 
 def _render(command: str, result: Any) -> str:
+    if command == "dora" and result.get("by") == "week":
+        return _render_weeks(result)
     if command == "dora":
         return _render_dora(result)
     if not result:
         return "(no records)"
     if command == "current":
         return _table(["PIPELINE", "STAGE", "COMMIT", "AUTHOR", "APPROVER", "DEPLOYED", "EXECUTION", "NOTE"], [
-            [r["pipeline"], r["stage"] + (" (prod)" if r.get("production") else ""), _short(r.get("commit_id")),
-             r.get("author"), r.get("approver"), r.get("deployed_at"), r.get("execution_id", "")[:8],
-             f"failing since {r['failed_since']}" if r.get("failed_since") else None] for r in result])
+            [r["pipeline"], r["stage"] + (" (prod)" if r.get("production") else ""),
+             _short(r.get("commit_id")) or "unknown", r.get("author") or "unknown",
+             _who(r.get("approver")) or "no approval", r.get("deployed_at"), r.get("execution_id", "")[:8],
+             _current_note(r)] for r in result])
     return _table(["STARTED", "PIPELINE", "STATUS", "TYPE", "DURATION", "COMMIT", "AUTHOR", "APPROVER",
                    "EXECUTION"], [
         [r.get("started_at"), r.get("pipeline"), r.get("status") or "IN PROGRESS", r.get("execution_type"),
@@ -182,3 +254,15 @@ def _render_dora(d: dict[str, Any]) -> str:
         f"{ttr['open']} open)",
         *(["", table] if per_pipeline else []),
     ])
+
+
+def _render_weeks(d: dict[str, Any]) -> str:
+    rows = [[w["week"] + (" *" if w["partial"] else ""), w["deployments"],
+             _duration(w["lead_time_seconds"]["median"]),
+             None if w["change_failure_rate"] is None else f"{w['change_failure_rate']:.0%}",
+             _duration(w["time_to_restore_seconds"]["median"]), w["time_to_restore_seconds"]["open"]]
+            for w in d["weeks"]]
+    return "\n".join([
+        f"DORA per week, {d['from']} .. {d['until']} (change-failure window {d['window_hours']:g} h)",
+        _table(["WEEK", "DEPLOYMENTS", "LEAD TIME (MEDIAN)", "CHANGE FAILURE", "RESTORED (MEDIAN)", "OPEN"], rows),
+        "* a week the period cuts short"])

@@ -211,7 +211,9 @@ def test_current_deployment_per_stage(in_order):
     prod = current["Deploy-Prod"]
     # The rollback put A's commit back in production; the earlier stages still run C.
     assert (prod["commit_id"], prod["deployed_at"], prod["production"]) == (A1, at("14:10:00"), True)
-    assert prod["execution_type"] == "ROLLBACK" and "approver" not in prod and "author" not in prod  # not C's
+    # The rollback runs A's release: its author is A's (from the target's record), never C's, and no approver.
+    assert prod["execution_type"] == "ROLLBACK" and "approver" not in prod
+    assert (prod["author"], prod["release_from"]) == ("Alice Dev", "exec-a")
     assert (current["Approve"]["commit_id"], current["Approve"]["approver"]) == (C3, BOB)
     assert (current["Build"]["author"], current["Build"]["deployed_at"]) == ("Carol Dev", at("12:20:00"))
 
@@ -220,6 +222,41 @@ def test_executions_of_a_commit(in_order):
     found = reader(in_order).by_commit(A1).items
     assert sorted(f["execution_type"] for f in found) == ["ROLLBACK", "STANDARD"]
     assert reader(in_order).by_commit("f" * 40).items == []
+    # git's short SHA, or any longer prefix, finds the same executions.
+    for prefix in (A1[:7], A1[:12].upper(), A1[:39]):
+        assert [f["execution_id"] for f in reader(in_order).by_commit(prefix).items] == [
+            f["execution_id"] for f in found], prefix
+    assert reader(in_order).by_commit(A1[:7] + "0").items == []
+
+
+def test_a_short_sha_of_two_commits_is_ambiguous(world):
+    from warden.ledger.view import AmbiguousCommit
+
+    play(world)
+    twin = A1[:7] + "e" * 33  # another commit starting with the same 7 characters
+    started = event(PIPELINE_EVENT, "exec-twin", "STARTED", "16:00:00", **trigger(twin, "Dana Dev", "15:30:00"))
+    world.set_time(clock.parse_iso(at("16:01:00")))
+    assert world.invoke("DeploymentTracker", started).error is None
+    with pytest.raises(AmbiguousCommit, match=f"commit {A1[:7]} is ambiguous: it starts 2 recorded commits"):
+        reader(world).by_commit(A1[:7])
+    assert [f["execution_id"] for f in reader(world).by_commit(twin[:8]).items] == ["exec-twin"]
+    assert len(reader(world).by_commit(A1[:8]).items) == 2
+
+
+def test_current_never_lacks_the_release_of_a_deployed_stage(world):
+    """A rollback execution known only from its stage events (no pipeline event, so nothing enriched it)
+    still shows the release it redeployed, from its target's record."""
+    rollback_id = play(world)
+    table = world.physical["LedgerTable"]["TableName"]
+    ddb = world.client("dynamodb")
+    key = {"pk": {"S": f"EXEC#{PIPELINE}#{rollback_id}"}, "sk": {"S": "EXECUTION"}}
+    ddb.update_item(TableName=table, Key=key, UpdateExpression="REMOVE commit_id, commit_message, author")
+    ddb.update_item(TableName=table, Key={"pk": {"S": f"CURRENT#{PIPELINE}"}, "sk": {"S": "STAGE#Deploy-Prod"}},
+                    UpdateExpression="REMOVE commit_id, commit_message, author")
+    page = reader(world).current()
+    prod = next(c for c in page.items if c["stage"] == "Deploy-Prod")
+    assert (prod["commit_id"], prod["author"], prod["release_from"]) == (A1, "Alice Dev", "exec-a")
+    assert page.queries == 3  # the index, the rollback execution, its target: only for the incomplete row
 
 
 def test_dora_figures_match_the_hand_computed_ones(in_order):
@@ -294,10 +331,32 @@ def test_cli_current_and_dora_on_the_demo():
     assert json.loads(run.stdout)["pipelines"]["payments-api"]["deployments"] == 1
 
 
-def test_cli_bad_input_is_one_line_and_exit_2():
-    run = warden("ledger", "dora", "--until", "yesterday")
-    assert run.returncode == 2
-    assert run.stderr.count("\n") == 1 and "--until" in run.stderr
+@pytest.mark.parametrize(("args", "expected"), [
+    (["dora", "--until", "yesterday"], "--until"),
+    (["dora", "--days", "0"], "argument --days: must be above 0: '0'"),
+    (["dora", "--days", "-3"], "argument --days: must be above 0"),
+    (["dora", "--window-hours", "0"], "argument --window-hours: must be above 0"),
+    (["history", "payments-api", "--limit", "0"], "argument --limit: must be above 0: '0'"),
+    (["history", "payments-api", "--limit", "ten"], "argument --limit: not an integer: 'ten'"),
+    (["commit", "c7d8e9"], "a commit is 7 to 40 hexadecimal characters"),
+    (["commit", "not-a-sha"], "a commit is 7 to 40 hexadecimal characters"),
+    (["current", "--replay", "no/such/file.json"], "no such file"),
+    (["dora", "--by", "month"], "argument --by: invalid choice"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
+    run = warden("ledger", *args)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("warden: ") and expected in run.stderr, run.stderr
+
+
+def test_cli_commit_by_short_sha_and_current_without_dashes():
+    demo_commit = DEMO["steps"][4]["event"]["detail"]["execution-trigger"]["commit-id"]
+    run = warden("ledger", "commit", demo_commit[:7], "--json")
+    assert run.returncode == 0, run.stderr
+    assert {r["commit_id"] for r in json.loads(run.stdout)} == {demo_commit}
+    table = warden("ledger", "current").stdout.splitlines()
+    rows = [line.split() for line in table[1:]]
+    assert rows and all("-" not in row for row in rows), table  # every deployed stage names its release
 
 
 def _demo_path():
@@ -314,3 +373,17 @@ def test_story_is_what_the_docstring_says():
     assert times[("exec-c", "Deploy-Prod", "SUCCEEDED")] == at("13:00:00")
     assert times[("exec-r", "Deploy-Prod", "STARTED")] == at("14:00:30")
     assert datetime.fromisoformat(times[("exec-r", "Deploy-Prod", "SUCCEEDED")]).minute == 10
+
+
+def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
+    out = tmp_path / "dora.html"
+    run = warden("ledger", "dora", "--by", "week", "--days", "14", "--out", str(out), "--json")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert doc["by"] == "week" and [w["week"] for w in doc["weeks"]][-1] == "2026-W48"
+    demo_week = doc["weeks"][-1]
+    assert demo_week["deployments"] == 3 and demo_week["partial"]  # the demo's three production deployments
+    html = out.read_text()
+    assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
+    table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
+    assert table.splitlines()[1].split()[:2] == ["WEEK", "DEPLOYMENTS"] and "2026-W48 *  3" in table

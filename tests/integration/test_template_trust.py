@@ -95,7 +95,7 @@ def test_the_bus_admits_trusted_senders_and_only_the_sources_warden_consumes(sta
         return
     statement = props[policy]["Statement"]
     condition = statement["Condition"]["ForAllValues:StringEquals"]
-    assert set(condition["events:source"]) == {"aws.codepipeline", "aws.codedeploy", "aws.cloudwatch"}
+    assert set(condition["events:source"]) == {"aws.codepipeline", "aws.codedeploy", "aws.cloudwatch", "aws.s3"}
     assert "CodeDeploy Deployment State-change Notification" in condition["events:detail-type"]
     if kind == "organization":
         assert statement["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": ORG}

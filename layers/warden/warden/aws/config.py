@@ -29,7 +29,12 @@ CACHE_SECONDS = 300
 
 
 class ConfigError(ValueError):
-    """A configuration document that does not validate; the message names the rule and field."""
+    """A configuration document that does not validate; the message names the rule and field.
+    `problems` holds every error, one line each (`routing.rules[1] (name 'x').match.stage: ...`)."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class InvalidConfig(PermanentError):
@@ -69,15 +74,36 @@ def parse_document(kind: str, data: Any) -> BaseModel:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_where(kind, tuple(err['loc']), data)}: {err['msg']}" for err in exc.errors()]
-        raise ConfigError("; ".join(problems)) from None
+        raise ConfigError("; ".join(problems), problems) from None
 
 
 def parse_documents(data: Any) -> dict[str, BaseModel]:
-    """A file or a scenario's `config`: {"routing": {...}, "escalation": {...}, ...}."""
+    """A file or a scenario's `config`: {"routing": {...}, "escalation": {...}, ...}. Every error of every
+    document is reported (ConfigError.problems), not only the first document's."""
     if not isinstance(data, dict):
         raise ConfigError("a configuration file is a JSON object keyed by document kind "
                           f"({', '.join(sorted(DOCUMENTS))})")
-    return {kind: parse_document(kind, doc) for kind, doc in data.items()}
+    documents, problems = {}, []
+    for kind, doc in data.items():
+        try:
+            documents[kind] = parse_document(kind, doc)
+        except ConfigError as exc:
+            problems += exc.problems
+    if problems:
+        raise ConfigError("; ".join(problems), problems)
+    return documents
+
+
+def is_bundle(data: Any) -> bool:
+    """{"routing": {...}, ...}: documents keyed by kind, as in a scenario's `config` (not one SSM value)."""
+    return isinstance(data, dict) and bool(data) and all(key in DOCUMENTS for key in data)
+
+
+def kinds_fitting(data: Any) -> list[str]:
+    """The kinds whose model has every top-level key of `data`: which document an SSM value can be."""
+    if not isinstance(data, dict):
+        return []
+    return [kind for kind in sorted(DOCUMENTS) if set(data) <= set(model_for(kind).model_fields)]
 
 
 class ConfigStore:

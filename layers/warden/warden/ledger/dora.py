@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from warden.core import clock
@@ -127,3 +127,29 @@ def _figures(deployments: list[_Point], failures: list[_Point], restores: list[_
         "failed_deployments": failed,
         "time_to_restore_seconds": _summary(restore_times) | {"open": still_open},
     }
+
+
+def week_start(moment: datetime) -> datetime:
+    """Monday 00:00 UTC of the ISO week that holds `moment`."""
+    day = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day - timedelta(days=day.weekday())
+
+
+def weekly(executions: list[dict[str, Any]], *, start: datetime, end: datetime,
+           window_hours: float = 24.0) -> list[dict[str, Any]]:
+    """The four figures per ISO week (Monday 00:00 UTC to the next), for every week that overlaps
+    [start, end], oldest first, with the same definitions as `dora`. A week that `end` cuts short is
+    computed up to `end` (`partial`); a deployment's failure may fall in the next week and still counts
+    against the week it was deployed in."""
+    deployments, failures, restores = _points(executions)
+    weeks, week = [], week_start(start)
+    while week <= end:
+        until = min(week + timedelta(days=7) - timedelta(microseconds=1), end)
+        since = max(week, start)
+        figures = _figures(deployments, failures, restores, start=since, end=until, window_hours=window_hours)
+        iso = week.isocalendar()
+        weeks.append({"week": f"{iso.year}-W{iso.week:02d}", "from": clock.iso(since), "until": clock.iso(until),
+                      "partial": since > week or until < week + timedelta(days=7) - timedelta(microseconds=1)}
+                     | figures)
+        week += timedelta(days=7)
+    return weeks

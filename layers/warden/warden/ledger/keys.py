@@ -7,7 +7,8 @@ share a key. A CodePipeline name cannot contain "/", so a ref is unambiguous.
 One table, three item kinds:
   execution  pk EXEC#<name>#<execution id>  sk EXECUTION        (execution ids are unique: the name suffices)
              gsi1 PIPE#<ref> / <started>#<id>                   history of a pipeline, newest first
-             gsi2 COMMIT#<sha> / <started>#<ref>#<id>           every execution of a commit
+             gsi2 COMMIT#<sha[:7]> / <started>#<ref>#<id>       every execution of a commit, found by any
+                                                                prefix of 7 or more characters
              gsi3 MONTH#<yyyy-mm> / <started>#<ref>#<id>        executions in a time range (DORA)
              gsi4 RUNNING / <started>#<ref>#<id>                sparse: only while the execution runs
                                                                 (warden.health.slow sweeps it)
@@ -67,7 +68,17 @@ def history_pk(ref: str) -> str:
     return f"PIPE#{ref}"
 
 
+# A commit is asked for by a short SHA (git shows 7 characters): the index partition is the first 7, and a
+# longer prefix narrows it down with a filter on `commit_id`. Items recorded before this layout keyed the
+# whole SHA (LEGACY_COMMIT_PK); they are found by it.
+COMMIT_PREFIX = 7
+
+
 def commit_pk(sha: str) -> str:
+    return f"COMMIT#{sha.lower()[:COMMIT_PREFIX]}"
+
+
+def legacy_commit_pk(sha: str) -> str:
     return f"COMMIT#{sha.lower()}"
 
 

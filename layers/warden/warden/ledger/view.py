@@ -12,11 +12,14 @@ from typing import Any
 from warden.core import clock
 from warden.ledger.keys import (
     APPROVAL_PREFIX,
+    COMMIT_PREFIX,
     CURRENT_GSI1PK,
     STAGE_PREFIX,
     commit_pk,
+    execution_key,
     from_item,
     history_pk,
+    legacy_commit_pk,
     month_pk,
     normalize_ref,
 )
@@ -83,6 +86,19 @@ def current_fields(view: dict[str, Any], stage: str) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
+class AmbiguousCommit(LookupError):
+    """A short SHA that more than one recorded commit starts with."""
+
+    def __init__(self, prefix: str, commits: list[str]) -> None:
+        super().__init__(f"commit {prefix} is ambiguous: it starts {len(commits)} recorded commits "
+                         f"({', '.join(c[:12] for c in commits)}); give more of the SHA")
+        self.commits = commits
+
+
+# What `current` fills from the execution, and from a rollback's target, when the stage's item lacks it.
+RELEASE_FACTS = ("commit_id", "commit_message", "branch", "tag", "repository", "author", "author_email")
+
+
 @dataclass
 class Page:
     items: list[dict[str, Any]]
@@ -129,10 +145,38 @@ class LedgerReader:
                            ScanIndexForward=not newest_first)
 
     def current(self) -> Page:
-        """Every stage's current deployment, across pipelines (one query)."""
+        """Every stage's current deployment, across pipelines (one query). A stage whose item lacks the
+        release (commit, author) gets it from its execution and, for a rollback, from the execution it
+        redeployed (`release_from`): a rollback runs the target's revision, and a rollback execution's own
+        events carry no commit. One GetItem per such execution, none when the items are complete."""
         page = self._index("gsi1", CURRENT_GSI1PK, newest_first=False)
         page.items = [displayed(i) for i in page.items if i.get("execution_id")]  # failure-only markers aside
+        executions: dict[tuple[str, str], dict[str, Any]] = {}
+        for item in page.items:
+            if item.get("commit_id") and item.get("author"):
+                continue
+            name = item.get("pipeline_name") or item["pipeline"]
+            execution = self._execution(name, item["execution_id"], executions, page)
+            item |= {k: execution[k] for k in RELEASE_FACTS if execution.get(k) and not item.get(k)}
+            target = execution.get("rollback_target")
+            if execution.get("execution_type") == "ROLLBACK" and target and not (
+                    item.get("commit_id") and item.get("author")):
+                release = self._execution(name, target, executions, page)
+                found = {k: release[k] for k in RELEASE_FACTS if release.get(k) and not item.get(k)}
+                if found and (not item.get("commit_id") or item["commit_id"] == release.get("commit_id")):
+                    item |= found | {"release_from": target}
         return page
+
+    def _execution(self, pipeline: str, execution_id: str, seen: dict[tuple[str, str], dict[str, Any]],
+                   page: Page) -> dict[str, Any]:
+        if (pipeline, execution_id) not in seen:
+            answer = self._ddb.get_item(TableName=self._table, Key={
+                k: {"S": v} for k, v in execution_key(pipeline, execution_id).items()},
+                ReturnConsumedCapacity="TOTAL")
+            page.consumed_capacity += (answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0.0)
+            page.queries += 1
+            seen[(pipeline, execution_id)] = from_item(answer.get("Item"))
+        return seen[(pipeline, execution_id)]
 
     def history(self, ref: str, limit: int = 20) -> Page:
         """A pipeline's executions, newest first. `ref`: `NAME` (this account's pipeline) or `ACCOUNT/NAME`."""
@@ -141,8 +185,24 @@ class LedgerReader:
         return page
 
     def by_commit(self, sha: str) -> Page:
-        page = self._index("gsi2", commit_pk(sha))
-        page.items = [execution_view(i) for i in page.items]
+        """Every execution of the commit that `sha` (7 or more characters) starts; AmbiguousCommit when
+        several recorded commits do."""
+        prefix = sha.strip().lower()
+        if len(prefix) < COMMIT_PREFIX:
+            raise ValueError(f"a commit is named by at least {COMMIT_PREFIX} characters of its SHA: {sha!r}")
+        page = self._index("gsi2", commit_pk(prefix))
+        if len(prefix) == 40:  # recorded before the prefix layout
+            legacy = self._index("gsi2", legacy_commit_pk(prefix))
+            page.items += legacy.items
+            page.consumed_capacity += legacy.consumed_capacity
+            page.queries += legacy.queries
+        unique = {(i.get("pipeline"), i.get("execution_id")): i for i in page.items
+                  if str(i.get("commit_id", "")).lower().startswith(prefix)}
+        page.items = sorted((execution_view(i) for i in unique.values()), key=lambda v: v.get("started_at") or "",
+                            reverse=True)
+        commits = sorted({str(i["commit_id"]).lower() for i in page.items})
+        if len(commits) > 1:
+            raise AmbiguousCommit(prefix, commits)
         return page
 
     def started_between(self, start: datetime, end: datetime) -> Page:

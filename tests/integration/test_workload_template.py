@@ -1,0 +1,160 @@
+"""workload-account.yaml (the StackSet for workload accounts) and template.yaml agree: what the workload
+account forwards is what the tools stack's rules consume from workload accounts and what its bus policy
+accepts; the roles it makes are the ones the tools stack assumes, trusted only by the functions that
+assume them, with the permissions those functions use."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from tests.conftest import ROOT
+from warden_local.template import Template
+from warden_local.world import World
+
+WORKLOAD = Template(ROOT / "workload-account.yaml")
+TRUSTED = ["222233334444", "444455556666"]
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def tools():
+    """template.yaml resolved for trusted workload accounts (nothing deployed)."""
+    return World(parameters={"TrustedAccountIds": ",".join(TRUSTED), "WorkloadReadRoleName": "pipeline-warden-read",
+                             "WorkloadDeployRoleName": "pipeline-warden-deploy"})
+
+
+def forwarded() -> dict[str, dict]:
+    return {lid: res["Properties"]["EventPattern"] for lid, res in WORKLOAD.of_type("AWS::Events::Rule").items()}
+
+
+def consumed(tools) -> dict[str, dict]:
+    """Every EventBridge rule of the tools stack that accepts events of a workload account."""
+    found = {}
+    for lid, fn in tools.functions.items():
+        for trigger in fn.triggers:
+            if trigger.type == "EventBridgeRule":
+                pattern = tools.resolve(trigger.properties["Pattern"])
+                if "account" not in pattern or set(TRUSTED) <= set(pattern["account"]):
+                    found[f"{lid}.{trigger.name}"] = pattern
+    return found
+
+
+def pairs(pattern: dict) -> set[tuple[str, str]]:
+    return set(itertools.product(as_list(pattern["source"]), as_list(pattern["detail-type"])))
+
+
+def no_narrower(forward: dict, rule: dict, path: str = "detail") -> bool:
+    """Every event `rule` matches on this path passes `forward`'s filter too (values are lists or nested maps)."""
+    for key, allowed in forward.items():
+        if key not in rule:
+            return False  # forwarding filters on something the rule accepts any value of
+        if isinstance(allowed, dict):
+            if not (isinstance(rule[key], dict) and no_narrower(allowed, rule[key], f"{path}.{key}")):
+                return False
+        elif not set(as_list(rule[key])) <= set(as_list(allowed)):
+            return False
+    return True
+
+
+def test_everything_the_tools_rules_consume_is_forwarded(tools):
+    forwards = forwarded()
+    rules = consumed(tools)
+    assert len(rules) >= 10  # router, tracker, approvals, rollback, artifacts
+    for name, rule in rules.items():
+        for pair in pairs(rule):
+            covering = [f for f, p in forwards.items()
+                        if pair in pairs(p) and no_narrower(p.get("detail", {}), rule.get("detail", {}))]
+            assert covering, f"{name} consumes {pair} {rule.get('detail', {})}, which no workload rule forwards"
+
+
+def test_nothing_is_forwarded_that_no_rule_consumes(tools):
+    consumed_pairs = set().union(*map(pairs, consumed(tools).values()))
+    for name, pattern in forwarded().items():
+        assert pairs(pattern) <= consumed_pairs, name
+
+
+@pytest.mark.parametrize("policy", ["TrustedAccountsBusPolicy", "OrganizationBusPolicy"])
+def test_the_bus_accepts_exactly_what_is_forwarded(tools, policy):
+    statement = tools.resolve(tools.template.resources[policy]["Properties"]["Statement"])
+    accepted = statement["Condition"]["ForAllValues:StringEquals"]
+    patterns = forwarded().values()
+    assert set(accepted["events:source"]) == {s for p in patterns for s in as_list(p["source"])}
+    assert set(accepted["events:detail-type"]) == {d for p in patterns for d in as_list(p["detail-type"])}
+
+
+def test_every_rule_forwards_to_the_tools_bus_with_the_forwarding_role():
+    for lid, res in WORKLOAD.of_type("AWS::Events::Rule").items():
+        [target] = res["Properties"]["Targets"]
+        arn = target["Arn"]["Fn::Sub"][0]
+        assert arn == "arn:${AWS::Partition}:events:${Region}:${ToolsAccountId}:event-bus/default", lid
+        assert target["RoleArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ForwardRoleName}"}
+
+
+def test_stackset_ready_no_account_id_or_region_written_in():
+    text = (ROOT / "workload-account.yaml").read_text()
+    body = text.split("\nResources:", 1)[1]
+    assert not re.search(r"\b\d{12}\b", body)
+    assert not re.search(r"\b[a-z]{2}-[a-z]+-\d\b", body)
+    # IAM is global: the roles exist once per account, the rules in every region.
+    for lid, res in WORKLOAD.of_type("AWS::IAM::Role").items():
+        assert res["Condition"] in ("InRolesRegion", "CreatesReadRole", "CreatesDeployRole"), lid
+    assert all("Condition" not in res for res in WORKLOAD.of_type("AWS::Events::Rule").values())
+
+
+def trusted_functions(role: str) -> set[str]:
+    statement = WORKLOAD.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    arns = as_list(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
+    names = set()
+    for arn in arns:
+        match = re.fullmatch(r"arn:\$\{AWS::Partition\}:iam::\$\{ToolsAccountId\}:role/"
+                             r"\$\{WardenStackName\}-(\w+)Role-\*", arn["Fn::Sub"])
+        assert match, arn
+        names.add(match.group(1))
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ToolsAccountId}:root"}}
+    return names
+
+
+def granted(props: dict) -> set[str]:
+    actions = set()
+    for policy in props.get("Policies", []):
+        document = policy.get("PolicyDocument", policy)
+        for statement in as_list(document.get("Statement", [])):
+            if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+                actions |= set(as_list(statement["Action"]))
+    return actions
+
+
+def test_the_read_role_is_trusted_by_exactly_the_functions_that_assume_it(tools):
+    readers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_READ_ROLE_NAME" in fn.environment}
+    assert trusted_functions("ReadRole") == readers
+    role = WORKLOAD.resources["ReadRole"]["Properties"]
+    assert role["RoleName"] == {"Ref": "ReadRoleName"}
+    # Read only: the CodePipeline reads those functions make, and the S3 Get* calls of ArtifactGuard's audit.
+    used = set().union(*(granted(tools.resolve(tools.template.resources[lid]["Properties"])) for lid in readers))
+    wanted = {a for a in used if a.startswith("codepipeline:Get") or a == "codepipeline:ListActionExecutions"}
+    wanted |= {a for a in used if re.fullmatch(r"s3:Get\w+", a)} - {"s3:GetObject"}
+    assert granted(role) == wanted
+    assert not any(a.split(":")[1].startswith(("Put", "Delete", "Stop", "Rollback")) for a in granted(role))
+
+
+def test_the_deploy_role_is_trusted_by_rollback_trigger_alone_with_what_it_calls(tools):
+    deployers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_DEPLOY_ROLE_NAME" in fn.environment}
+    assert trusted_functions("DeployRole") == deployers == {"RollbackTrigger"}
+    role = WORKLOAD.resources["DeployRole"]["Properties"]
+    used = {a for a in granted(tools.resolve(tools.template.resources["RollbackTrigger"]["Properties"]))
+            if a.split(":")[0] in ("codepipeline", "codedeploy", "cloudwatch")}
+    # DescribeAlarms: RollbackTrigger confirms an alarm's state in the alarm's own account before acting.
+    assert used <= granted(role) and granted(role) - used <= {"cloudwatch:DescribeAlarms"}
+
+
+def test_the_tools_stack_parameters_name_the_workload_roles():
+    tools_params = Template(ROOT / "template.yaml").parameters
+    assert {"WorkloadReadRoleName", "WorkloadDeployRoleName"} <= set(tools_params)
+    assert WORKLOAD.parameters["ReadRoleName"]["Default"] == "pipeline-warden-read"
+    assert WORKLOAD.parameters["DeployRoleName"]["Default"] == "pipeline-warden-deploy"
