@@ -22,7 +22,7 @@ LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: demo test lint build bench deploy clean venv lock
+.PHONY: demo test faults lint build bench deploy clean venv lock
 
 # uv itself, pinned, bootstrapped with the interpreter's own pip.
 $(UV):
@@ -71,6 +71,10 @@ build: $(SAM_VENV)/.installed
 
 test: lint build
 	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/unit tests/integration tests/faults
+
+# Every fault mode of every call in every story (`make test` runs each call and mode once).
+faults: $(VENV)/.installed
+	WARDEN_FAULTS=all $(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/faults
 
 bench: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m tests.benchmarks.bench
