@@ -41,6 +41,11 @@ def test_a_documented_sample_is_parsed_and_handled_by_every_function_it_reaches(
     event = load(name)
     assert isinstance(parse_event(event), model)
     with World() as world:
+        if model is CloudWatchAlarmStateChange:
+            # The guide's alarm is in account 123456789012; here it is this account's own (an untrusted
+            # account's alarm is refused: the test below).
+            event["account"] = world.account
+            event["resources"] = [r.replace("123456789012", world.account) for r in event["resources"]]
         world.set_time(datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
         mark = world.begin()
         for function in routed_to:
@@ -48,6 +53,16 @@ def test_a_documented_sample_is_parsed_and_handled_by_every_function_it_reaches(
             assert outcome.error is None, (function, outcome.error)
             assert "dead_lettered" not in json.dumps(outcome.result, default=str), (function, outcome.result)
         assert [e for e in world.effects(mark) if e["kind"] == "dead_letter"] == []
+
+
+def test_the_documented_alarm_of_an_account_warden_does_not_trust_is_refused_naming_it():
+    event = load("cloudwatch/docs-single-metric-alarm.json")
+    with World() as world:
+        mark = world.begin()
+        outcome = world.invoke("RollbackTrigger", event)
+        [dead] = [e for e in world.effects(mark) if e["kind"] == "dead_letter"]
+    assert outcome.error is None and outcome.result["status"] == "dead_lettered"
+    assert "RefusedAlarm" in outcome.result["error"] and "123456789012 is not a trusted account" in dead["error"]
 
 
 def test_an_integer_action_type_version_is_the_same_as_its_string():
