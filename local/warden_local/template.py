@@ -6,6 +6,7 @@ SNS subscriptions, schedules) and every environment variable from here.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,11 +71,24 @@ class Function:
         return self.handler.rpartition(".")[2]
 
 
+_PARSED: dict[tuple[Path, int, int], dict[str, Any]] = {}
+
+
+def _parsed(path: Path) -> dict[str, Any]:
+    """The template's document, parsed once per version of the file (every world reads it; parsing takes
+    a quarter of a second). Each caller gets its own copy: worlds resolve and change it."""
+    stat = path.stat()
+    key = (path, stat.st_mtime_ns, stat.st_size)
+    if key not in _PARSED:
+        _PARSED[key] = yaml.load(path.read_text(), Loader=_Loader)  # noqa: S506 (safe loader)
+    return copy.deepcopy(_PARSED[key])
+
+
 class Template:
     def __init__(self, path: Path) -> None:
         self.path = path.resolve()
         self.root = self.path.parent
-        self.doc: dict[str, Any] = yaml.load(self.path.read_text(), Loader=_Loader)  # noqa: S506 (safe loader)
+        self.doc: dict[str, Any] = _parsed(self.path)
         self.resources: dict[str, dict[str, Any]] = self.doc.get("Resources", {})
         self.parameters: dict[str, dict[str, Any]] = self.doc.get("Parameters", {})
         self.conditions: dict[str, Any] = self.doc.get("Conditions", {})
