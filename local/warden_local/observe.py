@@ -8,7 +8,9 @@ dead letters from the DLQs.
 from __future__ import annotations
 
 import base64
+import copy
 import json
+from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -55,12 +57,17 @@ class CallRecorder:
         self.function: str | None = None
         self.calls: list[dict[str, Any]] = []
         self.access: set[tuple[str, str]] = set()
+        # Calls that may change something, per service, whoever makes them (handlers, the world, tests): the
+        # world re-reads tables and queues only when a call can have changed them.
+        self.changes: Counter[str] = Counter()
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        if not self.active:
-            return
         service = model.service_model.signing_name or model.service_model.endpoint_prefix
         name = model.name
+        if not name.startswith(READ_PREFIXES) and not name.startswith("DeleteMessage"):  # a drain adds nothing
+            self.changes[service] += 1
+        if not self.active:
+            return
         if self.function:
             self.access.add((self.function, f"{IAM_PREFIX.get(service, service)}:{name}"))
         if name.startswith(READ_PREFIXES) or (service, name) in SHOWN_ELSEWHERE:
@@ -114,10 +121,11 @@ def item_effects(table: str, keys: list[str], before: dict, after: dict) -> list
     effects = []
     for key, item in after.items():
         if key not in before:
-            effects.append({"kind": "item", "table": table, "op": "put", "key": _key(item, keys), "item": item})
+            effects.append({"kind": "item", "table": table, "op": "put", "key": _key(item, keys),
+                            "item": copy.deepcopy(item)})  # snapshots are kept: effects get their own copy
         elif before[key] != item:
             effects.append({"kind": "item", "table": table, "op": "update", "key": _key(item, keys),
-                            "item": item})
+                            "item": copy.deepcopy(item)})
     for key, item in before.items():
         if key not in after:
             effects.append({"kind": "item", "table": table, "op": "delete", "key": _key(item, keys)})

@@ -111,6 +111,8 @@ class World:
         self._pages_seen = 0
         self._observers: dict[str, str] = {}  # observer queue url -> topic logical id
         self._dlqs: dict[str, str] = {}  # DLQ url -> function logical id
+        self._tables_seen: tuple[int, dict[str, Any]] | None = None  # (RECORDER.changes generation, snapshot)
+        self._queues_seen = -1  # queue inputs counted at the last drain
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def __enter__(self) -> World:
@@ -406,18 +408,30 @@ class World:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every observed table's items by key. Scanned again only after a DynamoDB call that may have
+        changed something (RECORDER.changes); until then the last snapshot stands (treat it as read-only)."""
+        generation = RECORDER.changes["dynamodb"]
+        if self._tables_seen is not None and self._tables_seen[0] == generation:
+            return self._tables_seen[1]
         snap = {}
         for lid, attrs in self.observed_tables().items():
             keys = attrs["Keys"]
             snap[lid] = {json.dumps([i.get(k) for k in keys]): i for i in self.table_items(lid)}
+        self._tables_seen = (generation, snap)
         return snap
+
+    def _queue_inputs(self) -> int:
+        """Calls that can have put a message in an observer queue or a dead-letter queue."""
+        return sum(RECORDER.changes[service] for service in ("sns", "sqs", "events"))
 
     def begin(self) -> dict[str, Any]:
         return {"tables": self.snapshot(), "calls": len(RECORDER.calls)}
 
     def effects(self, mark: dict[str, Any]) -> list[dict[str, Any]]:
         sqs = self.client("sqs")
-        messages = [message_effect(topic, m) for url, topic in self._observers.items() for m in drain(sqs, url)]
+        drained = self._queue_inputs() == self._queues_seen  # nothing can have arrived since the last drain
+        messages = [] if drained else [message_effect(topic, m) for url, topic in self._observers.items()
+                                       for m in drain(sqs, url)]
         messages.sort(key=lambda m: m.pop("_ts"))
         found: list[dict[str, Any]] = messages
         events = self.pagerduty.events if self.pagerduty else []
@@ -427,10 +441,11 @@ class World:
         for lid, before in mark["tables"].items():
             found += item_effects(lid, self.physical[lid]["Keys"], before, after[lid])
         found += RECORDER.calls[mark["calls"]:]
-        for url, fn in self._dlqs.items():
+        for url, fn in {} if drained else self._dlqs.items():
             for m in drain(sqs, url):
                 error = m.get("MessageAttributes", {}).get("ErrorMessage", {}).get("StringValue", "")
                 found.append({"kind": "dead_letter", "function": fn, "error": error})
+        self._queues_seen = self._queue_inputs()
         return found
 
 
