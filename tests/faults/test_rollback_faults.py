@@ -1,8 +1,8 @@
 """RollbackTrigger under faults: every AWS call it makes, in three rollback stories, failing once past botocore's
 retries (one Lambda attempt fails), answered-but-lost for the calls that change something (the call happened,
-botocore retried it), and failing every attempt (the input is dead-lettered, then redriven once the fault is
-gone). What the world ends with must equal the fault-free run: the rollbacks, stops and StopDeployments CodePipeline and CodeDeploy carried
-out, the pages, the messages (a lost publish may add one, never lose one) and the tables.
+botocore retried it), and failing every attempt (the input is dead-lettered, then redriven once the fault is gone).
+What the world ends with must equal the fault-free run: the rollbacks, stops and StopDeployments CodePipeline and
+CodeDeploy carried out, the pages, the messages (a lost publish may add one, never lose one) and the tables.
 
 The stories (tests/rollback_story.py):
 - bake: a release in its bake window; its alarm arrives by EventBridge and as an SNS message (confirmed with

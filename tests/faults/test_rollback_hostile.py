@@ -16,41 +16,29 @@ import pytest
 
 from tests import rollback_story as story
 from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS
-from tests.helpers import EVENTS, effects, write_scenario
+from tests.helpers import EVENTS, effects
 from tests.integration.test_rollback import (
-    C1,
-    C2,
     E1,
     E2,
-    T0,
     T1,
     calls,
     codedeploy_world,
     deploy_step,
     notices,
+    play,
     skipped_because,
     triggers,
 )
+from tests.integration.test_rollback import two_releases as releases
 from warden_local import fakes
 from warden_local.fakes import codedeploy_state, codepipeline_state
 from warden_local.fakes.codepipeline import rollback_execution_id
 from warden_local.observe import RECORDER
-from warden_local.replay import Replayer, load
+from warden_local.replay import Replayer
 
 OTHER = "999988887777"  # an account Warden does not trust
 WORKLOAD = "444455556666"
 PAGE_KEY = f"pipeline-warden/{story.ACCOUNT}/{story.REGION}/rollback/{story.PIPELINE}/{story.STAGE}"
-
-
-def play(world, tmp_path, steps, *, config=None, world_calls=None, name="s.json"):
-    path = write_scenario(tmp_path, steps, config={"rollback": config} if config is not None else None,
-                          world=story.world() if world_calls is None else world_calls, name=name)
-    return {"steps": Replayer(world).run(load(path))}
-
-
-def releases(*, second_finishes=True):
-    return (story.release(E1, T0, commit=C1, author="Ana Lima")
-            + story.release(E2, T1, commit=C2, author="Bo Chen", finish=second_finishes))
 
 
 def dead(doc):
@@ -105,7 +93,7 @@ def test_a_confirmed_message_rolls_back_as_the_eventbridge_event_would(world, tm
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     play(world, tmp_path, releases())
     fakes.apply_event(story.alarm_event(fired))  # CloudWatch's transition; only its SNS message is delivered
-    doc = play(world, tmp_path, [story.step(story.alarm_notification(fired), fired)], world_calls=[], name="m.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_notification(fired), fired)], calls=[], name="m.json")
     assert calls(doc, "codepipeline:RollbackStage") == [
         {"pipelineName": story.PIPELINE, "stageName": story.STAGE, "targetPipelineExecutionId": E1}]
     assert len(triggers(doc)) == 1
@@ -187,11 +175,11 @@ def test_a_suppressed_composite_alarm_acts_on_nothing(world, tmp_path, path):
         steps = [*releases(), story.step(event)]
     else:
         steps = releases()
-    doc = play(world, tmp_path, steps, world_calls=composite_world())
+    doc = play(world, tmp_path, steps, calls=composite_world())
     if path == "sns":
         fakes.apply_event(event)  # CloudWatch's record; a (forged) message about it arrives
         message = story.alarm_notification(fired, alarm="checkout-api-prod-health")
-        doc = play(world, tmp_path, [story.step(message, fired)], world_calls=[], name="sns.json")
+        doc = play(world, tmp_path, [story.step(message, fired)], calls=[], name="sns.json")
     assert effects(doc, "call") == [] and triggers(doc) == [] and notices(doc, "rollback.skipped") == []
     assert dead(doc) == []
 
@@ -199,7 +187,7 @@ def test_a_suppressed_composite_alarm_acts_on_nothing(world, tmp_path, path):
 def test_the_same_composite_alarm_unsuppressed_rolls_back(world, tmp_path):
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     doc = play(world, tmp_path, [*releases(), story.step(composite_event(fired, suppressed=False))],
-               world_calls=composite_world())
+               calls=composite_world())
     assert len(calls(doc, "codepipeline:RollbackStage")) == 1
 
 
@@ -220,7 +208,7 @@ def test_a_retry_after_rollback_stage_succeeded_resumes_and_pages_instead_of_say
     play(world, tmp_path, releases())
     # The write that records the rollback execution fails past botocore's retries: Lambda retries the alarm.
     faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, lambda b: only_warden(b) and b"rollback_execution_id" in b)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], world_calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
     assert len(codepipeline_state().rollbacks) == 1
     assert len(triggers(doc)) == 1 and notices(doc, "rollback.skipped") == []
     assert dead(doc) == []
@@ -230,7 +218,7 @@ def test_a_lost_answer_to_rollback_stage_is_verified_not_reported_as_a_refusal(w
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     play(world, tmp_path, releases())
     faults.fail("codepipeline:RollbackStage", 1, only_warden, lost=True)  # botocore retries: "already rolling back"
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], world_calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
     assert len(codepipeline_state().rollbacks) == 1
     assert len(triggers(doc)) == 1 and notices(doc, "rollback.skipped") == []
 
@@ -239,27 +227,27 @@ def test_a_failed_record_after_the_stop_still_rolls_back_once_the_stage_stopped(
     play(world, tmp_path, releases(second_finishes=False))
     faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS * LAMBDA_ATTEMPTS,
                 lambda b: only_warden(b) and b"acted" in b and b"pending_execution" in b)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=6)))], world_calls=[],
+    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=6)))], calls=[],
                name="a.json")
     assert [s["pipelineExecutionId"] for s in codepipeline_state().stops] == [E2]
     assert dead(doc)  # every attempt failed: the alarm is dead-lettered ...
     faults.clear()
     stopped = T1 + timedelta(minutes=7)
-    doc = play(world, tmp_path, [story.step(story.stage_event(E2, "STOPPED", stopped))], world_calls=[],
+    doc = play(world, tmp_path, [story.step(story.stage_event(E2, "STOPPED", stopped))], calls=[],
                name="b.json")
     # ... and the stage's STOPPED event still finds the intent: the stage is rolled back.
     assert [r["targetPipelineExecutionId"] for r in codepipeline_state().rollbacks] == [E1]
     # The redrive of the alarm resumes the intent: one stop, one page, nothing skipped.
     redrive = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=6)) | {"id": "redrive"})],
-                   world_calls=[], name="c.json")
+                   calls=[], name="c.json")
     assert len(codepipeline_state().stops) == 1 and notices(redrive, "rollback.skipped") == []
 
 
 def test_a_retry_on_the_codedeploy_path_never_stops_codedeploys_own_rollback(world, tmp_path, faults):
-    play(world, tmp_path, [deploy_step(T1)], world_calls=codedeploy_world())
+    play(world, tmp_path, [deploy_step(T1)], calls=codedeploy_world())
     faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, lambda b: only_warden(b) and b"deployment_id" in b
                 and b"acted" in b)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=4)))], world_calls=[],
+    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=4)))], calls=[],
                name="a.json")
     stops = codedeploy_state().stops
     assert len(stops) == 1  # the release only: never the rollback deployment CodeDeploy created
@@ -268,17 +256,17 @@ def test_a_retry_on_the_codedeploy_path_never_stops_codedeploys_own_rollback(wor
 
 def test_a_new_alarm_during_codedeploys_rollback_never_stops_it(world, tmp_path):
     play(world, tmp_path, [deploy_step(T1), story.step(story.alarm_event(T1 + timedelta(minutes=4)))],
-         world_calls=codedeploy_world(), config={"cooldown_minutes": 0})
-    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=8)))], world_calls=[],
+         calls=codedeploy_world(), config={"cooldown_minutes": 0})
+    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=8)))], calls=[],
                name="b.json", config={"cooldown_minutes": 0})
     assert len(codedeploy_state().stops) == 1
     assert "never stops a rollback" in skipped_because(doc)[0]
 
 
 def test_a_lost_answer_to_stop_deployment_is_not_a_refusal(world, tmp_path, faults):
-    play(world, tmp_path, [deploy_step(T1)], world_calls=codedeploy_world())
+    play(world, tmp_path, [deploy_step(T1)], calls=codedeploy_world())
     faults.fail("codedeploy:StopDeployment", 1, only_warden, lost=True)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=4)))], world_calls=[],
+    doc = play(world, tmp_path, [story.step(story.alarm_event(T1 + timedelta(minutes=4)))], calls=[],
                name="a.json")
     assert len(triggers(doc)) == 1 and notices(doc, "rollback.skipped") == []
 
@@ -287,12 +275,12 @@ def test_an_unreadable_rollback_document_never_acts_on_defaults(world, tmp_path,
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     play(world, tmp_path, releases(), config={"mode": "dry_run"})
     faults.fail("ssm:GetParameter", 10**6, lambda b: only_warden(b) and b"rollback" in b)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], world_calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
     assert calls(doc, "codepipeline:RollbackStage") == [] and triggers(doc) == []  # not the enforce default
     [letter] = dead(doc)
     assert "could not be read" in letter["error"] or "Throttling" in letter["error"]
     faults.clear()
-    redrive = play(world, tmp_path, [story.step(story.alarm_event(fired) | {"id": "redrive"})], world_calls=[],
+    redrive = play(world, tmp_path, [story.step(story.alarm_event(fired) | {"id": "redrive"})], calls=[],
                    name="b.json")
     assert calls(redrive, "codepipeline:RollbackStage") == []
     assert "dry run" in skipped_because(redrive)[0]
@@ -303,7 +291,7 @@ def test_an_invalid_rollback_document_is_dead_lettered_at_once_with_the_reason(w
     play(world, tmp_path, releases())
     world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
                                       Value=json.dumps({"mode": "dryrun"}))
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], world_calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
     assert acted(effects(doc, "call")) == [] and triggers(doc) == []
     [letter] = dead(doc)
     assert "InvalidConfig" in letter["error"] and "rollback.mode" in letter["error"]
@@ -321,7 +309,7 @@ def test_two_alarms_on_one_release_via_stage_and_group_act_once_and_page_once(wo
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     doc = play(world, tmp_path, [*releases(), story.step(story.alarm_event(fired)),
                                  story.step(story.alarm_event(fired + timedelta(seconds=30), alarm=group_alarm))],
-               world_calls=world_calls)
+               calls=world_calls)
     assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and calls(doc, "codedeploy:StopDeployment") == []
     assert [p["dedup_key"] for p in triggers(doc)] == [PAGE_KEY]
     [why] = skipped_because(doc)  # the group alarm is the same release: told, not acted on, not paged
@@ -330,7 +318,7 @@ def test_two_alarms_on_one_release_via_stage_and_group_act_once_and_page_once(wo
     done = fired + timedelta(minutes=9)
     after = play(world, tmp_path, [rollback_started(rollback, E1, fired + timedelta(minutes=1)),
                                    story.step(story.stage_event(rollback, "SUCCEEDED", done))],
-                 world_calls=[], name="after.json")
+                 calls=[], name="after.json")
     assert [(p["action"], p["dedup_key"]) for p in effects(after, "page")] == [("resolve", PAGE_KEY)]
 
 
@@ -353,7 +341,7 @@ def test_a_persons_rollback_still_pages(world, tmp_path):
 def test_a_codedeploy_rollback_page_is_resolved_when_the_rollback_deployment_succeeds(world, tmp_path):
     fired = T1 + timedelta(minutes=4)
     doc = play(world, tmp_path, [deploy_step(T1), story.step(story.alarm_event(fired))],
-               world_calls=codedeploy_world())
+               calls=codedeploy_world())
     [page] = triggers(doc)
     [stopped] = codedeploy_state().stops
     info = world.client("codedeploy").get_deployment(deploymentId=stopped["deploymentId"])["deploymentInfo"]
@@ -362,7 +350,7 @@ def test_a_codedeploy_rollback_page_is_resolved_when_the_rollback_deployment_suc
     success["account"], success["time"] = story.ACCOUNT, story.clock.iso(fired + timedelta(minutes=6))
     success["detail"] |= {"application": "checkout", "deploymentGroup": "prod", "deploymentId": rollback}
     after = play(world, tmp_path, [story.step(success), story.step(dict(success, id="redelivered"))],
-                 world_calls=[], name="after.json")
+                 calls=[], name="after.json")
     resolves = [p for p in effects(after, "page") if p["action"] == "resolve" and "/rollback/" in p["dedup_key"]]
     assert [p["dedup_key"] for p in resolves] == [page["dedup_key"]]
 

@@ -427,15 +427,8 @@ class EmbeddedCodePipeline:
         if latest.get("startTimeRange") == "Latest":
             runs = [r for r in runs if record.latest_run(r.stage, r.action, r.pipeline_execution_id) is r]
         runs.sort(key=lambda r: r.start, reverse=True)
-        try:
-            offset = int(next_token or 0)
-        except ValueError:
-            raise _error("InvalidNextTokenException", "The next token is not valid.") from None
-        limit = max_results or 100
-        page = runs[offset:offset + limit]
-        details = [self._action_detail(pipeline, r) for r in page]
-        more = offset + limit < len(runs)
-        return _clean(actionExecutionDetails=details, nextToken=str(offset + limit) if more else None)
+        page, token = _page(runs, next_token, max_results)
+        return _clean(actionExecutionDetails=[self._action_detail(pipeline, r) for r in page], nextToken=token)
 
     def _action_detail(self, pipeline: Pipeline, run: ActionRun) -> dict[str, Any]:
         action_def = self._action_def(self._stage_def(pipeline, run.stage), run.action)
@@ -637,12 +630,7 @@ class EmbeddedCodePipeline:
     ) -> dict[str, Any]:
         pipeline = self._pipeline(name)
         executions = list(reversed(self._record(name).executions.values()))  # newest first
-        try:
-            offset = int(next_token or 0)
-        except ValueError:
-            raise _error("InvalidNextTokenException", "The next token is not valid.") from None
-        limit = max_results or 100
-        page = executions[offset:offset + limit]
+        page, token = _page(executions, next_token, max_results)
         summaries = [_clean(
             pipelineExecutionId=e.execution_id,
             status=e.status,
@@ -655,8 +643,17 @@ class EmbeddedCodePipeline:
             executionType=e.execution_type,
             rollbackMetadata=e.rollback_target and {"rollbackTargetPipelineExecutionId": e.rollback_target},
         ) for e in page]
-        more = offset + limit < len(executions)
-        return _clean(pipelineExecutionSummaries=summaries, nextToken=str(offset + limit) if more else None)
+        return _clean(pipelineExecutionSummaries=summaries, nextToken=token)
+
+
+def _page(items: list[Any], next_token: str | None, max_results: int | None) -> tuple[list[Any], str | None]:
+    """One page of a List call and the next token (an offset, as CodePipeline's tokens are opaque)."""
+    try:
+        offset = int(next_token or 0)
+    except ValueError:
+        raise _error("InvalidNextTokenException", "The next token is not valid.") from None
+    limit = max_results or 100
+    return items[offset:offset + limit], str(offset + limit) if offset + limit < len(items) else None
 
 
 def rollback_execution_id(pipeline: str, stage: str, target_id: str, ordinal: int = 0) -> str:
