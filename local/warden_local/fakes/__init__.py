@@ -8,7 +8,7 @@ events, approval messages and CloudWatch alarm state changes with `apply_event`;
 
 from typing import Any
 
-from . import accounts, cloudwatch, codedeploy, codepipeline, moto_model, s3
+from . import accounts, cloudwatch, codedeploy, codepipeline, loader, moto_model, s3
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, codepipeline_state
 
@@ -34,6 +34,7 @@ __all__ = [
 def install() -> None:
     """Add the missing actions to moto's handlers; safe to call any number of times."""
     moto_model.check()  # one clear error naming the moto version, not failures downstream
+    loader.install()  # every session of the process reads the service models once (fakes/loader.py)
     codepipeline.install()
     codedeploy.install()
     cloudwatch.install()
