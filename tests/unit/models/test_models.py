@@ -555,3 +555,22 @@ def test_mutated_samples_parse_or_raise_invalid_event(sample, data):
         assert "\n" not in str(exc)
     else:
         assert model is not None
+
+
+def test_an_event_id_too_long_for_a_key_is_invalid():
+    """Found by fuzzing: a 2 KB id overflowed the hash key of the event's effects record."""
+    raw = load("codedeploy/deployment-failure.json")
+    raw["id"] = "d34f1abe-7502-4a36-938f-19ed661bfff9" + "x" * 2048
+    with pytest.raises(InvalidEvent, match="the event id is longer than 256 characters"):
+        parse_event(raw)
+    raw["id"] = "d34f1abe-7502-4a36-938f-19ed661bfff9"
+    parse_event(raw)
+
+
+@pytest.mark.parametrize("name", [{"": None}, ["codepipeline-us-east-1-111122223333"], "ab", "b" * 64])
+def test_an_s3_call_whose_bucket_name_is_not_a_name_is_invalid(name):
+    """Found by fuzzing: a dict in requestParameters.bucketName reached the bucket matching as a TypeError."""
+    raw = load("cloudtrail/put-bucket-lifecycle.json")
+    raw["detail"]["requestParameters"]["bucketName"] = name
+    with pytest.raises(InvalidEvent, match="bucketName is not a bucket name"):
+        parse_event(raw)

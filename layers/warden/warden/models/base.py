@@ -38,6 +38,9 @@ class WardenModel(BaseModel):
     model_config = CONFIG
 
 
+MAX_EVENT_ID = 256
+
+
 class EventBridgeModel(BaseModel):
     """The EventBridge envelope, field for field as powertools' parser model (whose package imports every
     model it has, a cold-start cost paid for nothing here)."""
@@ -89,6 +92,8 @@ class WardenEventBridgeModel(EventBridgeModel):
         # zone can never be handled right, so the event is invalid (dead-lettered at once with this reason).
         if not str(self.id).strip():
             raise ValueError("the event id is empty")
+        if len(self.id) > MAX_EVENT_ID:  # EventBridge's are UUIDs; keys built on it must stay within DynamoDB's
+            raise ValueError(f"the event id is longer than {MAX_EVENT_ID} characters")
         if self.time.tzinfo is None:
             raise ValueError("the event time has no time zone")
         start = getattr(getattr(self, "detail", None), "start_time", None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from warden.models.base import Region, WardenEventBridgeModel, WardenModel
 
@@ -49,6 +49,15 @@ class CloudTrailDetail(WardenModel):
     event_type: str | None = Field(None, alias="eventType")
     management_event: bool | None = Field(None, alias="managementEvent")
     recipient_account_id: str | None = Field(None, alias="recipientAccountId")
+
+    @field_validator("request_parameters")
+    @classmethod
+    def _bucket_named(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # An S3 call names its bucket; anything else there cannot be matched to a bucket, nor acted on.
+        name = (value or {}).get("bucketName", "")
+        if name != "" and not (isinstance(name, str) and 3 <= len(name) <= 63):
+            raise ValueError("bucketName is not a bucket name")
+        return value
 
     @property
     def succeeded(self) -> bool:
