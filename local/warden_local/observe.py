@@ -31,7 +31,14 @@ def plain(value: Any) -> Any:
     """JSON-safe copy of API params and DynamoDB items."""
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
+    if isinstance(value, set | frozenset):
+        # A DynamoDB set has no order: sorted, so the output does not depend on PYTHONHASHSEED.
+        items = [plain(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
