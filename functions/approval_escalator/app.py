@@ -4,9 +4,9 @@ team of executions still running past their pipeline's threshold (pipeline.slow)
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response, scheduled
 from warden.core.log import logger
+from warden.runtime.container import Container
+from warden.runtime.invocation import Entry, response, scheduled
 
 metrics = Metrics()
 container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE"))  # its own tables (template.yaml)

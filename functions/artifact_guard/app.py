@@ -5,9 +5,9 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, deliveries, response, scheduled
 from warden.core.log import logger
+from warden.runtime.container import Container
+from warden.runtime.invocation import Entry, deliveries, response, scheduled
 
 metrics = Metrics()
 container = Container(needs=("STATE_TABLE", "LEDGER_TABLE"))  # its own tables only (template.yaml)

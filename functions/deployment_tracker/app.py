@@ -2,9 +2,9 @@
 
 from aws_lambda_powertools import Metrics
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response
 from warden.core.log import logger
+from warden.runtime.container import Container
+from warden.runtime.invocation import Entry, response
 
 metrics = Metrics()
 container = Container(needs=("LEDGER_TABLE",))  # its own tables only (template.yaml)

@@ -8,9 +8,9 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import response
 from warden.core.log import logger
+from warden.runtime.container import Container
+from warden.runtime.invocation import response
 
 metrics = Metrics()
 container = Container(needs=("STATE_TABLE",))  # the state table only counts failed attempts

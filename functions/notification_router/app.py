@@ -3,9 +3,9 @@
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response
 from warden.core.log import logger
+from warden.runtime.container import Container
+from warden.runtime.invocation import Entry, response
 
 metrics = Metrics()
 container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)

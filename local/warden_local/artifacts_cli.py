@@ -24,7 +24,7 @@ def audit(world: Any) -> list[dict[str, Any]]:
     from warden.artifacts import checks
     from warden.artifacts.config import ArtifactsConfig
     from warden.artifacts.discovery import ArtifactMap, stores_of
-    from warden.aws.config import ConfigStore
+    from warden.runtime.documents import ConfigStore
     from warden_local.world import ACCOUNT
 
     config: ArtifactsConfig = ConfigStore(world.client("ssm"), world.parameter("ConfigPrefix")).get("artifacts")

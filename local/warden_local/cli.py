@@ -11,7 +11,7 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
-# The kinds of configuration documents (warden.aws.config.DOCUMENTS), without importing the layer here.
+# The kinds of configuration documents (warden.runtime.documents.DOCUMENTS), without importing the layer here.
 DOCUMENTS = ("artifacts", "escalation", "ledger", "rollback", "routing")
 
 
@@ -104,7 +104,7 @@ def _fail(message: str) -> int:
 
 def _validate(paths: list[Path], kind: str | None) -> int:
     """Every error of every file, one line each on stderr (`warden: FILE: where: what`); exit 2 if any."""
-    from warden.aws.config import ConfigError, parse_documents
+    from warden.runtime.documents import ConfigError, parse_documents
     from warden_local.replay import InputError, read_json
 
     failed = False
@@ -128,7 +128,7 @@ def _validate(paths: list[Path], kind: str | None) -> int:
 def _as_bundle(path: Path, data: Any, kind: str | None) -> dict[str, Any]:
     """{kind: document} from what a person has at hand: the value of an SSM parameter (`<ConfigPrefix>/<kind>`),
     the output of `aws ssm get-parameter` / `get-parameters-by-path`, or documents keyed by kind."""
-    from warden.aws.config import ConfigError, is_bundle, kinds_fitting
+    from warden.runtime.documents import ConfigError, is_bundle, kinds_fitting
 
     if isinstance(data, dict) and ("Parameter" in data or "Parameters" in data):
         found = data.get("Parameters") or [data.get("Parameter")]

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.conftest import ROOT
-from warden.aws.config import is_bundle, kinds_fitting
+from warden.runtime.documents import is_bundle, kinds_fitting
 from warden_local.cli import main
 
 BLOCK = re.compile(r"(?:<!-- config(?::\s*(?P<kind>\w+))?\s*-->\n)?```json\n(?P<body>.*?)\n```", re.S)

@@ -170,7 +170,7 @@ class Configs:
 
     def get(self, kind: str) -> Any:
         if kind not in self._documents:
-            from warden.aws.config import parse_documents
+            from warden.runtime.documents import parse_documents
 
             self._documents[kind] = parse_documents({kind: {}})[kind]
         return self._documents[kind]

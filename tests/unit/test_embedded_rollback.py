@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests import rollback_story as story
-from warden.aws.config import ConfigError, parse_document
+from warden.runtime.documents import ConfigError, parse_document
 from warden_local.fakes import apply_event, install
 
 ACCT = "123456789012"  # moto's default account

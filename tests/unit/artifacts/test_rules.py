@@ -10,7 +10,7 @@ import pytest
 
 from warden.artifacts import lifecycle, policy
 from warden.artifacts.config import ArtifactsConfig
-from warden.aws.config import ConfigError, parse_document
+from warden.runtime.documents import ConfigError, parse_document
 from warden_local.fakes.s3 import evaluate, normalise_policy
 
 BUCKET = "codepipeline-us-east-1-111122223333"

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from warden.aws.container import Container
-from warden.aws.settings import Settings
 from warden.core import links
 from warden.core.clock import iso, parse_iso
 from warden.core.errors import PermanentError, one_by_one
 from warden.core.text import clean
 from warden.models import InvalidEvent, parse_event
 from warden.notify.render import defang, markdown
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
 
 
 @pytest.mark.parametrize("moment", [datetime(1, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),

@@ -5,8 +5,8 @@ import json
 import boto3
 from moto import mock_aws
 
-from warden.aws.config import ConfigStore
 from warden.notify.rules import RoutingConfig
+from warden.runtime.documents import ConfigStore
 
 
 @mock_aws

@@ -2,9 +2,9 @@
 
 import pytest
 
-from warden.aws.container import Container, Outcome
-from warden.aws.entry import Entry, response, scheduled
-from warden.aws.settings import Settings, SettingsError
+from warden.runtime.container import Container, Outcome
+from warden.runtime.invocation import Entry, response, scheduled
+from warden.runtime.settings import Settings, SettingsError
 
 TABLES = {"LEDGER_TABLE": "ledger", "STATE_TABLE": "state", "IDEMPOTENCY_TABLE": "idempotency"}
 

@@ -6,7 +6,7 @@ from warden.artifacts.access import Access
 from warden.artifacts.discovery import ArtifactMap
 from warden.artifacts.eligibility import allow_list
 from warden.artifacts.guard import ArtifactGuard
-from warden.aws.container import Container
+from warden.runtime.container import Container
 
 
 def build(container: Container) -> ArtifactGuard:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.aws.config import ConfigStore
 from warden.core.log import logger
 from warden.core.text import LIMITS, clean
 from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
@@ -20,6 +19,7 @@ from warden.notify.pagerduty import PagerDuty
 from warden.notify.render import all_links, render, render_chat, title
 from warden.notify.rules import Decision, RoutingConfig, decide
 from warden.notify.sns import Publisher
+from warden.runtime.documents import ConfigStore
 
 # The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
 DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": LIMITS["name"],

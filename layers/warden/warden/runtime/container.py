@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
-from warden.aws.config import ConfigStore
-from warden.aws.settings import REQUIRED_ENV, Settings
 from warden.core.accounts import is_own
 from warden.core.errors import PermanentError
 from warden.core.log import logger
+from warden.runtime.documents import ConfigStore
+from warden.runtime.settings import REQUIRED_ENV, Settings
 
 if TYPE_CHECKING:
     from warden.approvals.escalator import ApprovalEscalator

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from warden.aws.container import Container, Outcome
 from warden.core.log import logger
+from warden.runtime.container import Container, Outcome
 
 
 class Delivery(NamedTuple):
