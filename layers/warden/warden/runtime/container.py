@@ -1,54 +1,43 @@
-"""Per-container wiring: settings, lazily created clients, configuration, idempotency, and every
-service the handlers use (router, approval tracker and escalator, ledger).
+"""The one composition root: every function's settings, clients, configuration and services, and the
+invocation pipeline each function runs on. "Where is X wired?": here.
 
-A handler module creates one `Container` at import: its settings are validated then (a missing table
-fails the start-up, naming it), and nothing is connected until first use. Services are built once per
-container, so a warm invocation reuses clients and caches; domain code gets them injected and never
-builds a store or a client itself.
+A handler module calls `function("<LogicalId>")` at import: its settings are validated then (a missing
+table fails the start-up, naming it; warden.runtime.settings), and nothing is connected until first use.
+Services are built once per container, so a warm invocation reuses clients and caches; domain code gets
+them injected and never builds a store or a client itself. Feature modules are imported on first use, so
+a function pays at cold start only for what its first event needs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.core.accounts import is_own
-from warden.core.errors import PermanentError
-from warden.core.log import logger
 from warden.runtime.documents import ConfigStore
+from warden.runtime.invocation import Entry, Pipeline, deliveries, scheduled, single
 from warden.runtime.settings import REQUIRED_ENV, Settings
 
 if TYPE_CHECKING:
     from warden.approvals.escalator import ApprovalEscalator
+    from warden.approvals.store import Approvals
     from warden.approvals.tracker import ApprovalTracker
+    from warden.artifacts.guard import ArtifactGuard
     from warden.health.slow import SlowExecutions
     from warden.ledger.recorder import Ledger
     from warden.notify.notifier import Notifier
     from warden.notify.pagerduty import PagerDuty
     from warden.release.lookup import Releases
+    from warden.rollback.hook import ValidationHook
+    from warden.rollback.state import RollbackMarks
+    from warden.rollback.trigger import RollbackTrigger
+    from warden.router.incidents import Incidents
     from warden.router.router import NotificationRouter
 
-IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
-
-
-MAX_DEAD_LETTER_BYTES = 250_000  # SQS takes 256 KiB a message, attributes included
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one invocation did: a result per delivery handled; `dead_lettered`, the reason when nothing
-    could be handled (the whole input went to the dead-letter queue); `rejected`, the reasons of single
-    deliveries dead-lettered while the others of their batch were handled."""
-
-    results: tuple[Any, ...] = ()
-    dead_lettered: str | None = None
-    rejected: tuple[str, ...] = ()
 
 
 class Container:
@@ -58,6 +47,22 @@ class Container:
         self.clients = clients or Clients()
         # SettingsError at import: the start-up fails.
         self.settings = settings or Settings.from_env(required=needs)
+
+    @classmethod
+    def of(cls, function: str) -> Container:
+        """The container of one function (its logical id): its settings checked against what it needs."""
+        return cls(settings=Settings.of(function))
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """Idempotency and the dead-letter queue (warden.runtime.invocation)."""
+        return Pipeline(idempotency_table=self.settings.idempotency_table,
+                        dead_letter_queue_url=self.settings.dead_letter_queue_url,
+                        sqs=lambda: self.clients.sqs, dynamodb=lambda: self.clients.dynamodb)
+
+    def skipped(self, kind: str) -> Callable[[Any, BaseException], str]:
+        """A sweep's callback for one stored item it cannot handle: dead-lettered, counted, and on."""
+        return self.pipeline.skipped(kind)
 
     @cached_property
     def codepipeline(self) -> CodePipelineGateway:
@@ -70,121 +75,31 @@ class Container:
     def config(self) -> ConfigStore:
         return ConfigStore(self.clients.ssm, self.settings.config_prefix)
 
-    def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
-        """`run(context, event=..., **kw)`: `fn(event=..., **kw)` at most once per `event[key]`
-        (powertools Idempotency on DynamoDB); `event` is what identifies the delivery. When `event` also
-        carries a `digest` of the payload, the same id with another digest raises IdempotencyValidationError
-        (a conflict, dead-lettered by `guard`), never a silent "already done"."""
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
-
-        store = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table,
-                                         boto3_client=self.clients.dynamodb)
-        config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
-                                   raise_on_no_idempotency_key=True, payload_validation_jmespath="digest")
-        once = idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
-
-        def run(context: Any, **kwargs: Any) -> Any:
-            config.register_lambda_context(context)  # in-progress records expire with the invocation
-            return once(**kwargs)
-
-        return run
-
-    def guard(self, event: Any, work: Callable[[], list[Any]]) -> Outcome:
-        """`work()`'s results as an Outcome; or, for an invalid event or a permanent refusal, an Outcome
-        that says it was dead-lettered: it goes straight to the dead-letter queue with its reason (retrying
-        cannot help). Anything else is raised for Lambda to retry."""
-        try:
-            return Outcome(results=tuple(work()))
-        except Exception as exc:
-            if not self.is_permanent(exc) or not self.settings.dead_letter_queue_url:
-                raise
-            return Outcome(dead_lettered=self.dead_letter(event, exc))
-
-    def each(self, deliveries: list[tuple[Any, Callable[[], Any]]]) -> Outcome:
-        """Run `work()` of each (payload, work) on its own: one that is invalid, refused for good or in
-        conflict is dead-lettered with its reason (its payload alone) and the others still run. An error
-        retrying could fix is raised for Lambda to retry, after the others had their turn."""
-        results: list[Any] = []
-        rejected: list[str] = []
-        retry: BaseException | None = None
-        for payload, work in deliveries:
-            try:
-                results.append(work())
-            except Exception as exc:
-                if not self.is_permanent(exc) or not self.settings.dead_letter_queue_url:
-                    retry = retry or exc
-                    continue
-                rejected.append(self.dead_letter(payload, exc))
-        if retry is not None:
-            raise retry
-        if rejected and not results:
-            return Outcome(dead_lettered="; ".join(rejected))
-        return Outcome(results=tuple(results), rejected=tuple(rejected))
-
-    @staticmethod
-    def is_permanent(exc: BaseException) -> bool:
-        """An input that cannot be handled however often it is retried: invalid, refused for good, or an
-        event id already handled with another payload (IdempotencyValidationError)."""
-        from warden.models import InvalidEvent
-
-        if isinstance(exc, (InvalidEvent, PermanentError)):
-            return True
-        return type(exc).__name__ in ("IdempotencyValidationError", "IdempotencyKeyError")
-
-    def dead_letter(self, payload: Any, exc: BaseException | str, *, kind: str = "input") -> str:
-        """Send `payload` to this function's dead-letter queue with its reason, log it and count it
-        (`DeadLetters`); returns the reason. Without a queue (a local run) it is only logged and counted."""
-        code = exc if isinstance(exc, str) else type(exc).__name__
-        reason = code if isinstance(exc, str) else f"{code}: {' '.join(str(exc).split())}"
-        if code == "IdempotencyValidationError":
-            reason += " (this event id was handled before with a different payload: a conflict, not a redelivery)"
-        logger.error("dead-lettered", extra={"error": reason[:2000], "kind": kind})
-        self._count("DeadLetters")
-        if self.settings.dead_letter_queue_url:
-            body = json.dumps(payload, default=str)
-            if len(body.encode()) > MAX_DEAD_LETTER_BYTES:
-                body = json.dumps({"truncated": True, "head": body[:MAX_DEAD_LETTER_BYTES // 8]})
-            self.clients.sqs.send_message(
-                QueueUrl=self.settings.dead_letter_queue_url, MessageBody=body,
-                MessageAttributes={"ErrorCode": {"DataType": "String", "StringValue": code[:256]},
-                                   "ErrorMessage": {"DataType": "String", "StringValue": reason[:1024]},
-                                   "Kind": {"DataType": "String", "StringValue": kind}})
-        return reason
-
-    def skipped(self, kind: str) -> Callable[[Any, BaseException], str]:
-        """The callback a sweep calls for one stored item it cannot handle (warden.core.sweeps): the item
-        is dead-lettered with its reason and counted (`SkippedItems`), and the sweep goes on."""
-        def skip(item: Any, exc: BaseException) -> str:
-            self._count("SkippedItems")
-            return self.dead_letter(item, exc, kind=kind)
-
-        return skip
-
-    @staticmethod
-    def _count(name: str) -> None:
-        from aws_lambda_powertools import Metrics
-        from aws_lambda_powertools.metrics import MetricUnit
-
-        Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)  # flushed by the handler's log_metrics
-
     # -- services, built once per container -----------------------------------------------------------
     @cached_property
-    def notification_router(self) -> NotificationRouter:
-        from warden.rollback.state import RollbackMarks
+    def incidents(self) -> Incidents:
+        """One open page per incident, in the state table (the router's and the rollback's)."""
         from warden.router.incidents import Incidents
+
+        return Incidents(self.clients.dynamodb, self.settings.state_table)
+
+    @cached_property
+    def rollback_marks(self) -> RollbackMarks:
+        """Which executions and deployments are Warden's own rollbacks (written by RollbackTrigger)."""
+        from warden.rollback.state import RollbackMarks
+
+        return RollbackMarks(self.clients.dynamodb, self.settings.state_table)
+
+    @cached_property
+    def notification_router(self) -> NotificationRouter:
         from warden.router.router import NotificationRouter
 
         # CodeDeploy is read in this account only: a workload account's stop is paged as "cause unknown".
         return NotificationRouter(notifier=self.notifier(), codepipeline=self.codepipeline,
-                                  incidents=Incidents(self.clients.dynamodb, self.settings.state_table),
-                                  releases=self.releases,
+                                  incidents=self.incidents, releases=self.releases,
                                   codedeploy_in=lambda account: self.clients.codedeploy
                                   if is_own(account, self.settings.account_id) else None,
-                                  marks=RollbackMarks(self.clients.dynamodb, self.settings.state_table))
+                                  marks=self.rollback_marks)
 
     @cached_property
     def releases(self) -> Releases:
@@ -201,7 +116,7 @@ class Container:
                               notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"))
 
     @cached_property
-    def approvals(self) -> Any:
+    def approvals(self) -> Approvals:
         from warden.approvals.store import Approvals
 
         return Approvals(self.clients.dynamodb, self.settings.state_table)
@@ -255,3 +170,196 @@ class Container:
             return routing_key_from_secret(self._secrets.get(arn, max_age=SECRET_SECONDS))
 
         return PagerDuty(self.settings.pagerduty_url, routing_key, backoff=self.settings.pagerduty_backoff_seconds)
+
+    @cached_property
+    def rollback_trigger(self) -> RollbackTrigger:
+        from warden.ledger.view import LedgerReader
+        from warden.rollback.access import DeployAccess
+        from warden.rollback.state import RollbackState
+        from warden.rollback.trigger import RollbackTrigger
+
+        clients, settings = self.clients, self.settings
+        role = settings.workload_deploy_role_name
+        return RollbackTrigger(
+            notifier=self.notifier(), incidents=self.incidents,
+            state=RollbackState(clients.dynamodb, settings.state_table),
+            ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
+            access=DeployAccess(clients, own_account=settings.account_id, role_name=role,
+                                trusted=settings.trusted_accounts, organization=settings.organization_id),
+            config=lambda: self.config.require("rollback"), own_account=settings.account_id,
+            region=settings.region, ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role,
+            releases=self.releases, marks=self.rollback_marks)
+
+    @cached_property
+    def validation_hook(self) -> ValidationHook:
+        from warden.rollback.hook import AttemptCounter, ValidationHook
+
+        clients = self.clients
+        attempts = AttemptCounter(clients.dynamodb, self.settings.state_table, self.settings.hook_attempts)
+        return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.client("cloudwatch"),
+                              tagging=clients.client("resourcegroupstaggingapi"),
+                              config=lambda: self.config.require("rollback"), account=self.settings.account_id,
+                              attempts=attempts)
+
+    @cached_property
+    def artifact_guard(self) -> ArtifactGuard:
+        """Clients per region (created once per container), configuration, the artifact map."""
+        from warden.artifacts.access import Access
+        from warden.artifacts.discovery import ArtifactMap
+        from warden.artifacts.eligibility import allow_list
+        from warden.artifacts.guard import ArtifactGuard
+
+        clients, settings = self.clients, self.settings
+        access = Access(clients, own_region=settings.region, role_name=settings.workload_read_role_name)
+        return ArtifactGuard(
+            artifact_map=ArtifactMap(access.own("dynamodb"), settings.state_table),
+            codepipeline=access.own("codepipeline"),
+            s3_in=lambda region, account: access.own("s3", region),
+            kms_in=lambda region: access.own("kms", region),
+            config=lambda: self.config.get("artifacts"),  # type: ignore[arg-type, return-value]
+            notifier=self.notifier(),
+            account=settings.account_id,
+            region=settings.region,
+            ledger=(access.own("dynamodb"), settings.ledger_table) if settings.ledger_table else None,
+            workload_s3=access.workload_s3,
+            partition=clients.session.get_partition_for_region(settings.region),
+            skip=self.skipped("artifact bucket"),
+            allowed=allow_list(settings.artifact_bucket_allow_list),
+            config_fallback=lambda: self.config.fallback("artifacts"),
+        )
+
+
+# -- the functions: each one's invocation pipeline (what it accepts, what it keys on, what it runs) -------
+
+def notification_router(c: Container) -> Entry:
+    """CodePipeline and CodeDeploy state changes, keyed on the EventBridge event id: a redelivered event
+    publishes nothing new. Events nobody hears of change nothing: they skip the idempotency record."""
+    def accepts() -> tuple[type, ...]:
+        from warden.models import (
+            ActionExecutionStateChange,
+            CodeDeployDeploymentStateChange,
+            PipelineExecutionStateChange,
+            StageExecutionStateChange,
+        )
+
+        return (PipelineExecutionStateChange, StageExecutionStateChange, ActionExecutionStateChange,
+                CodeDeployDeploymentStateChange)
+
+    def ignored(parsed: Any) -> Any:
+        from warden.router.router import NotificationRouter
+
+        return NotificationRouter.ignored(parsed)  # with its kind and state, as the log and the result say
+
+    return Entry(c.pipeline, lambda: c.notification_router.handle, message="routed", skip=ignored, accepts=accepts)
+
+
+def deployment_tracker(c: Container) -> Entry:
+    """No idempotency store: every ledger write converges under redelivery (warden.ledger.recorder), so a
+    duplicate changes nothing and emits no metric, and it costs no extra calls."""
+    def accepts() -> tuple[type, ...]:
+        from warden.models import (
+            ActionExecutionStateChange,
+            PipelineExecutionStateChange,
+            StageExecutionStateChange,
+        )
+
+        return (PipelineExecutionStateChange, StageExecutionStateChange, ActionExecutionStateChange)
+
+    return Entry(c.pipeline, lambda: c.ledger.record, idempotent=False, message="ledger", report=ledger_report,
+                 accepts=accepts)
+
+
+def ledger_report(result: Any) -> dict[str, Any]:
+    """What DeploymentTracker logs and returns of one ledger write."""
+    if result is None:
+        return {"status": "ignored"}
+    return {"status": "recorded" if result.applied else "unchanged", "kind": result.kind,
+            "pipeline": result.pipeline, "execution_id": result.execution_id, "partial": result.partial}
+
+
+def approval_tracker(c: Container) -> Entry:
+    """Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing."""
+    def accepts() -> tuple[type, ...]:
+        from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
+
+        return (ManualApprovalMessage, ActionExecutionStateChange, PipelineExecutionStateChange)
+
+    return Entry(c.pipeline, lambda: c.approval_tracker.handle, with_id=True, message="tracked", accepts=accepts)
+
+
+def approval_escalator(c: Container) -> Entry:
+    """Pending approvals (escalation tiers) and running executions (pipeline.slow), in one schedule, keyed
+    on the scheduled event's id: a retried invocation is the same sweep (its claims are its own)."""
+    def both_sweeps() -> Callable[[Any, str], Any]:
+        approvals, escalator, slow = c.approvals, c.approval_escalator, c.slow_executions
+
+        def run(scheduled_event: Any, sweep_id: str) -> Any:
+            pending = approvals.pending()
+            waiting = frozenset(i["execution_id"] for i in pending if i.get("execution_id"))
+            # Through sweep(), not escalate(): a channel that failed must fail the invocation (after both
+            # sweeps ran) so that Lambda retries it; each effect already done is skipped on the retry.
+            return escalator.sweep(sweep_id, pending, also=lambda: {"executions": slow.sweep(sweep_id, waiting)})
+
+        return run
+
+    return Entry(c.pipeline, both_sweeps, parse=scheduled, with_id=True, message="swept")
+
+
+def artifact_guard(c: Container) -> Entry:
+    """The daily pass (scheduled) and CloudTrail calls. No idempotency store: a repeated pass or event finds
+    compliant buckets and findings already told."""
+    def parse(event: Any) -> Any:
+        if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
+            return scheduled(event)
+        return deliveries(event)  # CloudTrail "AWS API Call" events
+
+    def accepts() -> tuple[type, ...]:
+        from warden.models import CloudTrailApiCallEvent
+
+        return (dict, CloudTrailApiCallEvent)  # the scheduled pass, or a CloudTrail call
+
+    def run(parsed: Any) -> Any:
+        guard = c.artifact_guard
+        return guard.sweep() if isinstance(parsed, dict) else guard.handle(parsed)
+
+    return Entry(c.pipeline, lambda: run, parse=parse, idempotent=False, message="artifacts",
+                 report=lambda result: {k: v for k, v in result.items() if k != "buckets"}, accepts=accepts)
+
+
+def rollback_trigger(c: Container) -> Entry:
+    """Alarm transitions act once per transition (warden.rollback.inputs: keyed on the alarm and
+    CloudWatch's timestamp, admitted before any claim); stage and deployment events converge by themselves."""
+    from warden.rollback.inputs import RollbackInputs
+
+    inputs = RollbackInputs(lambda: c.rollback_trigger, region=c.settings.region)
+    return Entry(c.pipeline, lambda: inputs.handle, message="rollback trigger", prepare=inputs.prepare,
+                 skip=inputs.skip, key=inputs.key)
+
+
+def deployment_validation_hook(c: Container) -> Entry:
+    """One lifecycle hook invocation. No idempotency store: a redelivered invocation reports again and
+    CodeDeploy says it is done already."""
+    def accepts() -> tuple[type, ...]:
+        from warden.models import CodeDeployLifecycleHookEvent
+
+        return (CodeDeployLifecycleHookEvent,)
+
+    return Entry(c.pipeline, lambda: c.validation_hook.run, parse=single, idempotent=False,
+                 message="validation hook", accepts=accepts)
+
+
+FUNCTIONS: dict[str, Callable[[Container], Entry]] = {
+    "NotificationRouter": notification_router,
+    "DeploymentTracker": deployment_tracker,
+    "ApprovalTracker": approval_tracker,
+    "ApprovalEscalator": approval_escalator,
+    "ArtifactGuard": artifact_guard,
+    "RollbackTrigger": rollback_trigger,
+    "DeploymentValidationHook": deployment_validation_hook,
+}
+
+
+def function(name: str, container: Container | None = None) -> Entry:
+    """The invocation pipeline of function `name` (its logical id), on its own container: called at import,
+    so its settings are checked at start-up."""
+    return FUNCTIONS[name](container or Container.of(name))
