@@ -56,7 +56,7 @@ ELSEWHERE = {
     ("ApprovalEscalator", "dynamodb:GetItem"): "powertools Idempotency: a redelivered schedule event reads the "
                                                "saved sweep result",
     ("ApprovalEscalator", "codepipeline:GetPipelineExecution"): "the release of an escalation page when the "
-                                                                "execution's STARTED was lost (warden.release)",
+                                                                "execution's STARTED was lost (warden.notify.release)",
     ("ApprovalTracker", "codepipeline:GetPipelineExecution"): "who waits, when the execution's STARTED was lost",
     ("DeploymentTracker", "codepipeline:GetPipelineExecution"): "the commit of an execution whose event has no "
                                                                 "trigger (V1 pipelines, test_ledger.py)",

@@ -53,7 +53,7 @@ class Notice:
     comment: str | None = None
     # Said when Warden could not confirm a fact with CodePipeline (and why), instead of staying silent.
     unconfirmed: str | None = None
-    # Why the commit or author is not known (warden.release.lookup): said, never left out silently.
+    # Why the commit or author is not known (warden.notify.release): said, never left out silently.
     release_unknown: str | None = None
     # Alarm-triggered rollbacks (warden.rollback): the alarm, why it fired, what was rolled back to, and for a
     # skipped rollback why Warden held back and what it would have done.

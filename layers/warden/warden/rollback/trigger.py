@@ -94,7 +94,7 @@ class RollbackTrigger:
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
                  own_account: str = "", region: str = "us-east-1", ledger_table: str = "", dynamodb: Any = None,
                  role_name: str = "", releases: Any = None, marks: RollbackMarks | None = None) -> None:
-        """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not;
+        """`releases` (warden.notify.release.Releases) names the release in every notice, or says why not;
         `marks` records which executions and deployments are Warden's own (for the router)."""
         self._notifier = notifier
         self._marks = marks

@@ -28,13 +28,13 @@ if TYPE_CHECKING:
     from warden.artifacts.guard import ArtifactGuard
     from warden.health.slow import SlowExecutions
     from warden.ledger.recorder import Ledger
+    from warden.notify.incidents import Incidents
     from warden.notify.notifier import Notifier
     from warden.notify.pagerduty import PagerDuty
-    from warden.release.lookup import Releases
+    from warden.notify.release import Releases
     from warden.rollback.hook import ValidationHook
     from warden.rollback.state import RollbackMarks
     from warden.rollback.trigger import RollbackTrigger
-    from warden.router.incidents import Incidents
     from warden.router.router import NotificationRouter
 
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
@@ -79,7 +79,7 @@ class Container:
     @cached_property
     def incidents(self) -> Incidents:
         """One open page per incident, in the state table (the router's and the rollback's)."""
-        from warden.router.incidents import Incidents
+        from warden.notify.incidents import Incidents
 
         return Incidents(self.clients.dynamodb, self.settings.state_table)
 
@@ -104,7 +104,7 @@ class Container:
     @cached_property
     def releases(self) -> Releases:
         """The commit and author of a page: the execution's start, else one cached GetPipelineExecution."""
-        from warden.release.lookup import Releases
+        from warden.notify.release import Releases
 
         return Releases(triggers=self.approvals, codepipeline=self.codepipeline)
 

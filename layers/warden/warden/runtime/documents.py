@@ -2,27 +2,63 @@
 
 Deployed, each lives in SSM Parameter Store at `<prefix>/<kind>` and is read through powertools
 Parameters (cached); a missing parameter means the safe defaults built into the models.
+
+The registry (`DOCUMENTS`): each kind and the feature module that owns its model, imported on demand with
+a plain import statement (so a handler only pays for the documents it reads, and the import-contract test
+sees every arrow). A feature adds a document by adding its model to its own `config` module and one line here.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from warden.core.documents import ConfigUnreadable
 from warden.core.errors import PermanentError
 from warden.core.log import logger
 
-# kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
-DOCUMENTS: dict[str, str] = {
-    "routing": "warden.notify.rules:RoutingConfig",
-    "ledger": "warden.ledger.config:LedgerConfig",
-    "escalation": "warden.approvals.tiers:EscalationConfig",
-    "rollback": "warden.rollback.config:RollbackConfig",
-    "artifacts": "warden.artifacts.config:ArtifactsConfig",
+
+def _routing() -> type[BaseModel]:
+    from warden.notify.rules import RoutingConfig
+
+    return RoutingConfig
+
+
+def _ledger() -> type[BaseModel]:
+    from warden.ledger.config import LedgerConfig
+
+    return LedgerConfig
+
+
+def _escalation() -> type[BaseModel]:
+    from warden.approvals.tiers import EscalationConfig
+
+    return EscalationConfig
+
+
+def _rollback() -> type[BaseModel]:
+    from warden.rollback.config import RollbackConfig
+
+    return RollbackConfig
+
+
+def _artifacts() -> type[BaseModel]:
+    from warden.artifacts.config import ArtifactsConfig
+
+    return ArtifactsConfig
+
+
+# kind -> its model, imported on demand so that a handler only pays for the documents it reads.
+DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
+    "routing": _routing,
+    "ledger": _ledger,
+    "escalation": _escalation,
+    "rollback": _rollback,
+    "artifacts": _artifacts,
 }
 
 CACHE_SECONDS = 300
@@ -41,16 +77,10 @@ class InvalidConfig(PermanentError):
     """`ConfigStore.require`: the document exists and does not validate; retrying cannot help."""
 
 
-class ConfigUnreadable(Exception):
-    """`ConfigStore.require`: the document exists but could not be read now (throttling, access, network):
-    retrying may help, acting on the defaults instead would not be what the document says."""
-
-
 def model_for(kind: str) -> type[BaseModel]:
     if kind not in DOCUMENTS:
         raise ConfigError(f"unknown configuration document {kind!r} (known: {', '.join(sorted(DOCUMENTS))})")
-    module, _, name = DOCUMENTS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return DOCUMENTS[kind]()
 
 
 def _where(kind: str, loc: tuple[Any, ...], data: Any) -> str:

@@ -1,0 +1,24 @@
+"""What a feature sees of the configuration documents: one validated document per kind (routing, escalation,
+artifacts, rollback, ledger), read through the container's store (warden.runtime.documents.ConfigStore, the one
+implementation). Features are handed a store; they never build one, and never name the registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Documents(Protocol):
+    def get(self, kind: str) -> Any:
+        """The document, or its defaults when there is none (or, loudly, when it cannot be read)."""
+
+    def require(self, kind: str) -> Any:
+        """The document as written, or its defaults when there is none; never defaults in its place."""
+
+    def fallback(self, kind: str) -> str | None:
+        """Why the last `get(kind)` returned defaults: "unreadable", "invalid", or None."""
+
+
+class ConfigUnreadable(Exception):
+    """`Documents.require`: the document exists but could not be read now (throttling, access, network):
+    retrying may help, acting on the defaults instead would not be what the document says."""
