@@ -46,7 +46,10 @@ def imports(path: Path) -> list[tuple[int, str]]:
 
 
 def layer_of(path: Path) -> str:
-    return path.relative_to(LAYER).parts[0] if path.parent != LAYER else ""
+    """The package of the layer a module is in ("" for a function's app.py or the layer's top)."""
+    if not path.is_relative_to(LAYER) or path.parent == LAYER:
+        return ""
+    return path.relative_to(LAYER).parts[0]
 
 
 def deployable() -> list[Path]:
@@ -78,6 +81,14 @@ def test_a_function_is_a_handler_on_the_runtime_and_nothing_else():
                 arrows.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
         assert len(path.read_text().splitlines()) < 40, f"{path.relative_to(ROOT)}: wiring belongs in runtime"
     assert arrows == []
+
+
+def test_a_feature_owns_its_keys():
+    """The ledger's item layout is the ledger's: others read and write through its functions."""
+    found = [f"{path.relative_to(ROOT)}:{line} imports {name}" for path in deployable()
+             if layer_of(path) not in ("ledger", "runtime") for line, name in imports(path)
+             if name == "warden.ledger.keys" or name.startswith("warden.ledger.keys.")]
+    assert found == []
 
 
 def test_nothing_deployable_imports_the_local_tooling():

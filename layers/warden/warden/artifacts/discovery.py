@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warden.ledger.keys import from_item, to_av
+from warden.aws.dynamodb import from_item, to_av
 
 PK = "ARTIFACTS"
 PIPELINE_PREFIX = "PIPELINE#"

@@ -290,7 +290,7 @@ class ArtifactGuard:
         claimed = self._claim(report, snapshot)
         if state is not None and own and rules.mode == "enforce" and report.failed:
             key = self._key_for(bucket, rules)
-            outcome = remediation.Outcome()
+            outcome = remediation.Remediation()
             try:
                 remediation.enforce(s3, bucket.name, bucket.account, state, audit, rules, key, self._partition,
                                     out=outcome, pipelines=bucket.pipelines)

@@ -23,8 +23,7 @@ from typing import Any
 
 from warden.core import clock
 from warden.core.log import logger
-from warden.ledger.keys import CURRENT_GSI1PK, from_item, history_pk
-from warden.ledger.view import execution_view
+from warden.ledger.view import current_items, recent_executions
 
 MARGIN_DAYS = 7  # a daily pass gets seven chances before the expiry date
 HISTORY_LIMIT = 50  # executions read per pipeline to find the newest successful ones of each stage
@@ -39,24 +38,9 @@ class Protection:
     skipped: list[dict[str, str]] = field(default_factory=list)  # audit mode or a workload account
 
 
-def _query(ddb: Any, table: str, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    start = None
-    while True:
-        request = {"TableName": table, **kwargs}
-        if start:
-            request["ExclusiveStartKey"] = start
-        page = ddb.query(**request)
-        items += [from_item(i) for i in page.get("Items", [])]
-        start = page.get("LastEvaluatedKey")
-        if not start or (limit is not None and len(items) >= limit):
-            return items
-
-
 def locations(ddb: Any, table: str, own_account: str) -> list[tuple[str, str, dict[str, str]]]:
     """(pipeline ref, stage, {bucket, key}) of every artifact to keep, this account's pipelines only."""
-    current = _query(ddb, table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :pk",
-                     ExpressionAttributeValues={":pk": {"S": CURRENT_GSI1PK}})
+    current = current_items(ddb, table)
     stages: dict[str, dict[str, str]] = {}
     for item in current:
         if item.get("account") and own_account and item["account"] != own_account:
@@ -64,10 +48,7 @@ def locations(ddb: Any, table: str, own_account: str) -> list[tuple[str, str, di
         stages.setdefault(item.get("pipeline_ref") or item["pipeline"], {})[item["stage"]] = item["execution_id"]
     found: list[tuple[str, str, dict[str, str]]] = []
     for ref, current_of in sorted(stages.items()):
-        history = [execution_view(i) for i in _query(
-            ddb, table, limit=HISTORY_LIMIT, IndexName="gsi1", KeyConditionExpression="gsi1pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": history_pk(ref)}}, ScanIndexForward=False,
-            Limit=HISTORY_LIMIT)]
+        history = recent_executions(ddb, table, ref, HISTORY_LIMIT)
         for stage, execution_id in sorted(current_of.items()):
             keep = [h for h in history if h.get("execution_id") == execution_id]
             keep += [h for h in history if h.get("execution_type", "STANDARD") == "STANDARD"

@@ -29,7 +29,7 @@ FOLDER_CHARS = 20  # CodePipeline names an artifact's folder after the first 20 
 
 
 @dataclass
-class Outcome:
+class Remediation:
     fixed: list[str] = field(default_factory=list)
     not_fixed: dict[str, str] = field(default_factory=dict)  # check id -> why not
     writes: int = 0
@@ -37,12 +37,12 @@ class Outcome:
 
 
 def enforce(s3: Any, bucket: str, owner: str, state: checks.BucketState, audit: checks.Audit,
-            rules: BucketPolicy, key: str | None, partition: str = "aws", out: Outcome | None = None,
-            pipelines: list[str] | None = None) -> Outcome:
+            rules: BucketPolicy, key: str | None, partition: str = "aws", out: Remediation | None = None,
+            pipelines: list[str] | None = None) -> Remediation:
     """Fix every failed check that can be fixed; `key` is the customer-managed key to use, if any;
     `pipelines`: the pipelines whose artifact store this is (their folders are all the bucket may hold
     before expiry is added). `out` collects what was done so far, also when a call fails half-way."""
-    out = out if out is not None else Outcome()
+    out = out if out is not None else Remediation()
     failed = {c.id for c in audit.failed}
     common = {"Bucket": bucket, "ExpectedBucketOwner": owner}
     if policy.GRANT_CHECK in failed:
@@ -78,7 +78,7 @@ def enforce(s3: Any, bucket: str, owner: str, state: checks.BucketState, audit: 
 
 
 def _encryption(s3: Any, common: dict[str, str], state: checks.BucketState, audit: checks.Audit,
-                key: str | None, out: Outcome) -> None:
+                key: str | None, out: Remediation) -> None:
     default = checks.kms_default(state)
     current = default.get("KMSMasterKeyID")
     text = audit.by_id(checks.ENCRYPTION).text
@@ -121,7 +121,7 @@ def _read_policy(s3: Any, common: dict[str, str]) -> dict[str, Any] | None:
         return None
 
 
-def _policy(s3: Any, common: dict[str, str], bucket: str, partition: str, failed: set[str], out: Outcome) -> None:
+def _policy(s3: Any, common: dict[str, str], bucket: str, partition: str, failed: set[str], out: Remediation) -> None:
     # Read again right before writing (a person's edit since the audit's read must survive), and read back
     # after writing: a write that landed after Warden's is merged into, not overwritten.
     read_at = clock.iso(clock.now())

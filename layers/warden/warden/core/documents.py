@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictDocument(BaseModel):
+    """The base of every document's models: configuration is typed by people, so a misspelt key is an error,
+    not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 class Documents(Protocol):
     def get(self, kind: str) -> Any:

@@ -111,8 +111,9 @@ class Container:
     @cached_property
     def slow_executions(self) -> SlowExecutions:
         from warden.health.slow import SlowExecutions
+        from warden.ledger.running import RunningExecutions
 
-        return SlowExecutions(dynamodb=self.clients.dynamodb, table=self.settings.ledger_table,
+        return SlowExecutions(running=RunningExecutions(self.clients.dynamodb, self.settings.ledger_table),
                               notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"))
 
     @cached_property
@@ -173,22 +174,22 @@ class Container:
 
     @cached_property
     def rollback_trigger(self) -> RollbackTrigger:
+        from warden.ledger.notes import LedgerNotes
         from warden.ledger.view import LedgerReader
         from warden.rollback.access import DeployAccess
         from warden.rollback.state import RollbackState
         from warden.rollback.trigger import RollbackTrigger
 
         clients, settings = self.clients, self.settings
-        role = settings.workload_deploy_role_name
         return RollbackTrigger(
             notifier=self.notifier(), incidents=self.incidents,
             state=RollbackState(clients.dynamodb, settings.state_table),
             ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
-            access=DeployAccess(clients, own_account=settings.account_id, role_name=role,
+            access=DeployAccess(clients, own_account=settings.account_id, role_name=settings.workload_deploy_role_name,
                                 trusted=settings.trusted_accounts, organization=settings.organization_id),
             config=lambda: self.config.require("rollback"), own_account=settings.account_id,
-            region=settings.region, ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role,
-            releases=self.releases, marks=self.rollback_marks)
+            notes=LedgerNotes(clients.dynamodb, settings.ledger_table), releases=self.releases,
+            marks=self.rollback_marks)
 
     @cached_property
     def validation_hook(self) -> ValidationHook:
