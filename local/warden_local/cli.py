@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local_env() -> None:
+def _local_env(args: argparse.Namespace) -> None:
+    """The embedded world's region and dummy credentials, for the commands that run in it. `--stack` reads a
+    real account: there the caller's own credential chain and region apply, untouched (a `testing` key or
+    session token set here would take precedence over their profile, or be sent beside their real keys)."""
+    if getattr(args, "stack", None):
+        return
     from warden_local.world import LOCAL_ENV
 
     for name, value in LOCAL_ENV.items():
@@ -65,7 +70,7 @@ def _print_document(doc: dict[str, Any], as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _local_env()
+    _local_env(args)
     from warden_local.replay import InputError, replay
 
     try:
