@@ -119,6 +119,7 @@ def test_a_guided_deploy_starts_from_a_dev_stack_that_reads_nothing_of_staging_o
     assert offered["Environment"] not in ENVIRONMENTS
     taken = {overrides(env)["ConfigPrefix"] for env in ENVIRONMENTS}
     assert offered["ConfigPrefix"] not in taken
+    # Neither reads the other's documents (a function may read <ConfigPrefix>/*).
     assert not any((prefix + "/").startswith(offered["ConfigPrefix"] + "/")
-                   or (offered["ConfigPrefix"] + "/").startswith(prefix + "/") for prefix in taken)  # neither reads the other's documents (<prefix>/*)
+                   or (offered["ConfigPrefix"] + "/").startswith(prefix + "/") for prefix in taken)
     assert deploy["confirm_changeset"] is True
