@@ -79,36 +79,37 @@ def is_shell(block: Block) -> bool:
 
 def commands(text: str | None = None) -> list[Command]:
     """Every command of every shell block, in README order."""
+    return [command for block in blocks(text) if is_shell(block) for command in commands_of(block)]
+
+
+def commands_of(block: Block) -> list[Command]:
     found = []
-    for block in blocks(text):
-        if not is_shell(block):
+    logical: list[tuple[int, str]] = []
+    pending, start = "", block.line
+    for offset, raw in enumerate(block.body.splitlines()):
+        line = raw.rstrip()
+        if not pending:
+            start = block.line + offset
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
             continue
-        logical: list[tuple[int, str]] = []
-        pending, start = "", block.line
-        for offset, raw in enumerate(block.body.splitlines()):
-            line = raw.rstrip()
-            if not pending:
-                start = block.line + offset
-            if line.endswith("\\"):
-                pending += line[:-1] + " "
-                continue
-            if line.endswith("&&"):
-                pending += line + " "
-                continue
-            logical.append((start, pending + line))
-            pending = ""
-        for line, source in logical:
-            tokens = shlex.split(source, comments=True)
-            current: list[str] = []
-            for token in [*tokens, "&&"]:
-                if token in ("&&", ";"):
-                    if current:
-                        redirect = None
-                        if ">" in current:
-                            at = current.index(">")
-                            redirect, current = current[at + 1], current[:at]
-                        found.append(Command(line, tuple(current), redirect))
-                    current = []
-                else:
-                    current.append(token)
+        if line.endswith("&&"):
+            pending += line + " "
+            continue
+        logical.append((start, pending + line))
+        pending = ""
+    for line, source in logical:
+        tokens = shlex.split(source, comments=True)
+        current: list[str] = []
+        for token in [*tokens, "&&"]:
+            if token in ("&&", ";"):
+                if current:
+                    redirect = None
+                    if ">" in current:
+                        at = current.index(">")
+                        redirect, current = current[at + 1], current[:at]
+                    found.append(Command(line, tuple(current), redirect))
+                current = []
+            else:
+                current.append(token)
     return found

@@ -17,7 +17,8 @@ def build(container: Container) -> ArtifactGuard:
         codepipeline=access.own("codepipeline"),
         s3_in=lambda region, account: access.own("s3", region),
         kms_in=lambda region: access.own("kms", region),
-        config=lambda: container.config.get("artifacts"),  # type: ignore[arg-type, return-value]
+        # As written or fail closed: unreadable is retried, invalid is dead-lettered with the reason (and told).
+        config=lambda: container.config.require("artifacts"),  # type: ignore[arg-type, return-value]
         notifier=container.notifier(),
         account=settings.account_id,
         region=settings.region,
@@ -26,5 +27,4 @@ def build(container: Container) -> ArtifactGuard:
         partition=clients.session.get_partition_for_region(settings.region),
         skip=container.skipped("artifact bucket"),
         allowed=allow_list(settings.artifact_bucket_allow_list),
-        config_fallback=lambda: container.config.fallback("artifacts"),
     )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
-from warden.aws.config import ConfigStore
+from warden.aws.config import ConfigStore, InvalidDocument
 from warden.aws.settings import REQUIRED_ENV, Settings
 from warden.core.accounts import is_own
 from warden.core.errors import PermanentError
@@ -68,7 +68,22 @@ class Container:
 
     @cached_property
     def config(self) -> ConfigStore:
-        return ConfigStore(self.clients.ssm, self.settings.config_prefix)
+        return ConfigStore(self.clients.ssm, self.settings.config_prefix, on_invalid=self.config_invalid)
+
+    def config_invalid(self, invalid: InvalidDocument) -> None:
+        """A stored configuration document that does not validate: counted on every read
+        (`InvalidConfiguration`, alarmed in template.yaml), and told to the team once per stored value by the
+        functions that can tell (a state table for the claim, the team topic)."""
+        self._count("InvalidConfiguration")
+        if self.settings.state_table and self.settings.topics.get("team"):
+            self._config_notices(invalid)
+
+    @cached_property
+    def _config_notices(self) -> Callable[[InvalidDocument], Any]:
+        from warden.notify.config_notices import ConfigNotices
+
+        return ConfigNotices(dynamodb=self.clients.dynamodb, table=self.settings.state_table,
+                             notifier=self.notifier(), account=self.settings.account_id, region=self.settings.region)
 
     def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
         """`run(context, event=..., **kw)`: `fn(event=..., **kw)` at most once per `event[key]`
