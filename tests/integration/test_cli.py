@@ -69,14 +69,14 @@ def test_unknown_command_and_missing_arguments_exit_2():
 
 
 def test_config_validate(tmp_path):
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps({"routing": {"rules": [{"name": "quiet", "match": {"pipelines": ["sandbox-*"]},
-                                                        "mute": True}]}}))
+    good = tmp_path / "routing.json"
+    good.write_text(json.dumps({"rules": [{"name": "quiet", "match": {"pipelines": ["sandbox-*"]}, "mute": True}]}))
     run = warden("config", "validate", str(good))
     assert run.returncode == 0 and "valid" in run.stdout
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"routing": {"rules": [{"name": "quiet", "match": {"pipeline": ["x"]}}]}}))
-    assert "routing.rules[0] (name 'quiet').match.pipeline" in one_line_error(warden("config", "validate", str(bad)))
+    bad.write_text(json.dumps({"rules": [{"name": "quiet", "match": {"pipeline": ["x"]}}]}))
+    assert "routing.rules[0] (name 'quiet').match.pipeline" in one_line_error(
+        warden("config", "validate", "--name", "/pipeline-warden/prod/routing", str(bad)))
     assert "no such file" in one_line_error(warden("config", "validate", str(tmp_path / "none.json")))
 
 
