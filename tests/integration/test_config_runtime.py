@@ -120,3 +120,16 @@ def test_a_broken_rollback_document_is_told_to_the_team_once(world, tmp_path):
                  calls=[], name="b.json")
     assert notices(later["steps"][0]) == [] and len(dead(later)) == 1
 
+
+
+def test_a_broken_ledger_document_is_told_by_the_deployment_tracker(world):
+    """DeploymentTracker alone reads the ledger document: it tells the team too, and keeps recording."""
+    name = f"{world.parameter('ConfigPrefix')}/ledger"
+    world.client("ssm").put_parameter(Name=name, Type="String", Value='{"change_failure_window_hours": "a day"}')
+    replayer = Replayer(world)
+    replayer._setup(Scenario("test", world=pipeline_world()))
+    succeeded = feed(replayer, sample("codepipeline/pipeline-succeeded.json"))
+    [notice] = notices(succeeded)
+    assert f"Configuration {name} is invalid" in notice["subject"] and "the built-in defaults" in bodies(notice)
+    assert "ledger.change_failure_window_hours" in bodies(notice)
+    assert any(e["kind"] == "item" and e["table"] == "LedgerTable" for e in succeeded["effects"])

@@ -85,6 +85,9 @@ ELSEWHERE = {
     ("ArtifactGuard", "secretsmanager:GetSecretValue"): "paging a finding when PagerDuty is configured",
     ("ApprovalEscalator", "codepipeline:ListActionExecutions"): "reconciling an approval that is not the latest "
                                                                 "at its stage (PARALLEL mode, test_approvals.py)",
+    ("DeploymentTracker", "sns:Publish"): "telling the team of an invalid ledger document (test_config_runtime.py)",
+    ("DeploymentTracker", "dynamodb:PutItem"): "the claim of that notice (test_config_runtime.py)",
+    ("DeploymentTracker", "dynamodb:DeleteItem"): "releasing the claim when its publish fails",
     ("NotificationRouter", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
     ("ApprovalTracker", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
     ("ApprovalEscalator", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
