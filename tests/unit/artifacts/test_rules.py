@@ -103,13 +103,12 @@ def test_a_bad_artifacts_document_is_named_clearly():
 
 def test_warden_config_validate_accepts_an_artifacts_document(tmp_path):
     path = tmp_path / "artifacts.json"
-    path.write_text(json.dumps({"artifacts": {"mode": "audit", "expire_days": 30, "noncurrent_days": 7,
-                                              "abort_multipart_days": 7, "buckets": [{"match": "legacy-*",
-                                                                                      "mode": "audit"}]}}))
+    path.write_text(json.dumps({"mode": "audit", "expire_days": 30, "noncurrent_days": 7,
+                                "abort_multipart_days": 7, "buckets": [{"match": "legacy-*", "mode": "audit"}]}))
     done = subprocess.run([sys.executable, "-m", "warden_local.cli", "config", "validate", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 0 and "valid (artifacts)" in done.stdout
-    path.write_text(json.dumps({"artifacts": {"noncurrent_days": 0}}))
+    path.write_text(json.dumps({"noncurrent_days": 0}))
     done = subprocess.run([sys.executable, "-m", "warden_local.cli", "config", "validate", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "artifacts.noncurrent_days" in done.stderr

@@ -161,6 +161,7 @@ class ArtifactGuard:
 
     # -- entry points -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, Any]:
+        self._rules()  # first: a document that cannot be read or does not validate stops the pass before any bucket
         snapshot = self._map.load()
         reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
         reports: list[Report] = []
@@ -175,6 +176,7 @@ class ArtifactGuard:
 
     def handle(self, event: Any) -> dict[str, Any]:
         """A CloudTrail "AWS API Call" event: CodePipeline definitions or S3 bucket configuration."""
+        self._rules()  # first, as in `sweep`
         detail = event.detail
         if not detail.succeeded:
             return {"status": "ignored", "reason": f"the call failed ({detail.error_code})"}

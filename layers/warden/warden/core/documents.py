@@ -5,6 +5,7 @@ implementation). Features are handed a store; they never build one, and never na
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -31,3 +32,18 @@ class Documents(Protocol):
 class ConfigUnreadable(Exception):
     """`Documents.require`: the document exists but could not be read now (throttling, access, network):
     retrying may help, acting on the defaults instead would not be what the document says."""
+
+
+@dataclass(frozen=True)
+class InvalidDocument:
+    """A stored document that does not validate, and what runs instead of it."""
+
+    kind: str
+    parameter: str
+    problems: tuple[str, ...]
+    digest: str  # of the stored value: one notice per change of it
+    using: str  # "version 3 of the parameter, the last that validates", "the built-in defaults", "nothing: ..."
+
+    @property
+    def error(self) -> str:
+        return "; ".join(self.problems)

@@ -68,6 +68,9 @@ class Notice:
     findings: list[str] = field(default_factory=list)
     # CodeDeploy: who stopped the deployment, when a person did (GetDeployment says; the event does not).
     stopped_by: str | None = None
+    # A configuration document that does not validate: its SSM parameter, and what runs instead of it.
+    parameter: str | None = None
+    using: str | None = None
 
     @property
     def short_commit(self) -> str | None:

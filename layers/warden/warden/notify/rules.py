@@ -101,6 +101,9 @@ DEFAULTS: dict[str, Decision] = {
     "artifact.noncompliant": Decision(("team",), "warning"),
     # An execution still running past its pipeline's threshold (warden.health.slow): worth a look, not a page.
     "pipeline.slow": Decision(("team",), "warning"),
+    # A configuration document that does not validate: the team, who own it (never muted by a rule: see
+    # warden.notify.config_notices).
+    "config.invalid": Decision(("team",), "high"),
 }
 
 

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.core.accounts import is_own
+from warden.core.documents import InvalidDocument
 from warden.runtime.documents import ConfigStore
-from warden.runtime.invocation import Entry, Pipeline, deliveries, scheduled, single
+from warden.runtime.invocation import Entry, Pipeline, count, deliveries, scheduled, single
 from warden.runtime.settings import REQUIRED_ENV, Settings
 
 if TYPE_CHECKING:
@@ -73,7 +74,22 @@ class Container:
 
     @cached_property
     def config(self) -> ConfigStore:
-        return ConfigStore(self.clients.ssm, self.settings.config_prefix)
+        return ConfigStore(self.clients.ssm, self.settings.config_prefix, on_invalid=self.config_invalid)
+
+    def config_invalid(self, invalid: InvalidDocument) -> None:
+        """A stored configuration document that does not validate: counted on every read
+        (`InvalidConfiguration`, alarmed in template.yaml), and told to the team once per stored value by the
+        functions that can tell (a state table for the claim, the team topic)."""
+        count("InvalidConfiguration")
+        if self.settings.state_table and self.settings.topics.get("team"):
+            self._config_notices(invalid)
+
+    @cached_property
+    def _config_notices(self) -> Callable[[InvalidDocument], Any]:
+        from warden.notify.config_notices import ConfigNotices
+
+        return ConfigNotices(dynamodb=self.clients.dynamodb, table=self.settings.state_table,
+                             notifier=self.notifier(), account=self.settings.account_id, region=self.settings.region)
 
     # -- services, built once per container -----------------------------------------------------------
     @cached_property
@@ -217,7 +233,8 @@ class Container:
             codepipeline=access.own("codepipeline"),
             s3_in=lambda region, account: access.own("s3", region),
             kms_in=lambda region: access.own("kms", region),
-            config=lambda: self.config.get("artifacts"),  # type: ignore[arg-type, return-value]
+            # As written or fail closed: unreadable is retried, invalid is dead-lettered with the reason (and told).
+            config=lambda: self.config.require("artifacts"),  # type: ignore[arg-type, return-value]
             notifier=self.notifier(),
             account=settings.account_id,
             region=settings.region,
@@ -226,7 +243,6 @@ class Container:
             partition=clients.session.get_partition_for_region(settings.region),
             skip=self.skipped("artifact bucket"),
             allowed=allow_list(settings.artifact_bucket_allow_list),
-            config_fallback=lambda: self.config.fallback("artifacts"),
         )
 
 

@@ -122,7 +122,7 @@ class Pipeline:
         if code == "IdempotencyValidationError":
             reason += " (this event id was handled before with a different payload: a conflict, not a redelivery)"
         logger.error("dead-lettered", extra={"error": reason[:2000], "kind": kind})
-        self._count("DeadLetters")
+        count("DeadLetters")
         if self._queue_url:
             body = json.dumps(payload, default=str)
             if len(body.encode()) > MAX_DEAD_LETTER_BYTES:
@@ -138,17 +138,19 @@ class Pipeline:
         """The callback a sweep calls for one stored item it cannot handle (warden.core.errors.one_by_one):
         the item is dead-lettered with its reason and counted (`SkippedItems`), and the sweep goes on."""
         def skip(item: Any, exc: BaseException) -> str:
-            self._count("SkippedItems")
+            count("SkippedItems")
             return self.dead_letter(item, exc, kind=kind)
 
         return skip
 
-    @staticmethod
-    def _count(name: str) -> None:
-        from aws_lambda_powertools import Metrics
-        from aws_lambda_powertools.metrics import MetricUnit
 
-        Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)  # flushed by the handler's log_metrics
+
+def count(name: str) -> None:
+    """One of Warden's own counters (DeadLetters, SkippedItems, InvalidConfiguration)."""
+    from aws_lambda_powertools import Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    Metrics().add_metric(name=name, unit=MetricUnit.Count, value=1)  # flushed by the handler's log_metrics
 
 
 class Arrival(NamedTuple):
