@@ -8,7 +8,8 @@ unchanged account costs the same whether 10 or 100 pipelines share its buckets. 
 written from CreatePipeline / UpdatePipeline CloudTrail events, with the definition the event carries;
 a write happens only when the stored stores differ, so redelivered or reordered events converge (the
 higher pipeline version wins; equal versions carry equal definitions).
-Findings already told (`sk FINDINGS#<account>#<bucket>`) live under the same key, read by the same Query.
+Findings already told (`sk FINDINGS#<account>#<bucket>`, and `...#<bucket>#rollback-targets` for the
+rollback targets Warden could not keep there) live under the same key, read by the same Query.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def pipeline_sk(account: str, region: str, name: str) -> str:
     return f"{PIPELINE_PREFIX}{account}#{region}#{name}"
 
 
-def findings_sk(account: str, bucket: str) -> str:
-    return f"{FINDINGS_PREFIX}{account}#{bucket}"
+def findings_sk(account: str, bucket: str, part: str = "") -> str:
+    """`part`: a story of the bucket told apart from its configuration (bucket names hold no '#')."""
+    return f"{FINDINGS_PREFIX}{account}#{bucket}" + (f"#{part}" if part else "")
 
 
 def stores_of(definition: dict[str, Any], region: str) -> list[dict[str, str]]:
@@ -125,11 +127,11 @@ class ArtifactMap:
 
     def claim(self, snapshot: Snapshot, account: str, bucket: str, fingerprint: str, *, resolved: bool,
               at: datetime, lines: list[str], pipelines: list[str], region: str, found: list[str] | None = None,
-              quiet: bool = False) -> bool:
+              quiet: bool = False, part: str = "") -> bool:
         """Record what is to be told about a bucket, as pending (an outbox: `sent` clears it); False when
         another run recorded something since this pass read the map (it tells, this one stays quiet).
         `resolved`: every finding was fixed; `found`: the findings themselves; `quiet`: remembered, not told."""
-        sk = findings_sk(account, bucket)
+        sk = findings_sk(account, bucket, part)
         previous = snapshot.findings.get(sk)
         item = {"fingerprint": fingerprint, "resolved": resolved, "told_at": at.isoformat(), "lines": lines,
                 "pipelines": pipelines, "region": region, "pending": bool(lines) and not quiet,
@@ -197,10 +199,10 @@ class ArtifactMap:
         snapshot.findings[sk]["found"] = found
 
     def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool,
-             found: list[str] | None = None) -> None:
+             found: list[str] | None = None, part: str = "") -> None:
         """The pending message went out, saying `lines`; `resolved`: every finding was fixed; `found`: the
         findings still open after this run's fixes (a fixed one that comes back is then told again)."""
-        sk = findings_sk(account, bucket)
+        sk = findings_sk(account, bucket, part)
         told_at = snapshot.findings[sk]["told_at"]
         values = {":no": to_av(False), ":at": to_av(told_at), ":lines": to_av(lines), ":resolved": to_av(resolved)}
         names = {"#pending": "pending", "#lines": "lines", "#resolved": "resolved", "#told_at": "told_at"}

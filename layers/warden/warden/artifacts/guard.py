@@ -43,6 +43,10 @@ TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "ThrottledExceptio
              "InternalError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
              "ProvisionedThroughputExceededException", "500", "502", "503", "504"}
 SLACK_SECONDS = 1  # CloudTrail's eventTime has whole seconds
+TARGETS_CHECK = "rollback-target.kept"
+TARGETS_PART = "rollback-targets"
+TARGETS_NOT_KEPT = ("Warden could not keep it from expiring: a rollback to that execution fails once it has "
+                    "expired")
 
 
 class ArtifactsUnconfirmed(RuntimeError):
@@ -169,8 +173,10 @@ class ArtifactGuard:
                              (lambda bucket, exc: skip(asdict(bucket), exc)) if skip else None)
         result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads,
                                           **({"skipped": len(skipped)} if skipped else {})}
-        result["protection"] = self._protect(reports)
-        self._confirmed(reports)
+        try:
+            result["protection"] = self._protect(reports, snapshot)
+        finally:
+            self._confirmed(reports)
         return result
 
     def handle(self, event: Any) -> dict[str, Any]:
@@ -394,22 +400,23 @@ class ArtifactGuard:
             return None
         return metadata.get("KeyManager") == "CUSTOMER"
 
-    def _claim(self, report: Report, snapshot: discovery.Snapshot) -> bool:
+    def _claim(self, report: Report, snapshot: discovery.Snapshot, part: str = "") -> bool:
         """Whether this run tells the report's findings (recorded as pending, before any fix). Findings equal
         to the open ones last told are not told again; a relapse after a fix is a new story. A message left
         pending by a failed run is sent first."""
-        sk = discovery.findings_sk(report.account, report.bucket)
+        sk = discovery.findings_sk(report.account, report.bucket, part)
         previous = snapshot.findings.get(sk)
         if previous and previous.get("pending"):
             self._send(report.account, report.bucket, list(previous.get("lines") or []),
                        list(previous.get("pipelines") or []), previous.get("region") or report.region, snapshot,
-                       report, resolved=False)
+                       report, resolved=False, part=part)
         fingerprint = report.fingerprint()
         open_before = bool(previous) and previous["fingerprint"] != "compliant" and not previous.get("resolved")
         if fingerprint == "compliant":
             if open_before:  # fixed by someone else: remembered, so that a relapse is told again
                 self._map.claim(snapshot, report.account, report.bucket, "compliant", resolved=True,
-                                at=clock.now(), lines=[], pipelines=report.pipelines, region=report.region)
+                                at=clock.now(), lines=[], pipelines=report.pipelines, region=report.region,
+                                part=part)
             return False
         if open_before and previous["fingerprint"] == fingerprint:
             return False  # the same open findings: told already
@@ -419,15 +426,15 @@ class ArtifactGuard:
             # that a relapse is told again.
             self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False, at=clock.now(),
                             lines=report.lines(), pipelines=report.pipelines, region=report.region, found=found,
-                            quiet=True)
+                            quiet=True, part=part)
             return False
         return self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False,
                                at=clock.now(), lines=report.lines(), pipelines=report.pipelines,
-                               region=report.region, found=found)
+                               region=report.region, found=found, part=part)
 
     def _send(self, account: str, bucket: str, lines: list[str], pipelines: list[str], region: str,
-              snapshot: discovery.Snapshot, report: Report, *, resolved: bool) -> None:
-        sk = discovery.findings_sk(account, bucket)
+              snapshot: discovery.Snapshot, report: Report, *, resolved: bool, part: str = "") -> None:
+        sk = discovery.findings_sk(account, bucket, part)
         notice = Notice(event="artifact.noncompliant",
                         event_id=f"artifacts:{account}:{bucket}:{snapshot.findings[sk]['fingerprint']}",
                         time=clock.now(), account=account, region=region, state="NONCOMPLIANT", bucket=bucket,
@@ -435,17 +442,22 @@ class ArtifactGuard:
         report.told = bool(self._notifier.send(notice)) or report.told  # raises: stays pending, retried
         still = [f"{c.id}: {c.text}" for c in report.failed if c.id not in report.fixed] \
             if report.bucket == bucket and report.checks else None
-        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved, found=still)
+        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved, found=still, part=part)
 
     # -- rollback targets ---------------------------------------------------------------------------
-    def _protect(self, reports: list[Report]) -> dict[str, int]:
+    def _protect(self, reports: list[Report], snapshot: discovery.Snapshot) -> dict[str, int]:
+        """Keep rollback targets' artifacts, only in buckets this pass audited as enforced, proven artifact
+        stores of this account; a location Warden could not keep is told (once per bucket and set of
+        locations), and the pass goes on. Returns the counts; raises for transient failures, after."""
         if self._ledger is None:
             return {}
-        by_bucket = {r.bucket: r for r in reports if r.account == self._account}
         config = self._rules()
+        writable = {r.bucket: r for r in reports if r.account == self._account and r.mode == "enforce"
+                    and r.state is not None and not r.unconfirmed
+                    and eligibility.why_not(r.bucket, r.region, self._allowed) is None}
 
         def s3_for(bucket: str) -> Any:
-            report = by_bucket.get(bucket)
+            report = writable.get(bucket)
             return self._s3_in(report.region, report.account) if report else None
 
         def expire_days_of(bucket: str) -> int | None:
@@ -453,16 +465,29 @@ class ArtifactGuard:
             return rules.expire_days if rules and rules.mode == "enforce" else None
 
         def lifecycle_of(bucket: str) -> list[dict[str, Any]]:
-            report = by_bucket.get(bucket)
+            report = writable.get(bucket)
             return report.state.lifecycle if report and report.state else []
 
         ddb, table = self._ledger
         done = protect.protect(ddb=ddb, table=table, own_account=self._account, s3_for=s3_for,
-                               lifecycle_of=lifecycle_of, expire_days_of=expire_days_of)
+                               lifecycle_of=lifecycle_of, expire_days_of=expire_days_of, transient=transient)
         for where in done.missing:
             logger.error("a rollback target's artifact has expired", extra=where)
+        for name, report in sorted(writable.items()):
+            failed = [f for f in done.failed if f["bucket"] == name]
+            told = Report(name, report.account, report.region, report.pipelines, mode="enforce",
+                          checks=[checks.Check(TARGETS_CHECK, False, f"{f['pipeline']} {f['stage']}: "
+                                               f"s3://{name}/{f['key']}: {f['reason']}") for f in failed])
+            if failed:
+                told.not_fixed[TARGETS_CHECK] = TARGETS_NOT_KEPT
+            if self._claim(told, snapshot, part=TARGETS_PART):
+                self._send(told.account, name, told.lines(), told.pipelines, told.region, snapshot, told,
+                           resolved=False, part=TARGETS_PART)
+        if done.unconfirmed:
+            raise ArtifactsUnconfirmed("could not confirm rollback targets: " + "; ".join(
+                f"s3://{u['bucket']}/{u['key']}: {u['reason']}" for u in done.unconfirmed))
         return {"kept": len(done.kept), "refreshed": len(done.refreshed), "missing": len(done.missing),
-                "skipped": len(done.skipped)}
+                "skipped": len(done.skipped), "failed": len(done.failed)}
 
     @staticmethod
     def _result(reports: list[Report]) -> dict[str, Any]:
