@@ -1,9 +1,10 @@
 """Which buckets are artifact buckets: the pipeline -> bucket map, kept in the state table.
 
 One item per pipeline (`pk ARTIFACTS`, `sk PIPELINE#<account>#<region>#<name>`) holds the artifact stores
-its definition names (every region of `artifactStores`, or `artifactStore`), with the pipeline's version
-and update time. A pass reads the whole map with one Query, lists the account's pipelines (one page per
-1,000) and calls GetPipeline only for pipelines that are new or changed since, so a pass over an
+its definition names (every region of `artifactStores`, or `artifactStore`) and the names of the output
+artifacts its actions declare (what CodePipeline writes there, under `artifact_prefix`), with the
+pipeline's version and update time. A pass reads the whole map with one Query, lists the account's
+pipelines (one page per 1,000) and calls GetPipeline only for pipelines that are new or changed since, so a pass over an
 unchanged account costs the same whether 10 or 100 pipelines share its buckets. The same items are
 written from CreatePipeline / UpdatePipeline CloudTrail events, with the definition the event carries;
 a write happens only when the stored stores differ, so redelivered or reordered events converge (the
@@ -34,6 +35,24 @@ def findings_sk(account: str, bucket: str, part: str = "") -> str:
     return f"{FINDINGS_PREFIX}{account}#{bucket}" + (f"#{part}" if part else "")
 
 
+PIPELINE_FOLDER_CHARS = 20  # CodePipeline names an artifact's folder after the pipeline's first 20 characters
+ARTIFACT_FOLDER_CHARS = 10  # and its subfolder after the output artifact name's first 10 (SourceArtifact: SourceArti)
+
+
+def artifact_prefix(pipeline: str, artifact: str) -> str:
+    """Where CodePipeline writes an output artifact of `pipeline` in its store: `<pipeline, 20 chars>/<artifact
+    name, 10 chars>/`, each object named by 7 random letters and digits (for example
+    `CodeBuild-Python-Pip/SourceArti/1TspnN3`)."""
+    return f"{pipeline[:PIPELINE_FOLDER_CHARS]}/{artifact[:ARTIFACT_FOLDER_CHARS]}/"
+
+
+def artifacts_of(definition: dict[str, Any]) -> list[str]:
+    """The output artifact names the pipeline's actions declare (every stage, every action)."""
+    return sorted({str(out["name"]) for stage in definition.get("stages") or []
+                   for action in (stage or {}).get("actions") or []
+                   for out in (action or {}).get("outputArtifacts") or [] if (out or {}).get("name")})
+
+
 def stores_of(definition: dict[str, Any], region: str) -> list[dict[str, str]]:
     """`[{bucket, region, key?}]` from a pipeline structure (GetPipeline's or a CloudTrail event's)."""
     found = []
@@ -60,6 +79,9 @@ class Bucket:
     region: str
     pipelines: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # the pipelines' artifact encryption keys
+    named: dict[str, str] = field(default_factory=dict)  # pipeline -> the key it names for this store
+    prefixes: list[str] = field(default_factory=list)  # where the pipelines' actions write their artifacts
+    unknown: list[str] = field(default_factory=list)  # pipelines whose artifacts the map does not know yet
 
 
 @dataclass
@@ -78,6 +100,16 @@ class Snapshot:
                     bucket.pipelines.append(item["pipeline"])
                 if store.get("key") and store["key"] not in bucket.keys:
                     bucket.keys.append(store["key"])
+                if store.get("key"):
+                    bucket.named[item["pipeline"]] = store["key"]
+                if "artifacts" not in item:
+                    bucket.unknown.append(item["pipeline"])
+                for name in item.get("artifacts") or []:
+                    prefix = artifact_prefix(item["pipeline"], name)
+                    if prefix not in bucket.prefixes:
+                        bucket.prefixes.append(prefix)
+        for bucket in found.values():
+            bucket.prefixes.sort()
         return found
 
 
@@ -102,14 +134,18 @@ class ArtifactMap:
                 return Snapshot(pipelines, findings)
 
     def put_pipeline(self, snapshot: Snapshot, *, account: str, region: str, name: str, version: int | None,
-                     updated: str | None, stores: list[dict[str, str]], source: str) -> bool:
-        """Store a pipeline's stores unless they are stored already; an older version never overwrites."""
+                     updated: str | None, stores: list[dict[str, str]], source: str,
+                     artifacts: list[str] | None = None) -> bool:
+        """Store a pipeline's stores (and output artifact names) unless they are stored already; an older
+        version never overwrites. `artifacts` None: not known (an item written before they were kept)."""
         sk = pipeline_sk(account, region, name)
         old = snapshot.pipelines.get(sk)
-        if old and old.get("stores") == stores and old.get("version") == version and old.get("updated") == updated:
+        if old and old.get("stores") == stores and old.get("version") == version and old.get("updated") == updated \
+                and old.get("artifacts") == artifacts:
             return False
         item = {"pk": PK, "sk": sk, "pipeline": name, "account": account, "region": region, "stores": stores,
-                "source": source, "version": version or 0, "updated": updated or ""}
+                "source": source, "version": version or 0, "updated": updated or "",
+                **({"artifacts": artifacts} if artifacts is not None else {})}
         condition = "attribute_not_exists(version) OR version <= :v"
         try:
             self._ddb.put_item(TableName=self._table, Item={k: to_av(v) for k, v in item.items()},
@@ -156,7 +192,7 @@ class ArtifactMap:
             if not stored or stored.get("told_at") != item["told_at"] or stored.get("fingerprint") != fingerprint:
                 return False
             item = {k: stored.get(k, v) for k, v in item.items()}
-        snapshot.findings[sk] = {"sk": sk, **item}
+        snapshot.findings[sk] = {**(previous or {}), "sk": sk, **item}  # (other attributes stay, as in the table)
         return True
 
     def _item(self, sk: str) -> dict[str, Any] | None:
@@ -165,22 +201,31 @@ class ArtifactMap:
                                ExpressionAttributeValues={":pk": {"S": PK}, ":sk": {"S": sk}})
         return from_item(page["Items"][0]) if page.get("Items") else None
 
-    def record_policy_write(self, snapshot: Snapshot, account: str, bucket: str, record: dict[str, Any]) -> None:
-        """What Warden read and wrote in its last policy write of a bucket, with when: the CloudTrail event of an
-        edit that landed in between can then be recognised and restored. Kept on the findings item (written
-        before any fix), so it is read by the same Query."""
+    def record_policy_writes(self, snapshot: Snapshot, account: str, bucket: str,
+                             records: list[dict[str, Any]]) -> None:
+        """What Warden read and wrote in its recent policy writes of a bucket, with when (`policy_writes`,
+        newest last, already pruned by the caller): the CloudTrail event of an edit that landed in between can
+        then be recognised and re-applied, even after later writes. Kept on the findings item (written before
+        any fix), so it is read by the same Query."""
         sk = findings_sk(account, bucket)
         try:
             self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
-                                  UpdateExpression="SET #pw = :pw", ConditionExpression="attribute_exists(sk)",
-                                  ExpressionAttributeNames={"#pw": "policy_write"},
-                                  ExpressionAttributeValues={":pw": to_av(record)})
+                                  UpdateExpression="SET #pw = :pw REMOVE #old",
+                                  ConditionExpression="attribute_exists(sk)",
+                                  ExpressionAttributeNames={"#pw": "policy_writes", "#old": "policy_write"},
+                                  ExpressionAttributeValues={":pw": to_av(records)})
         except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return
         if sk in snapshot.findings:
-            snapshot.findings[sk]["policy_write"] = record
+            snapshot.findings[sk]["policy_writes"] = records
+            snapshot.findings[sk].pop("policy_write", None)
+
+    @staticmethod
+    def policy_writes(snapshot: Snapshot, account: str, bucket: str) -> list[dict[str, Any]]:
+        item = snapshot.findings.get(findings_sk(account, bucket)) or {}
+        return list(item.get("policy_writes") or ([item["policy_write"]] if item.get("policy_write") else []))
 
     def settle(self, snapshot: Snapshot, account: str, bucket: str, found: list[str]) -> None:
         """The findings still open after a run's fixes, when a run that told nothing (a message left pending
@@ -231,13 +276,14 @@ def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: 
     for sk, summary in listed.items():
         old = snapshot.pipelines.get(sk)
         updated = _iso(summary.get("updated"))
-        if old and old.get("version") == summary.get("version") and old.get("updated") == updated:
-            continue
+        if old and old.get("version") == summary.get("version") and old.get("updated") == updated \
+                and "artifacts" in old:
+            continue  # (an item without the artifact names, from before they were kept, is read once more)
         definition = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
         reads += 1
         store.put_pipeline(snapshot, account=account, region=region, name=summary["name"],
                            version=definition.get("version"), updated=updated,
-                           stores=stores_of(definition, region), source="list")
+                           stores=stores_of(definition, region), source="list", artifacts=artifacts_of(definition))
     prefix = f"{PIPELINE_PREFIX}{account}#{region}#"
     for sk in [sk for sk in snapshot.pipelines if sk.startswith(prefix) and sk not in listed]:
         store.delete_pipeline(snapshot, sk)  # deleted pipelines no longer make a bucket an artifact bucket
