@@ -48,9 +48,12 @@ def artifact_prefix(pipeline: str, artifact: str) -> str:
 
 def artifacts_of(definition: dict[str, Any]) -> list[str]:
     """The output artifact names the pipeline's actions declare (every stage, every action)."""
-    return sorted({str(out["name"]) for stage in definition.get("stages") or []
-                   for action in (stage or {}).get("actions") or []
-                   for out in (action or {}).get("outputArtifacts") or [] if (out or {}).get("name")})
+    def listed(value: Any) -> list[dict[str, Any]]:  # (an event's definition is whatever its caller sent)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    return sorted({out["name"] for stage in listed(definition.get("stages"))
+                   for action in listed(stage.get("actions"))
+                   for out in listed(action.get("outputArtifacts")) if isinstance(out.get("name"), str)})
 
 
 def stores_of(definition: dict[str, Any], region: str) -> list[dict[str, str]]:
