@@ -466,3 +466,17 @@ def test_a_grant_revoked_between_wardens_read_and_write_stays_revoked(world, mon
                 T0 + timedelta(minutes=5))
     assert TEAM_STATEMENT["Sid"] not in _sids(world) and {TLS_SID, SSE_SID} <= set(_sids(world))
     assert [e["api"] for e in writes(step)] == ["s3:PutBucketPolicy"]
+
+
+def test_the_bundled_story_of_pipelines_named_after_folders_replays_with_the_folders_kept(world):
+    from tests.helpers import EVENTS
+    from warden_local.replay import replay
+
+    doc = replay([str(EVENTS / "scenarios" / "artifact-pipelines-named-after-folders.json")], world=world)
+    rules = doc["buckets"][BUCKET]["lifecycle"]
+    expiring = [r for r in rules if (r.get("Expiration") or {}).get("Days") or r.get("NoncurrentVersionExpiration")]
+    assert {_prefix(r) for r in expiring} == {TEAM_RULE["Filter"]["Prefix"]} | {
+        f"{p}/{a}/" for p in ("payments-api", "finance", "backups") for a in ("src", "bundle")}
+    assert all(_exists(world, key) for key in ("finance/2026/q3-ledger.xlsx", "finance/README",
+                                                "backups/db-2026-11-01.dump"))
+    assert not [e for step in doc["steps"] for e in step["effects"] if e["kind"] == "dead_letter"]
