@@ -454,11 +454,12 @@ class ArtifactGuard:
             return None
 
     @staticmethod
-    def _customer_managed(key: str, verified: keys.Keys, bucket: discovery.Bucket, own: bool) -> bool | str | None:
-        """True for a usable customer-managed key of this account, else why not; None for a workload bucket
-        (Warden calls KMS only in this account)."""
+    def _customer_managed(key: str, verified: keys.Keys, bucket: discovery.Bucket, own: bool) -> bool | str:
+        """True for a usable customer-managed key of this account, else why not (a workload bucket's key cannot
+        be confirmed: Warden calls KMS only in this account)."""
         if not own:
-            return None
+            return (f"{keys.UNCONFIRMED} that it is a usable customer-managed key: Warden describes keys only in "
+                    f"its own account, not in {bucket.account}")
         found = verified.verify(key, bucket.region)
         return True if found.usable else found.problem
 
