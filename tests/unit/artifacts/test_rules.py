@@ -151,3 +151,26 @@ def test_warden_config_validate_accepts_an_artifacts_document(tmp_path):
     done = subprocess.run([sys.executable, "-m", "warden_local.cli", "config", "validate", str(path)],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "artifacts.noncurrent_days" in done.stderr
+
+
+def test_a_persons_overwritten_edit_is_made_again_on_what_is_there_now():
+    grant = {"Sid": "Grant", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}
+    auditor = {"Sid": "Auditor", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/a"},
+               "Action": "s3:GetBucketPolicy", "Resource": "arn:aws:s3:::b"}
+    later = {"Sid": "Later", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/l"},
+             "Action": "s3:GetBucketPolicy", "Resource": "arn:aws:s3:::b"}
+    base = {"Version": "2012-10-17", "Statement": [grant]}
+    edit = {"Version": "2012-10-17", "Statement": [auditor]}  # the person added one and revoked the grant
+    wardens = policy.merge(base, "b")
+    now = wardens | {"Statement": [*wardens["Statement"], later]}  # someone else added one since
+    merged, conflicts = policy.reapply(base, edit, now)
+    assert [s["Sid"] for s in merged["Statement"]] == [policy.TLS_SID, policy.SSE_SID, "Later", "Auditor"]
+    assert conflicts == []
+    assert policy.same_policy(policy.reapply(base, edit, merged)[0], merged)  # made again: nothing more
+    # A statement the person changed, that someone changed too since: the later form stays, said.
+    changed = grant | {"Action": "s3:GetObjectVersion"}
+    theirs = wardens | {"Statement": [s if s.get("Sid") != "Grant" else grant | {"Action": "s3:*"}
+                                      for s in wardens["Statement"]]}
+    kept, conflicts = policy.reapply(base, {"Statement": [changed]}, theirs)
+    assert conflicts == ["Grant"] and [s for s in kept["Statement"] if s["Sid"] == "Grant"][0]["Action"] == "s3:*"
