@@ -73,6 +73,18 @@ class TagGrant(_Strict):
     pipelines: list[str] = Field(default_factory=list, description="pipeline name globs the tags may name")
     deployment_groups: list[str] = Field(default_factory=list, description="APPLICATION/GROUP globs")
 
+    @model_validator(mode="after")
+    def _say_wildcards(self) -> TagGrant:
+        """A grant whose globs match everything is allowed (one team per account), never quietly."""
+        wide = [field for field in ("alarms", "pipelines", "deployment_groups")
+                if any(g and set(g) <= {"*"} for g in getattr(self, field))]
+        if wide:
+            from warden.core.log import logger
+
+            logger.warning("a tag grant allows every name: any alarm's tags may name what it lists",
+                           extra={"fields": wide, "grant": self.model_dump()})
+        return self
+
     def covers(self, alarm: str, account: str | None, region: str | None) -> bool:
         return (any(fnmatchcase(alarm, g) for g in self.alarms) and _in(account, self.accounts)
                 and _in(region, self.regions))
