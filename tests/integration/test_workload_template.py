@@ -107,13 +107,21 @@ def test_stackset_ready_no_account_id_or_region_written_in():
     assert all("Condition" not in res for res in WORKLOAD.of_type("AWS::Events::Rule").values())
 
 
-def trusted_functions(role: str) -> set[str]:
+TRUST_OUTPUTS = {"ReaderRoleArns": "WorkloadReadRoleTrust", "RollbackRoleArn": "WorkloadDeployRoleTrust"}
+
+
+def trusted_functions(role: str, tools) -> set[str]:
+    """The tools stack's functions whose exact role ARNs may assume `role`: the workload template trusts the
+    ARNs its parameter passes (never a name pattern), and the tools stack's output that fills the parameter
+    names those functions' roles."""
     statement = WORKLOAD.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
-    arns = as_list(statement["Condition"]["ArnLike"]["aws:PrincipalArn"])
+    assert set(statement["Condition"]) == {"ArnEquals"}  # exact ARNs: no ArnLike, no wildcard
+    parameter = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]["Ref"]
+    assert "Default" not in WORKLOAD.parameters[parameter]  # required: nothing trusted by default
+    output = tools.template.doc["Outputs"][TRUST_OUTPUTS[parameter]]["Value"]
     names = set()
-    for arn in arns:
-        match = re.fullmatch(r"arn:\$\{AWS::Partition\}:iam::\$\{ToolsAccountId\}:role/"
-                             r"\$\{WardenStackName\}-(\w+)Role-\*", arn["Fn::Sub"])
+    for arn in tools.resolve(output).split(","):
+        match = re.fullmatch(r"(\w+)Role\.Arn", arn)  # the embedded world's stand-in for the role's ARN
         assert match, arn
         names.add(match.group(1))
     assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ToolsAccountId}:root"}}
@@ -132,7 +140,7 @@ def granted(props: dict) -> set[str]:
 
 def test_the_read_role_is_trusted_by_exactly_the_functions_that_assume_it(tools):
     readers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_READ_ROLE_NAME" in fn.environment}
-    assert trusted_functions("ReadRole") == readers
+    assert trusted_functions("ReadRole", tools) == readers
     role = WORKLOAD.resources["ReadRole"]["Properties"]
     assert role["RoleName"] == {"Ref": "ReadRoleName"}
     # Read only: the CodePipeline reads those functions make, and the S3 Get* calls of ArtifactGuard's audit.
@@ -145,7 +153,7 @@ def test_the_read_role_is_trusted_by_exactly_the_functions_that_assume_it(tools)
 
 def test_the_deploy_role_is_trusted_by_rollback_trigger_alone_with_what_it_calls(tools):
     deployers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_DEPLOY_ROLE_NAME" in fn.environment}
-    assert trusted_functions("DeployRole") == deployers == {"RollbackTrigger"}
+    assert trusted_functions("DeployRole", tools) == deployers == {"RollbackTrigger"}
     role = WORKLOAD.resources["DeployRole"]["Properties"]
     used = {a for a in granted(tools.resolve(tools.template.resources["RollbackTrigger"]["Properties"]))
             if a.split(":")[0] in ("codepipeline", "codedeploy", "cloudwatch")}
@@ -158,3 +166,14 @@ def test_the_tools_stack_parameters_name_the_workload_roles():
     assert {"WorkloadReadRoleName", "WorkloadDeployRoleName"} <= set(tools_params)
     assert WORKLOAD.parameters["ReadRoleName"]["Default"] == "pipeline-warden-read"
     assert WORKLOAD.parameters["DeployRoleName"]["Default"] == "pipeline-warden-deploy"
+
+
+def test_the_readmes_stackset_command_passes_every_required_parameter_and_only_real_ones():
+    readme = (ROOT / "README.md").read_text()
+    [command] = [b for b in re.findall(r"```sh\n(.*?)```", readme, re.S) if "create-stack-set" in b]
+    passed = set(re.findall(r"ParameterKey=(\w+),", command))
+    required = {name for name, p in WORKLOAD.parameters.items() if "Default" not in p}
+    assert required <= passed and passed <= set(WORKLOAD.parameters)
+    # The trust parameters come from the tools stack's outputs, as the README says.
+    for parameter, output in TRUST_OUTPUTS.items():
+        assert output in command and output in Template(ROOT / "template.yaml").doc["Outputs"], parameter
