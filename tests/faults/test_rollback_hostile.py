@@ -253,6 +253,20 @@ def test_a_rule_that_names_the_target_region_acts_there_and_the_incident_names_t
     assert [p["dedup_key"] for p in triggers(doc)] == [PAGE_KEY]  # us-east-1: where the stage is
 
 
+def test_a_namesake_of_a_stage_conditions_alarm_in_another_region_is_not_that_conditions_alarm(world, tmp_path):
+    # Given checkout-api's Deploy stage with an onSuccess condition on the alarm (us-east-1), when an eu-west-1
+    # alarm of the same name fires in the bake window, then the stage is not rolled back.
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    pipeline = story.pipeline_definition(on_success_alarm=story.ALARM)
+    doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],
+               calls=story.world(tags=False, pipeline=pipeline))
+    assert effects(doc, "call") == [] and notices(doc, "rollback.skipped") == []
+    # The same alarm of the pipeline's own region still rolls the stage back.
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired + timedelta(minutes=1)))], calls=[],
+               name="home.json")
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
 def test_a_rule_limited_to_regions_ignores_alarms_of_other_regions(world, tmp_path):
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],

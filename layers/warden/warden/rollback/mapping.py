@@ -66,7 +66,9 @@ class Target:
 
     @property
     def key(self) -> str:
-        """The cooldown and incident unit: one stage, or one deployment group."""
+        """The cooldown unit: one stage, or one deployment group. Not keyed by region (as the ledger keys a
+        pipeline by account and name): same-named stages of two regions of one account share a cooldown,
+        which can only hold a second rollback back, never add one. The incident key names the region."""
         if self.pipeline:
             return f"{self.account}/pipeline/{self.pipeline}/{self.stage}"
         return f"{self.account}/codedeploy/{self.application}/{self.group}"
