@@ -6,7 +6,10 @@ Correct under redelivery and reordering because:
 - the handler is idempotent on the transition (alarm + CloudWatch's state timestamp), so duplicates of the
   EventBridge event and of the SNS message of one transition act once;
 - an alarm message that came over SNS is confirmed with CloudWatch first (warden.rollback.confirm): a forged,
-  stale or suppressed one acts on nothing; a suppressed composite alarm acts on nothing on either path;
+  stale or suppressed one acts on nothing, and what is said about it is CloudWatch's record, not the message;
+- a muted (alarm mute rule) or suppressed (composite) alarm acts on nothing on either path, and a target no tag
+  grant covers is never acted on: each is told as `rollback.skipped` inside the transition's idempotent
+  handling, without a claim, so its redeliveries say nothing more;
 - each target is claimed in the state table with the transition's own time before anything is changed
   (warden.rollback.state): at most one rollback per stage or group per cooldown, however the alarm flaps and
   in whatever order its transitions arrive. The claim records the intent (action, release, target, the
