@@ -16,6 +16,8 @@ every step works. Per command:
   store as written (no defaults, no last valid version in its place).
 - `aws cloudformation create-stack-set`: the template file exists (its parameters are checked by
   tests/integration/test_workload_template.py).
+- `NAME() { aws cloudformation describe-stacks --stack-name STACK ... }` (a shell helper reading the tools
+  stack's outputs): STACK is a stack that a samconfig.toml environment deploys.
 - `aws sns subscribe`: `<Output>` placeholders are outputs of template.yaml; a FilterPolicy filters on
   message attributes Warden sets, with values Warden sends.
 - `.venv-sam/bin/sam deploy`: options sam has, `--config-env` a samconfig.toml environment,
@@ -138,6 +140,11 @@ class Reader:
             self.sam(command)
         elif argv[:3] == ("aws", "ssm", "put-parameter"):
             self.put_parameter(command)
+        elif argv[0].endswith("()") and "describe-stacks" in argv:
+            stacks = {env.get("stack_name") for env in self.environments.values()}
+            if command.option("--stack-name")[:1] and command.option("--stack-name")[0] not in stacks:
+                self.problem(command, f"{command.option('--stack-name')[0]}: no samconfig.toml environment "
+                                      "deploys this stack")
         elif argv[:2] == ("aws", "cloudformation"):
             for value in command.option("--template-body"):
                 if not (ROOT / value.removeprefix("file://")).is_file():

@@ -18,6 +18,9 @@ PIPELINE = "checkout-api"
 STAGE = "Deploy"
 ALARM = "checkout-api-prod-5xx"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/checkout-pipeline"
+# The platform team's grant for the checkout team: its alarms' tags may name its pipelines and groups (without
+# a grant, alarm tags map nothing).
+GRANTS = [{"alarms": ["checkout-*"], "pipelines": ["checkout-*"], "deployment_groups": ["checkout/*"]}]
 
 
 def pipeline_definition(name: str = PIPELINE, *, on_success_alarm: str | None = None) -> dict[str, Any]:

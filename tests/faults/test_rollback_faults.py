@@ -119,9 +119,10 @@ def play(world, faults, tmp_path, name, *, arm=None) -> dict:
     for index, step in enumerate(steps):  # fixed ids: every run delivers the same events
         if isinstance(step.get("event"), dict) and "id" in step["event"]:
             step["event"]["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{index}"))
-    scenario = load(write_scenario(tmp_path, steps, world=calls, name=f"{name}.json"))
+    scenario = load(write_scenario(tmp_path, steps, world=calls, name=f"{name}.json",
+                                   config={"rollback": {"tag_grants": story.GRANTS}}))
     replayer = Replayer(world)
-    replayer.run(type(scenario)("world", world=scenario.world))
+    replayer.run(type(scenario)("world", world=scenario.world, config=scenario.config))
     messages, pages, dead, made = Counter(), Counter(), [], []
     for index, step in enumerate(scenario.steps):
         if arm:

@@ -21,7 +21,10 @@ E1, E2 = "0b1c2d3e-1111-4a5b-8c7d-000000000001", "0b1c2d3e-2222-4a5b-8c7d-000000
 C1, C2 = "a1" * 20, "b2" * 20
 
 
-def play(world, tmp_path, steps, *, config=None, calls=None, name="scenario.json"):
+def play(world, tmp_path, steps, *, config=None, calls=None, name="scenario.json", grants=story.GRANTS):
+    """`grants`: the story's tag grants, added to the rollback document unless it lists its own (None: none)."""
+    if grants is not None and not (config or {}).get("tag_grants"):
+        config = {**(config or {}), "tag_grants": grants}
     path = write_scenario(tmp_path, steps, config={"rollback": config} if config is not None else None,
                           world=story.world() if calls is None else calls, name=name)
     return {"steps": Replayer(world).run(load(path))}

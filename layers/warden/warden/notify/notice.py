@@ -62,6 +62,7 @@ class Notice:
     rollback_target: str | None = None
     skipped_because: str | None = None
     would_have: str | None = None
+    not_acted_on: str | None = None  # what the alarm named that Warden may not act on (no tag grant covers it)
     # Artifact buckets (warden.artifacts): the bucket, the pipelines using it, one line per finding.
     bucket: str | None = None
     pipelines: list[str] = field(default_factory=list)

@@ -6,7 +6,10 @@ Correct under redelivery and reordering because:
 - the handler is idempotent on the transition (alarm + CloudWatch's state timestamp), so duplicates of the
   EventBridge event and of the SNS message of one transition act once;
 - an alarm message that came over SNS is confirmed with CloudWatch first (warden.rollback.confirm): a forged,
-  stale or suppressed one acts on nothing; a suppressed composite alarm acts on nothing on either path;
+  stale or suppressed one acts on nothing, and what is said about it is CloudWatch's record, not the message;
+- a muted (alarm mute rule) or suppressed (composite) alarm acts on nothing on either path, and a target no tag
+  grant covers is never acted on: each is told as `rollback.skipped` inside the transition's idempotent
+  handling, without a claim, so its redeliveries say nothing more;
 - each target is claimed in the state table with the transition's own time before anything is changed
   (warden.rollback.state): at most one rollback per stage or group per cooldown, however the alarm flaps and
   in whatever order its transitions arrive. The claim records the intent (action, release, target, the
@@ -46,7 +49,7 @@ from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 from warden.rollback.alarm import Transition
 from warden.rollback.config import RollbackConfig
-from warden.rollback.confirm import CONFIRMED, FORGED, confirm
+from warden.rollback.confirm import CONFIRMED, FORGED, SUPPRESSED, confirm, verified
 from warden.rollback.decide import Plan, plan_stage
 from warden.rollback.mapping import AlarmMap, Target
 from warden.rollback.state import RollbackMarks, RollbackState
@@ -109,6 +112,7 @@ class RollbackTrigger:
         self._alarms = alarms or AlarmMap(ledger=ledger, bake_minutes=lambda: self._config().bake_minutes)
         self._own = own_account
         self._notes = notes
+        self._verified: dict[str, dict[str, Any]] = {}  # transition key -> CloudWatch's record (SNS, from admit)
 
     # -- alarms ---------------------------------------------------------------------------------------
     def admit(self, transition: Transition) -> dict[str, Any] | None:
@@ -116,9 +120,8 @@ class RollbackTrigger:
         unconfirmable); RefusedAlarm (dead-lettered with the reason) when it is forged or untrusted. An SNS
         message is confirmed with CloudWatch in the account and region it claims; an EventBridge event is
         AWS's own word."""
-        if transition.suppressed_by:
-            return self._not_acting("suppressed", transition, f"the actions of composite alarm {transition.alarm} "
-                                    f"are suppressed ({transition.suppressed_by}): CloudWatch runs none of them")
+        # A muted or suppressed EventBridge transition goes on to on_alarm (once per transition), which tells
+        # the team rollback.skipped and acts on nothing.
         trusts = getattr(self._access, "trusts", None)
         if trusts is not None and not trusts(transition.account):
             raise RefusedAlarm(f"alarm {transition.alarm}: account {transition.account} is not a trusted account "
@@ -142,8 +145,9 @@ class RollbackTrigger:
                                f"({transition.region}) cannot be read to confirm it: {exc}") from None
         if verdict.status == FORGED:
             raise RefusedAlarm(f"alarm message not confirmed by CloudWatch: {verdict.reason}")
-        if verdict.status != CONFIRMED:
+        if verdict.status not in (CONFIRMED, SUPPRESSED):
             return self._not_acting(verdict.status, transition, verdict.reason)
+        self._verified[transition.key] = verdict.alarm  # what on_alarm says comes from CloudWatch, not the message
         return None
 
     @staticmethod
@@ -155,11 +159,18 @@ class RollbackTrigger:
     def on_alarm(self, transition: Transition) -> dict[str, Any]:
         if not transition.into_alarm:
             return {"status": "ignored", "reason": f"{transition.previous} -> {transition.state} is not into ALARM"}
-        if transition.suppressed_by:
-            return self._not_acting("suppressed", transition, f"actions suppressed ({transition.suppressed_by})")
+        if transition.via == "sns":
+            transition = verified(transition, self._verified.pop(transition.key, None))
         config = self._config()
         access = self._access(transition.account)
         targets = self._alarms.targets(transition, config, access)
+        held = transition.held_back  # muted (alarm mute rule) or suppressed (composite): CloudWatch acts on none
+        if held and targets:
+            self._not_acting("muted" if transition.muted else "suppressed", transition, held)
+            outcomes = [self._skip(transition, t, Plan("none", would=self._would_any(t)), t.denied or held)
+                        for t in targets]
+            return {"status": "held_back", "alarm": transition.alarm, "reason": held,
+                    "outcomes": [o.__dict__ for o in outcomes]}
         if not targets:
             if access is None:
                 # Tags and stage conditions of that account are unreadable, and no rule names the alarm.
@@ -173,6 +184,8 @@ class RollbackTrigger:
 
     def _act_on(self, transition: Transition, target: Target, config: RollbackConfig, access: Any) -> RollbackOutcome:
         mode = target.mode or config.mode
+        if target.denied:  # named by alarm tags that no tag grant covers (warden.rollback.mapping)
+            return self._skip(transition, target, Plan("none", would=self._would_any(target)), target.denied)
         if access is None:
             return self._skip(transition, target, Plan("none", would=self._would_any(target)),
                               f"account {transition.account} is a workload account and no WorkloadDeployRoleName "
@@ -205,8 +218,9 @@ class RollbackTrigger:
         logger.info("resuming the recorded rollback intent", extra={"target": target.name, "action": action,
                                                                      "acted": bool(item.get("acted"))})
         if action == "stop_deployment":
-            return self._stop_deployment(transition, target, plan, access.client("codedeploy"), item)
-        codepipeline = access.client("codepipeline")
+            return self._stop_deployment(transition, target, plan, access.client("codedeploy", target.region or None),
+                                         item)
+        codepipeline = access.client("codepipeline", target.region or None)
         if action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, item)
         return self._rollback_stage(transition, target, plan, codepipeline, item)
@@ -226,7 +240,7 @@ class RollbackTrigger:
     # -- CodeDeploy ---------------------------------------------------------------------------------
     def _deployment_group(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
                           mode: str) -> RollbackOutcome | None:
-        codedeploy = access.client("codedeploy")
+        codedeploy = access.client("codedeploy", target.region or None)
         ids = codedeploy.list_deployments(applicationName=target.application, deploymentGroupName=target.group,
                                           includeOnlyStatuses=ACTIVE_DEPLOYMENTS).get("deployments", [])
         if not ids:
@@ -292,8 +306,9 @@ class RollbackTrigger:
     def _pipeline_stage(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
                         mode: str) -> RollbackOutcome:
         ref = pipeline_ref(target.account, target.pipeline or "", self._own)
-        history = self._ledger.history(ref, limit=HISTORY).items
-        codepipeline = access.client("codepipeline")
+        history = [v for v in self._ledger.history(ref, limit=HISTORY).items  # that region's pipeline only
+                   if not target.region or v.get("region") in (None, "", target.region)]
+        codepipeline = access.client("codepipeline", target.region or None)
         state = None
         if history:
             try:
@@ -417,13 +432,13 @@ class RollbackTrigger:
     def _mark(self, account: str, subject: str, target: Target, transition: Transition, **fields: Any) -> None:
         if self._marks is not None:
             self._marks.mark(account, subject, at=clock.now(), target_key=target.key, alarm=transition.alarm,
-                             incident=self._incident_key(target, transition.region), **fields)
+                             incident=self._incident_key(target, target.region or transition.region), **fields)
 
     # -- the rollback's own pipeline events -----------------------------------------------------------
     def on_stage(self, event: Any) -> dict[str, Any]:
         """A stage event: the stopped stage is rolled back now; the rollback's success resolves the page."""
         detail = event.detail
-        target = Target(event.account, detail.pipeline, detail.stage)
+        target = Target(event.account, detail.pipeline, detail.stage, region=event.region)
         item = self._state.get(target.key)
         if not item:
             return {"status": "ignored"}
@@ -441,7 +456,7 @@ class RollbackTrigger:
         if item.get("rollback_execution_id"):
             return {"status": "duplicate"}
         transition = self._transition_of(item, event)
-        codepipeline = access.client("codepipeline")
+        codepipeline = access.client("codepipeline", event.region)
         goal = item["target_execution"]
         self._mark(target.account, f"pipeline/{target.pipeline}/{goal}", target, transition)
         try:
@@ -484,7 +499,8 @@ class RollbackTrigger:
         access = self._access(event.account)
         if access is None:
             return {"status": "ignored", "reason": "no access to the account"}
-        info = access.client("codedeploy").get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        codedeploy = access.client("codedeploy", event.region)
+        info = codedeploy.get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
         stopped = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
         if stopped != group["deployment_id"]:
             return {"status": "ignored", "reason": "not the rollback of the deployment Warden stopped"}
@@ -559,13 +575,15 @@ class RollbackTrigger:
 
     def _notice(self, event: str, transition: Transition, target: Target, plan: Plan) -> Notice:
         release = plan.release or {}
+        region = target.region or transition.region  # the stage's or group's region (the alarm's by default)
         notice = Notice(
             event=event, event_id=transition.key, time=transition.at, account=transition.account,
-            region=transition.region, state="ALARM", pipeline=target.pipeline, stage=target.stage,
+            region=region, state="ALARM", pipeline=target.pipeline, stage=target.stage,
             execution_id=release.get("execution_id") if target.pipeline else None,
             application=target.application, deployment_group=target.group,
             commit=release.get("commit_id"), commit_message=release.get("commit_message"),
-            author=release.get("author"), alarm=transition.alarm, alarm_reason=transition.reason)
+            author=release.get("author"), alarm=transition.alarm, alarm_reason=transition.reason,
+            not_acted_on="; ".join(target.dropped) or None)
         if plan.target:
             target_text = plan.target["execution_id"]
             if plan.target.get("commit_id"):
@@ -573,7 +591,7 @@ class RollbackTrigger:
                 target_text += f" by {plan.target['author']})" if plan.target.get("author") else ")"
             notice.rollback_target = target_text
         if target.pipeline and release.get("execution_id"):
-            notice.links["execution"] = links.execution(transition.region, target.pipeline, release["execution_id"])
+            notice.links["execution"] = links.execution(region, target.pipeline, release["execution_id"])
         # What went wrong is the alarm's own reason; its console page (graph and history) is where to look.
         notice.error = transition.reason or f"alarm {transition.alarm} is in ALARM (no reason given)"
         notice.links["logs"] = (f"{links.CONSOLE}/cloudwatch/home?region={transition.region}#alarmsV2:alarm/"
@@ -595,18 +613,19 @@ class RollbackTrigger:
         notice = self._notice("rollback.started", transition, target, plan)
         notice.deployment_id = deployment_id
         if rollback_id and target.pipeline:
-            notice.links["rollback"] = links.execution(transition.region, target.pipeline, rollback_id)
-        key = self._incident_key(target, transition.region)
+            notice.links["rollback"] = links.execution(notice.region, target.pipeline, rollback_id)
+        key = self._incident_key(target, notice.region)
         decision = self._notifier.decide(notice)
         incident = self._incidents.open(key, event_id=transition.key, execution_id=plan.release_id, at=transition.at,
-                                        summary=f"alarm {transition.alarm} rolls back {target.name}")
+                                        summary=f"alarm {transition.alarm} rolls back {target.title}")
         if incident is None:
             # The stage's incident is open already: the messages go out, no second page.
             self._notifier.deliver(notice, decision, log=self._incidents.event_effects(transition.key)).check()
             return
-        summary = (f"{target.name}: alarm {transition.alarm} rolls back {plan.release_id or 'the release'}"
+        summary = (f"{target.title}: alarm {transition.alarm} rolls back {plan.release_id or 'the release'}"
                    + (f" to {plan.target_id}" if plan.target_id else "")
-                   + (f": {transition.reason}" if transition.reason else ""))
+                   + (f": {transition.reason}" if transition.reason else "")
+                   + (f" (not acted on: {'; '.join(target.dropped)})" if target.dropped else ""))
         # Each publish and the page are effects of the incident: a retry redoes only what did not happen.
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
                                           page=incident.dedup_key, summary=summary)
