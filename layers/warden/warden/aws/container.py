@@ -34,10 +34,60 @@ if TYPE_CHECKING:
     from warden.router.router import NotificationRouter
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
+CLAIMED_BY = "claimed_by"  # the request id of the invocation whose in-progress record it is
 SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
 
 
 MAX_DEAD_LETTER_BYTES = 250_000  # SQS takes 256 KiB a message, attributes included
+
+
+class _Claiming:
+    """The idempotency store's DynamoDB client: an in-progress record it writes names the invocation that
+    wrote it (`claimed_by`, the Lambda request id, which Lambda keeps across its retries of one event)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.owner = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def put_item(self, **request: Any) -> Any:
+        if self.owner:
+            request["Item"] = {**request["Item"], CLAIMED_BY: {"S": self.owner}}
+        return self._client.put_item(**request)
+
+
+def _owned_store(base: type) -> type:
+    """powertools' DynamoDB store that recognises its own in-progress record. When the answer to the
+    in-progress PutItem is lost (the write happened), botocore's retry, and Lambda's own retries of the
+    event, find that record "in progress" and powertools refuses them until it expires: the alarm would be
+    dead-lettered having done nothing. A record this invocation claimed is no other invocation's work in
+    progress (Lambda retries only after an attempt ended): it is taken as written, and the work goes on."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyItemAlreadyExistsError
+
+    class OwnedStore(base):  # type: ignore[misc, valid-type]
+        def _put_record(self, data_record: Any) -> None:
+            try:
+                super()._put_record(data_record)
+            except IdempotencyItemAlreadyExistsError as exc:
+                if not self._claimed_by_me(data_record, exc):
+                    raise
+                logger.info("idempotency record in progress is this invocation's own (a lost answer): going on",
+                            extra={"idempotency_key": data_record.idempotency_key})
+
+        def _claimed_by_me(self, data_record: Any, exc: Exception) -> bool:
+            owner = getattr(self.client, "owner", "")
+            old = exc.old_data_record
+            if not owner or (old is not None and old.status != "INPROGRESS"):
+                return False
+            item = getattr(exc.__cause__, "response", {}).get("Item") or self.client.get_item(
+                TableName=self.table_name, Key=self._get_key(data_record.idempotency_key),
+                ConsistentRead=True).get("Item") or {}
+            return item.get(self.status_attr, {}).get("S") == "INPROGRESS" and \
+                item.get(CLAIMED_BY, {}).get("S") == owner
+
+    return OwnedStore
 
 
 @dataclass(frozen=True)
@@ -81,14 +131,15 @@ class Container:
             idempotent_function,
         )
 
-        store = DynamoDBPersistenceLayer(table_name=self.settings.idempotency_table,
-                                         boto3_client=self.clients.dynamodb)
+        store = _owned_store(DynamoDBPersistenceLayer)(table_name=self.settings.idempotency_table,
+                                                       boto3_client=_Claiming(self.clients.dynamodb))
         config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
                                    raise_on_no_idempotency_key=True, payload_validation_jmespath="digest")
         once = idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
 
         def run(context: Any, **kwargs: Any) -> Any:
             config.register_lambda_context(context)  # in-progress records expire with the invocation
+            store.client.owner = getattr(context, "aws_request_id", "") or ""
             return once(**kwargs)
 
         return run
