@@ -145,6 +145,45 @@ def test_given_a_codedeploy_deployment_in_progress_when_its_alarm_fires_then_it_
     assert len(triggers(doc)) == 1
 
 
+def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipeline_failure_fold_into_the_rollback(
+        world, tmp_path):
+    # The group's deployment runs in E2's Deploy action; the alarm guards the group, which that stage deploys.
+    at = T1 + timedelta(minutes=4)
+    deployment = "${d.deploymentId}"
+    result = {"execution-result": {"external-execution-id": deployment, "external-execution-summary":
+                                   "Deployment stopped", "external-execution-url": "https://console.aws.amazon.com/"
+                                   "codesuite/codedeploy/deployments/d?region=us-east-1"}}
+    deploy_action = story._pipeline_event("Action", E2, "STARTED", T1 + timedelta(minutes=2), stage=story.STAGE,
+                                          action="Deploy", type={"owner": "AWS", "provider": "CodeDeploy",
+                                                                 "category": "Deploy", "version": "1"},
+                                          **{"execution-result": {"external-execution-id": deployment}})
+    stopped = story.clock.iso(at + timedelta(minutes=1))
+    stop = {"version": "0", "id": "6e1d2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+            "detail-type": "CodeDeploy Deployment State-change Notification", "source": "aws.codedeploy",
+            "account": story.ACCOUNT, "time": stopped, "region": story.REGION,
+            "resources": [f"arn:aws:codedeploy:{story.REGION}:{story.ACCOUNT}:deploymentgroup:checkout/prod"],
+            "detail": {"region": story.REGION, "application": "checkout", "deploymentGroup": "prod",
+                       "deploymentId": deployment, "state": "STOP",
+                       "instanceGroupId": "b7e2f1c4-3a9d-4e8b-a6c5-0d1f2e3a4b5c"}}
+    failed = [story._pipeline_event("Action", E2, "FAILED", at + timedelta(minutes=1), stage=story.STAGE,
+                                    action="Deploy", type=deploy_action["detail"]["type"], **result),
+              story.stage_event(E2, "FAILED", at + timedelta(minutes=1)),
+              story.pipeline_event(E2, "FAILED", at + timedelta(minutes=1))]
+    steps = [*story.release(E1, T0, commit=C1, author="Ana Lima"),
+             *story.release(E2, T1, commit=C2, author="Bo Chen", finish=False),
+             deploy_step(T1 + timedelta(minutes=2)), story.step(deploy_action),
+             story.step(story.alarm_event(at)), story.step(stop), *[story.step(e) for e in failed]]
+    doc = play(world, tmp_path, steps, calls=codedeploy_world())
+    assert len(calls(doc, "codedeploy:StopDeployment")) == 1
+    # One incident, the rollback's, paged once: not a second one for the pipeline's failure.
+    assert [p["dedup_key"].rsplit("/", 3)[1:] for p in triggers(doc)] == [["rollback", "checkout-api", "Deploy"]]
+    bodies = [m["subject"] + m["body"] for m in effects(doc, "message")]
+    assert not [b for b in bodies if "stopped by a person" in b]
+    assert not [m for m in effects(doc, "message") if m["event"] in ("pipeline.failed", "stage.failed",
+                                                                       "action.failed", "deployment.failed")]
+    assert effects(doc, "dead_letter") == []
+
+
 # -- 4. guard rails ----------------------------------------------------------------------------------
 def test_an_alarm_older_than_the_deployment_does_not_roll_it_back(world, tmp_path):
     # The transition happened before E2 started; EventBridge delivers it late (after E2 deployed).

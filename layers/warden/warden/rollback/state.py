@@ -187,7 +187,9 @@ class RollbackMarks:
         self._table = table
 
     def mark(self, account: str, subject: str, *, at: datetime, **fields: Any) -> None:
-        """`subject`: "pipeline/NAME/EXECUTION" or "codedeploy/DEPLOYMENT"."""
+        """`subject`: "pipeline/NAME/EXECUTION" (a rollback or its target), "codedeploy/DEPLOYMENT" (a stopped
+        deployment), "pipeline-run/NAME/EXECUTION" (the execution whose action ran it) or
+        "codedeploy-group/APPLICATION/GROUP"."""
         sets = {"marked_at": clock.iso(at), "expires_at": int((at + MARK_KEEP).timestamp()), **fields}
         self._ddb.update_item(
             TableName=self._table, Key=mark_key(account, subject),

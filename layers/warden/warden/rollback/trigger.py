@@ -232,7 +232,7 @@ class RollbackTrigger:
         logger.info("resuming the recorded rollback intent", extra={"target": target.name, "action": action,
                                                                      "acted": bool(item.get("acted"))})
         if action == "stop_deployment":
-            return self._stop_deployment(transition, target, plan, access.client("codedeploy"), item)
+            return self._stop_deployment(transition, target, plan, access.client("codedeploy"), item, access)
         codepipeline = access.client("codepipeline")
         if action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, item)
@@ -280,13 +280,20 @@ class RollbackTrigger:
             return self._cooldown(transition, target, plan, claim.item, config)
         if mode == "dry_run":
             return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
-        return self._stop_deployment(transition, target, plan, codedeploy, claim.item)
+        return self._stop_deployment(transition, target, plan, codedeploy, claim.item, access)
 
     def _stop_deployment(self, transition: Transition, target: Target, plan: Plan, codedeploy: Any,
-                         item: dict[str, Any]) -> Outcome:
+                         item: dict[str, Any], access: Any = None) -> Outcome:
         deployment_id = plan.release_id or ""
         if not item.get("acted"):
             self._mark(target.account, f"codedeploy/{deployment_id}", target, transition)
+            if target.pipeline and access is not None:
+                # The pipeline execution whose action runs the deployment fails when it stops: its failure events
+                # are this rollback's too (NotificationRouter folds them into its incident).
+                execution = self._deploying(access.client("codepipeline"), target, deployment_id)
+                if execution:
+                    self._mark(target.account, f"pipeline-run/{target.pipeline}/{execution}", target, transition,
+                               deployment_id=deployment_id)
             self._mark(target.account, f"codedeploy-group/{target.application}/{target.group}", target, transition,
                        deployment_id=deployment_id)
             # A retry (an intent without `acted`) first asks whether the stop took effect.
@@ -303,6 +310,24 @@ class RollbackTrigger:
             self._state.record(target.key, owner=transition.key, acted=True, deployment_id=deployment_id)
         self._started(transition, target, plan, deployment_id=deployment_id)
         return Outcome(target.name, "stopped_deployment", execution_id=deployment_id)
+
+    @staticmethod
+    def _deploying(codepipeline: Any, target: Target, deployment_id: str) -> str | None:
+        """The execution of the target's stage that runs `deployment_id` (an action's externalExecutionId), else
+        the stage's running execution; None when CodePipeline will not say."""
+        try:
+            state = codepipeline.get_pipeline_state(name=target.pipeline)
+        except _client_error() as exc:
+            if _error_code(exc) not in REFUSALS:
+                raise
+            logger.warning("the stage's execution is unknown", extra={"target": target.name, "error": str(exc)})
+            return None
+        stage = next((s for s in state.get("stageStates", []) if s.get("stageName") == target.stage), {})
+        latest = stage.get("latestExecution") or {}
+        runs = [(a.get("latestExecution") or {}).get("externalExecutionId") for a in stage.get("actionStates", [])]
+        if deployment_id in runs or latest.get("status") in ("InProgress", "Stopping"):
+            return latest.get("pipelineExecutionId")
+        return None
 
     @staticmethod
     def _deployment_stopped(codedeploy: Any, deployment_id: str) -> bool:
