@@ -208,7 +208,9 @@ def alarm_story():
     for index, event in enumerate(events):  # fixed ids: every run delivers the same events
         event["id"] = f"alarm-story-{index:02d}"
     happened = [(e, clock.parse_iso(e["time"])) for e in events]
-    return happened + [(story.alarm_notification(end + timedelta(minutes=20)), end + timedelta(minutes=21))]
+    message = story.alarm_notification(end + timedelta(minutes=20))
+    message["NewStateReason"] = events[-3]["detail"]["state"]["reason"]  # one transition, one reason, either way
+    return happened + [(message, end + timedelta(minutes=21))]
 
 
 def late_deliveries(story: list, seed: int | None, routes: dict[int, list[str]]) -> list:
