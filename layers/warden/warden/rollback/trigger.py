@@ -364,11 +364,13 @@ class RollbackTrigger:
                 return Outcome(target.name, "skipped", reason=plan.skip, execution_id=plan.release_id,
                                provisional=True)
             return self._provisional(transition, target, plan, mode)
+        # Decided again by a stage event, which is not idempotent as the alarm is: its skip is said once.
+        log = self._incidents.event_effects(f"{transition.key}#decided") if again is not None else None
         if plan.skip:
-            return self._skip(transition, target, plan, plan.skip)
+            return self._skip(transition, target, plan, plan.skip, log=log)
         why = self._target_invalid(codepipeline, target, plan, state)
         if why:
-            return self._skip(transition, target, plan, f"no valid rollback target: {why}")
+            return self._skip(transition, target, plan, f"no valid rollback target: {why}", log=log)
         # The execution a stop leaves to roll back is part of the intent (never in a dry run: a person's stop
         # of that execution must not make Warden roll back what it was told only to watch).
         extra = {"pending_execution": plan.release_id} \
@@ -377,9 +379,10 @@ class RollbackTrigger:
             extra["decided_on"] = again.id  # a retry of that event resumes this claim (on_stage)
         claim = self._claim(transition, target, config, plan, mode, **extra)
         if not claim.granted:
-            return self._cooldown(transition, target, plan, claim.item, config)
+            return self._cooldown(transition, target, plan, claim.item, config, log=log)
         if mode == "dry_run":
-            return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
+            return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do",
+                              log=log)
         if plan.action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, claim.item)
         return self._rollback_stage(transition, target, plan, codepipeline, claim.item)
@@ -681,10 +684,10 @@ class RollbackTrigger:
                                  cooldown_s=config.cooldown_minutes * 60, fields=fields)
 
     def _cooldown(self, transition: Transition, target: Target, plan: Plan, item: dict[str, Any],
-                  config: RollbackConfig) -> Outcome:
+                  config: RollbackConfig, log: Any = None) -> Outcome:
         return self._skip(transition, target, plan, (
             f"cooldown: {target.name} was already handled for alarm {item.get('alarm')} at {item.get('claimed_at')}; "
-            f"at most one rollback per {config.cooldown_minutes:g} minutes"))
+            f"at most one rollback per {config.cooldown_minutes:g} minutes"), log=log)
 
     def _record_ledger(self, transition: Transition, target: Target, plan: Plan, rollback_id: str | None) -> None:
         """The ledger keeps the cause on the release rolled back and on the rollback execution."""
