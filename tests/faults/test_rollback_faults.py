@@ -224,14 +224,7 @@ def test_the_suite_covers_every_call_rollback_trigger_makes(references):
 
 
 # Known divergences, still open (an XPASS says it is fixed).
-KNOWN = {
-    # The only PutItem is powertools Idempotency's in-progress record of the alarm transition. Written with its
-    # answer lost, botocore's retry finds the record in progress and every attempt (and the redrive, within the
-    # in-progress expiry, which powertools takes from the invocation's remaining time) is refused as "already in
-    # progress": the alarm is dead-lettered instead of acting. Closing it needs the in-progress owner to be
-    # recognised on retry (the request id), which powertools does not offer.
-    ("dynamodb:PutItem", "lost"): "a lost idempotency PutItem holds the transition in progress until it expires",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 FULL = os.environ.get("WARDEN_FAULTS") == "all"  # `make faults`: every mode of every call in every story

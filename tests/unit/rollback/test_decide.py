@@ -54,7 +54,7 @@ def test_without_an_earlier_success_there_is_no_target():
 
 def test_an_unknown_stage_is_not_acted_on():
     plan = plan_stage(history=[], stage=STAGE, at=at("2026-11-27T09:20:00Z"), bake=BAKE, live=None)
-    assert (plan.action, plan.skip) == ("none", "no deployment of the stage is known to the ledger")
+    assert (plan.action, plan.skip) == ("none", "no deployment of the stage is known to the ledger or to CodePipeline")
 
 
 def test_a_rollback_is_never_rolled_back():

@@ -25,6 +25,14 @@ Correct under redelivery and reordering because:
 - one incident per release: a deployment group that a recently active pipeline stage deploys is that stage's
   target (one claim, one page), and the page is resolved when the rollback succeeds, a pipeline's rollback
   execution or CodeDeploy's rollback deployment;
+- a skip for want of knowledge (the ledger has not caught up with the release's stage end, and CodePipeline's
+  live state cannot tell either) is provisional (warden.rollback.decide): the transition is kept on the stage's
+  item, and the stage's next event (SUCCEEDED, STOPPED, FAILED: RollbackTrigger hears them all) decides it
+  again with what that event says, while CloudWatch still has the alarm in ALARM. The earliest such
+  transition is kept, as in-order delivery would have acted on it; a claim clears it, and so does the final
+  decision, conditionally on the transition, so a redelivered stage event decides nothing twice; the claim
+  names the event that decided it, so a retry of that event resumes the claim. Only a skip on positive
+  evidence is final, and every skip notice says which kind it is;
 - the page is opened through the incident table (one incident per stage) before messages go out; the
   rollback's own pipeline events finish what an event-driven step left: the rollback after a stop once the
   stage stopped, and the resolution once the rollback execution succeeded, each guarded by a condition on
@@ -35,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -49,8 +57,8 @@ from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 from warden.rollback.alarm import Transition
 from warden.rollback.config import RollbackConfig
-from warden.rollback.confirm import CONFIRMED, FORGED, SUPPRESSED, confirm, verified
-from warden.rollback.decide import Plan, plan_stage
+from warden.rollback.confirm import CONFIRMED, FORGED, SUPPRESSED, confirm, suppressed, verified
+from warden.rollback.decide import Known, Plan, plan_stage, stage_times
 from warden.rollback.mapping import AlarmMap, Target
 from warden.rollback.state import RollbackMarks, RollbackState
 
@@ -79,6 +87,21 @@ def _error_code(exc: Exception) -> str | None:
     return getattr(exc, "response", {}).get("Error", {}).get("Code")
 
 
+def _utc(moment: Any) -> datetime:
+    """A timestamp of an AWS answer (botocore gives datetimes) as an aware UTC datetime."""
+    if isinstance(moment, int | float):
+        return datetime.fromtimestamp(moment, UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _transition_from_key(key: str, reason: str | None) -> Transition:
+    """The transition whose `Transition.key` is `key` ("ACCOUNT/REGION/ALARM@TIME"), into ALARM."""
+    account, region, rest = key.split("/", 2)
+    alarm, _, at = rest.rpartition("@")
+    return Transition(alarm=alarm, account=account, region=region, state="ALARM", at=clock.parse_iso(at),
+                      reason=reason or None)
+
+
 def _client_error() -> type[Exception]:
     from botocore.exceptions import ClientError
 
@@ -91,6 +114,7 @@ class RollbackOutcome:
     status: str  # rolled_back | stopping | stopped_deployment | skipped | duplicate
     reason: str | None = None
     execution_id: str | None = None
+    provisional: bool = False  # a skip for want of knowledge, decided again when it arrives
 
 
 class RollbackTrigger:
@@ -182,7 +206,9 @@ class RollbackTrigger:
         return {"status": "decided", "alarm": transition.alarm,
                 "outcomes": [o.__dict__ for o in outcomes]}
 
-    def _act_on(self, transition: Transition, target: Target, config: RollbackConfig, access: Any) -> RollbackOutcome:
+    def _act_on(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
+                again: Any = None) -> RollbackOutcome:
+        """`again`: the stage event that brought the knowledge a provisional skip lacked (see `on_stage`)."""
         mode = target.mode or config.mode
         if target.denied:  # named by alarm tags that no tag grant covers (warden.rollback.mapping)
             return self._skip(transition, target, Plan("none", would=self._would_any(target)), target.denied)
@@ -200,7 +226,7 @@ class RollbackTrigger:
                 return outcome or self._skip(
                     transition, target, Plan("none", would=f"StopDeployment of {target.deployment_group} with "
                                              "rollback"), f"no deployment of {target.deployment_group} is in progress")
-        return self._pipeline_stage(transition, target, config, access, mode)
+        return self._pipeline_stage(transition, target, config, access, mode, again)
 
     @staticmethod
     def _would_any(target: Target) -> str:
@@ -219,7 +245,7 @@ class RollbackTrigger:
                                                                      "acted": bool(item.get("acted"))})
         if action == "stop_deployment":
             return self._stop_deployment(transition, target, plan, access.client("codedeploy", target.region or None),
-                                         item)
+                                         item, access)
         codepipeline = access.client("codepipeline", target.region or None)
         if action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, item)
@@ -267,13 +293,20 @@ class RollbackTrigger:
             return self._cooldown(transition, target, plan, claim.item, config)
         if mode == "dry_run":
             return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
-        return self._stop_deployment(transition, target, plan, codedeploy, claim.item)
+        return self._stop_deployment(transition, target, plan, codedeploy, claim.item, access)
 
     def _stop_deployment(self, transition: Transition, target: Target, plan: Plan, codedeploy: Any,
-                         item: dict[str, Any]) -> RollbackOutcome:
+                         item: dict[str, Any], access: Any = None) -> RollbackOutcome:
         deployment_id = plan.release_id or ""
         if not item.get("acted"):
             self._mark(target.account, f"codedeploy/{deployment_id}", target, transition)
+            if target.pipeline and access is not None:
+                # The pipeline execution whose action runs the deployment fails when it stops: its failure events
+                # are this rollback's too (NotificationRouter folds them into its incident).
+                execution = self._deploying(access.client("codepipeline", target.region or None), target, deployment_id)
+                if execution:
+                    self._mark(target.account, f"pipeline-run/{target.pipeline}/{execution}", target, transition,
+                               deployment_id=deployment_id)
             self._mark(target.account, f"codedeploy-group/{target.application}/{target.group}", target, transition,
                        deployment_id=deployment_id)
             # A retry (an intent without `acted`) first asks whether the stop took effect.
@@ -292,6 +325,24 @@ class RollbackTrigger:
         return RollbackOutcome(target.name, "stopped_deployment", execution_id=deployment_id)
 
     @staticmethod
+    def _deploying(codepipeline: Any, target: Target, deployment_id: str) -> str | None:
+        """The execution of the target's stage that runs `deployment_id` (an action's externalExecutionId), else
+        the stage's running execution; None when CodePipeline will not say."""
+        try:
+            state = codepipeline.get_pipeline_state(name=target.pipeline)
+        except _client_error() as exc:
+            if _error_code(exc) not in REFUSALS:
+                raise
+            logger.warning("the stage's execution is unknown", extra={"target": target.name, "error": str(exc)})
+            return None
+        stage = next((s for s in state.get("stageStates", []) if s.get("stageName") == target.stage), {})
+        latest = stage.get("latestExecution") or {}
+        runs = [(a.get("latestExecution") or {}).get("externalExecutionId") for a in stage.get("actionStates", [])]
+        if deployment_id in runs or latest.get("status") in ("InProgress", "Stopping"):
+            return latest.get("pipelineExecutionId")
+        return None
+
+    @staticmethod
     def _deployment_stopped(codedeploy: Any, deployment_id: str) -> bool:
         infos = codedeploy.batch_get_deployments(deploymentIds=[deployment_id]).get("deploymentsInfo", [])
         return any(d.get("status") == "Stopped" for d in infos)
@@ -304,41 +355,88 @@ class RollbackTrigger:
 
     # -- CodePipeline -------------------------------------------------------------------------------
     def _pipeline_stage(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
-                        mode: str) -> RollbackOutcome:
+                        mode: str, again: Any = None) -> RollbackOutcome:
         ref = pipeline_ref(target.account, target.pipeline or "", self._own)
         history = [v for v in self._ledger.history(ref, limit=HISTORY).items  # that region's pipeline only
                    if not target.region or v.get("region") in (None, "", target.region)]
         codepipeline = access.client("codepipeline", target.region or None)
-        state = None
-        if history:
-            try:
-                state = codepipeline.get_pipeline_state(name=target.pipeline)
-            except _client_error() as exc:
-                if _error_code(exc) not in REFUSALS:
-                    raise
-                return self._skip(transition, target, Plan("none", would=self._would_any(target)),
-                                  f"CodePipeline refused GetPipelineState: {exc}")
-        live = next((s.get("latestExecution") for s in (state or {}).get("stageStates", [])
-                     if s.get("stageName") == target.stage), None)
+        try:
+            # Read even when the ledger knows nothing of the pipeline: it may not have caught up yet.
+            state = codepipeline.get_pipeline_state(name=target.pipeline)
+        except _client_error() as exc:
+            if _error_code(exc) not in REFUSALS:
+                raise
+            return self._skip(transition, target, Plan("none", would=self._would_any(target)),
+                              f"CodePipeline refused GetPipelineState: {exc}")
+        stage_state = next((s for s in (state or {}).get("stageStates", []) if s.get("stageName") == target.stage), {})
+        live = stage_state.get("latestExecution")
+        known = self._known(codepipeline, target, history, stage_state, again)
         plan = plan_stage(history=history, stage=target.stage or "", at=transition.at,
-                          bake=timedelta(minutes=config.bake_minutes), live=live)
+                          bake=timedelta(minutes=config.bake_minutes), live=live, known=known)
+        if plan.skip and plan.provisional:
+            if again is not None:  # decided again, and still not known: it stays to be decided, unsaid
+                return RollbackOutcome(target.name, "skipped", reason=plan.skip, execution_id=plan.release_id,
+                               provisional=True)
+            return self._provisional(transition, target, plan, mode)
+        # Decided again by a stage event, which is not idempotent as the alarm is: its skip is said once.
+        log = self._incidents.event_effects(f"{transition.key}#decided") if again is not None else None
         if plan.skip:
-            return self._skip(transition, target, plan, plan.skip)
+            return self._skip(transition, target, plan, plan.skip, log=log)
         why = self._target_invalid(codepipeline, target, plan, state)
         if why:
-            return self._skip(transition, target, plan, f"no valid rollback target: {why}")
+            return self._skip(transition, target, plan, f"no valid rollback target: {why}", log=log)
         # The execution a stop leaves to roll back is part of the intent (never in a dry run: a person's stop
         # of that execution must not make Warden roll back what it was told only to watch).
         extra = {"pending_execution": plan.release_id} \
             if plan.action == "stop_and_rollback" and mode != "dry_run" else {}
+        if again is not None:
+            extra["decided_on"] = again.id  # a retry of that event resumes this claim (on_stage)
         claim = self._claim(transition, target, config, plan, mode, **extra)
         if not claim.granted:
-            return self._cooldown(transition, target, plan, claim.item, config)
+            return self._cooldown(transition, target, plan, claim.item, config, log=log)
         if mode == "dry_run":
-            return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do")
+            return self._skip(transition, target, plan, "dry run (mode dry_run): Warden only says what it would do",
+                              log=log)
         if plan.action == "stop_and_rollback":
             return self._stop_then_rollback(transition, target, plan, codepipeline, claim.item)
         return self._rollback_stage(transition, target, plan, codepipeline, claim.item)
+
+    def _known(self, codepipeline: Any, target: Target, history: list[dict[str, Any]],
+               stage_state: dict[str, Any], again: Any) -> Known:
+        """What CodePipeline says of the stage's latest success beyond the ledger (warden.rollback.decide): read
+        only when the ledger does not know when that execution finished the stage."""
+        known = Known()
+        if again is not None and again.detail.state == "SUCCEEDED":
+            known.ends[again.detail.execution_id] = again.time  # the stage's own word on its end
+        live = stage_state.get("latestExecution") or {}
+        latest = live.get("pipelineExecutionId") if live.get("status") == "Succeeded" else None
+        view = next((v for v in history if v["execution_id"] == latest), None)
+        if not latest or latest in known.ends or (view and stage_times(view, target.stage or "")[1]):
+            return known
+        # Each action of the stage reports when its latest run (the stage's latest execution's) changed state.
+        actions = stage_state.get("actionStates") or []
+        changes = [(a.get("latestExecution") or {}) for a in actions]
+        if actions and all(c.get("status") == "Succeeded" and c.get("lastStatusChange") for c in changes):
+            known.ends[latest] = max(_utc(c["lastStatusChange"]) for c in changes)
+            return known
+        summaries = codepipeline.list_pipeline_executions(
+            pipelineName=target.pipeline, maxResults=HISTORY).get("pipelineExecutionSummaries", [])
+        summary = next((e for e in summaries if e.get("pipelineExecutionId") == latest), {})
+        if summary.get("startTime"):
+            known.starts[latest] = _utc(summary["startTime"])
+        if summary.get("lastUpdateTime") and summary.get("status") in ("Succeeded", "Failed", "Stopped",
+                                                                          "Superseded", "Cancelled"):
+            known.finished[latest] = _utc(summary["lastUpdateTime"])
+        return known
+
+    def _provisional(self, transition: Transition, target: Target, plan: Plan, mode: str) -> RollbackOutcome:
+        """A skip for want of knowledge: the transition is kept to be decided again when the stage's next event
+        brings it (on_stage), and the notice says so."""
+        self._state.await_knowledge(target.key, transition=transition.key, at=transition.at, fields={
+            "alarm": transition.alarm, "account": transition.account, "region": transition.region,
+            "reason": (transition.reason or "")[:500], "release": plan.release_id or "", "mode": mode,
+            "since": clock.iso(clock.now())})
+        return self._skip(transition, target, plan, plan.skip or "", provisional=True)
 
     def _rollback_stage(self, transition: Transition, target: Target, plan: Plan, codepipeline: Any,
                         item: dict[str, Any]) -> RollbackOutcome:
@@ -446,7 +544,61 @@ class RollbackTrigger:
             return self._resolve(target, item, event)
         if detail.state in ("STOPPED", "FAILED", "CANCELED") and item.get("pending_execution") == detail.execution_id:
             return self._rollback_after_stop(target, item, event)
+        if item.get("awaiting_transition") or (item.get("decided_on") == event.id and not item.get("decided")):
+            return self._decide_again(target, item, event)
         return {"status": "ignored"}
+
+    # -- a provisional skip, decided again ----------------------------------------------------------
+    def _decide_again(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
+        """The stage's event may bring what a provisional skip lacked (its end, the release's success). While
+        the alarm is still in ALARM, the transition is decided again as it would have been with that knowledge:
+        it acts then, once (its claim names this event, so a retry of the event resumes it and a redelivery
+        finds it decided), or is skipped for good, or stays to be decided."""
+        access = self._access(target.account)
+        if access is None:
+            return {"status": "ignored", "reason": "no access to the account"}
+        key = item.get("awaiting_transition") or item["owner"]
+        transition = _transition_from_key(key, item.get("awaiting_reason") or item.get("alarm_reason"))
+        config = self._config()
+        again = Target(target.account, target.pipeline, target.stage,
+                       mode=item.get("awaiting_mode") or item.get("mode"), sources=("decided again",))
+        if item.get("awaiting_transition"):
+            why = self._not_in_alarm(access, transition)
+            if why:
+                plan = Plan("none", release={"execution_id": item.get("awaiting_release") or ""},
+                            would=self._would_any(again))
+                self._skip(transition, again, plan, why, log=self._incidents.event_effects(f"{key}#decided"))
+                self._state.awaited(target.key, key)
+                return {"status": "skipped", "reason": why}
+        outcome = self._act_on(transition, again, config, access, again=event)
+        if not outcome.provisional:
+            self._state.record(target.key, owner=key, condition="#decided_on = :event", values={":event": event.id},
+                               decided=True)
+            self._state.awaited(target.key, key)
+        logger.info("provisional skip decided again", extra={"target": target.name, "alarm": transition.alarm,
+                                                             "outcome": outcome.status, "event": event.id})
+        return {"status": "decided_again", "outcome": outcome.__dict__}
+
+    @staticmethod
+    def _not_in_alarm(access: Any, transition: Transition) -> str | None:
+        """Why the alarm no longer calls for a rollback (CloudWatch's word now), or None: still in ALARM."""
+        try:
+            answer = access.client("cloudwatch", transition.region).describe_alarms(
+                AlarmNames=[transition.alarm], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+        except _client_error() as exc:
+            if _error_code(exc) not in DENIED:
+                raise
+            return f"CloudWatch cannot be read to tell whether alarm {transition.alarm} is still in ALARM: {exc}"
+        alarm = next((a for a in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", [])
+                      if a.get("AlarmName") == transition.alarm), None)
+        if alarm is None:
+            return f"alarm {transition.alarm} no longer exists"
+        if alarm.get("StateValue") != "ALARM":
+            since = alarm.get("StateUpdatedTimestamp")
+            return (f"alarm {transition.alarm} is {alarm.get('StateValue')} again"
+                    + (f" since {clock.iso(_utc(since))}" if since else "") + ": there is nothing to roll back")
+        by = suppressed(alarm)
+        return f"the actions of alarm {transition.alarm} are suppressed ({by})" if by else None
 
     def _rollback_after_stop(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
         access = self._access(event.account)
@@ -547,10 +699,10 @@ class RollbackTrigger:
                                  cooldown_s=config.cooldown_minutes * 60, fields=fields)
 
     def _cooldown(self, transition: Transition, target: Target, plan: Plan, item: dict[str, Any],
-                  config: RollbackConfig) -> RollbackOutcome:
+                  config: RollbackConfig, log: Any = None) -> RollbackOutcome:
         return self._skip(transition, target, plan, (
             f"cooldown: {target.name} was already handled for alarm {item.get('alarm')} at {item.get('claimed_at')}; "
-            f"at most one rollback per {config.cooldown_minutes:g} minutes"))
+            f"at most one rollback per {config.cooldown_minutes:g} minutes"), log=log)
 
     def _record_ledger(self, transition: Transition, target: Target, plan: Plan, rollback_id: str | None) -> None:
         """The ledger keeps the cause on the release rolled back and on the rollback execution."""
@@ -600,13 +752,20 @@ class RollbackTrigger:
             self._releases.fill(notice)  # never raises: a notice without its release beats no notice
         return notice
 
-    def _skip(self, transition: Transition, target: Target, plan: Plan, reason: str) -> RollbackOutcome:
+    def _skip(self, transition: Transition, target: Target, plan: Plan, reason: str, *, provisional: bool = False,
+              log: Any = None) -> RollbackOutcome:
+        """Say why Warden holds back, and which kind of skip it is: final (on what is known), or provisional (for
+        want of knowledge still to come: decided again when it arrives, while the alarm is in ALARM)."""
         notice = self._notice("rollback.skipped", transition, target, plan)
-        notice.skipped_because, notice.would_have = reason, plan.would
+        notice.rollback_target = None  # nothing was rolled back: the target is in what Warden would have done
+        notice.skipped_because = (f"provisional: {reason}; Warden decides again when the stage's next event brings "
+                                  "it, if the alarm is still in ALARM then" if provisional else f"final: {reason}")
+        notice.would_have = plan.would
         logger.warning("rollback skipped", extra={"target": target.name, "alarm": transition.alarm,
-                                                  "reason": reason, "would": plan.would})
-        self._notifier.send(notice)
-        return RollbackOutcome(target.name, "skipped", reason=reason, execution_id=plan.release_id)
+                                                  "reason": reason, "would": plan.would, "provisional": provisional})
+        self._notifier.deliver(notice, log=log).check()
+        return RollbackOutcome(target.name, "skipped", reason=reason, execution_id=plan.release_id,
+                               provisional=provisional)
 
     def _started(self, transition: Transition, target: Target, plan: Plan, *, rollback_id: str | None = None,
                  deployment_id: str | None = None) -> None:

@@ -15,6 +15,9 @@ A pipeline rollback execution that RollbackTrigger started is already told and p
 one incident per release): its STARTED pages nobody a second time. RollbackTrigger marks the target of a
 rollback before it calls RollbackStage, and the rollback execution once it has its id (warden.rollback.state);
 either mark makes the execution Warden's own. A person's or CodePipeline's own rollback still pages.
+A CodeDeploy deployment RollbackTrigger stopped (marked before StopDeployment) is not a person's stop, and the
+pipeline execution whose action ran it fails because of that stop (marked too): both fold into the rollback's
+incident, which RollbackTrigger told and paged; nobody is paged again or told that a person stopped it.
 """
 
 from __future__ import annotations
@@ -80,6 +83,9 @@ class NotificationRouter:
             own = self._own_rollback(event)
             if own is not None:
                 return own
+        own = self._own_stop(event, notice)
+        if own is not None:
+            return own
         if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
             self._explain(notice)
         decision = self._notifier.decide(notice)
@@ -110,6 +116,23 @@ class NotificationRouter:
             return
         detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
         notice.error = notice.error or detail or None
+
+    def _own_stop(self, event: Any, notice: Notice) -> dict[str, Any] | None:
+        """The result for Warden's own CodeDeploy stop, or a failure of the pipeline execution it stopped (folded
+        into the rollback's incident), else None. One GetItem, only for a stop or a failure."""
+        if self._marks is None:
+            return None
+        if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
+            mark = self._marks.get(event.account, f"codedeploy/{notice.deployment_id}")
+        elif notice.event in INCIDENT_EVENTS and notice.pipeline and notice.execution_id:
+            mark = self._marks.get(event.account, f"pipeline-run/{notice.pipeline}/{notice.execution_id}")
+        else:
+            return None
+        if not mark:
+            return None
+        return {"status": "folded", "event": notice.event, "incident": mark.get("incident"),
+                "reason": f"the deployment RollbackTrigger stopped (alarm {mark.get('alarm')}), which told and "
+                          "paged it as its rollback"}
 
     def _own_rollback(self, event: Any) -> dict[str, Any] | None:
         """The result for a rollback execution RollbackTrigger started (told and paged there), else None."""

@@ -55,19 +55,18 @@ class Pipeline:
         (powertools Idempotency on DynamoDB); `event` is what identifies the delivery. When `event` also
         carries a `digest` of the payload, the same id with another digest raises IdempotencyValidationError
         (a conflict, dead-lettered by `guard`), never a silent "already done"."""
-        from aws_lambda_powertools.utilities.idempotency import (
-            DynamoDBPersistenceLayer,
-            IdempotencyConfig,
-            idempotent_function,
-        )
+        from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
-        store = DynamoDBPersistenceLayer(table_name=self._table, boto3_client=self._dynamodb())
+        from warden.runtime.idempotency import owned_store
+
+        store = owned_store(self._table, self._dynamodb())
         config = IdempotencyConfig(event_key_jmespath=key, expires_after_seconds=IDEMPOTENCY_SECONDS,
                                    raise_on_no_idempotency_key=True, payload_validation_jmespath="digest")
         once = idempotent_function(data_keyword_argument="event", persistence_store=store, config=config)(fn)
 
         def run(context: Any, **kwargs: Any) -> Any:
             config.register_lambda_context(context)  # in-progress records expire with the invocation
+            store.client.owner = getattr(context, "aws_request_id", "") or ""  # whose in-progress record it is
             return once(**kwargs)
 
         return run
