@@ -40,7 +40,8 @@ def trigger():
                             organization=os.environ.get("ORGANIZATION_ID", "")),
         config=lambda: container.config.require("rollback"), own_account=settings.account_id,
         region=settings.region, ledger_table=settings.ledger_table, dynamodb=clients.dynamodb, role_name=role,
-        releases=container.releases, marks=RollbackMarks(clients.dynamodb, settings.state_table))
+        releases=container.releases, marks=RollbackMarks(clients.dynamodb, settings.state_table),
+        scope=settings.scope)
 
 
 @cache

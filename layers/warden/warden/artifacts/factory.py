@@ -27,4 +27,5 @@ def build(container: Container) -> ArtifactGuard:
         skip=container.skipped("artifact bucket"),
         allowed=allow_list(settings.artifact_bucket_allow_list),
         config_fallback=lambda: container.config.fallback("artifacts"),
+        scope=settings.scope,
     )

@@ -68,7 +68,7 @@ class Container:
 
     @cached_property
     def config(self) -> ConfigStore:
-        return ConfigStore(self.clients.ssm, self.settings.config_prefix)
+        return ConfigStore(self.clients.ssm, self.settings.config_prefix, environment=self.settings.environment)
 
     def idempotent(self, fn: Callable[..., Any], key: str = "id") -> Callable[..., Any]:
         """`run(context, event=..., **kw)`: `fn(event=..., **kw)` at most once per `event[key]`
@@ -198,7 +198,8 @@ class Container:
         from warden.health.slow import SlowExecutions
 
         return SlowExecutions(dynamodb=self.clients.dynamodb, table=self.settings.ledger_table,
-                              notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"))
+                              notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"),
+                              scope=self.settings.scope)
 
     @cached_property
     def approvals(self) -> Any:
@@ -211,14 +212,15 @@ class Container:
         from warden.approvals.tracker import ApprovalTracker
 
         return ApprovalTracker(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                               region=self.settings.region)
+                               region=self.settings.region, scope=self.settings.scope)
 
     @cached_property
     def approval_escalator(self) -> ApprovalEscalator:
         from warden.approvals.escalator import ApprovalEscalator
 
         return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                                 config=self.config, releases=self.releases, skip=self.skipped("pending approval"))
+                                 config=self.config, releases=self.releases, skip=self.skipped("pending approval"),
+                                 scope=self.settings.scope)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -39,6 +39,7 @@ from urllib.parse import quote
 from warden.core import clock, links
 from warden.core.errors import PermanentError
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.ledger.keys import execution_key, pipeline_ref, to_av
 from warden.ledger.view import LedgerReader
 from warden.notify.notice import Notice
@@ -93,9 +94,12 @@ class RollbackTrigger:
     def __init__(self, *, notifier: Notifier, incidents: Any, state: RollbackState, ledger: LedgerReader,
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
                  own_account: str = "", region: str = "us-east-1", ledger_table: str = "", dynamodb: Any = None,
-                 role_name: str = "", releases: Any = None, marks: RollbackMarks | None = None) -> None:
+                 role_name: str = "", releases: Any = None, marks: RollbackMarks | None = None,
+                 scope: PipelineScope | None = None) -> None:
         """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not;
-        `marks` records which executions and deployments are Warden's own (for the router)."""
+        `marks` records which executions and deployments are Warden's own (for the router); `scope`: the
+        pipelines this stack owns (PipelineScope): an alarm's target of another pipeline is another stack's."""
+        self._scope = scope or PipelineScope()
         self._notifier = notifier
         self._marks = marks
         self._releases = releases
@@ -160,7 +164,11 @@ class RollbackTrigger:
             return self._not_acting("suppressed", transition, f"actions suppressed ({transition.suppressed_by})")
         config = self._config()
         access = self._access(transition.account)
-        targets = self._alarms.targets(transition, config, access)
+        mapped = self._alarms.targets(transition, config, access)
+        targets = [t for t in mapped if self._scope.covers(t.pipeline)]
+        if mapped and not targets:
+            return {"status": "out_of_scope", "reason": "its pipelines are outside PipelineScope "
+                    f"{self._scope}: " + ", ".join(sorted({str(t.pipeline) for t in mapped}))}
         if not targets:
             if access is None:
                 # Tags and stage conditions of that account are unreadable, and no rule names the alarm.
