@@ -240,8 +240,10 @@ class Replayer:
         self._setup(scenario)
         return [self.step(step) for step in scenario.steps]
 
-    def _setup(self, scenario: Scenario) -> None:
-        for call in scenario.world:
+    def _setup(self, scenario: Scenario, *, outside: bool = True) -> None:
+        """The world's calls (`outside`: once per account, by the first stack's replayer) and the stack's
+        configuration documents (each stack's own prefix)."""
+        for call in scenario.world if outside else []:
             self._call(call, f"{scenario.label}: world call")  # "save": NAME keeps the response
         ssm = self.world.client("ssm")
         prefix = self.world.parameter("ConfigPrefix") if "ConfigPrefix" in self.world.template.parameters else ""
@@ -276,15 +278,17 @@ class Replayer:
         return boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
                                      aws_session_token=c["SessionToken"], region_name=self.world.region)
 
-    def step(self, step: Step) -> dict[str, Any]:
+    def step(self, step: Step, *, outside: bool = True) -> dict[str, Any]:
+        """`outside`: this replayer also makes the step's changes to the world (its call, the event having
+        happened); another stack of the same account only hears of them."""
         at = step.at or clock.now()
         self.world.set_time(at)
         mark = self.world.begin()
-        if step.call:
+        if step.call and outside:
             self._call(step.call, f"{step.label}: call")
         event = substitute(step.event, self.saved, step.label) if step.inline else step.event
         routes = self.schedule(step) if step.schedule else self.routes(event) if event is not None else []
-        if event is not None:
+        if event is not None and outside:
             fakes.apply_event(event)
         for function, payload in routes:
             self.world.invoke(function, payload)
@@ -372,6 +376,39 @@ def _sns_envelope(body: dict[str, Any], world: World, topic: str) -> dict[str, A
             "MessageAttributes": {},
         },
     }]}
+
+
+def replay_stacks(paths: list[str], stacks: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The inputs replayed once in one embedded account that holds several stacks of Warden (name ->
+    parameters, as samconfig.toml's environments deploy them): the world changes once, every stack hears
+    every event through its own rules, and each stack's document (the schema of `replay`) shows its effects."""
+    scenarios = [load(p) for p in paths]
+    account, region = world_of(scenarios)
+    worlds: dict[str, World] = {}
+    try:
+        for name, parameters in stacks.items():
+            first = next(iter(worlds.values()), None)
+            worlds[name] = World(parameters=parameters, account=account, region=region, beside=first,
+                                 stack=f"pipeline-warden-{name}")
+            worlds[name].start()
+        replayers = {name: Replayer(world) for name, world in worlds.items()}
+        primary = next(iter(replayers.values()))
+        for replayer in replayers.values():
+            replayer.saved = primary.saved  # one account: one set of saved responses
+        steps: dict[str, list[dict[str, Any]]] = {name: [] for name in replayers}
+        for scenario in scenarios:
+            for replayer in replayers.values():
+                replayer.check(scenario)
+                replayer._setup(scenario, outside=replayer is primary)
+            for step in scenario.steps:
+                for name, replayer in replayers.items():
+                    steps[name].append(replayer.step(step, outside=replayer is primary))
+        return {name: {"steps": steps[name],
+                       "tables": {lid: world.table_items(lid) for lid in world.observed_tables()},
+                       "buckets": world.buckets()} for name, world in worlds.items()}
+    finally:
+        for world in reversed(list(worlds.values())):
+            world.stop()
 
 
 def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
