@@ -167,8 +167,11 @@ class ApprovalEscalator:
         if self._releases is not None and not notice.release_unknown:  # said already: no need to ask again
             self._releases.fill(notice)  # never raises: the escalation goes out either way
         routed = self._notifier.decide(notice)  # routing still mutes and adds the runbook
+        escalation: EscalationConfig = self._config.get("escalation")  # type: ignore[assignment]
+        urgency, why = escalation.urgency(tier, now())  # low outside business hours, unless configured otherwise
+        # Who is paged is then the routing document's paging rules' (applied by the notifier to every page).
         decision = Decision(tuple(tier.audiences), tier.severity, muted=routed.muted, runbook=routed.runbook,
-                            rule=f"escalation tier {tier.name}")
+                            rule=f"escalation tier {tier.name}", urgency=urgency, why_urgency=why)
         delivery = self._notifier.deliver(notice, decision, log=self._approvals.effects(key, flag, claimed),
                                           page=page_key(item), summary=f"{title(notice)} for {notice.age}")
         if delivery.complete:
