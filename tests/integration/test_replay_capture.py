@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import jsonschema
 import pytest
@@ -32,7 +33,7 @@ def valid(doc: dict) -> dict:
 
 
 # -- a capture of one's own account -----------------------------------------------------------------
-def test_an_event_captured_in_my_account_replays_in_a_world_that_is_my_account(tmp_path, capsys):
+def test_an_event_captured_in_my_account_replays_in_a_world_that_is_my_account(tmp_path, capsys, monkeypatch):
     # Given a pipeline failure captured in account 123456789012, eu-west-1
     path = tmp_path / "event.json"
     path.write_text(json.dumps(captured("codepipeline/action-failed-build.json")))
@@ -42,7 +43,13 @@ def test_an_event_captured_in_my_account_replays_in_a_world_that_is_my_account(t
     assert step["routed_to"] == ["NotificationRouter"]
     assert [e["topic"] for e in step["effects"] if e["kind"] == "message"] == ["OnCallTopic", "ChatTopic"]
     assert [e["action"] for e in step["effects"] if e["kind"] == "page"] == ["trigger"]
-    # and on the command line too
+    # and on the command line too (its local environment is the test's: put back afterwards)
+    from warden_local.world import LOCAL_ENV
+
+    for name in LOCAL_ENV:
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+        if not os.environ.get(name):
+            monkeypatch.delenv(name)
     assert main(["replay", "--json", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["steps"][0]["routed_to"] == ["NotificationRouter"]
 
