@@ -40,6 +40,11 @@ class Step:
     schedule: str | None = None
     call: dict[str, Any] | None = None  # an AWS call made at that moment, outside Warden (a console click)
     inline: bool = False  # an event written in the scenario: ${NAME.path} applies to it
+    # A late or lost delivery (`delivered`): the event happens in the world at `at` (happens) and Warden
+    # hears it at a later step (heard); `delivery` says which, in the step's note.
+    happens: bool = True
+    heard: bool = True
+    delivery: str | None = None
 
 
 @dataclass
@@ -50,11 +55,23 @@ class Scenario:
     steps: list[Step] = field(default_factory=list)
     account: str | None = None  # None: the default world's (111122223333 / us-east-1)
     region: str | None = None
+    # A bare input (an event, not a scenario): the account and region it names, if any (`world_of`).
+    bare: bool = False
+    named: tuple[str | None, str | None] = (None, None)
+    # Trusted workload accounts that `world` entries and `call` steps act in (`"account"`).
+    workloads: set[str] = field(default_factory=set)
 
 
 SCENARIO_KEYS = frozenset({"description", "account", "region", "world", "config", "steps"})
-WORLD_KEYS = frozenset({"call", "params", "save"})
-STEP_KEYS = frozenset({"at", "event", "schedule", "call", "params", "as", "save"})
+WORLD_KEYS = frozenset({"call", "params", "save", "region", "account"})
+STEP_KEYS = frozenset({"at", "event", "schedule", "call", "params", "as", "save", "region", "account", "delivered"})
+ACCOUNT_ID = re.compile(r"\d{12}")
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
+NEVER = "never"  # `"delivered": "never"`: the event happens, and Warden never hears of it
+# The role that the world's workload accounts give Warden to read their pipelines (WorkloadReadRoleName), and
+# the one a scenario's own calls in a workload account are made with (its owners' administrator role).
+READ_ROLE = "pipeline-warden-read"
+ADMIN_ROLE = "OrganizationAccountAccessRole"
 # ${NAME.dotted.path}: NAME a saved response, the path keys or list indexes inside it.
 REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)((?:\.[^.}]+)*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -135,7 +152,8 @@ def load(path: str | Path) -> Scenario:
     doc = read_json(path)
     if not (isinstance(doc, dict) and "steps" in doc):
         _check_input(doc, str(path))
-        return Scenario(str(path), steps=[Step(str(path), _time_of(doc), event=doc)])
+        return Scenario(str(path), steps=[Step(str(path), _time_of(doc), event=doc)], bare=True,
+                        named=named_world(doc))
     if not isinstance(doc["steps"], list):
         raise InputError(f"{path}: 'steps' must be a list")
     unknown = sorted(set(doc) - SCENARIO_KEYS)
@@ -146,10 +164,7 @@ def load(path: str | Path) -> Scenario:
     except ConfigError as exc:
         raise InputError(f"{path}: config: {exc}") from None
     account, region = doc.get("account"), doc.get("region")
-    if account is not None and not re.fullmatch(r"\d{12}", str(account)):
-        raise InputError(f"{path}: 'account' must be a 12-digit AWS account id, not {account!r}")
-    if region is not None and not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", str(region)):
-        raise InputError(f"{path}: 'region' is not an AWS region name: {region!r}")
+    _check_where(doc, str(path))
     scenario = Scenario(str(path), world=doc.get("world") or [], config=doc.get("config") or {},
                         account=None if account is None else str(account),
                         region=None if region is None else str(region))
@@ -158,11 +173,19 @@ def load(path: str | Path) -> Scenario:
     saved: set[str] = set()
     for n, call in enumerate(scenario.world):
         _check_entry(call, WORLD_KEYS, saved, f"{path}: world[{n}]")
+        _check_where(call, f"{path}: world[{n}]")
+        if call.get("account") is not None:
+            scenario.workloads.add(str(call["account"]))
     for n, raw in enumerate(doc["steps"]):
         where = f"{path}: steps[{n}]"
         if not isinstance(raw, dict) or sum(k in raw for k in ("event", "schedule", "call")) != 1:
             raise InputError(f"{where}: a step has exactly one of 'event', 'schedule' or 'call'")
         _check_entry(raw, STEP_KEYS, saved, where)
+        _check_where(raw, where)
+        if ("region" in raw or "account" in raw) and "call" not in raw:
+            raise InputError(f"{where}: 'region' and 'account' say where a call step's call is made")
+        if "delivered" in raw and "event" not in raw:
+            raise InputError(f"{where}: 'delivered' says when Warden hears of an event step's event")
         at = None
         if "at" in raw:
             try:
@@ -178,6 +201,11 @@ def load(path: str | Path) -> Scenario:
                 call["as"] = str(raw["as"])
             if raw.get("save"):
                 call["save"] = str(raw["save"])
+            for key in ("region", "account"):
+                if raw.get(key) is not None:
+                    call[key] = str(raw[key])
+            if call.get("account"):
+                scenario.workloads.add(call["account"])
             scenario.steps.append(Step(f"call:{raw['call']}", at, call=call))
             continue
         event, label = raw["event"], f"{path}#steps[{n}]"
@@ -186,8 +214,82 @@ def load(path: str | Path) -> Scenario:
             label = os.path.normpath(path.parent / event)
             event = read_json(path.parent / event)
         _check_input(event, where)
-        scenario.steps.append(Step(label, at or _time_of(event), event=event, inline=inline))
+        step = Step(label, at or _time_of(event), event=event, inline=inline)
+        if "delivered" not in raw:
+            scenario.steps.append(step)
+            continue
+        _late(scenario.steps, step, _delivered(raw["delivered"], step.at, where))
+    scenario.steps = _settle(scenario.steps)
     return scenario
+
+
+def _delivered(value: Any, at: datetime | None, where: str) -> datetime | None:
+    """`"delivered"`: when Warden hears of the event (not before it happened), or None for "never"."""
+    if value == NEVER:
+        return None
+    try:
+        heard = clock.parse_iso(str(value))
+    except ValueError:
+        raise InputError(f"{where}: 'delivered' is an ISO 8601 time or \"never\", not {value!r}") from None
+    if at is None:
+        raise InputError(f"{where}: a step delivered later says when it happened ('at')")
+    if heard < at:
+        raise InputError(f"{where}: 'delivered' ({value}) is before the event happened ({clock.iso(at)})")
+    return heard
+
+
+def _late(steps: list[Step], step: Step, heard: datetime | None) -> None:
+    """The event happens now (a step that changes the world only) and is heard at `heard` (None: never), in
+    a step of its own that `_settle` puts in its place in time once every step is read."""
+    step.happens, step.heard = True, False
+    step.delivery = f"delivered to Warden at {clock.iso(heard)}" if heard else "never delivered to Warden"
+    steps.append(step)
+    if heard is None:
+        return
+    steps.append(Step(step.label, heard, event=step.event, inline=step.inline, happens=False,
+                      delivery=f"happened at {clock.iso(step.at) if step.at else '?'}, delivered late"))
+
+
+def _settle(steps: list[Step]) -> list[Step]:
+    """Late deliveries in time order among the other steps: each goes before the first step after it (in
+    the file) that happens later than it is heard; the other steps keep their order."""
+    fixed = [s for s in steps if s.happens]
+    for late in (s for s in steps if not s.happens):
+        origin = next(n for n, s in enumerate(fixed) if s.event is late.event)
+        where = next((n for n in range(origin + 1, len(fixed)) if fixed[n].at and fixed[n].at > late.at),
+                     len(fixed))
+        fixed.insert(where, late)
+    return fixed
+
+
+def named_world(event: Any) -> tuple[str | None, str | None]:
+    """The account and region a bare input names: an EventBridge event's own, an SNS message's topic's, an
+    alarm message's AlarmArn's, an approval message's region."""
+    if not isinstance(event, dict):
+        return None, None
+    if "detail-type" in event:
+        account, region = event.get("account"), event.get("region")
+    elif _is_sns_lambda_event(event):
+        arns = {str(r.get("Sns", {}).get("TopicArn", "")) for r in event["Records"] if isinstance(r, dict)}
+        parts = [a.split(":") for a in arns]
+        account = parts[0][4] if len(arns) == 1 and len(parts[0]) > 5 else None
+        region = parts[0][3] if len(arns) == 1 and len(parts[0]) > 5 else None
+    elif "AlarmArn" in event:
+        parts = str(event["AlarmArn"]).split(":")
+        account, region = (parts[4], parts[3]) if len(parts) > 5 else (None, None)
+    else:
+        account, region = None, event.get("region")
+    account = account if isinstance(account, str) and ACCOUNT_ID.fullmatch(account) else None
+    region = region if isinstance(region, str) and REGION_NAME.fullmatch(region) else None
+    return account, region
+
+
+def _check_where(entry: dict[str, Any], where: str) -> None:
+    account, region = entry.get("account"), entry.get("region")
+    if account is not None and not ACCOUNT_ID.fullmatch(str(account)):
+        raise InputError(f"{where}: 'account' must be a 12-digit AWS account id, not {account!r}")
+    if region is not None and not REGION_NAME.fullmatch(str(region)):
+        raise InputError(f"{where}: 'region' is not an AWS region name: {region!r}")
 
 
 def _check_entry(entry: dict[str, Any], keys: frozenset[str], saved: set[str], where: str) -> None:
@@ -206,14 +308,22 @@ def _check_entry(entry: dict[str, Any], keys: frozenset[str], saved: set[str], w
 
 
 def world_of(scenarios: list[Scenario]) -> tuple[str, str]:
-    """The tools account and region the inputs name (they must agree), else the defaults."""
+    """The tools account and region the inputs name (they must agree), else the defaults. Bare events (no
+    scenario among the inputs) that all name one account make the world that account, and likewise one
+    region: an event captured in your own account replays in a world that is your account, not as an
+    event of an untrusted one. Bare events naming several accounts are replayed in the default world."""
     for attr in ("account", "region"):
         named = {getattr(s, attr) for s in scenarios if getattr(s, attr)}
         if len(named) > 1:
             raise InputError(f"the inputs name different worlds: {attr} {', '.join(sorted(named))}")
-    account = next((s.account for s in scenarios if s.account), ACCOUNT)
-    region = next((s.region for s in scenarios if s.region), REGION)
-    return account, region
+    account = next((s.account for s in scenarios if s.account), None)
+    region = next((s.region for s in scenarios if s.region), None)
+    if scenarios and all(s.bare for s in scenarios):
+        accounts = {s.named[0] for s in scenarios if s.named[0]}
+        regions = {s.named[1] for s in scenarios if s.named[1]}
+        account = account or (accounts.pop() if len(accounts) == 1 else None)
+        region = region or (regions.pop() if len(regions) == 1 else None)
+    return account or ACCOUNT, region or REGION
 
 
 class Replayer:
@@ -240,13 +350,20 @@ class Replayer:
         self._setup(scenario)
         return [self.step(step) for step in scenario.steps]
 
-    def _setup(self, scenario: Scenario) -> None:
-        for call in scenario.world:
+    def _setup(self, scenario: Scenario, *, outside: bool = True) -> None:
+        """The world's calls (`outside`: once per account, by the first stack's replayer) and the stack's
+        configuration documents (each stack's own prefix)."""
+        for account in sorted(scenario.workloads) if outside else []:
+            self._trusted(account, f"{scenario.label}: world")
+            self.provide_read_role(account)
+        for call in scenario.world if outside else []:
             self._call(call, f"{scenario.label}: world call")  # "save": NAME keeps the response
         ssm = self.world.client("ssm")
         prefix = self.world.parameter("ConfigPrefix") if "ConfigPrefix" in self.world.template.parameters else ""
         for kind, doc in scenario.config.items():
             ssm.put_parameter(Name=f"{prefix}/{kind}", Value=json.dumps(doc), Type="String", Overwrite=True)
+        if scenario.config:
+            self.world.redeploy()
 
     def _call(self, call: dict[str, Any], where: str) -> None:
         from botocore import xform_name
@@ -254,14 +371,47 @@ class Replayer:
         service, _, operation = call["call"].partition(":")
         params = substitute(call.get("params", {}), self.saved, f"{where} {call['call']}")
         principal = substitute(call.get("as"), self.saved, f"{where} {call['call']}")
+        account, region = call.get("account") or self.world.account, call.get("region") or self.world.region
+        if account != self.world.account and not principal:
+            self._trusted(account, where)
+            principal = f"arn:aws:iam::{account}:role/{ADMIN_ROLE}/warden-replay"  # its owners, setting it up
         try:
-            client = self._as(principal).client(service) if principal else self.world.client(service)
+            client = (self._as(principal) if principal else self.world.session).client(service, region_name=region)
             response = getattr(client, xform_name(operation))(**params)
         except Exception as exc:  # noqa: BLE001 (a scenario's call error is the user's input)
             raise InputError(f"{where} {call['call']} failed: {exc}") from None
         if call.get("save"):
             response.pop("ResponseMetadata", None)
             self.saved[call["save"]] = response
+
+    def _trusted(self, account: str, where: str) -> None:
+        """A workload account a scenario acts in must be one the stack trusts (TrustedAccountIds)."""
+        trusted = [a for a in self.world.parameter("TrustedAccountIds") if a] \
+            if "TrustedAccountIds" in self.world.template.parameters else []
+        if account not in trusted:
+            raise InputError(f"{where}: account {account} is not a trusted workload account of the world "
+                             f"(TrustedAccountIds: {', '.join(trusted) or 'none'})")
+
+    def provide_read_role(self, account: str) -> None:
+        """The read role a workload account gives Warden (WorkloadReadRoleName), as workload-account.yaml
+        creates it: assumable by this account's Warden roles, reading CodePipeline only."""
+        params = self.world.template.parameters
+        name = self.world.parameter("WorkloadReadRoleName") if "WorkloadReadRoleName" in params else ""
+        if not name:
+            return
+        iam = self._as(f"arn:aws:iam::{account}:role/{ADMIN_ROLE}/warden-replay").client("iam")
+        own = self.world.account
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{own}:root"},
+            "Condition": {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{own}:role/pipeline-warden-*"}}}]}
+        try:
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        except iam.exceptions.EntityAlreadyExistsException:
+            return
+        iam.put_role_policy(RoleName=name, PolicyName="read-pipelines", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": "*", "Action": [
+                "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
+                "codepipeline:ListActionExecutions", "codepipeline:GetPipeline"]}]}))
 
     def _as(self, principal: str) -> Any:
         """A session of someone else: `"as": "arn:aws:iam::…:role/release-approver/alice"` assumes the role
@@ -276,22 +426,27 @@ class Replayer:
         return boto3.session.Session(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
                                      aws_session_token=c["SessionToken"], region_name=self.world.region)
 
-    def step(self, step: Step) -> dict[str, Any]:
+    def step(self, step: Step, *, outside: bool = True) -> dict[str, Any]:
+        """`outside`: this replayer also makes the step's changes to the world (its call, the event having
+        happened); another stack of the same account only hears of them."""
         at = step.at or clock.now()
         self.world.set_time(at)
         mark = self.world.begin()
-        if step.call:
+        if step.call and outside:
             self._call(step.call, f"{step.label}: call")
         event = substitute(step.event, self.saved, step.label) if step.inline else step.event
-        routes = self.schedule(step) if step.schedule else self.routes(event) if event is not None else []
-        if event is not None:
+        heard = event is not None and step.heard
+        routes = self.schedule(step) if step.schedule else self.routes(event) if heard else []
+        if event is not None and outside and step.happens:
             fakes.apply_event(event)
         for function, payload in routes:
             self.world.invoke(function, payload)
         result = {"input": step.label, "at": clock.iso(at), "routed_to": [f for f, _ in routes],
                   "effects": self.world.effects(mark)}
-        if not routes and event is not None:
-            result["note"] = "no route in template.yaml accepts this input"
+        if step.delivery:
+            result["note"] = step.delivery
+        elif not routes and heard:
+            result["note"] = f"no route in template.yaml accepts this input: {self.why_not(event)}"
         return result
 
     # -- routes -------------------------------------------------------------------------------------
@@ -302,7 +457,9 @@ class Replayer:
             return [(fid, event) for fid, fn in self.world.functions.items()
                     if any(self._matches(t, event) for t in fn.triggers)]
         if _is_sns_lambda_event(event):
-            return [(fid, event) for fid in self._sns_subscribers()]
+            # SNS delivers a topic's messages to that topic's subscribers only.
+            topics = {r.get("Sns", {}).get("TopicArn") for r in event["Records"]}
+            return [(fid, event) for fid, topic in self._sns_subscriptions() if topics == {topic}]
         if "approval" in event and "consoleLink" in event:
             return [(fid, _sns_envelope(event, self.world, topic)) for fid, topic, t in self._sns_subscriptions(True)
                     if _body_filter_accepts(t, event)]
@@ -328,8 +485,44 @@ class Replayer:
                  for t in fn.triggers if t.type == "SNS"]
         return found if with_trigger else [(fid, topic) for fid, topic, _ in found]
 
-    def _sns_subscribers(self) -> list[str]:
-        return [fid for fid, _ in self._sns_subscriptions()]
+    # -- why an input reaches nothing ----------------------------------------------------------------
+    def why_not(self, event: Any) -> str:
+        """Why no route accepts `event`, in the terms of template.yaml: an untrusted account, a pipeline outside
+        PipelineScope, no rule for its detail-type (or none whose detail fits), an SNS topic nobody here
+        subscribes to, or a shape Warden does not take."""
+        if not isinstance(event, dict):
+            return f"a JSON {type(event).__name__} is none of the inputs Warden takes"
+        if "detail-type" in event and "source" in event:
+            return self._why_not_rule(event)
+        if _is_sns_lambda_event(event):
+            topics = sorted({str(r.get("Sns", {}).get("TopicArn")) for r in event["Records"]})
+            subscribed = sorted({str(t) for _, t in self._sns_subscriptions()})
+            return (f"no function of this stack subscribes to {', '.join(topics)} (its subscriptions: "
+                    f"{', '.join(subscribed) or 'none'})")
+        if "AlarmName" in event and "NewStateValue" in event:
+            return "no subscription of this stack takes alarm messages whose body fits it"
+        if "approval" in event:
+            return "an approval message needs 'approval' and 'consoleLink', as CodePipeline publishes it"
+        return ("not an EventBridge event (source, detail-type), an SNS message, an approval message or a "
+                "CodeDeploy lifecycle hook payload")
+
+    def _why_not_rule(self, event: dict[str, Any]) -> str:
+        rules = [self.world.resolve(t.properties.get("Pattern", {})) for fn in self.world.functions.values()
+                 for t in fn.triggers if t.type in ("EventBridgeRule", "CloudWatchEvent")]
+        kind = f"{event.get('source')} / {event.get('detail-type')}"
+        same = [p for p in rules if _fits(p, event, keys=("source", "detail-type"))]
+        if not same:
+            return f"no rule takes {kind} events"
+        if not any(_fits(p, event, keys=("account",)) for p in same):
+            trusted = sorted({a for p in same for a in p.get("account") or []})
+            return (f"account {event.get('account')} is not trusted: the rules take {kind} events of "
+                    f"{', '.join(trusted)} only (TrustedAccountIds / OrganizationId)")
+        pipeline = _pipeline_of(event)
+        if pipeline is not None and any(_fits(_unscoped(p), event) for p in same):
+            scope = ",".join(self.world.parameter("PipelineScope")) \
+                if "PipelineScope" in self.world.template.parameters else "*"
+            return f"pipeline {pipeline} is outside this stack's PipelineScope ({scope})"
+        return f"the rules that take {kind} events filter its detail (states, categories), and it fits none"
 
     def schedule(self, step: Step) -> list[tuple[str, Any]]:
         at = clock.iso(step.at or clock.now())
@@ -338,6 +531,33 @@ class Replayer:
                  "account": account, "time": at, "region": region,
                  "resources": [f"arn:aws:events:{region}:{account}:rule/{step.schedule}"], "detail": {}}
         return [(step.schedule, event)]
+
+
+def _fits(pattern: dict[str, Any], event: dict[str, Any], keys: tuple[str, ...] | None = None) -> bool:
+    """Whether EventBridge would match `event` with `pattern` (only its top-level `keys`, when given)."""
+    if keys is not None:
+        pattern = {k: v for k, v in pattern.items() if k in keys}
+    return EventPattern.load(json.dumps(pattern)).matches_event(event)
+
+
+def _unscoped(pattern: dict[str, Any]) -> dict[str, Any]:
+    """`pattern` without its PipelineScope filter (detail.pipeline, or a CloudTrail call's pipeline name)."""
+    pattern = json.loads(json.dumps(pattern))
+    detail = pattern.get("detail") if isinstance(pattern.get("detail"), dict) else {}
+    detail.pop("pipeline", None)
+    (detail.get("requestParameters") or {}).pop("pipeline", None)
+    if detail.get("requestParameters") == {}:
+        detail.pop("requestParameters")
+    return pattern
+
+
+def _pipeline_of(event: dict[str, Any]) -> str | None:
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    if isinstance(detail.get("pipeline"), str):
+        return detail["pipeline"]
+    name = ((detail.get("requestParameters") or {}).get("pipeline") or {}).get("name") \
+        if isinstance(detail.get("requestParameters"), dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _is_sns_lambda_event(event: dict[str, Any]) -> bool:
@@ -374,12 +594,47 @@ def _sns_envelope(body: dict[str, Any], world: World, topic: str) -> dict[str, A
     }]}
 
 
+def replay_stacks(paths: list[str], stacks: dict[str, dict[str, str]]) -> dict[str, dict[str, Any]]:
+    """The inputs replayed once in one embedded account that holds several stacks of Warden (name ->
+    parameters, as samconfig.toml's environments deploy them): the world changes once, every stack hears
+    every event through its own rules, and each stack's document (the schema of `replay`) shows its effects."""
+    scenarios = [load(p) for p in paths]
+    account, region = world_of(scenarios)
+    worlds: dict[str, World] = {}
+    try:
+        for name, parameters in stacks.items():
+            first = next(iter(worlds.values()), None)
+            worlds[name] = World(parameters=parameters, account=account, region=region, beside=first,
+                                 stack=f"pipeline-warden-{name}")
+            worlds[name].start()
+        replayers = {name: Replayer(world) for name, world in worlds.items()}
+        primary = next(iter(replayers.values()))
+        for replayer in replayers.values():
+            replayer.saved = primary.saved  # one account: one set of saved responses
+        steps: dict[str, list[dict[str, Any]]] = {name: [] for name in replayers}
+        for scenario in scenarios:
+            for replayer in replayers.values():
+                replayer.check(scenario)
+                replayer._setup(scenario, outside=replayer is primary)
+            for step in scenario.steps:
+                for name, replayer in replayers.items():
+                    steps[name].append(replayer.step(step, outside=replayer is primary))
+        return {name: {"steps": steps[name],
+                       "tables": {lid: world.table_items(lid) for lid in world.observed_tables()},
+                       "buckets": world.buckets()} for name, world in worlds.items()}
+    finally:
+        for world in reversed(list(worlds.values())):
+            world.stop()
+
+
 def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
     scenarios = [load(p) for p in paths]  # all input errors before anything runs
     own = world is None
     if world is None:
         account, region = world_of(scenarios)
-        world = World(account=account, region=region)
+        # A scenario that acts in a trusted workload account gets a stack that reads it through the read role.
+        reads = {"WorkloadReadRoleName": READ_ROLE} if any(s.workloads for s in scenarios) else {}
+        world = World(parameters=reads, account=account, region=region)
     if own:
         world.start()
     try:

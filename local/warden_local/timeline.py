@@ -34,8 +34,10 @@ def _effect(effect: dict[str, Any]) -> str:
 def render(doc: dict[str, Any]) -> str:
     lines = []
     for step in doc["steps"]:
+        note = str(step.get("note") or "")
         routed = ", ".join(step["routed_to"]) or (
-            "made outside Warden" if step["input"].startswith("call:") else "no route")
+            "made outside Warden" if step["input"].startswith("call:") else
+            "not heard by Warden now" if note.startswith(("delivered to Warden", "never delivered")) else "no route")
         lines.append(f"{step['at']}  {step['input']}  → {routed}")
         if step.get("note"):
             lines.append(f"    {step['note']}")

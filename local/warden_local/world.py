@@ -3,7 +3,9 @@ as Lambda would (environment, retries, dead-letter queue), and every effect obse
 
 A world *is* one tools account and region (default 111122223333 / us-east-1): the stack is deployed
 there, the world's own clients call there, and Warden's region is that one. Events of other accounts
-are workload-account events, as in production.
+are workload-account events, as in production. A second stack can be deployed `beside` a started world:
+the same embedded account and region (one moto, one CodePipeline), its own parameters, resources,
+PagerDuty server and observers, as `sam deploy --config-env staging` next to `--config-env prod` would be.
 """
 
 from __future__ import annotations
@@ -94,9 +96,15 @@ class _CurrentStdout(io.TextIOBase):
 
 class World:
     def __init__(self, template: Template | None = None, parameters: dict[str, str] | None = None, *,
-                 account: str = ACCOUNT, region: str = REGION) -> None:
-        self.account, self.region = account, region
+                 account: str = ACCOUNT, region: str = REGION, beside: World | None = None,
+                 stack: str = STACK) -> None:
+        """`beside`: a started world whose embedded account this stack is deployed into as well (its account
+        and region are that world's); `stack`: the stack's name (distinct for each stack of one account)."""
+        if beside is not None:
+            account, region = beside.account, beside.region
+        self.beside, self.stack = beside, stack
         self.template = template or default_template()
+        self.account, self.region = account, region
         self.overrides = {k: v for k, v in LOCAL_PARAMETERS.items() if k in self.template.parameters} | (
             parameters or {})
         self.logs = io.StringIO()
@@ -125,21 +133,24 @@ class World:
     def start(self) -> None:
         # powertools warns about an empty metrics flush on every event that published none.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        for name, value in local_env(self.account, self.region).items():
-            self._saved_env[name] = os.environ.get(name)
-            os.environ[name] = value
-        self._mock = mock_aws()
-        self._mock.start()
-        fakes.install()
+        if self.beside is None:  # a stack beside another uses its account: environment and moto are there
+            for name, value in local_env(self.account, self.region).items():
+                self._saved_env[name] = os.environ.get(name)
+                os.environ[name] = value
+            self._mock = mock_aws()
+            self._mock.start()
+            fakes.install()
         self.session = boto3.session.Session(region_name=self.region)
         self.pagerduty = PagerDutyServer().start()
         self._deploy()
 
     def stop(self) -> None:
-        clock.set_source(None)
-        fakes.s3.set_clock(None)
         if self.pagerduty:
             self.pagerduty.stop()
+        if self.beside is not None:
+            return  # the account is the other world's: it stops it
+        clock.set_source(None)
+        fakes.s3.set_clock(None)
         if self._mock:
             self._mock.stop()
         for name, value in self._saved_env.items():
@@ -167,7 +178,7 @@ class World:
     def _deploy(self) -> None:
         if "PagerDutySecretArn" in self.template.parameters and "PagerDutySecretArn" not in self.overrides:
             secret = self.client("secretsmanager").create_secret(
-                Name=f"{STACK}/pagerduty", SecretString=json.dumps({"routing_key": "R0UT1NGKEY0LOCAL0000000"}))
+                Name=f"{self.stack}/pagerduty", SecretString=json.dumps({"routing_key": "R0UT1NGKEY0LOCAL0000000"}))
             self.overrides["PagerDutySecretArn"] = secret["ARN"]
         deployers = {"AWS::KMS::Key": self._deploy_key, "AWS::SNS::Topic": self._deploy_topic,
                      "AWS::SQS::Queue": self._deploy_queue, "AWS::DynamoDB::Table": self._deploy_table,
@@ -179,7 +190,7 @@ class World:
         sqs, sns = self.client("sqs"), self.client("sns")
         for lid, attrs in self.physical.items():
             if "TopicArn" in attrs:
-                url = sqs.create_queue(QueueName=f"observe-{lid}")["QueueUrl"]
+                url = sqs.create_queue(QueueName=f"observe-{self.stack}-{lid}")["QueueUrl"]
                 arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
                 sns.subscribe(TopicArn=attrs["TopicArn"], Protocol="sqs", Endpoint=arn)
                 self._observers[url] = lid
@@ -199,19 +210,19 @@ class World:
         return {"Ref": meta["KeyId"], "Arn": meta["Arn"], "KeyId": meta["KeyId"]}
 
     def _deploy_topic(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
-        name = props.get("TopicName") or f"{STACK}-{lid}"
+        name = props.get("TopicName") or f"{self.stack}-{lid}"
         attributes = {"KmsMasterKeyId": props["KmsMasterKeyId"]} if props.get("KmsMasterKeyId") else {}
         arn = self.client("sns").create_topic(Name=name, Attributes=attributes)["TopicArn"]
         return {"Ref": arn, "TopicArn": arn, "TopicName": name}
 
     def _deploy_queue(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
-        name = props.get("QueueName") or f"{STACK}-{lid}"
+        name = props.get("QueueName") or f"{self.stack}-{lid}"
         url = self.client("sqs").create_queue(QueueName=name)["QueueUrl"]
         arn = f"arn:aws:sqs:{self.region}:{self.account}:{name}"
         return {"Ref": url, "QueueUrl": url, "QueueName": name, "Arn": arn}
 
     def _deploy_table(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
-        name = props.get("TableName") or f"{STACK}-{lid}"
+        name = props.get("TableName") or f"{self.stack}-{lid}"
         keep = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
                 "BillingMode", "StreamSpecification")
         ddb = self.client("dynamodb")
@@ -223,7 +234,7 @@ class World:
                 "Keys": [k["AttributeName"] for k in props["KeySchema"]]}
 
     def _deploy_parameter(self, lid: str, props: dict[str, Any]) -> dict[str, Any]:
-        name = props.get("Name") or f"/{STACK}/{lid}"
+        name = props.get("Name") or f"/{self.stack}/{lid}"
         self.client("ssm").put_parameter(Name=name, Value=props["Value"], Type=props.get("Type", "String"),
                                          Overwrite=True)
         return {"Ref": name, "Value": props["Value"]}
@@ -234,7 +245,7 @@ class World:
     # -- intrinsic functions ------------------------------------------------------------------------
     def ref(self, name: str) -> Any:
         pseudo = {"AWS::Region": self.region, "AWS::AccountId": self.account, "AWS::Partition": "aws",
-                  "AWS::StackName": STACK, "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE}
+                  "AWS::StackName": self.stack, "AWS::URLSuffix": "amazonaws.com", "AWS::NoValue": NO_VALUE}
         if name in pseudo:
             return pseudo[name]
         if name in self.template.parameters:
@@ -344,6 +355,11 @@ class World:
             self._modules[fn.logical_id] = module
             _route_logs()
         return self._modules[fn.logical_id]
+
+    def redeploy(self) -> None:
+        """Every function starts afresh on its next event (new containers): what a scenario's `config` says is
+        in force from its first step, not after the previous containers' five-minute document cache."""
+        self._modules.clear()
 
     def invoke(self, function_id: str, event: Any) -> Invocation:
         """Asynchronous invocation: retried as EventInvokeConfig says, then dead-lettered."""

@@ -26,6 +26,7 @@ from warden.core.clock import now, parse_iso
 from warden.core.documents import Documents
 from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.notify.effects import Delivery
 from warden.notify.notifier import Notifier
 from warden.notify.release import Releases
@@ -37,10 +38,13 @@ UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is 
 
 class ApprovalEscalator:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 config: Documents, releases: Releases | None = None, skip: Skip | None = None) -> None:
+                 config: Documents, releases: Releases | None = None, skip: Skip | None = None,
+                 scope: PipelineScope | None = None) -> None:
         """`skip(item, error)`: what happens to a stored item the sweep cannot handle (dead-lettered with
-        its reason, warden.runtime.container); the sweep goes on with the others."""
+        its reason, warden.runtime.container); the sweep goes on with the others. `scope`: the pipelines this
+        stack owns; a pending item of any other pipeline is left alone (it is another stack's)."""
         self._skip = skip
+        self._scope = scope or PipelineScope()
         self._approvals = approvals
         self._codepipeline = codepipeline
         self._failed: list[tuple[str, BaseException]] = []
@@ -60,11 +64,18 @@ class ApprovalEscalator:
         stale) sends only what is missing. Failures are per sweep: the escalator lives as long as its
         container, and one sweep's failures must neither leak into the next nor be dropped."""
         self._failed = []
-        result = self.escalate(self._approvals.pending() if items is None else items, sweep_id)
+        items = self._approvals.pending() if items is None else items
+        result = self.escalate([i for i in items if self._owns(i)], sweep_id)
         if also is not None:
             result |= also()
         Delivery(failures=self._failed).check()
         return result
+
+    def _owns(self, item: Any) -> bool:
+        """An item of a pipeline outside this stack's scope is another stack's; one without a readable pipeline
+        is escalated (and set aside with its reason there), never dropped silently."""
+        pipeline = item.get("pipeline") if isinstance(item, dict) else None
+        return not isinstance(pipeline, str) or self._scope.covers(pipeline)
 
     def escalate(self, items: list[dict[str, Any]], sweep_id: str) -> dict[str, Any]:
         """Escalate `items` (pending as the index said); returns what was done and the oldest age."""
@@ -156,8 +167,11 @@ class ApprovalEscalator:
         if self._releases is not None and not notice.release_unknown:  # said already: no need to ask again
             self._releases.fill(notice)  # never raises: the escalation goes out either way
         routed = self._notifier.decide(notice)  # routing still mutes and adds the runbook
+        escalation: EscalationConfig = self._config.get("escalation")  # type: ignore[assignment]
+        urgency, why = escalation.urgency(tier, now())  # low outside business hours, unless configured otherwise
+        # Who is paged is then the routing document's paging rules' (applied by the notifier to every page).
         decision = Decision(tuple(tier.audiences), tier.severity, muted=routed.muted, runbook=routed.runbook,
-                            rule=f"escalation tier {tier.name}")
+                            rule=f"escalation tier {tier.name}", urgency=urgency, why_urgency=why)
         delivery = self._notifier.deliver(notice, decision, log=self._approvals.effects(key, flag, claimed),
                                           page=page_key(item), summary=f"{title(notice)} for {notice.age}")
         if delivery.complete:

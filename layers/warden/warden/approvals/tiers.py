@@ -3,7 +3,9 @@
 Tiers are either `after` (time since the approval was requested) or `before_expiry` (time left
 before CodePipeline expires it). Each tier fires at most once per approval. A tier with business
 hours waits for the next working hour (the approval stays due), so approvers are not reminded at
-3 a.m.; tiers without (on-call) fire at any hour.
+3 a.m.; tiers without (on-call) fire at any hour. A tier's page outside the document's business hours
+(`business_hours`, default Monday to Friday 09:00-18:00 UTC) is of low urgency (`off_hours_urgency`,
+per document or per tier): a person who has not clicked "Approve" is no reason to wake anyone up.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class Tier(StrictDocument):
     audiences: list[Audience] = Field(min_length=1)
     severity: Severity = "warning"
     business_hours: BusinessHours | None = None
+    off_hours_urgency: Literal["low", "high"] | None = Field(
+        None, description="the urgency of this tier's page outside business hours (default: the document's)")
 
     @model_validator(mode="after")
     def _one_trigger(self) -> Tier:
@@ -95,6 +99,22 @@ def _default_tiers() -> list[Tier]:
 
 class EscalationConfig(StrictDocument):
     tiers: list[Tier] = Field(default_factory=_default_tiers)
+    # When a tier's page may be urgent: outside these hours it pages with `off_hours_urgency`.
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    off_hours_urgency: Literal["low", "high"] = "low"
+
+    def urgency(self, tier: Tier, at: datetime) -> tuple[str | None, str | None]:
+        """(urgency, why) of `tier`'s page at `at`: low outside business hours unless configured otherwise
+        (the tier's own hours, when it has some, else the document's)."""
+        hours = tier.business_hours or self.business_hours
+        if hours.open_at(at):
+            return None, None
+        urgency = tier.off_hours_urgency or self.off_hours_urgency
+        if urgency != "low":
+            return None, None
+        local = at.astimezone(ZoneInfo(hours.timezone))
+        return "low", (f"outside business hours: {DAYS[local.weekday()]} {local:%H:%M} {hours.timezone}, "
+                       f"{'-'.join(hours.days[:1] + hours.days[-1:])} {hours.start:%H:%M}-{hours.end:%H:%M}")
 
     @field_validator("tiers")
     @classmethod

@@ -49,6 +49,7 @@ from warden.core import links
 from warden.core.clock import iso, now
 from warden.core.errors import RetryableError
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
 from warden.notify.release import CACHED_FACTS, from_execution, trigger_facts
@@ -63,8 +64,10 @@ DIGEST = "message_digest"  # of the first approval message for the approval's to
 
 class ApprovalTracker:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 region: str) -> None:
-        """`region`: Warden's own, for an approval message that names none."""
+                 region: str, scope: PipelineScope | None = None) -> None:
+        """`region`: Warden's own, for an approval message that names none; `scope`: the pipelines this stack
+        owns (the EventBridge rules filter the events; an approval message is checked here)."""
+        self._scope = scope or PipelineScope()
         self._approvals = approvals
         self._codepipeline = codepipeline
         self._notifier = notifier
@@ -88,6 +91,11 @@ class ApprovalTracker:
 
     # -- requested ---------------------------------------------------------------------------------
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
+        if not self._scope.covers(message.pipeline):
+            # Another stack's pipeline (one account, two environments): its own stack tracks it.
+            logger.info("approval message ignored: outside PipelineScope", extra={
+                "pipeline": message.pipeline, "scope": str(self._scope), "delivery": delivery_id})
+            return {"status": "ignored", "reason": f"{message.pipeline} is outside PipelineScope {self._scope}"}
         expires = message.expires_at
         if expires is not None and expires <= now():
             # CodePipeline has failed the approval already: nothing to track or tell (logged and counted).

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from warden.aws.dynamodb import from_item, to_av
+from warden.core.scope import PipelineScope
 
 PK = "ARTIFACTS"
 PIPELINE_PREFIX = "PIPELINE#"
@@ -269,12 +270,17 @@ class ArtifactMap:
                                      **({"found": found} if found is not None else {}))
 
 
-def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: str, region: str) -> int:
-    """Bring the map of this account and region up to date with ListPipelines; returns GetPipeline calls."""
+def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: str, region: str,
+            scope: PipelineScope | None = None) -> int:
+    """Bring the map of this account and region up to date with ListPipelines; returns GetPipeline calls.
+    Only the pipelines of `scope` (this stack's PipelineScope) are mapped: another stack's pipelines make
+    no bucket this stack's to audit or change."""
+    scope = scope or PipelineScope()
     listed: dict[str, dict[str, Any]] = {}
     for page in codepipeline.get_paginator("list_pipelines").paginate(PaginationConfig={"PageSize": 1000}):
         for summary in page.get("pipelines", []):
-            listed[pipeline_sk(account, region, summary["name"])] = summary
+            if scope.covers(summary["name"]):
+                listed[pipeline_sk(account, region, summary["name"])] = summary
     reads = 0
     for sk, summary in listed.items():
         old = snapshot.pipelines.get(sk)

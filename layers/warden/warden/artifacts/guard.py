@@ -29,6 +29,7 @@ from warden.artifacts.config import ArtifactsConfig, BucketPolicy
 from warden.core import clock
 from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.notify.notice import Notice
 
 PIPELINE_CALLS = {"CreatePipeline", "UpdatePipeline"}
@@ -145,14 +146,16 @@ class ArtifactGuard:
                  account: str, region: str, ledger: tuple[Any, str] | None = None,
                  workload_s3: Callable[[str, str], Any | None] | None = None, partition: str = "aws",
                  allowed: tuple[str, ...] = (), config_fallback: Callable[[], str | None] | None = None,
-                 skip: Skip | None = None) -> None:
+                 skip: Skip | None = None, scope: PipelineScope | None = None) -> None:
         """`s3_in(region, account)` / `kms_in(region)`: this account's clients; `workload_s3(account, region)`:
         an S3 client through the workload read role, None without one; `ledger`: (dynamodb, table);
         `allowed`: bucket name globs that are artifact stores besides CodePipeline's default naming;
         `config_fallback()`: why the configuration just read is the defaults ("unreadable", "invalid");
         `skip(bucket, error)`: a bucket the scheduled pass cannot handle is dead-lettered with its reason
-        (warden.core.errors.one_by_one) and the pass goes on with the others."""
+        (warden.core.errors.one_by_one) and the pass goes on with the others; `scope`: the pipelines this
+        stack owns (PipelineScope): only their buckets are audited or changed."""
         self._skip = skip
+        self._scope = scope or PipelineScope()
         self._map = artifact_map
         self._codepipeline = codepipeline
         self._s3_in = s3_in
@@ -171,7 +174,7 @@ class ArtifactGuard:
     def sweep(self) -> dict[str, Any]:
         self._rules()  # first: a document that cannot be read or does not validate stops the pass before any bucket
         snapshot = self._map.load()
-        reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
+        reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region, self._scope)
         reports: list[Report] = []
         skip = self._skip
         skipped = one_by_one(list(snapshot.buckets().values()), lambda b: reports.append(self.audit(b, snapshot)),
@@ -198,6 +201,8 @@ class ArtifactGuard:
             definition = event.pipeline_declaration() or {}
             if not definition.get("name"):
                 return {"status": "ignored", "reason": "no pipeline structure in the event"}
+            if not self._scope.covers(definition["name"]):
+                return {"status": "ignored", "reason": f"{definition['name']} is outside PipelineScope {self._scope}"}
             if not discovery.stores_of(definition, region):
                 # The event does not carry the artifact stores: read them (a map without them would drop
                 # the pipeline's buckets).
@@ -219,7 +224,7 @@ class ArtifactGuard:
                     eligibility.why_not(bucket, region, self._allowed) is None:
                 # Named by a pipeline the map does not know yet (before the first pass, or a pipeline whose
                 # event is still on its way): resolve it now rather than at the next scheduled pass.
-                discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
+                discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region, self._scope)
                 wanted = [b for b in snapshot.buckets().values() if b.name == bucket and b.account == event.account]
             if not wanted:
                 return {"status": "ignored", "reason": f"{bucket} is not an artifact bucket"}

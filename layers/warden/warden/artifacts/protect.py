@@ -55,6 +55,8 @@ def locations(ddb: Any, table: str, own_account: str) -> list[tuple[str, str, di
     for item in current:
         if item.get("account") and own_account and item["account"] != own_account:
             continue  # Warden does not write in workload accounts
+        if not item.get("execution_id"):
+            continue  # a stage whose only deployments failed: nothing deployed there to keep restorable
         stages.setdefault(item.get("pipeline_ref") or item["pipeline"], {})[item["stage"]] = item["execution_id"]
     found: list[tuple[str, str, dict[str, str]]] = []
     for ref, current_of in sorted(stages.items()):

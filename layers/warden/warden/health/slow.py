@@ -19,6 +19,7 @@ from warden.core import links
 from warden.core.clock import iso, now
 from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.ledger.running import RunningExecutions, approvals_decided, started_of
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
@@ -29,11 +30,12 @@ STALE_AFTER = timedelta(days=8)  # longer than any execution can run (an approva
 
 class SlowExecutions:
     def __init__(self, *, running: RunningExecutions, notifier: Notifier, config: Any,
-                 skip: Skip | None = None) -> None:
+                 skip: Skip | None = None, scope: PipelineScope | None = None) -> None:
         """`running`: the ledger's running index; `config`: the configuration documents (routing holds the
         thresholds); `skip(item, error)`: what happens to an item the sweep cannot read (dead-lettered with
-        its reason); the others go on."""
+        its reason); the others go on. `scope`: the pipelines this stack owns: no other is called slow."""
         self._skip = skip
+        self._scope = scope or PipelineScope()
         self._running = running
         self._notifier = notifier
         self._config = config
@@ -53,7 +55,7 @@ class SlowExecutions:
             if at - started > STALE_AFTER:
                 forgotten.extend([item["execution_id"]] if self._forget(item) else [])
                 return
-            if item["execution_id"] in waiting:
+            if item["execution_id"] in waiting or not self._scope.covers(item.get("pipeline")):
                 return
             since = max([started, *approvals_decided(item)])
             if at - since <= timedelta(minutes=routing.slow_after(item.get("pipeline", ""))):

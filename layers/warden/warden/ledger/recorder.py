@@ -422,7 +422,9 @@ class Ledger:
     @staticmethod
     def _execution_metrics(detail: Any, old: dict[str, Any], at: datetime) -> list[Metric]:
         """Pipeline health, once per status change (only an applied status write gets here): executions
-        started, failed, and how long the finished ones took (the template's alarms watch these)."""
+        started, failed, and how long the finished ones took (the template's alarms watch these), in all and
+        without the time they waited for manual approvals (the ones the ledger knows of by then, each from its
+        action's start to its decision): a wait for a person is the escalation tiers' business, not slowness."""
         if detail.state == "STARTED":
             return [Metric("Executions", "Count", 1)]
         if detail.state not in ("SUCCEEDED", "FAILED"):
@@ -431,6 +433,8 @@ class Ledger:
         started = detail.start_time or (clock.parse_iso(old["started_at"]) if old.get("started_at") else None)
         if started is not None and at >= started:
             metrics.append(Metric("ExecutionDuration", "Seconds", (at - started).total_seconds()))
+            metrics.append(Metric("ExecutionDurationExcludingApprovals", "Seconds",
+                                  max(0.0, (at - started).total_seconds() - _approval_waits(old, started, at))))
         return metrics
 
     def _heal_approvals(self, key: dict[str, str], record: dict[str, Any], account: str, region: str,
@@ -712,7 +716,24 @@ def _approval(detail: Any, runs: list[dict[str, Any]], at: datetime) -> dict[str
     run = max(started, key=lambda a: a.get("startTime") or at)
     result = (run.get("output") or {}).get("executionResult") or {}
     return {"stage": detail.stage, "action": detail.action, "status": run.get("status"),
-            "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"), "at": clock.iso(at)}
+            "by": run.get("updatedBy"), "comment": result.get("externalExecutionSummary"), "at": clock.iso(at),
+            # When the approval began to wait (the action's start): how long the execution waited for a person.
+            **({"waited_since": clock.iso(run["startTime"])} if isinstance(run.get("startTime"), datetime) else {})}
+
+
+def _approval_waits(record: dict[str, Any], started: datetime, ended: datetime) -> float:
+    """Seconds the execution waited for its manual approvals, each wait within the execution's own time."""
+    total = 0.0
+    for name, value in record.items():
+        if not (name.startswith(APPROVAL_PREFIX) and isinstance(value, dict) and value.get("waited_since")
+                and value.get("at")):
+            continue
+        try:
+            since, decided = clock.parse_iso(value["waited_since"]), clock.parse_iso(value["at"])
+        except (TypeError, ValueError):
+            continue
+        total += max(0.0, (min(decided, ended) - max(since, started)).total_seconds())
+    return total
 
 
 def _git_date(value: str | None) -> str | None:

@@ -18,13 +18,18 @@ from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.render import all_links, render, render_chat, title
-from warden.notify.rules import Decision, RoutingConfig, decide
+from warden.notify.rules import Decision, RoutingConfig, decide, page_policy
 from warden.notify.sns import Publisher
 
 # The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
 DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": LIMITS["name"],
                  "commit": LIMITS["error"], "commit_id": LIMITS["id"], "author": LIMITS["author"],
                  "execution": LIMITS["id"], "error": LIMITS["error"]}
+
+
+# A page of low urgency: sent at a severity that a PagerDuty service with severity-based urgency treats as low
+# urgency (critical and error are high urgency; warning and info low).
+LOW_URGENCY = {"critical": "warning", "high": "warning"}
 
 
 class Notifier:
@@ -38,6 +43,13 @@ class Notifier:
         return decide(routing, event=notice.event, pipeline=notice.subject_name, state=notice.state,
                       stage=notice.stage, account=notice.account or None)
 
+    def policy(self, notice: Notice, decision: Decision) -> Decision:
+        """`decision` under the routing document's paging rules (warden.notify.rules): whoever chose the
+        audiences (a routing rule, an escalation tier), the one paging policy says whether on-call hears."""
+        routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
+        return page_policy(routing, decision, event=notice.event, pipeline=notice.subject_name, state=notice.state,
+                           stage=notice.stage, account=notice.account or None)
+
     def send(self, notice: Notice, decision: Decision | None = None) -> list[str]:
         """Publish to every audience of the decision (none when muted); returns the audiences reached.
         Every audience is tried; a failure is raised after the others went out (`deliver` records them)."""
@@ -50,7 +62,7 @@ class Notifier:
         """Publish to every audience, then trigger the page `page` (a dedup key; only when on-call is an
         audience), each at most once per `log`; returns what happened. `Delivery.check()` raises what
         failed, once everything was tried."""
-        decision = decision or self.decide(notice)
+        decision = self.policy(notice, decision or self.decide(notice))
         log = log if log is not None else MemoryLog()
         delivery = Delivery()
         if decision.muted:
@@ -94,10 +106,15 @@ class Notifier:
         # the commit's (the same reason, which must be readable in full on both).
         limits = DETAIL_LIMITS if notice.author else DETAIL_LIMITS | {"author": LIMITS["error"]}
         details = {k: clean(v, limits.get(k, LIMITS["other"])) for k, v in custom_details(notice).items()}
+        severity = decision.severity
+        if decision.urgency == "low":
+            # PagerDuty's severity-based urgency makes critical and error high urgency, warning and info low.
+            severity = LOW_URGENCY.get(severity, severity)
+            details["urgency"] = clean(f"low ({decision.why_urgency or 'paging rule'})", LIMITS["other"])
         self._pagerduty.trigger(
             dedup_key=dedup_key, summary=clean(summary, 1024),
             source=clean(notice.subject_name or notice.account, LIMITS["name"]) or "pipeline-warden",
-            severity=decision.severity, custom_details={k: v for k, v in details.items() if v},
+            severity=severity, custom_details={k: v for k, v in details.items() if v},
             links=page_links(all_links(notice, decision)),
             **{k: clean(v, LIMITS["name"]) or None if v else v for k, v in grouping(notice).items()})
         return True

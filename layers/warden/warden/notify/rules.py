@@ -2,12 +2,20 @@
 
 Rules are tried in order; the first whose `match` fits decides, and whatever it leaves unset comes
 from the defaults below. No rule matching means the defaults alone.
+
+Paging is one policy for every page Warden sends (failures, rollbacks, approval tiers, slow executions):
+the `paging` rules, tried in order, the first that fits decides whether on-call hears of it at all
+(`page: false` takes on-call out of the audiences: no PagerDuty incident, no OnCallTopic message) and
+how urgently (`urgency: low` pages PagerDuty at a low-urgency severity). It is applied where every notice
+is delivered (warden.notify.notifier), after the routing rule or the escalation tier chose the
+audiences, so "page only for prod pipelines" is one rule however the page came about.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
+from typing import Literal
 
 from pydantic import Field
 
@@ -43,6 +51,16 @@ class Rule(StrictDocument):
     runbook: str | None = None
 
 
+Urgency = Literal["high", "low"]
+
+
+class PagingRule(StrictDocument):
+    name: str
+    match: Match = Field(default_factory=Match)
+    page: bool = Field(True, description="false: on-call is neither paged nor messaged (the other audiences are)")
+    urgency: Urgency | None = Field(None, description="low: PagerDuty at a low-urgency severity (warning)")
+
+
 class SlowThreshold(StrictDocument):
     pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
     minutes: int = Field(gt=0, le=8 * 24 * 60, description="running longer than this sends pipeline.slow")
@@ -53,6 +71,8 @@ DEFAULT_SLOW_MINUTES = 30
 
 class RoutingConfig(StrictDocument):
     rules: list[Rule] = Field(default_factory=list)
+    # Who is paged, and how urgently, for every page: the first paging rule that fits decides.
+    paging: list[PagingRule] = Field(default_factory=list)
     # When a running execution is slow: the first entry whose `pipelines` match; else `slow_after_minutes`.
     slow_after_minutes: int = Field(DEFAULT_SLOW_MINUTES, gt=0, le=8 * 24 * 60)
     slow_executions: list[SlowThreshold] = Field(default_factory=list)
@@ -76,6 +96,9 @@ class Decision:
     muted: bool = False
     runbook: str | None = None
     rule: str = "default"
+    urgency: str | None = None  # "low": PagerDuty pages at a low-urgency severity (None: as the severity says)
+    why_urgency: str | None = None  # said in the page's details
+    paging: str | None = None  # the paging rule that decided, if one did
 
 
 # Safe defaults: failures and rollbacks page on-call; approvals go to approvers; the rest informs
@@ -105,6 +128,21 @@ DEFAULTS: dict[str, Decision] = {
     # warden.notify.config_notices).
     "config.invalid": Decision(("team",), "high"),
 }
+
+
+def page_policy(config: RoutingConfig, decision: Decision, *, event: str, pipeline: str | None = None,
+                state: str | None = None, stage: str | None = None, account: str | None = None) -> Decision:
+    """`decision` as the paging rules have it: the first that fits takes on-call out (`page: false`) or sets
+    the urgency; none fitting leaves it as it is."""
+    rule = next((r for r in config.paging if r.match.fits(event=event, pipeline=pipeline, state=state, stage=stage,
+                                                          account=account)), None)
+    if rule is None:
+        return decision
+    if not rule.page:
+        return replace(decision, audiences=tuple(a for a in decision.audiences if a != "oncall"), paging=rule.name)
+    if rule.urgency:
+        return replace(decision, urgency=rule.urgency, why_urgency=f"paging rule {rule.name}", paging=rule.name)
+    return replace(decision, paging=rule.name)
 
 
 def decide(config: RoutingConfig, *, event: str, pipeline: str | None = None, state: str | None = None,

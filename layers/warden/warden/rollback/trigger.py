@@ -50,6 +50,7 @@ from urllib.parse import quote
 from warden.core import clock, links
 from warden.core.errors import PermanentError
 from warden.core.log import logger
+from warden.core.scope import PipelineScope
 from warden.ledger.notes import LedgerNotes
 from warden.ledger.refs import pipeline_ref
 from warden.ledger.view import LedgerReader
@@ -121,10 +122,12 @@ class RollbackTrigger:
     def __init__(self, *, notifier: Notifier, incidents: Any, state: RollbackState, ledger: LedgerReader,
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
                  own_account: str = "", notes: LedgerNotes | None = None, releases: Any = None,
-                 marks: RollbackMarks | None = None) -> None:
+                 marks: RollbackMarks | None = None, scope: PipelineScope | None = None) -> None:
         """`releases` (warden.notify.release.Releases) names the release in every notice, or says why not;
         `marks` records which executions and deployments are Warden's own (for the router); `notes` adds the
-        cause of a rollback to the ledger (none: not recorded there)."""
+        cause of a rollback to the ledger (none: not recorded there); `scope`: the pipelines this stack owns
+        (PipelineScope): an alarm's target of another pipeline is another stack's."""
+        self._scope = scope or PipelineScope()
         self._notifier = notifier
         self._marks = marks
         self._releases = releases
@@ -187,7 +190,11 @@ class RollbackTrigger:
             transition = verified(transition, self._verified.pop(transition.key, None))
         config = self._config()
         access = self._access(transition.account)
-        targets = self._alarms.targets(transition, config, access)
+        mapped = self._alarms.targets(transition, config, access)
+        targets = [t for t in mapped if self._scope.covers(t.pipeline)]
+        if mapped and not targets:
+            return {"status": "out_of_scope", "reason": "its pipelines are outside PipelineScope "
+                    f"{self._scope}: " + ", ".join(sorted({str(t.pipeline) for t in mapped}))}
         held = transition.held_back  # muted (alarm mute rule) or suppressed (composite): CloudWatch acts on none
         if held and targets:
             self._not_acting("muted" if transition.muted else "suppressed", transition, held)

@@ -74,7 +74,8 @@ class Container:
 
     @cached_property
     def config(self) -> ConfigStore:
-        return ConfigStore(self.clients.ssm, self.settings.config_prefix, on_invalid=self.config_invalid)
+        return ConfigStore(self.clients.ssm, self.settings.config_prefix, on_invalid=self.config_invalid,
+                           environment=self.settings.environment)
 
     def config_invalid(self, invalid: InvalidDocument) -> None:
         """A stored configuration document that does not validate: counted on every read
@@ -130,7 +131,8 @@ class Container:
         from warden.ledger.running import RunningExecutions
 
         return SlowExecutions(running=RunningExecutions(self.clients.dynamodb, self.settings.ledger_table),
-                              notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"))
+                              notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"),
+                              scope=self.settings.scope)
 
     @cached_property
     def approvals(self) -> Approvals:
@@ -143,14 +145,15 @@ class Container:
         from warden.approvals.tracker import ApprovalTracker
 
         return ApprovalTracker(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                               region=self.settings.region)
+                               region=self.settings.region, scope=self.settings.scope)
 
     @cached_property
     def approval_escalator(self) -> ApprovalEscalator:
         from warden.approvals.escalator import ApprovalEscalator
 
         return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                                 config=self.config, releases=self.releases, skip=self.skipped("pending approval"))
+                                 config=self.config, releases=self.releases, skip=self.skipped("pending approval"),
+                                 scope=self.settings.scope)
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -205,7 +208,7 @@ class Container:
                                 trusted=settings.trusted_accounts, organization=settings.organization_id),
             config=lambda: self.config.require("rollback"), own_account=settings.account_id,
             notes=LedgerNotes(clients.dynamodb, settings.ledger_table), releases=self.releases,
-            marks=self.rollback_marks)
+            marks=self.rollback_marks, scope=settings.scope)
 
     @cached_property
     def validation_hook(self) -> ValidationHook:
@@ -243,6 +246,7 @@ class Container:
             partition=clients.session.get_partition_for_region(settings.region),
             skip=self.skipped("artifact bucket"),
             allowed=allow_list(settings.artifact_bucket_allow_list),
+            scope=settings.scope,
         )
 
 

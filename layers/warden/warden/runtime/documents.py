@@ -160,6 +160,19 @@ def kinds_fitting(data: Any) -> list[str]:
     return [kind for kind in sorted(DOCUMENTS) if set(data) <= set(model_for(kind).model_fields)]
 
 
+# A non-prod stack (Environment dev or staging) watches, unless its own document says otherwise: ArtifactGuard
+# audits, RollbackTrigger only says what it would do. A document that sets `mode` is followed as written.
+NON_PROD_MODES = {"artifacts": "audit", "rollback": "dry_run"}
+
+
+def for_environment(kind: str, document: BaseModel, environment: str) -> BaseModel:
+    """`document` as a stack of `environment` runs it: a non-prod stack's acting documents default to watching."""
+    mode = NON_PROD_MODES.get(kind)
+    if mode is None or environment == "prod" or "mode" in document.model_fields_set:
+        return document
+    return document.model_copy(update={"mode": mode})
+
+
 class ConfigStore:
     """Documents for one container: SSM first, then the model's defaults; cached for `max_age` seconds,
     found or not, so that a steady stream of events costs no SSM call and no re-validation. Defaults that
@@ -168,9 +181,11 @@ class ConfigStore:
     resources can refuse to act on defaults it was not configured with."""
 
     def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS,
-                 on_invalid: Callable[[InvalidDocument], None] | None = None) -> None:
+                 on_invalid: Callable[[InvalidDocument], None] | None = None, environment: str = "prod") -> None:
         """`on_invalid(doc)`: called on every read of a stored document that does not validate (after it is
-        logged); its own failure is logged and never stops the read."""
+        logged); its own failure is logged and never stops the read. `environment`: a non-prod stack's acting
+        documents default to watching."""
+        self._environment = environment
         self._ssm = ssm_client
         self._prefix = prefix.rstrip("/")
         self._max_age = max_age
@@ -184,7 +199,7 @@ class ConfigStore:
         if cached and cached[0] > time.monotonic():
             return cached[1]
         self._fallback.pop(kind, None)
-        document = self._load(kind)
+        document = for_environment(kind, self._load(kind), self._environment)
         if self._fallback.get(kind) != "unreadable":
             self._cache[kind] = (time.monotonic() + self._max_age, document)
         return document
@@ -202,7 +217,7 @@ class ConfigStore:
         cached = self._cache.get(kind)
         if cached and cached[0] > time.monotonic() and kind not in self._fallback:  # not defaults `get` cached
             return cached[1]
-        document = self._load(kind, strict=True)
+        document = for_environment(kind, self._load(kind, strict=True), self._environment)
         self._cache[kind] = (time.monotonic() + self._max_age, document)
         return document
 

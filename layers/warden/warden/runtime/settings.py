@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from warden.core.scope import PipelineScope
+
 AUDIENCE_ENV = {
     "oncall": "ONCALL_TOPIC_ARN",
     "approvers": "APPROVERS_TOPIC_ARN",
@@ -87,6 +89,8 @@ class Settings(BaseModel):
     @property
     def trusted_accounts(self) -> tuple[str, ...]:
         return tuple(a.strip() for a in self.trusted_account_ids.split(",") if a.strip())
+    # The pipeline name globs this stack owns (warden.core.scope); "*" is every pipeline of the account.
+    pipeline_scope: str = Field("*", validation_alias=AliasChoices("pipeline_scope", "WARDEN_PIPELINE_SCOPE"))
 
     @model_validator(mode="before")
     @classmethod
@@ -101,6 +105,15 @@ class Settings(BaseModel):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("pipeline_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        return str(PipelineScope.parse(value))  # ValueError (a start-up error) for too many globs
+
+    @property
+    def scope(self) -> PipelineScope:
+        return PipelineScope.parse(self.pipeline_scope)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
