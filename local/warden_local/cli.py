@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +52,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local_env(args: argparse.Namespace) -> None:
-    """The embedded world's region and dummy credentials, for the commands that run in it. `--stack` reads a
-    real account: there the caller's own credential chain and region apply, untouched (a `testing` key or
-    session token set here would take precedence over their profile, or be sent beside their real keys)."""
+@contextlib.contextmanager
+def _local_env(args: argparse.Namespace) -> Iterator[None]:
+    """The embedded world's region and dummy credentials, for the commands that run in it, and only while
+    they run (a caller in the same process, a test, keeps its own environment). `--stack` reads a real
+    account: there the caller's own credential chain and region apply, untouched (a `testing` key or session
+    token set here would take precedence over their profile, or be sent beside their real keys)."""
     if getattr(args, "stack", None):
+        yield
         return
     from warden_local.world import LOCAL_ENV
 
+    before = {name: os.environ.get(name) for name in LOCAL_ENV}
     for name, value in LOCAL_ENV.items():
         os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _print_document(doc: dict[str, Any], as_json: bool) -> None:
@@ -73,7 +87,11 @@ def _print_document(doc: dict[str, Any], as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _local_env(args)
+    with _local_env(args):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from warden_local.replay import InputError, replay
 
     try:
