@@ -129,7 +129,7 @@ class ApprovalEscalator:
             states[where] = self._codepipeline.state(*where)
         found = self._codepipeline.approval(*where, item["stage"], item["action"],
                                             execution_id=item.get("execution_id"), token=item.get("token"),
-                                            state=states[where])
+                                            state=states[where], action_execution_id=item.get("action_execution_id"))
         if isinstance(found, Unknown):
             self._unreconciled(item, found.reason)
         return found
