@@ -234,3 +234,18 @@ def test_the_sweep_emits_the_oldest_pending_age(tmp_path, world):
 def test_the_router_leaves_approval_actions_to_the_tracker(world):
     outcome = world.invoke("NotificationRouter", sample("codepipeline/action-started-approval.json"))
     assert outcome.result["status"] == "ignored"
+
+
+def test_a_paged_approval_is_resolved_once_when_its_execution_ends_before_its_outcome_arrives(tmp_path):
+    # Given an approval paged by the 8 h tier
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")},
+             {"event": approval_event("STARTED", at="2026-11-27T09:06:49Z")},
+             {"at": "2026-11-27T17:10:00Z", "schedule": "ApprovalEscalator"},
+             # When the execution's SUCCEEDED is delivered before the approval's own SUCCEEDED
+             {"event": sample("codepipeline/pipeline-succeeded.json", **{"execution-id": RUN})},
+             {"event": approval_event("SUCCEEDED", at="2026-11-27T17:20:00Z")}]
+    doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
+    # Then the page is resolved once, and the approval is still told as approved
+    [trigger] = effects(doc, "page", action="trigger")
+    assert [e["dedup_key"] for e in effects(doc, "page", action="resolve")] == [trigger["dedup_key"]]
+    assert effects(doc, "message", event="approval.approved", topic="TeamTopic")

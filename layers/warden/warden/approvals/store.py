@@ -368,6 +368,7 @@ def page_key(item: dict[str, Any]) -> str:
 
 def resolve_page(notifier: Notifier, item: dict[str, Any]) -> None:
     """Resolve the page of an approval that is no longer pending; called before the item is resolved,
-    so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
-    if item.get("paged"):
+    so that a PagerDuty failure is retried with the event. Only while the item is still pending: once it
+    was resolved (its execution's end came first, then its own outcome), its page was resolved with it."""
+    if item.get("paged") and item.get("status", PENDING_STATUS) == PENDING_STATUS:
         notifier.settle(page_key(item)).check()
