@@ -33,6 +33,8 @@ sweep = Entry(container, both_sweeps, parse=scheduled, with_id=True, message="sw
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
+    # The sweep starts nothing new once the invocation is about to run out of time (the rest stays due).
+    container.approval_escalator.time_left = getattr(context, "get_remaining_time_in_millis", None)
     outcome = sweep(event, context)
     for result in outcome.results:
         # The alarm "manual approval pending > 4 hours" watches this (0 when nothing is pending).
@@ -40,6 +42,7 @@ def handler(event, context):
                            value=result["oldest_age_seconds"])
         metrics.add_metric(name="PendingApprovals", unit=MetricUnit.Count, value=result["pending"])
         metrics.add_metric(name="ApprovalEscalations", unit=MetricUnit.Count, value=len(result["escalated"]))
+        metrics.add_metric(name="ApprovalsLeftForNextSweep", unit=MetricUnit.Count, value=len(result["left"]))
         executions = result["executions"]
         metrics.add_metric(name="SlowExecutions", unit=MetricUnit.Count, value=len(executions["slow"]))
         metrics.add_metric(name="ExecutionsPastThreshold", unit=MetricUnit.Count,

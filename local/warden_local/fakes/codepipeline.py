@@ -295,6 +295,8 @@ class EmbeddedCodePipeline:
         if status == "InProgress":
             if known is not None or run is not None and (
                     run.status == "InProgress" or run.last_event and when < run.last_event):
+                if run.token_from_message and run.status == "InProgress" and action_execution_id:
+                    run.action_execution_id = action_execution_id  # the message's run, now named by its event
                 return run  # duplicate, or an older STARTED arriving after the outcome
             pending = record.latest_run(stage, action)
             if pending and pending.token_from_message and pending.status == "InProgress":

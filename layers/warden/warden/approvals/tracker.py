@@ -253,7 +253,7 @@ class ApprovalTracker:
                   "action_execution_id": d.action_execution_id,
                   "comment": result.external_execution_summary if result else None,
                   "approver": self._approver(event, d.stage, d.action) if outcome in TOLD else None}
-        resolve_page(self._notifier, item)
+        resolve_page(self._notifier, item, self._approvals)
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
         if before is None:
@@ -294,7 +294,7 @@ class ApprovalTracker:
         for item in self._approvals.of_execution(event.account, event.region, d.pipeline, d.execution_id):
             if item.get("since", "") > iso(event.time):
                 continue  # asked again after this end (the stage retried, the execution resumed): still pending
-            resolve_page(self._notifier, item)
+            resolve_page(self._notifier, item, self._approvals)
             if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
                                        tell=False) is not None:
                 closed.append(item["sk"])

@@ -68,6 +68,8 @@ class Notice:
     findings: list[str] = field(default_factory=list)
     # CodeDeploy: who stopped the deployment, when a person did (GetDeployment says; the event does not).
     stopped_by: str | None = None
+    # An escalation of several approvals of one execution (warden.approvals.escalator): the others waiting.
+    also_waiting: list[str] = field(default_factory=list)
     # Paging is broken (warden.notify.paging): why PagerDuty, or its secret, refused this notice's page.
     not_paged: str | None = None
 

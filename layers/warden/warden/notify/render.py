@@ -99,6 +99,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
         ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
         *(("Finding", finding) for finding in notice.findings),
+        *(("Also waiting", waiting) for waiting in notice.also_waiting),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     shown = [(label, clean(value, FACT_LIMITS.get(label, FACT_LIMIT))) for label, value in rows if value]
