@@ -136,13 +136,16 @@ class Approvals:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record(self, key: dict[str, str], fields: dict[str, Any], *, since: datetime | None,
-               keep: frozenset[str] = frozenset(), first: tuple[str, str] | None = None) -> dict[str, Any] | None:
+               keep: frozenset[str] = frozenset(), first: tuple[str, str] | None = None,
+               claim: tuple[str, str] | None = None) -> dict[str, Any] | None:
         """Create or merge a pending approval; None when it is already resolved (a late input), or when
         `first` = (attribute, value) is given and the item already holds another value there (the first
         approval message for a token wins: a later, different one changes nothing).
 
         `since` (the action's start) is authoritative when given; otherwise the first input's time
-        stays. Fields in `keep` do not overwrite what the other input already set.
+        stays. Fields in `keep` do not overwrite what the other input already set. `claim` = (flag, owner):
+        in the same write, claim that notification for `owner` when nobody holds it yet (see `claim`; the
+        item returned says who holds it), which saves the claim's own write on every first input.
         """
         names, values, sets = {"#s": "status"}, {":pending": {"S": PENDING_STATUS}, ":p": {"S": PENDING}}, []
         condition = "(attribute_not_exists(pk) OR #s = :pending)"
@@ -155,6 +158,12 @@ class Approvals:
                 continue
             names[f"#f{n}"], values[f":f{n}"] = name, _value(value)
             sets.append(f"#f{n} = if_not_exists(#f{n}, :f{n})" if name in keep else f"#f{n} = :f{n}")
+        if claim is not None:
+            flag, owner = claim
+            names |= {"#co": f"{flag}_owner", "#cs": f"{flag}_sent", "#ca": f"{flag}_claimed_at"}
+            values |= {":co": {"S": owner}, ":cs": {"BOOL": False}, ":ca": {"S": iso(now())}}
+            sets += ["#co = if_not_exists(#co, :co)", "#cs = if_not_exists(#cs, :cs)",
+                     "#ca = if_not_exists(#ca, :ca)"]
         values[":since"] = {"S": iso(since or now())}
         values[":ttl"] = {"N": _epoch((since or now()) + DEFAULT_APPROVAL_TIMEOUT + KEEP_RESOLVED)}
         when = ":since" if since else "if_not_exists(since, :since)"

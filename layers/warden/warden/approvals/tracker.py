@@ -193,13 +193,17 @@ class ApprovalTracker:
     def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
                 keep: frozenset[str], first: tuple[str, str] | None = None,
                 message: ManualApprovalMessage | None = None) -> dict[str, Any]:
-        item = self._approvals.record(key, fields, since=since, keep=keep, first=first)
+        item = self._approvals.record(key, fields, since=since, keep=keep, first=first, claim=("needed", owner))
         if item is None:
             current = self._approvals.get(key) if first else {}
             if message is not None and first and current.get(first[0], first[1]) != first[1]:
                 return self._conflict(current, message, owner)  # another message won the race
             return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
-        claimed = self._approvals.claim(key, "needed", owner)
+        if item.get("needed_sent"):
+            return {"status": "merged", "approval": key["sk"]}  # told already
+        # Claimed in the record's own write when nobody held it; else held by another delivery (its retry,
+        # or a claim stale enough to take over, is one more conditional write).
+        claimed = item if item.get("needed_owner") == owner else self._approvals.claim(key, "needed", owner)
         if claimed is None:
             return {"status": "merged", "approval": key["sk"]}
         who = {} if claimed.get("author") else self._who(claimed)
