@@ -1,8 +1,9 @@
 """Pending manual approvals: one item per approval in the state table, and how they are told.
 
-Item: pk `approval#<account>#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>` (so
-same-named pipelines of two accounts, and PARALLEL executions waiting at the same action, are
-separate approvals). An approval SNS message names no account: it is this account's, since the
+Item: pk `approval#<account>#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>#<action
+execution id>` (else `#<token>`; items written before carry no suffix), so same-named pipelines of two
+accounts, PARALLEL executions waiting at the same action, and a request made again in one execution
+(the stage retried) are separate approvals. An approval SNS message names no account: it is this account's, since the
 approval topic lives here. While pending, the item is in the sparse index
 gsi1 (gsi1pk `approvals#pending`, gsi1sk = requested at): the sweep reads what is pending, never the
 account. Resolution removes it from the index and keeps the outcome for a month (TTL).
