@@ -91,9 +91,46 @@ def test_the_bus_accepts_exactly_what_is_forwarded(tools, policy):
 def test_every_rule_forwards_to_the_tools_bus_with_the_forwarding_role():
     for lid, res in WORKLOAD.of_type("AWS::Events::Rule").items():
         [target] = res["Properties"]["Targets"]
-        arn = target["Arn"]["Fn::Sub"][0]
-        assert arn == "arn:${AWS::Partition}:events:${Region}:${ToolsAccountId}:event-bus/default", lid
+        # The region Warden runs in, named: never this stack's own region by default (a region without Warden
+        # has no bus policy for these events, and they would vanish).
+        assert target["Arn"] == {"Fn::Sub": "arn:${AWS::Partition}:events:${ToolsRegion}:${ToolsAccountId}:"
+                                            "event-bus/default"}, lid
         assert target["RoleArn"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${ForwardRoleName}"}
+
+
+def test_the_tools_region_must_be_named():
+    region = WORKLOAD.parameters["ToolsRegion"]
+    assert "Default" not in region  # a StackSet without it fails to create, instead of forwarding nowhere
+    assert not re.fullmatch(region["AllowedPattern"], "")
+    assert re.fullmatch(region["AllowedPattern"], "us-east-2") and re.fullmatch(region["AllowedPattern"],
+                                                                                  "us-gov-west-1")
+    assert "ToolsInThisRegion" not in WORKLOAD.conditions
+
+
+def test_what_cannot_be_forwarded_lands_in_an_encrypted_dead_letter_queue_with_an_alarm():
+    """EventBridge gives up on an event it cannot put on Warden's bus (no bus policy, a wrong region, throttling
+    past its retries): it goes to the queue, and the queue's depth alarms."""
+    [(queue_id, queue)] = WORKLOAD.of_type("AWS::SQS::Queue").items()
+    props = queue["Properties"]
+    assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props
+    assert props["MessageRetentionPeriod"] == 1209600  # 14 days to redrive
+    rules = WORKLOAD.of_type("AWS::Events::Rule")
+    for lid, res in rules.items():
+        [target] = res["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}, lid
+    [policy] = WORKLOAD.of_type("AWS::SQS::QueuePolicy").values()
+    assert policy["Properties"]["Queues"] == [{"Ref": queue_id}]
+    [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    sources = statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert sorted(s["Fn::GetAtt"][0] for s in sources) == sorted(rules)  # exactly the forwarding rules
+    [alarm] = [a["Properties"] for a in WORKLOAD.of_type("AWS::CloudWatch::Alarm").values()
+               if a["Properties"].get("Dimensions", [{}])[0].get("Value") == {"Fn::GetAtt": [queue_id, "QueueName"]}]
+    assert alarm["Namespace"] == "AWS/SQS" and alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and alarm["Threshold"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_stackset_ready_no_account_id_or_region_written_in():
@@ -158,3 +195,41 @@ def test_the_tools_stack_parameters_name_the_workload_roles():
     assert {"WorkloadReadRoleName", "WorkloadDeployRoleName"} <= set(tools_params)
     assert WORKLOAD.parameters["ReadRoleName"]["Default"] == "pipeline-warden-read"
     assert WORKLOAD.parameters["DeployRoleName"]["Default"] == "pipeline-warden-deploy"
+
+
+def test_the_readmes_stackset_command_gives_every_parameter_the_template_requires():
+    """README's `create-stack-set` as a user copies it: every parameter exists in workload-account.yaml, every
+    one without a default is given, each value passes its AllowedPattern, and the tools stack it names is one
+    samconfig.toml deploys, in the region it deploys to."""
+    import shlex
+    import tomllib
+
+    from tests.readme import commands
+
+    [create] = [c for c in commands() if c.argv[:3] == ("aws", "cloudformation", "create-stack-set")]
+    assert create.option("--template-body") == ["file://workload-account.yaml"]
+    assert "CAPABILITY_NAMED_IAM" in create.option("--capabilities")  # the roles have names
+    given = {}
+    for pair in create.option("--parameters"):
+        fields = dict(field.split("=", 1) for field in pair.split(","))
+        given[fields["ParameterKey"]] = fields["ParameterValue"]
+    assert set(given) <= set(WORKLOAD.parameters), set(given) - set(WORKLOAD.parameters)
+    required = {name for name, p in WORKLOAD.parameters.items() if "Default" not in p}
+    assert required <= set(given), f"{create}: missing {sorted(required - set(given))}"
+    for name, value in given.items():
+        pattern = WORKLOAD.parameters[name].get("AllowedPattern")
+        assert pattern is None or re.fullmatch(pattern, value), (name, value)
+    samconfig = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    deployed = {env["deploy"]["parameters"]["stack_name"]: env["deploy"]["parameters"]
+                for env in samconfig.values()
+                if isinstance(env, dict) and "stack_name" in env.get("deploy", {}).get("parameters", {})}
+    assert given["WardenStackName"] in deployed
+    assert given["ToolsRegion"] == deployed[given["WardenStackName"]]["region"]
+    overrides = dict(pair.split("=", 1) for pair in shlex.split(deployed[given["WardenStackName"]]
+                                                                ["parameter_overrides"]))
+    assert overrides.get("WorkloadReadRoleName", "") in ("", given.get("ReadRoleName", "pipeline-warden-read"))
+    [instances] = [c for c in commands() if c.argv[:3] == ("aws", "cloudformation", "create-stack-instances")]
+    assert instances.option("--stack-set-name") == create.option("--stack-set-name")
+    # The roles' region first: the other regions' rules use the forwarding role made there.
+    roles_region = given.get("RolesRegion", WORKLOAD.parameters["RolesRegion"]["Default"])
+    assert instances.option("--regions")[0] == roles_region

@@ -230,14 +230,14 @@ class CodePipelineGateway:
 
 
 @dataclass(frozen=True)
-class ActionState:
+class LatestAction:
     execution_id: str | None  # the stage's latest pipeline execution
     status: str | None
     token: str | None
     action_execution_id: str | None = None  # which run of the action (a stage retried runs it again)
 
 
-def action_state(state: dict[str, Any], stage: str, action: str) -> ActionState | None:
+def action_state(state: dict[str, Any], stage: str, action: str) -> LatestAction | None:
     """One action of a GetPipelineState answer; None when the pipeline has no such action."""
     for stage_state in state.get("stageStates", []):
         if stage_state.get("stageName") != stage:
@@ -245,8 +245,8 @@ def action_state(state: dict[str, Any], stage: str, action: str) -> ActionState 
         for found in stage_state.get("actionStates", []):
             if found.get("actionName") == action:
                 latest = found.get("latestExecution") or {}
-                return ActionState((stage_state.get("latestExecution") or {}).get("pipelineExecutionId"),
-                                   latest.get("status"), latest.get("token"), latest.get("actionExecutionId"))
+                return LatestAction((stage_state.get("latestExecution") or {}).get("pipelineExecutionId"),
+                                    latest.get("status"), latest.get("token"), latest.get("actionExecutionId"))
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from warden.aws.config import ConfigStore
+from warden.core.documents import Documents
 from warden.core.log import logger
 from warden.core.text import LIMITS, clean
 from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure, is_permanent
@@ -30,7 +30,7 @@ DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": 
 
 
 class Notifier:
-    def __init__(self, *, publisher: Publisher, config: ConfigStore, pagerduty: PagerDuty | None = None,
+    def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None,
                  paging: PagingHealth | None = None) -> None:
         """`paging`: where a refused page is recorded, so that the team hears once per reason that paging
         is broken (warden.notify.paging); without it a refusal is only logged and counted."""
@@ -117,7 +117,7 @@ class Notifier:
             return False
         if summary is None:
             summary = title(notice) + (f": {clean(notice.error, LIMITS['error'])}" if notice.error else "")
-        from warden.release.page import custom_details, grouping, page_links
+        from warden.notify.page import custom_details, grouping, page_links
 
         # PagerDuty shows these as text: cleaned and clipped like every fact (warden.core.text).
         # The author limit is for a name; without one the detail is Warden's "unknown (why)", clipped like

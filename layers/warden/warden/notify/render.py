@@ -42,6 +42,7 @@ TITLES = {
     "rollback.started": "{name}: alarm rolls back {stage}",
     "rollback.skipped": "{name}: alarm rollback of {stage} skipped",
     "artifact.noncompliant": "Artifact bucket {name} is not compliant",
+    "config.invalid": "Configuration {parameter} is invalid",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}
@@ -79,7 +80,8 @@ def title(notice: Notice) -> str:
     name = LIMITS["name"]
     return clean(template.format(
         name=clean(notice.subject_name or "pipeline", name), stage=clean(notice.stage or "?", name),
-        action=clean(notice.action or "?", name), deployment=clean(notice.deployment_id or "?", LIMITS["id"])),
+        action=clean(notice.action or "?", name), deployment=clean(notice.deployment_id or "?", LIMITS["id"]),
+        parameter=clean(notice.parameter or "?", name)),
         TITLE_LIMIT)
 
 
@@ -98,6 +100,7 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
         ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
+        ("Parameter", notice.parameter), ("In use instead", notice.using),
         *(("Finding", finding) for finding in notice.findings),
         *(("Also waiting", waiting) for waiting in notice.also_waiting),
         ("Account", f"{notice.account} ({notice.region})"),

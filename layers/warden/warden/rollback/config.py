@@ -10,16 +10,14 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from warden.core.documents import StrictDocument
 
 Mode = Literal["enforce", "dry_run"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
-
-
-class RollbackRule(_Strict):
+class RollbackRule(StrictDocument):
     """Alarms (name globs, optionally of some accounts) -> a pipeline stage and/or a deployment group."""
 
     name: str
@@ -50,7 +48,7 @@ class RollbackRule(_Strict):
                 and (not self.accounts or (account or "") in self.accounts))
 
 
-class TagGrant(_Strict):
+class TagGrant(StrictDocument):
     """Which alarms' tags may name which pipelines or deployment groups (see `RollbackConfig.tag_grants`)."""
 
     alarms: list[str] = Field(min_length=1, description="alarm name globs")
@@ -67,7 +65,7 @@ class TagGrant(_Strict):
         return not group or pipeline is not None or any(fnmatchcase(group, g) for g in self.deployment_groups)
 
 
-class RollbackConfig(_Strict):
+class RollbackConfig(StrictDocument):
     mode: Mode = "enforce"
     bake_minutes: float = Field(60, gt=0, description="after a stage finished, an alarm still rolls it back")
     cooldown_minutes: float = Field(30, ge=0, description="at most one rollback per stage (or group) per cooldown")

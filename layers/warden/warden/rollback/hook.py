@@ -42,7 +42,7 @@ def transient(exc: BaseException) -> bool:
     """Whether another attempt may succeed: throttling, 5xx, the network, an unreadable configuration."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from warden.aws.config import ConfigUnreadable
+    from warden.core.documents import ConfigUnreadable
 
     if isinstance(exc, ConfigUnreadable | BotoCoreError):
         return True

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from warden.aws.dynamodb import from_item, to_av
 from warden.core import clock
-from warden.ledger.keys import from_item, to_av
 
 SK = "rollback"
 # What a rollback's progress leaves on the item; a new claim starts without any of it.

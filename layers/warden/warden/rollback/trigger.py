@@ -39,7 +39,8 @@ from urllib.parse import quote
 from warden.core import clock, links
 from warden.core.errors import PermanentError
 from warden.core.log import logger
-from warden.ledger.keys import execution_key, pipeline_ref, to_av
+from warden.ledger.notes import LedgerNotes
+from warden.ledger.refs import pipeline_ref
 from warden.ledger.view import LedgerReader
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
@@ -82,7 +83,7 @@ def _client_error() -> type[Exception]:
 
 
 @dataclass
-class Outcome:
+class RollbackOutcome:
     target: str
     status: str  # rolled_back | stopping | stopped_deployment | skipped | duplicate
     reason: str | None = None
@@ -92,10 +93,11 @@ class Outcome:
 class RollbackTrigger:
     def __init__(self, *, notifier: Notifier, incidents: Any, state: RollbackState, ledger: LedgerReader,
                  access: Callable[[str], Any], config: Callable[[], RollbackConfig], alarms: AlarmMap | None = None,
-                 own_account: str = "", region: str = "us-east-1", ledger_table: str = "", dynamodb: Any = None,
-                 role_name: str = "", releases: Any = None, marks: RollbackMarks | None = None) -> None:
-        """`releases` (warden.release.lookup.Releases) names the release in every notice, or says why not;
-        `marks` records which executions and deployments are Warden's own (for the router)."""
+                 own_account: str = "", notes: LedgerNotes | None = None, releases: Any = None,
+                 marks: RollbackMarks | None = None) -> None:
+        """`releases` (warden.notify.release.Releases) names the release in every notice, or says why not;
+        `marks` records which executions and deployments are Warden's own (for the router); `notes` adds the
+        cause of a rollback to the ledger (none: not recorded there)."""
         self._notifier = notifier
         self._marks = marks
         self._releases = releases
@@ -106,10 +108,7 @@ class RollbackTrigger:
         self._config = config
         self._alarms = alarms or AlarmMap(ledger=ledger, bake_minutes=lambda: self._config().bake_minutes)
         self._own = own_account
-        self._region = region
-        self._ledger_table = ledger_table
-        self._ddb = dynamodb
-        self._role_name = role_name
+        self._notes = notes
 
     # -- alarms ---------------------------------------------------------------------------------------
     def admit(self, transition: Transition) -> dict[str, Any] | None:
@@ -172,7 +171,7 @@ class RollbackTrigger:
         return {"status": "decided", "alarm": transition.alarm,
                 "outcomes": [o.__dict__ for o in outcomes]}
 
-    def _act_on(self, transition: Transition, target: Target, config: RollbackConfig, access: Any) -> Outcome:
+    def _act_on(self, transition: Transition, target: Target, config: RollbackConfig, access: Any) -> RollbackOutcome:
         mode = target.mode or config.mode
         if access is None:
             return self._skip(transition, target, Plan("none", would=self._would_any(target)),
@@ -196,7 +195,7 @@ class RollbackTrigger:
             return f"roll {target.pipeline}/{target.stage} back to its previous successful execution"
         return f"StopDeployment of {target.deployment_group} with rollback"
 
-    def _resume(self, transition: Transition, target: Target, item: dict[str, Any], access: Any) -> Outcome:
+    def _resume(self, transition: Transition, target: Target, item: dict[str, Any], access: Any) -> RollbackOutcome:
         action = item["action"]
         plan = self._plan_of(target, item)
         if item.get("mode") == "dry_run":
@@ -226,7 +225,7 @@ class RollbackTrigger:
 
     # -- CodeDeploy ---------------------------------------------------------------------------------
     def _deployment_group(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
-                          mode: str) -> Outcome | None:
+                          mode: str) -> RollbackOutcome | None:
         codedeploy = access.client("codedeploy")
         ids = codedeploy.list_deployments(applicationName=target.application, deploymentGroupName=target.group,
                                           includeOnlyStatuses=ACTIVE_DEPLOYMENTS).get("deployments", [])
@@ -257,7 +256,7 @@ class RollbackTrigger:
         return self._stop_deployment(transition, target, plan, codedeploy, claim.item)
 
     def _stop_deployment(self, transition: Transition, target: Target, plan: Plan, codedeploy: Any,
-                         item: dict[str, Any]) -> Outcome:
+                         item: dict[str, Any]) -> RollbackOutcome:
         deployment_id = plan.release_id or ""
         if not item.get("acted"):
             self._mark(target.account, f"codedeploy/{deployment_id}", target, transition)
@@ -276,14 +275,14 @@ class RollbackTrigger:
                         return self._refused(transition, target, plan, f"CodeDeploy refused StopDeployment: {exc}")
             self._state.record(target.key, owner=transition.key, acted=True, deployment_id=deployment_id)
         self._started(transition, target, plan, deployment_id=deployment_id)
-        return Outcome(target.name, "stopped_deployment", execution_id=deployment_id)
+        return RollbackOutcome(target.name, "stopped_deployment", execution_id=deployment_id)
 
     @staticmethod
     def _deployment_stopped(codedeploy: Any, deployment_id: str) -> bool:
         infos = codedeploy.batch_get_deployments(deploymentIds=[deployment_id]).get("deploymentsInfo", [])
         return any(d.get("status") == "Stopped" for d in infos)
 
-    def _refused(self, transition: Transition, target: Target, plan: Plan, reason: str) -> Outcome:
+    def _refused(self, transition: Transition, target: Target, plan: Plan, reason: str) -> RollbackOutcome:
         """A refusal live state confirms: recorded (a retry re-tells it, never calls again) and told."""
         self._state.record(target.key, owner=transition.key, acted=True, refused=reason[:300])
         self._state.forget(target.key, "pending_execution", owner=transition.key)
@@ -291,7 +290,7 @@ class RollbackTrigger:
 
     # -- CodePipeline -------------------------------------------------------------------------------
     def _pipeline_stage(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
-                        mode: str) -> Outcome:
+                        mode: str) -> RollbackOutcome:
         ref = pipeline_ref(target.account, target.pipeline or "", self._own)
         history = self._ledger.history(ref, limit=HISTORY).items
         codepipeline = access.client("codepipeline")
@@ -327,7 +326,7 @@ class RollbackTrigger:
         return self._rollback_stage(transition, target, plan, codepipeline, claim.item)
 
     def _rollback_stage(self, transition: Transition, target: Target, plan: Plan, codepipeline: Any,
-                        item: dict[str, Any]) -> Outcome:
+                        item: dict[str, Any]) -> RollbackOutcome:
         rollback_id = item.get("rollback_execution_id")
         if rollback_id is None:
             self._mark(target.account, f"pipeline/{target.pipeline}/{plan.target_id}", target, transition)
@@ -350,7 +349,7 @@ class RollbackTrigger:
         self._mark(target.account, f"pipeline/{target.pipeline}/{rollback_id}", target, transition)
         self._record_ledger(transition, target, plan, rollback_id)
         self._started(transition, target, plan, rollback_id=rollback_id)
-        return Outcome(target.name, "rolled_back", execution_id=rollback_id)
+        return RollbackOutcome(target.name, "rolled_back", execution_id=rollback_id)
 
     @staticmethod
     def _rollback_running(codepipeline: Any, target: Target, target_id: str) -> str | None:
@@ -387,7 +386,7 @@ class RollbackTrigger:
         return None
 
     def _stop_then_rollback(self, transition: Transition, target: Target, plan: Plan, codepipeline: Any,
-                            item: dict[str, Any]) -> Outcome:
+                            item: dict[str, Any]) -> RollbackOutcome:
         """Stop the running execution now; the rollback follows when its stage has stopped (on_stage). The
         execution to roll back after the stop is in the claim (the intent) before the stop is asked for, so
         the stage's STOPPED event finds it whatever happens to this invocation afterwards."""
@@ -407,7 +406,7 @@ class RollbackTrigger:
                                              f"CodePipeline refused StopPipelineExecution: {exc}")
             self._state.record(target.key, owner=transition.key, acted=True, pending_execution=plan.release_id)
         self._started(transition, target, plan)
-        return Outcome(target.name, "stopping", execution_id=plan.release_id)
+        return RollbackOutcome(target.name, "stopping", execution_id=plan.release_id)
 
     @staticmethod
     def _stopped(codepipeline: Any, target: Target, execution_id: str) -> bool:
@@ -532,7 +531,7 @@ class RollbackTrigger:
                                  cooldown_s=config.cooldown_minutes * 60, fields=fields)
 
     def _cooldown(self, transition: Transition, target: Target, plan: Plan, item: dict[str, Any],
-                  config: RollbackConfig) -> Outcome:
+                  config: RollbackConfig) -> RollbackOutcome:
         return self._skip(transition, target, plan, (
             f"cooldown: {target.name} was already handled for alarm {item.get('alarm')} at {item.get('claimed_at')}; "
             f"at most one rollback per {config.cooldown_minutes:g} minutes"))
@@ -552,15 +551,8 @@ class RollbackTrigger:
                 "execution_id": rollback_id, "account": target.account})
 
     def _ledger_update(self, pipeline: str, execution_id: str, fields: dict[str, Any]) -> None:
-        if not (self._ddb and self._ledger_table and execution_id):
-            return
-        fields = {k: v for k, v in fields.items() if v is not None}
-        names = {f"#f{i}": k for i, k in enumerate(fields)}
-        values = {f":f{i}": to_av(v) for i, v in enumerate(fields.values())}
-        # Plain SETs of the same values: a redelivery writes the same item.
-        self._ddb.update_item(TableName=self._ledger_table, Key={k: {"S": v} for k, v in execution_key(
-            pipeline, execution_id).items()}, UpdateExpression="SET " + ", ".join(f"{n} = :f{n[2:]}" for n in names),
-            ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        if self._notes and execution_id:
+            self._notes.add(pipeline, execution_id, fields)  # plain SETs: a redelivery writes the same item
 
     def _incident_key(self, target: Target, region: str) -> str:
         return f"pipeline-warden/{target.account}/{region}/rollback/{target.name}"
@@ -590,13 +582,13 @@ class RollbackTrigger:
             self._releases.fill(notice)  # never raises: a notice without its release beats no notice
         return notice
 
-    def _skip(self, transition: Transition, target: Target, plan: Plan, reason: str) -> Outcome:
+    def _skip(self, transition: Transition, target: Target, plan: Plan, reason: str) -> RollbackOutcome:
         notice = self._notice("rollback.skipped", transition, target, plan)
         notice.skipped_because, notice.would_have = reason, plan.would
         logger.warning("rollback skipped", extra={"target": target.name, "alarm": transition.alarm,
                                                   "reason": reason, "would": plan.would})
         self._notifier.send(notice)
-        return Outcome(target.name, "skipped", reason=reason, execution_id=plan.release_id)
+        return RollbackOutcome(target.name, "skipped", reason=reason, execution_id=plan.release_id)
 
     def _started(self, transition: Transition, target: Target, plan: Plan, *, rollback_id: str | None = None,
                  deployment_id: str | None = None) -> None:

@@ -1,11 +1,11 @@
 """NotificationRouter's domain: event -> notice -> routing decision -> messages and pages.
 
-Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
+Failures fold into incidents (warden.notify.incidents): the first failure event of an incident notifies
 every audience and pages once; the others of the same incident stay silent. A later success resolves
 the page, even when its own message is muted. Every publish and page is an effect recorded where it
 belongs (the incident's item, or the event's own log), so a retry redoes only what did not happen, and
 a PagerDuty failure never holds back the messages (warden.notify.effects).
-The opener names the release (warden.release.lookup: reads, and one cached
+The opener names the release (warden.notify.release: reads, and one cached
 CodePipeline read per execution), so a retried opener says the same without asking again.
 A CodeDeploy deployment that stopped or failed is first explained by GetDeployment
 (warden.router.deployments): a person's stop informs the team and pages nobody; an alarm stop or a
@@ -26,13 +26,13 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import links
 from warden.notify.effects import Delivery
+from warden.notify.incidents import Incidents, incident_key
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
+from warden.notify.release import Releases
 from warden.notify.render import title
 from warden.notify.rules import Decision
-from warden.release.lookup import Releases
 from warden.router import deployments
-from warden.router.incidents import Incidents, incident_key
 
 OWN_ROLLBACK_WINDOW = timedelta(hours=1)  # a rollback to a marked target that starts later is someone else's
 
@@ -46,7 +46,7 @@ class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
                  codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
                  codedeploy_in: Callable[[str], Any] | None = None, marks: Any = None) -> None:
-        """`releases` names the commit and author of what failed (warden.release.lookup);
+        """`releases` names the commit and author of what failed (warden.notify.release);
         `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read;
         `marks` (warden.rollback.state.RollbackMarks): the rollbacks RollbackTrigger started."""
         self._marks = marks
