@@ -5,16 +5,19 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from warden.core.log import logger
-from warden.runtime.container import function
+from warden.runtime.container import Container, function
 from warden.runtime.invocation import response
 
 metrics = Metrics()
-sweep = function("ApprovalEscalator")  # its settings are checked here, at start-up (warden.runtime.settings)
+container = Container.of("ApprovalEscalator")  # its settings are checked here, at start-up (warden.runtime.settings)
+sweep = function("ApprovalEscalator", container)
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event, context):
+    # The sweep starts nothing new once the invocation is about to run out of time (the rest stays due).
+    container.approval_escalator.time_left = getattr(context, "get_remaining_time_in_millis", None)
     outcome = sweep(event, context)
     for result in outcome.results:
         # The alarm "manual approval pending > 4 hours" watches this (0 when nothing is pending).
@@ -22,6 +25,7 @@ def handler(event, context):
                            value=result["oldest_age_seconds"])
         metrics.add_metric(name="PendingApprovals", unit=MetricUnit.Count, value=result["pending"])
         metrics.add_metric(name="ApprovalEscalations", unit=MetricUnit.Count, value=len(result["escalated"]))
+        metrics.add_metric(name="ApprovalsLeftForNextSweep", unit=MetricUnit.Count, value=len(result["left"]))
         executions = result["executions"]
         metrics.add_metric(name="SlowExecutions", unit=MetricUnit.Count, value=len(executions["slow"]))
         metrics.add_metric(name="ExecutionsPastThreshold", unit=MetricUnit.Count,

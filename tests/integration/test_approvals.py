@@ -234,3 +234,85 @@ def test_the_sweep_emits_the_oldest_pending_age(tmp_path, world):
 def test_the_router_leaves_approval_actions_to_the_tracker(world):
     outcome = world.invoke("NotificationRouter", sample("codepipeline/action-started-approval.json"))
     assert outcome.result["status"] == "ignored"
+
+
+def test_a_paged_approval_is_resolved_once_when_its_execution_ends_before_its_outcome_arrives(tmp_path):
+    # Given an approval paged by the 8 h tier
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")},
+             {"event": approval_event("STARTED", at="2026-11-27T09:06:49Z")},
+             {"at": "2026-11-27T17:10:00Z", "schedule": "ApprovalEscalator"},
+             # When the execution's SUCCEEDED is delivered before the approval's own SUCCEEDED
+             {"event": sample("codepipeline/pipeline-succeeded.json", **{"execution-id": RUN})},
+             {"event": approval_event("SUCCEEDED", at="2026-11-27T17:20:00Z")}]
+    doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
+    # Then the page is resolved once, and the approval is still told as approved
+    [trigger] = effects(doc, "page", action="trigger")
+    assert [e["dedup_key"] for e in effects(doc, "page", action="resolve")] == [trigger["dedup_key"]]
+    assert effects(doc, "message", event="approval.approved", topic="TeamTopic")
+
+
+GATES = ["ProdGate", "SecurityGate", "DataGate"]
+
+
+def gated_world():
+    """payments-api with three approval actions side by side in its Approve stage (one execution waits at all)."""
+    world = payments_world()
+    stage = next(s for s in world[1]["params"]["pipeline"]["stages"] if s["name"] == "Approve")
+    template = stage["actions"][0]
+    stage["actions"] = [dict(template, name=name) for name in GATES]
+    return world
+
+
+def gated_requests():
+    return [{"event": approval_event("STARTED", at="2026-11-27T09:06:49Z", action=gate,
+                                     **{"action-execution-id": f"00000000-0000-4000-8000-00000000000{n}"})}
+            for n, gate in enumerate(GATES)]
+
+
+def test_the_on_call_tier_pages_once_per_execution_listing_its_approvals_and_resolves_with_the_last(tmp_path):
+    # Given one execution waiting at three approval actions
+    steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}, *gated_requests(),
+             # When the 8 h tier is reached
+             {"at": "2026-11-27T17:10:00Z", "schedule": "ApprovalEscalator"},
+             # and the approvals are given one after the other
+             *[{"event": approval_event("SUCCEEDED", at=f"2026-11-27T17:2{n}:00Z", action=gate,
+                                        **{"action-execution-id": f"00000000-0000-4000-8000-00000000000{n}"})}
+               for n, gate in enumerate(GATES)]]
+    doc = replay([write_scenario(tmp_path, steps, world=gated_world())])
+    sweep = {"steps": [doc["steps"][4]]}
+    # Then on-call is paged once, for the execution, and told once, with the other approvals listed
+    [trigger] = effects(sweep, "page", action="trigger")
+    assert trigger["dedup_key"] == f"pipeline-warden/approval#{ACCOUNT}#{REGION}#payments-api/{RUN}"
+    assert "2 more approvals" in trigger["summary"]
+    [oncall] = effects(sweep, "message", topic="OnCallTopic")
+    assert oncall["body"].count("Also waiting: Approve/") == 2
+    assert len(effects(sweep, "message", topic="TeamTopic")) == 1
+    # And every approval counts the tier as fired; the page is resolved once, when the last one is given
+    assert all(sorted(i["fired"]) == ["escalate"] for i in approvals(doc))
+    resolves = [(step["at"], e["dedup_key"]) for step in doc["steps"] for e in step["effects"]
+                if e["kind"] == "page" and e["action"] == "resolve"]
+    assert resolves == [("2026-11-27T17:22:00Z", trigger["dedup_key"])]
+
+
+def test_a_sweep_out_of_time_leaves_the_rest_due_for_the_next_one(tmp_path, world):
+    # Given three approvals past their 4 h tier
+    replay([write_scenario(tmp_path, [{"event": started(RUN, "2026-11-27T09:00:02Z")}, *gated_requests()],
+                           world=gated_world())], world=world)
+    world.set_time(parse_iso("2026-11-27T13:10:00Z"))
+    function = world.functions["ApprovalEscalator"]
+    with world._function_env(function):
+        escalator = world._module(function).container.approval_escalator  # the deployed wiring
+    mark = world.begin()
+    # When a sweep finds its invocation about to end
+    escalator.time_left = lambda: 5_000
+    with world._function_env(function):
+        first = escalator.sweep(str(uuid.uuid4()))
+    # Then it starts nothing and says what it left
+    assert first["escalated"] == [] and len(first["left"]) == 3
+    assert [e for e in world.effects(mark) if e["kind"] == "message"] == []
+    # And the next sweep, with time, sends the reminder it left (no tier lost)
+    escalator.time_left = lambda: 100_000
+    with world._function_env(function):
+        second = escalator.sweep(str(uuid.uuid4()))
+    assert len(second["escalated"]) == 3 and second["left"] == []
+    assert len([e for e in world.effects(mark) if e["kind"] == "message" and e["topic"] == "ApproversTopic"]) == 1

@@ -44,6 +44,9 @@ IAM_ACTION_OF = {
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
     "s3:ListObjectsV2": "s3:ListBucket",
+    # DynamoDB transactions are authorised as their parts (Using IAM with DynamoDB transactions): Warden's
+    # transactions only update items.
+    "dynamodb:TransactWriteItems": "dynamodb:UpdateItem",
 }
 # Parts of SAM templates that no Warden code path calls, but that the template cannot leave out.
 TEMPLATE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}

@@ -122,3 +122,63 @@ def test_pagerduty_outage_is_retried_by_lambda_and_pages_once(tmp_path, world):
     assert len(effects(doc, "page", action="trigger")) == 1
     assert len(effects(doc, "message", topic="OnCallTopic")) == 1
     assert effects(doc, "dead_letter") == []
+
+
+BROKEN_SECRET = {"call": "secretsmanager:PutSecretValue",
+                 "params": {"SecretId": "pipeline-warden/pagerduty", "SecretString": '{"token": "x"}'}}
+FIXED_SECRET = {"call": "secretsmanager:PutSecretValue",
+                "params": {"SecretId": "pipeline-warden/pagerduty",
+                           "SecretString": '{"routing_key": "R0UT1NGKEY0F1XED000000"}'}}
+
+
+def broken_paging_story(tmp_path, then):
+    """A failure paged while the PagerDuty secret has no routing key, a second failure of the same
+    execution, the secret fixed by a person (a `call` step), then `then` (the redrive, or a later failure)."""
+    failed = at(sample("codepipeline/pipeline-failed.json"), "2026-11-27T13:00:00Z")
+    steps = [{"at": "2026-11-27T13:00:00Z", "event": failed},
+             {"at": "2026-11-27T13:01:00Z", "event": at(sample("codepipeline/stage-failed-build.json"),
+                                                         "2026-11-27T13:00:30Z")},
+             {"at": "2026-11-27T13:02:00Z", **FIXED_SECRET},
+             *then(failed)]
+    return replay([write_scenario(tmp_path, steps, world=[*DEMO_WORLD(), BROKEN_SECRET])])
+
+
+def DEMO_WORLD():  # noqa: N802 (reads as the constant it stands for)
+    from tests.helpers import pipeline_world
+
+    return pipeline_world()
+
+
+def test_a_refused_page_leaves_the_incident_unpaged_and_the_redrive_after_the_fix_pages_once(tmp_path):
+    # Given a failure whose page PagerDuty's secret refused, and a second failure of the same execution
+    # When a person fixes the secret and the dead-lettered failure is redriven (the same event again)
+    doc = broken_paging_story(tmp_path, lambda failed: [{"at": "2026-11-27T13:03:00Z", "event": failed}])
+    # Then the redrive pages, once; on-call's message went out once, with the first failure
+    assert [e["action"] for e in effects(doc, "page")] == ["trigger"]
+    assert doc["steps"][3]["effects"] and effects({"steps": [doc["steps"][3]]}, "page", action="trigger")
+    assert len(effects(doc, "message", topic="OnCallTopic")) == 1
+    # And the team was told once that paging is broken, with the reason (never the secret's value)
+    [told] = [m for m in effects(doc, "message", topic="TeamTopic") if "Paging is broken" in m["subject"]]
+    assert "PagerDutyMisconfigured" in told["body"] and "routing_key" in told["body"] and '"x"' not in told["body"]
+    # And both refused attempts were dead-lettered with the reason, the redrive not
+    dead = effects(doc, "dead_letter")
+    assert len(dead) == 2 and all("PagerDutyMisconfigured" in d["error"] for d in dead)
+    incident = next(i for i in doc["tables"]["StateTable"] if i.get("sk") == "incident")
+    assert incident["notified"] is True and "page_failed" not in incident
+
+
+def test_after_a_refused_page_the_next_failure_pages_once_the_secret_is_fixed(tmp_path):
+    # Given the same refused page and fixed secret, When the pipeline fails again (no redrive)
+    retried = {"execution-id": "9d9d9d9d-0000-4000-8000-000000000003"}
+
+    def later(_):
+        return [{"at": "2026-11-27T13:30:00Z",
+                 "event": at(sample("codepipeline/pipeline-failed.json", **retried), "2026-11-27T13:30:00Z")},
+                {"at": "2026-11-27T13:40:00Z",
+                 "event": at(sample("codepipeline/pipeline-failed.json", **retried), "2026-11-27T13:40:00Z")}]
+
+    doc = broken_paging_story(tmp_path, later)
+    # Then that failure pages, once, and the one after it folds into the now paged incident
+    assert [e["action"] for e in effects(doc, "page")] == ["trigger"]
+    assert effects({"steps": [doc["steps"][3]]}, "page", action="trigger")
+    assert len(effects(doc, "message", topic="OnCallTopic")) == 1

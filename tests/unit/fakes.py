@@ -142,8 +142,22 @@ class InMemoryApprovals:
 
         return MemoryLog()
 
-    def mark_paged(self, key: dict[str, str]) -> None:
+    def claim_many(self, keys: list[dict[str, str]], flag: str, owner: str) -> list[dict[str, str]]:
+        return [k for k in keys if self.claim(k, flag, owner) is not None]
+
+    def mark_paged(self, key: dict[str, str], page: str | None = None) -> None:
         self.items[(key["pk"], key["sk"])]["paged"] = True
+        if page:
+            self.items[(key["pk"], key["sk"])]["page_key"] = page
+
+    def sent_many(self, keys: list[dict[str, str]], flag: str, **fields: Any) -> None:
+        for key in keys:
+            self.sent(key, flag, **fields)
+
+    def of_execution(self, account: str, region: str, pipeline: str, execution_id: str, *,
+                     pk: str | None = None) -> list[dict[str, Any]]:
+        return [copy.deepcopy(i) for i in self.items.values() if i["status"] == PENDING_STATUS
+                and i.get("execution_id") == execution_id and (pk is None or i["pk"] == pk)]
 
     def sent(self, key: dict[str, str], flag: str, **fields: Any) -> None:
         item = self.items[(key["pk"], key["sk"])]

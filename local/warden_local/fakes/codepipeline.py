@@ -268,7 +268,8 @@ class EmbeddedCodePipeline:
         execution = self._execution(pipeline, execution_id, when)
         if stage not in execution.stages:
             self._set_stage(name, execution, stage, "InProgress")
-        run = self._run_for_event(pipeline, execution, stage, action_def, ACTION_STATUS[state], when)
+        run = self._run_for_event(pipeline, execution, stage, action_def, ACTION_STATUS[state], when,
+                                  detail.get("action-execution-id"))
         result = detail.get("execution-result") or {}
         run.external_id = result.get("external-execution-id", run.external_id)
         run.external_url = result.get("external-execution-url", run.external_url)
@@ -282,25 +283,39 @@ class EmbeddedCodePipeline:
 
     def _run_for_event(
         self, pipeline: Pipeline, execution: ExecutionRecord, stage: str, action_def: dict[str, Any],
-        status: str, when: datetime,
+        status: str, when: datetime, action_execution_id: str | None = None,
     ) -> ActionRun:
+        """The action run an event speaks of: the one with its action execution id (a stage retried runs the
+        action again, under a new id), else the execution's latest run of the action."""
         record = self._record(pipeline["name"])
         action = action_def["name"]
-        run = record.latest_run(stage, action, execution.execution_id)
+        known = next((r for r in reversed(record.runs) if action_execution_id and (
+            r.action_execution_id, r.pipeline_execution_id) == (action_execution_id, execution.execution_id)), None)
+        run = known or record.latest_run(stage, action, execution.execution_id)
         if status == "InProgress":
-            if run is not None and (run.status == "InProgress" or run.last_event and when < run.last_event):
+            if known is not None or run is not None and (
+                    run.status == "InProgress" or run.last_event and when < run.last_event):
+                if run.token_from_message and run.status == "InProgress" and action_execution_id:
+                    run.action_execution_id = action_execution_id  # the message's run, now named by its event
                 return run  # duplicate, or an older STARTED arriving after the outcome
             pending = record.latest_run(stage, action)
             if pending and pending.token_from_message and pending.status == "InProgress":
                 # The approval message came first and its execution was guessed: adopt this one.
                 self._adopt(pipeline, pending, execution)
+                pending.action_execution_id = action_execution_id or pending.action_execution_id
                 return pending
             token = str(uuid.uuid4()) if _category(action_def) == "Approval" else None
-            run = self._new_run(record, execution, stage, action, when, token)
+            run = self._new_run(record, execution, stage, action, when, token, action_execution_id)
             run.last_event = when
             return run
+        if run is not None and known is None and action_execution_id and run.last_event and when < run.last_event:
+            # The outcome of an earlier run, delivered after a later run began: recorded before it.
+            earlier = self._new_run(record, execution, stage, action, when, None, action_execution_id)
+            record.runs.remove(earlier)
+            record.runs.insert(record.runs.index(run), earlier)
+            run = earlier
         if run is None:
-            run = self._new_run(record, execution, stage, action, when, None)
+            run = self._new_run(record, execution, stage, action, when, None, action_execution_id)
         if run.last_event is None or when >= run.last_event or run.status == "InProgress":
             run.status, run.last_update = status, max(run.last_update, when)
         run.last_event = max(run.last_event or when, when)
@@ -309,10 +324,11 @@ class EmbeddedCodePipeline:
     @staticmethod
     def _new_run(
         record: PipelineRecord, execution: ExecutionRecord, stage: str, action: str, when: datetime,
-        token: str | None,
+        token: str | None, action_execution_id: str | None = None,
     ) -> ActionRun:
         run = ActionRun(
-            str(uuid.uuid4()), execution.execution_id, stage, action, "InProgress", when, when, token
+            action_execution_id or str(uuid.uuid4()), execution.execution_id, stage, action, "InProgress", when,
+            when, token,
         )
         record.runs.append(run)
         return run

@@ -63,3 +63,41 @@ def test_unreachable_endpoint_is_unavailable():
 def test_routing_key_from_plain_or_json_secret():
     assert routing_key_from_secret(" abc \n") == "abc"
     assert routing_key_from_secret('{"routing_key": "xyz"}') == "xyz"
+
+
+def test_the_secret_accepts_exactly_the_documented_shapes_with_a_clear_error_otherwise():
+    from warden.notify.pagerduty import PagerDutyMisconfigured
+
+    assert routing_key_from_secret('{"integration_key": " k1 "}') == "k1"
+    assert routing_key_from_secret("0123456789") == "0123456789"  # a key of digits is a key, not JSON
+    for bad, said in [(b"R0UT1NG", "binary"), (None, "SecretString"), ('["R0UT1NG"]', "JSON list"),
+                      ('"R0UT1NG"', "JSON str"), ("{not json", "does not parse"), ('{"token": "x"}', "fields: token"),
+                      ("two words", "neither"), ("", "neither")]:
+        with pytest.raises(PagerDutyMisconfigured) as raised:
+            routing_key_from_secret(bad)
+        assert said in str(raised.value) and "R0UT1NG" not in str(raised.value), bad
+
+
+def test_the_routing_key_is_cached_on_wardens_clock_and_a_refused_secret_is_not_cached():
+    from datetime import UTC, datetime, timedelta
+
+    from warden.core import clock
+    from warden.notify.pagerduty import PagerDutyMisconfigured, RoutingKey
+
+    secret = {"SecretString": "{}"}
+    reads = []
+    key = RoutingKey(lambda: reads.append(1) or dict(secret), max_age=300)
+    start = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    try:
+        clock.set_source(lambda: start)
+        with pytest.raises(PagerDutyMisconfigured):
+            key()
+        secret["SecretString"] = '{"routing_key": "first"}'
+        assert key() == "first" and len(reads) == 2  # the refused value was not kept
+        secret["SecretString"] = "second"
+        clock.set_source(lambda: start + timedelta(seconds=299))
+        assert key() == "first" and len(reads) == 2  # within five minutes of story time
+        clock.set_source(lambda: start + timedelta(seconds=300))
+        assert key() == "second" and len(reads) == 3
+    finally:
+        clock.set_source(None)

@@ -65,3 +65,25 @@ def test_telling_of_it_failing_never_stops_the_read():
     store = ConfigStore(ssm, "/pw", max_age=0, on_invalid=broken)
     ssm.put_parameter(Name="/pw/routing", Type="String", Value="{not json")
     assert store.get("routing") == RoutingConfig() and store.fallback("routing") == "invalid"
+
+
+@mock_aws
+def test_documents_age_on_wardens_clock_so_a_replayed_story_sees_a_change_at_story_time():
+    from datetime import UTC, datetime, timedelta
+
+    from warden.core import clock
+
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    store = ConfigStore(ssm, "/pw", max_age=300)
+    start = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    try:
+        clock.set_source(lambda: start)
+        assert store.get("routing") == RoutingConfig()
+        ssm.put_parameter(Name="/pw/routing", Type="String", Value=json.dumps({"rules": [{"name": "later"}]}))
+        clock.set_source(lambda: start + timedelta(seconds=299))
+        assert store.get("routing") == RoutingConfig()  # cached, five minutes of story time
+        clock.set_source(lambda: start + timedelta(minutes=10))  # ten story minutes: milliseconds of wall time
+        assert store.get("routing").rules[0].name == "later"
+        assert store.require("routing").rules[0].name == "later"
+    finally:
+        clock.set_source(None)

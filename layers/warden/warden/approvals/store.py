@@ -1,8 +1,9 @@
 """Pending manual approvals: one item per approval in the state table, and how they are told.
 
-Item: pk `approval#<account>#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>` (so
-same-named pipelines of two accounts, and PARALLEL executions waiting at the same action, are
-separate approvals). An approval SNS message names no account: it is this account's, since the
+Item: pk `approval#<account>#<region>#<pipeline>`, sk `<stage>#<action>#<execution id>#<action
+execution id>` (else `#<token>`; items written before carry no suffix), so same-named pipelines of two
+accounts, PARALLEL executions waiting at the same action, and a request made again in one execution
+(the stage retried) are separate approvals. An approval SNS message names no account: it is this account's, since the
 approval topic lives here. While pending, the item is in the sparse index
 gsi1 (gsi1pk `approvals#pending`, gsi1sk = requested at): the sweep reads what is pending, never the
 account. Resolution removes it from the index and keeps the outcome for a month (TTL).
@@ -33,6 +34,7 @@ UNVERIFIED = "approval-unverified"  # pk prefix of approval messages that could 
 TIER = "tier_"  # claim flags of escalation tiers: tier_<name>_owner, tier_<name>_sent
 KEEP_RESOLVED = timedelta(days=30)
 KEEP_TRIGGER = timedelta(days=8)  # longer than any approval can wait
+TRANSACTION_ITEMS = 100  # DynamoDB's limit of one TransactWriteItems
 
 
 def approval_pk(account: str, region: str, pipeline: str) -> str:
@@ -80,12 +82,14 @@ class Approvals:
                            ExpressionAttributeValues={":pk": {"S": approval_pk(account, region, pipeline)},
                                                       ":gate": {"S": gate(stage, action)}})
 
-    def of_execution(self, account: str, region: str, pipeline: str, execution_id: str) -> list[dict[str, Any]]:
-        """The pending approvals of one execution (a pipeline's approvals are few: one key, bounded by TTL)."""
+    def of_execution(self, account: str, region: str, pipeline: str, execution_id: str, *,
+                     pk: str | None = None) -> list[dict[str, Any]]:
+        """The pending approvals of one execution (a pipeline's approvals are few: one key, bounded by TTL);
+        `pk`: the pipeline's approval key, when an item is at hand."""
         return self._query(KeyConditionExpression="pk = :pk", ConsistentRead=True,
                            FilterExpression="execution_id = :e AND #s = :pending",
                            ExpressionAttributeNames={"#s": "status"},
-                           ExpressionAttributeValues={":pk": {"S": approval_pk(account, region, pipeline)},
+                           ExpressionAttributeValues={":pk": {"S": pk or approval_pk(account, region, pipeline)},
                                                       ":e": {"S": execution_id},
                                                       ":pending": {"S": PENDING_STATUS}})
 
@@ -133,13 +137,16 @@ class Approvals:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def record(self, key: dict[str, str], fields: dict[str, Any], *, since: datetime | None,
-               keep: frozenset[str] = frozenset(), first: tuple[str, str] | None = None) -> dict[str, Any] | None:
+               keep: frozenset[str] = frozenset(), first: tuple[str, str] | None = None,
+               claim: tuple[str, str] | None = None) -> dict[str, Any] | None:
         """Create or merge a pending approval; None when it is already resolved (a late input), or when
         `first` = (attribute, value) is given and the item already holds another value there (the first
         approval message for a token wins: a later, different one changes nothing).
 
         `since` (the action's start) is authoritative when given; otherwise the first input's time
-        stays. Fields in `keep` do not overwrite what the other input already set.
+        stays. Fields in `keep` do not overwrite what the other input already set. `claim` = (flag, owner):
+        in the same write, claim that notification for `owner` when nobody holds it yet (see `claim`; the
+        item returned says who holds it), which saves the claim's own write on every first input.
         """
         names, values, sets = {"#s": "status"}, {":pending": {"S": PENDING_STATUS}, ":p": {"S": PENDING}}, []
         condition = "(attribute_not_exists(pk) OR #s = :pending)"
@@ -152,6 +159,12 @@ class Approvals:
                 continue
             names[f"#f{n}"], values[f":f{n}"] = name, _value(value)
             sets.append(f"#f{n} = if_not_exists(#f{n}, :f{n})" if name in keep else f"#f{n} = :f{n}")
+        if claim is not None:
+            flag, owner = claim
+            names |= {"#co": f"{flag}_owner", "#cs": f"{flag}_sent", "#ca": f"{flag}_claimed_at"}
+            values |= {":co": {"S": owner}, ":cs": {"BOOL": False}, ":ca": {"S": iso(now())}}
+            sets += ["#co = if_not_exists(#co, :co)", "#cs = if_not_exists(#cs, :cs)",
+                     "#ca = if_not_exists(#ca, :ca)"]
         values[":since"] = {"S": iso(since or now())}
         values[":ttl"] = {"N": _epoch((since or now()) + DEFAULT_APPROVAL_TIMEOUT + KEEP_RESOLVED)}
         when = ":since" if since else "if_not_exists(since, :since)"
@@ -177,21 +190,23 @@ class Approvals:
         older than any invocation lives (CLAIM_SECONDS) belongs to a delivery that died: the next
         input or sweep takes it over, and finishes what the item's `<flag>_done` says is missing.
         """
-        stale = iso(now() - timedelta(seconds=CLAIM_SECONDS))
         try:
-            out = self._ddb.update_item(
-                TableName=self._table, Key=_key(key), ReturnValues="ALL_NEW",
-                UpdateExpression="SET #o = :me, #sent = :false, #at = :now",
-                ConditionExpression="#s = :pending AND (attribute_not_exists(#o) OR (#sent = :false AND "
-                                    "(#o = :me OR attribute_not_exists(#at) OR #at < :stale)))",
-                ExpressionAttributeNames={"#s": "status", "#o": f"{flag}_owner", "#sent": f"{flag}_sent",
-                                          "#at": f"{flag}_claimed_at"},
-                ExpressionAttributeValues={":pending": {"S": PENDING_STATUS}, ":me": {"S": owner},
-                                           ":false": {"BOOL": False}, ":now": {"S": iso(now())},
-                                           ":stale": {"S": stale}})
+            out = self._ddb.update_item(**self._claim_request(key, flag, owner), ReturnValues="ALL_NEW")
         except self._conditional():
             return None
         return plain(out["Attributes"])
+
+    def _claim_request(self, key: dict[str, str], flag: str, owner: str) -> dict[str, Any]:
+        stale = iso(now() - timedelta(seconds=CLAIM_SECONDS))
+        return {"TableName": self._table, "Key": _key(key),
+                "UpdateExpression": "SET #o = :me, #sent = :false, #at = :now",
+                "ConditionExpression": "#s = :pending AND (attribute_not_exists(#o) OR (#sent = :false AND "
+                                       "(#o = :me OR attribute_not_exists(#at) OR #at < :stale)))",
+                "ExpressionAttributeNames": {"#s": "status", "#o": f"{flag}_owner", "#sent": f"{flag}_sent",
+                                             "#at": f"{flag}_claimed_at"},
+                "ExpressionAttributeValues": {":pending": {"S": PENDING_STATUS}, ":me": {"S": owner},
+                                              ":false": {"BOOL": False}, ":now": {"S": iso(now())},
+                                              ":stale": {"S": stale}}}
 
     def effects(self, key: dict[str, str], flag: str, item: dict[str, Any]) -> EffectLog:
         """Where the effects of one notification of the approval (`needed`, `told`, a tier) are recorded."""
@@ -199,20 +214,51 @@ class Approvals:
         return EffectLog(self._ddb, self._table, key, set(item.get(attr) or ()), attr=attr)
 
     def sent(self, key: dict[str, str], flag: str, **fields: Any) -> None:
+        self._ddb.update_item(**self._sent_request(key, flag, fields))
+
+    def _sent_request(self, key: dict[str, str], flag: str, fields: dict[str, Any]) -> dict[str, Any]:
         names = {"#sent": f"{flag}_sent"} | {f"#f{n}": k for n, k in enumerate(fields)}
         values = {":true": {"BOOL": True}} | {f":f{n}": _value(v) for n, v in enumerate(fields.values())}
         sets = ["#sent = :true"] + [f"#f{n} = :f{n}" for n in range(len(fields))]
         if flag.startswith(TIER):
             names["#fired"], values[":tier"] = "fired", {"SS": [flag.removeprefix(TIER)]}
-        self._ddb.update_item(TableName=self._table, Key=_key(key),
-                              UpdateExpression="SET " + ", ".join(sets) + (" ADD #fired :tier" if "#fired" in names
-                                                                          else ""),
-                              ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        return {"TableName": self._table, "Key": _key(key),
+                "UpdateExpression": "SET " + ", ".join(sets) + (" ADD #fired :tier" if "#fired" in names else ""),
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}
 
-    def mark_paged(self, key: dict[str, str]) -> None:
-        """The approval has a page open (resolved with it)."""
-        self._ddb.update_item(TableName=self._table, Key=_key(key), UpdateExpression="SET paged = :t",
-                              ExpressionAttributeValues={":t": {"BOOL": True}})
+    def claim_many(self, keys: list[dict[str, str]], flag: str, owner: str) -> list[dict[str, str]]:
+        """`claim` for the approvals of one notification (a tier of one execution), in transactions of up
+        to 100 (one call instead of one a key); returns the keys claimed. When any condition fails (one was
+        resolved, or another sweep holds it) the transaction changes nothing and each key is claimed on its
+        own, so that the others still go out."""
+        claimed: list[dict[str, str]] = []
+        for chunk in _chunks(keys, TRANSACTION_ITEMS):
+            if len(chunk) == 1:  # a transaction of one costs twice the write
+                claimed += [k for k in chunk if self.claim(k, flag, owner) is not None]
+                continue
+            try:
+                self._ddb.transact_write_items(TransactItems=[{"Update": self._claim_request(k, flag, owner)}
+                                                              for k in chunk])
+                claimed += chunk
+            except self._ddb.exceptions.TransactionCanceledException:
+                claimed += [k for k in chunk if self.claim(k, flag, owner) is not None]
+        return claimed
+
+    def sent_many(self, keys: list[dict[str, str]], flag: str, **fields: Any) -> None:
+        """`sent` for every approval of one notification, in transactions of up to 100."""
+        for chunk in _chunks(keys, TRANSACTION_ITEMS):
+            if len(chunk) == 1:
+                self.sent(chunk[0], flag, **fields)
+                continue
+            self._ddb.transact_write_items(TransactItems=[{"Update": self._sent_request(k, flag, fields)}
+                                                          for k in chunk])
+
+    def mark_paged(self, key: dict[str, str], page: str | None = None) -> None:
+        """The approval has a page open (resolved with it); `page`: its dedup key, when it is its execution's."""
+        values = {":t": {"BOOL": True}} | ({":k": {"S": page}} if page else {})
+        self._ddb.update_item(TableName=self._table, Key=_key(key),
+                              UpdateExpression="SET paged = :t" + (", page_key = :k" if page else ""),
+                              ExpressionAttributeValues=values)
 
     def resolve(self, key: dict[str, str], outcome: str, fields: dict[str, Any], *, owner: str,
                 tell: bool) -> dict[str, Any] | None:
@@ -286,6 +332,10 @@ class Approvals:
         item = self._ddb.get_item(TableName=self._table,
                                   Key=_key(_trigger_key(account, region, pipeline, execution_id)))
         return plain(item.get("Item", {}))
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _trigger_key(account: str, region: str, pipeline: str, execution_id: str) -> dict[str, str]:
@@ -363,11 +413,25 @@ def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "
 
 
 def page_key(item: dict[str, Any]) -> str:
+    """The dedup key of an approval's page: its execution's (the escalation tiers page once per pipeline
+    execution, listing its pending approvals), or the approval's own when it names no execution."""
+    if item.get("execution_id"):
+        return f"pipeline-warden/{item['pk']}/{item['execution_id']}"
     return f"pipeline-warden/{item['pk']}/{item['sk']}"
 
 
-def resolve_page(notifier: Notifier, item: dict[str, Any]) -> None:
+def resolve_page(notifier: Notifier, item: dict[str, Any], approvals: Approvals | None = None) -> None:
     """Resolve the page of an approval that is no longer pending; called before the item is resolved,
-    so that a PagerDuty failure is retried with the event (resolving twice is harmless)."""
-    if item.get("paged"):
-        notifier.settle(page_key(item)).check()
+    so that a PagerDuty failure is retried with the event. Only while the item is still pending: once it
+    was resolved (its execution's end came first, then its own outcome), its page was resolved with it.
+    A page of the execution stays open while another approval it lists still waits (`approvals` tells);
+    the last one to leave resolves it. Items paged before pages were per execution keep their own key."""
+    if not item.get("paged") or item.get("status", PENDING_STATUS) != PENDING_STATUS:
+        return
+    key = item.get("page_key") or f"pipeline-warden/{item['pk']}/{item['sk']}"
+    if approvals is not None and item.get("execution_id") and item.get("page_key"):
+        others = [i for i in approvals.of_execution("", "", "", item["execution_id"], pk=item["pk"])
+                  if i["sk"] != item["sk"] and i.get("paged") and i.get("page_key") == key]
+        if others:
+            return
+    notifier.settle(key).check()

@@ -118,8 +118,10 @@ class ApprovalTracker:
             return self._unverified(message, region, delivery_id,
                                     f"pipeline {pipeline} in {region} of this account has no action {stage}/{action}")
         execution_id = current.execution_id if current.token == token else None
+        # Which run of the action this token belongs to, as CodePipeline says (a stage retried asks again).
+        attempt = current.action_execution_id if execution_id else None
         items = self._approvals.at_gate(account, region, pipeline, stage, action)
-        item = _match(items, execution_id, token)
+        item = _match(items, execution_id, token, attempt)
         if item is None and execution_id is None and not any(i.get("token") == token for i in items):
             # Not the latest at its stage (PARALLEL): the one pending approval there still without a token,
             # recorded from its verified Approval action event.
@@ -137,12 +139,14 @@ class ApprovalTracker:
             return self._conflict(item, message, delivery_id)
         fields = {"kind": "approval", "pipeline": pipeline, "stage": stage, "action": action, "region": region,
                   "account": account or None, "execution_id": execution_id, "token": token,
+                  "action_execution_id": attempt,
                   "review_link": links.approval_review(region, pipeline, stage, action, token),
                   "expires": _expires(message.expires_at), **definition,
                   "console_link": links.pipeline(region, pipeline)}
         key = key_of(item) if item else _key(account, region, pipeline, stage, action, execution_id or "",
-                                             again=_again(items, execution_id, token))
-        return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset(), first=(DIGEST, digest),
+                                             attempt or token)
+        return self._record(key, fields, since=None, owner=delivery_id, keep=frozenset({"action_execution_id"}),
+                            first=(DIGEST, digest),
                             message=message)
 
     def _unverified(self, message: ManualApprovalMessage, region: str, delivery_id: str,
@@ -180,7 +184,8 @@ class ApprovalTracker:
         state = self._codepipeline.state(event.account, event.region, d.pipeline)
         current = None if isinstance(state, Unknown) else action_state(state, d.stage, d.action)
         # The token of this execution's approval, when GetPipelineState shows this execution at the stage.
-        mine = current is not None and current.execution_id == d.execution_id and current.status == "InProgress"
+        mine = current is not None and current.execution_id == d.execution_id and current.status == "InProgress" \
+            and current.action_execution_id in (None, d.action_execution_id)  # not a later request's token
         token = current.token if mine and current else None
         items = self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action)
         item = _match(items, d.execution_id, token, d.action_execution_id)
@@ -190,20 +195,23 @@ class ApprovalTracker:
                   "token": token, "action_execution_id": d.action_execution_id, **definition,
                   "review_link": token and links.approval_review(event.region, d.pipeline, d.stage, d.action, token)}
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
-                                             d.execution_id,
-                                             again=_again(items, d.execution_id, token or d.action_execution_id))
+                                             d.execution_id, d.action_execution_id or token)
         return self._record(key, fields, since=event.time, owner=event.id, keep=FROM_MESSAGE)
 
     def _record(self, key: dict[str, str], fields: dict[str, Any], *, since: Any, owner: str,
                 keep: frozenset[str], first: tuple[str, str] | None = None,
                 message: ManualApprovalMessage | None = None) -> dict[str, Any]:
-        item = self._approvals.record(key, fields, since=since, keep=keep, first=first)
+        item = self._approvals.record(key, fields, since=since, keep=keep, first=first, claim=("needed", owner))
         if item is None:
             current = self._approvals.get(key) if first else {}
             if message is not None and first and current.get(first[0], first[1]) != first[1]:
                 return self._conflict(current, message, owner)  # another message won the race
             return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
-        claimed = self._approvals.claim(key, "needed", owner)
+        if item.get("needed_sent"):
+            return {"status": "merged", "approval": key["sk"]}  # told already
+        # Claimed in the record's own write when nobody held it; else held by another delivery (its retry,
+        # or a claim stale enough to take over, is one more conditional write).
+        claimed = item if item.get("needed_owner") == owner else self._approvals.claim(key, "needed", owner)
         if claimed is None:
             return {"status": "merged", "approval": key["sk"]}
         who = {} if claimed.get("author") else self._who(claimed)
@@ -247,14 +255,17 @@ class ApprovalTracker:
         outcome = OUTCOMES[d.state]
         item = _match(self._approvals.at_gate(event.account, event.region, d.pipeline, d.stage, d.action),
                       d.execution_id, None, d.action_execution_id) or {}
+        # An approval Warden never saw is recorded with what CodePipeline says of it (its execution and
+        # action execution), under a key of its own: a later request of the same execution is another one.
         key = key_of(item) if item else _key(event.account, event.region, d.pipeline, d.stage, d.action,
-                                             d.execution_id)
+                                             d.execution_id, d.action_execution_id)
         result = d.execution_result
         fields = {"kind": "approval", "pipeline": d.pipeline, "stage": d.stage, "action": d.action,
                   "region": event.region, "account": event.account, "execution_id": d.execution_id,
+                  "action_execution_id": d.action_execution_id,
                   "comment": result.external_execution_summary if result else None,
                   "approver": self._approver(event, d.stage, d.action) if outcome in TOLD else None}
-        resolve_page(self._notifier, item)
+        resolve_page(self._notifier, item, self._approvals)
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
         if before is None:
@@ -272,7 +283,7 @@ class ApprovalTracker:
     def _approver(self, event: ActionExecutionStateChange, stage: str, action: str) -> str | None:
         """`updatedBy` of the action execution (the event does not say who approved); None when unknown."""
         found = self._codepipeline.approver(event.account, event.region, event.detail.pipeline,
-                                            event.detail.execution_id, stage, action)
+                                            event.detail.execution_id, stage, action, event.detail.action_execution_id)
         return None if isinstance(found, Unknown) else found
 
     # -- executions --------------------------------------------------------------------------------
@@ -293,7 +304,9 @@ class ApprovalTracker:
         d = event.detail
         closed = []
         for item in self._approvals.of_execution(event.account, event.region, d.pipeline, d.execution_id):
-            resolve_page(self._notifier, item)
+            if item.get("since", "") > iso(event.time):
+                continue  # asked again after this end (the stage retried, the execution resumed): still pending
+            resolve_page(self._notifier, item, self._approvals)
             if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
                                        tell=False) is not None:
                 closed.append(item["sk"])
@@ -315,33 +328,36 @@ def _expires(at: datetime | None) -> str | None:
 
 
 def _key(account: str, region: str, pipeline: str, stage: str, action: str, execution_id: str,
-         again: str | None = None) -> dict[str, str]:
-    """The first request of an execution at an action is keyed by the execution; a request after it was
-    decided (the stage retried) by its token or action execution id as well: a new approval."""
-    sk = gate(stage, action) + execution_id + (f"#{again}" if again else "")
+         attempt: str | None = None) -> dict[str, str]:
+    """An approval is keyed by what CodePipeline says of it: the execution and the action execution id
+    (else the token), so that a request made again in the same execution (the stage retried) is another
+    approval whichever of its inputs, or of the first request's, arrives first."""
+    sk = gate(stage, action) + execution_id + (f"#{attempt}" if attempt else "")
     return {"pk": approval_pk(account, region, pipeline), "sk": sk}
-
-
-def _again(items: list[dict[str, Any]], execution_id: str | None, attempt: str | None) -> str | None:
-    """`attempt` when the execution already had an approval here (a new request after a decision)."""
-    return attempt if execution_id and any(i.get("execution_id") == execution_id for i in items) else None
 
 
 def _match(items: list[dict[str, Any]], execution_id: str | None, token: str | None,
            action_execution_id: str | None = None) -> dict[str, Any] | None:
-    """The approval these inputs speak of: the same token; else the same execution, unless the action
-    execution id differs, or the approval was decided and the token differs (a request made again after
-    a decision). A pending one first. While pending, the message's token may replace the one recorded."""
+    """The approval these inputs speak of: the same token or action execution id; else the same execution,
+    unless what CodePipeline says tells them apart: another action execution id, or, once decided, another
+    token (a request made again after a decision must not be swallowed by it). A pending one first. While
+    pending, the message's token may replace the one recorded."""
     def fits(item: dict[str, Any]) -> bool:
         if token and item.get("token") == token:
+            return True
+        if action_execution_id and item.get("action_execution_id") == action_execution_id and \
+                item.get("execution_id") in (None, execution_id):
             return True
         if not execution_id or item.get("execution_id") != execution_id:
             return False
         if action_execution_id and item.get("action_execution_id") not in (None, action_execution_id):
             return False
-        return item.get("status") == PENDING_STATUS or not (token and item.get("token") not in (None, token))
+        if item.get("status") == PENDING_STATUS:
+            return True
+        return not (token and item.get("token") not in (None, token))
 
     found = [i for i in items if fits(i)]
-    found.sort(key=lambda i: (bool(token) and i.get("token") == token, i.get("status") == PENDING_STATUS),
-               reverse=True)
+    found.sort(key=lambda i: (bool(token) and i.get("token") == token,
+                              bool(action_execution_id) and i.get("action_execution_id") == action_execution_id,
+                              i.get("status") == PENDING_STATUS), reverse=True)
     return found[0] if found else None

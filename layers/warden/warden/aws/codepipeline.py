@@ -149,13 +149,15 @@ class CodePipelineGateway:
         return self._call(account, region, f"ListActionExecutions {pipeline}/{execution_id}", read)
 
     def action_run(self, account: str | None, region: str | None, pipeline: str, execution_id: str,
-                   stage: str, action: str) -> dict[str, Any] | None | Unknown:
-        """The latest run of one action in one execution; None when the execution did not run it."""
+                   stage: str, action: str, action_execution_id: str | None = None) -> dict[str, Any] | None | Unknown:
+        """The latest run of one action in one execution (that run, given its `action_execution_id`, when
+        CodePipeline lists it: a stage retried runs the action again); None when the execution did not run it."""
         runs = self.action_executions(account, region, pipeline, execution_id)
         if isinstance(runs, Unknown):
             return runs
         mine = [r for r in runs if (r.get("stageName"), r.get("actionName")) == (stage, action)]
-        return max(mine, key=_updated, default=None)
+        exact = [r for r in mine if action_execution_id and r.get("actionExecutionId") == action_execution_id]
+        return max(exact or mine, key=_updated, default=None)
 
     def failed_action(self, account: str | None, region: str | None, pipeline: str,
                       execution_id: str) -> dict[str, Any] | None | Unknown:
@@ -173,18 +175,20 @@ class CodePipelineGateway:
         return None
 
     def approver(self, account: str | None, region: str | None, pipeline: str, execution_id: str,
-                 stage: str, action: str) -> str | None | Unknown:
+                 stage: str, action: str, action_execution_id: str | None = None) -> str | None | Unknown:
         """Who decided an approval (`updatedBy` of its action execution); None when CodePipeline names nobody."""
-        run = self.action_run(account, region, pipeline, execution_id, stage, action)
+        run = self.action_run(account, region, pipeline, execution_id, stage, action, action_execution_id)
         return run if isinstance(run, Unknown) else (run or {}).get("updatedBy")
 
     def approval(self, account: str | None, region: str | None, pipeline: str, stage: str, action: str, *,
                  execution_id: str | None = None, token: str | None = None,
-                 state: dict[str, Any] | Unknown | None = None) -> ApprovalStatus | Unknown:
+                 state: dict[str, Any] | Unknown | None = None,
+                 action_execution_id: str | None = None) -> ApprovalStatus | Unknown:
         """Whether an approval is still pending, as CodePipeline shows it.
 
         Positive evidence only: pending is False when the action shows a final status, or runs with a
-        different token, for this execution. A pipeline that cannot be read, or that does not show the
+        different token or action execution id (the stage retried, the approval asked again), for this
+        execution. A pipeline that cannot be read, or that does not show the
         action at all (deleted, renamed, another region), is Unknown. `state`: a GetPipelineState answer
         already read (a sweep reads each pipeline once).
         """
@@ -197,17 +201,21 @@ class CodePipelineGateway:
             return Unknown(f"pipeline {pipeline} has no action {stage}/{action}", "not_found")
         if execution_id and current.execution_id and current.execution_id != execution_id:
             # Another execution is the stage's latest (PARALLEL mode): ask about this one.
-            run = self.action_run(account, region, pipeline, execution_id, stage, action)
+            run = self.action_run(account, region, pipeline, execution_id, stage, action, action_execution_id)
             if isinstance(run, Unknown):
                 return run
             if run is None:
                 return Unknown(f"execution {execution_id} shows no run of {stage}/{action}", "not_found")
             status = run.get("status")
-            return ApprovalStatus(status == "InProgress", status, token, execution_id)
+            moved_on = bool(action_execution_id and run.get("actionExecutionId")
+                            and run["actionExecutionId"] != action_execution_id)
+            return ApprovalStatus(status == "InProgress" and not moved_on, status, token, execution_id)
         if current.status in FINAL_ACTION_STATUSES:
             return ApprovalStatus(False, current.status, current.token, current.execution_id)
         if current.status == "InProgress":
-            moved_on = bool(token and current.token and current.token != token)
+            moved_on = bool(token and current.token and current.token != token) or bool(
+                action_execution_id and current.action_execution_id
+                and current.action_execution_id != action_execution_id)
             return ApprovalStatus(not moved_on, current.status, current.token, current.execution_id)
         return Unknown(f"{stage}/{action} shows status {current.status or 'none'}", "error")
 
@@ -226,6 +234,7 @@ class LatestAction:
     execution_id: str | None  # the stage's latest pipeline execution
     status: str | None
     token: str | None
+    action_execution_id: str | None = None  # which run of the action (a stage retried runs it again)
 
 
 def action_state(state: dict[str, Any], stage: str, action: str) -> LatestAction | None:
@@ -237,7 +246,7 @@ def action_state(state: dict[str, Any], stage: str, action: str) -> LatestAction
             if found.get("actionName") == action:
                 latest = found.get("latestExecution") or {}
                 return LatestAction((stage_state.get("latestExecution") or {}).get("pipelineExecutionId"),
-                                   latest.get("status"), latest.get("token"))
+                                    latest.get("status"), latest.get("token"), latest.get("actionExecutionId"))
     return None
 
 

@@ -112,6 +112,13 @@ class Delivery:
     failures: list[tuple[str, BaseException]] = field(default_factory=list)
 
     @property
+    def page_failed(self) -> str | None:
+        """Why the page was not triggered (refused or failed), None when it was or none was asked: the
+        owner of the notification must not count it as told (warden.router.incidents)."""
+        return next((f"{type(exc).__name__}: {exc}" for name, exc in self.failures
+                     if name.startswith("page:trigger:")), None)
+
+    @property
     def complete(self) -> bool:
         """Nothing is left that a retry could still do (a permanent refusal is not retried)."""
         return all(is_permanent(exc) for _, exc in self.failures)

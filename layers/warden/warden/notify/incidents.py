@@ -11,6 +11,10 @@ The same item keeps the time of the latest success (`last_success_at`), so that:
 The opener owns the notifications until they went out (`notified`). Which of them went out is kept on
 the item (warden.notify.effects), so a retry, or another failure event taking over the claim of an
 opener that died (claimed longer ago than any invocation lives), redoes only what is missing.
+An incident is notified only once PagerDuty accepted its page: a page refused (a 400, a secret without a
+routing key) or failed past every retry is kept on the item (`page_failed`, with the reason), and the
+redrive of that event, or the pipeline's next failure event, takes the claim over and pages; the
+messages that went out are not repeated.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class Incidents:
                 TableName=self._table, Key=_key(key), ReturnValues="ALL_NEW",
                 UpdateExpression="SET #s = :open, dedup_key = :key, #o = :me, claimed_at = :now, #n = :false, "
                                  "opened_at = :at, execution_id = :exec, summary = :summary "
-                                 f"REMOVE {DONE_ATTR}, resolved_at, resolved_by",
+                                 f"REMOVE {DONE_ATTR}, resolved_at, resolved_by, page_failed",
                 ConditionExpression="(attribute_not_exists(#s) OR #s = :resolved) AND "
                                     "(attribute_not_exists(last_success_at) OR last_success_at < :at)",
                 ExpressionAttributeNames={"#s": "status", "#o": "owner", "#n": "notified"},
@@ -85,8 +89,10 @@ class Incidents:
             return self._ddb.update_item(
                 TableName=self._table, Key=_key(key), ReturnValues="ALL_NEW",
                 UpdateExpression="SET #o = :me, claimed_at = :now",
-                ConditionExpression="#s = :open AND #n = :false AND "
-                                    "(#o = :me OR attribute_not_exists(claimed_at) OR claimed_at < :stale)",
+                # A page that failed (refused, or failed past every retry) is retried by the next failure
+                # event whoever owned it: the incident is not told until on-call is paged.
+                ConditionExpression="#s = :open AND #n = :false AND (#o = :me OR attribute_exists(page_failed) "
+                                    "OR attribute_not_exists(claimed_at) OR claimed_at < :stale)",
                 ExpressionAttributeNames={"#s": "status", "#o": "owner", "#n": "notified"},
                 ExpressionAttributeValues={":open": {"S": "open"}, ":false": {"BOOL": False},
                                            ":me": {"S": event_id}, ":now": {"S": claimed}, ":stale": {"S": stale}},
@@ -95,9 +101,16 @@ class Incidents:
             return None
 
     def notified(self, key: str) -> None:
-        self._ddb.update_item(TableName=self._table, Key=_key(key), UpdateExpression="SET #n = :true",
+        self._ddb.update_item(TableName=self._table, Key=_key(key),
+                              UpdateExpression="SET #n = :true REMOVE page_failed",
                               ExpressionAttributeNames={"#n": "notified"},
                               ExpressionAttributeValues={":true": {"BOOL": True}})
+
+    def page_failed(self, key: str, reason: str) -> None:
+        """The page did not go out (`reason`): the incident stays open and un-notified, with the reason on
+        the item for whoever looks, and the next failure event of the pipeline, or the redrive, pages."""
+        self._ddb.update_item(TableName=self._table, Key=_key(key), UpdateExpression="SET page_failed = :r",
+                              ExpressionAttributeValues={":r": {"S": reason[:1000]}})
 
     def succeeded(self, key: str, *, at: datetime) -> Incident | None:
         """Record a success at `at`; returns the open incident it supersedes (to resolve), if any. A success

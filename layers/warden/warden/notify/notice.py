@@ -72,6 +72,10 @@ class Notice:
     # A configuration document that does not validate: its SSM parameter, and what runs instead of it.
     parameter: str | None = None
     using: str | None = None
+    # An escalation of several approvals of one execution (warden.approvals.escalator): the others waiting.
+    also_waiting: list[str] = field(default_factory=list)
+    # Paging is broken (warden.notify.paging): why PagerDuty, or its secret, refused this notice's page.
+    not_paged: str | None = None
 
     @property
     def short_commit(self) -> str | None:

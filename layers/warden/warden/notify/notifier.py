@@ -9,14 +9,16 @@ PagerDuty outage retries with backoff and must not hold a message back.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from warden.core.documents import Documents
 from warden.core.log import logger
 from warden.core.text import LIMITS, clean
-from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
+from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure, is_permanent
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
+from warden.notify.paging import PagingHealth
 from warden.notify.render import all_links, render, render_chat, title
 from warden.notify.rules import Decision, RoutingConfig, decide, page_policy
 from warden.notify.sns import Publisher
@@ -33,10 +35,14 @@ LOW_URGENCY = {"critical": "warning", "high": "warning"}
 
 
 class Notifier:
-    def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None) -> None:
+    def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None,
+                 paging: PagingHealth | None = None) -> None:
+        """`paging`: where a refused page is recorded, so that the team hears once per reason that paging
+        is broken (warden.notify.paging); without it a refusal is only logged and counted."""
         self._publisher = publisher
         self._config = config
         self._pagerduty = pagerduty
+        self._paging = paging
 
     def decide(self, notice: Notice) -> Decision:
         routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
@@ -73,9 +79,33 @@ class Notifier:
                     delivery, log, f"sns:{audience}", lambda a=audience: self._publish(notice, decision, a)):
                 delivery.sent.append(audience)
         if page and self._pages(decision):
-            delivery.paged = _once(delivery, log, f"page:trigger:{page}",
-                                   lambda: self.page(page, notice, decision, summary))
+            name = f"page:trigger:{page}"
+            before = name in log.done
+            delivery.paged = _once(delivery, log, name, lambda: self.page(page, notice, decision, summary))
+            refused = next((exc for n, exc in delivery.failures if n == name and is_permanent(exc)), None)
+            if refused is not None:
+                self._refused(notice, refused, delivery)
+            elif delivery.paged and not before and self._paging is not None:
+                self._paging.works()
         return delivery
+
+    def _refused(self, notice: Notice, exc: BaseException, delivery: Delivery) -> None:
+        """PagerDuty, or its secret, refused the page: a retry cannot help, somebody must fix it. Counted
+        (`PagingBroken`) every time; the team is told once per change of reason (warden.notify.paging)."""
+        reason = f"{type(exc).__name__}: {exc}"
+        logger.error("paging is broken: on-call was not paged", extra={"event": notice.event, "reason": reason[:1000]})
+        _metric("PagingBroken")
+        if self._paging is None or not self._publisher.has("team") or not self._paging.refused(reason):
+            return
+        told = replace(notice, links=dict(notice.links), not_paged=reason + " (fix it, then redrive the "
+                       "dead-lettered event: the incident stays open and unpaged until a page goes out)")
+        try:
+            self._publisher.publish("team", render(told, Decision(("team",), "high", rule="paging is broken")),
+                                    structured=True)
+        except Exception as failed:  # noqa: BLE001 (the next refusal tells it)
+            self._paging.forget(reason)
+            count_failure("sns:team:paging", failed)
+            delivery.failures.append(("sns:team:paging", failed))
 
     def settle(self, dedup_key: str, *, log: EffectLog | None = None) -> Delivery:
         """Resolve a page at most once per `log` (resolving is harmless when there is nothing open)."""
@@ -123,6 +153,15 @@ class Notifier:
         """Resolve a page (harmless when there is none, or it is resolved already)."""
         if self._pagerduty is not None:
             self._pagerduty.resolve(dedup_key)
+
+
+def _metric(name: str) -> None:
+    try:
+        from aws_lambda_powertools import Metrics
+
+        Metrics().add_metric(name=name, unit="Count", value=1)  # the handler's Metrics flushes it
+    except Exception:  # noqa: BLE001 (a metric must never cost the notification)
+        logger.debug("metric not recorded", extra={"metric": name})
 
 
 def _once(delivery: Delivery, log: EffectLog, name: str, effect: Any) -> bool:

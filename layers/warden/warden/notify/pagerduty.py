@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from warden.core.clock import now
 from warden.core.errors import PermanentError
 
 SEVERITY = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
@@ -94,22 +95,56 @@ class PagerDutyMisconfigured(PermanentError):
 
 
 KEY_FIELDS = ("routing_key", "integration_key")  # PagerDuty's UI calls the Events API v2 key "Integration Key"
+SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes (of Warden's clock)
 
 
-def routing_key_from_secret(secret_string: str) -> str:
-    """The secret holds the key itself, or JSON with `routing_key` (or `integration_key`)."""
-    try:
-        doc = json.loads(secret_string)
-    except ValueError:
-        doc = None
-    if isinstance(doc, dict):
+def routing_key_from_secret(secret_string: Any) -> str:
+    """The documented shapes: a SecretString holding the key itself, or a JSON object with `routing_key`
+    (or `integration_key`). Anything else is PagerDutyMisconfigured, saying which shape was found and
+    never a value (this is a secret)."""
+    if not isinstance(secret_string, str):
+        raise PagerDutyMisconfigured("the PagerDuty secret has no SecretString (a binary secret?): store the "
+                                     "routing key as text, or JSON with routing_key")
+    text = secret_string.strip()
+    if text[:1] in ("{", "[", '"'):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise PagerDutyMisconfigured("the PagerDuty secret looks like JSON but does not parse: store the "
+                                         "routing key as text, or JSON with routing_key") from None
+        if not isinstance(doc, dict):
+            raise PagerDutyMisconfigured(f"the PagerDuty secret is a JSON {type(doc).__name__}, not an object "
+                                         "with routing_key: store the routing key as text, or JSON with "
+                                         "routing_key")
         key = next((doc[name] for name in KEY_FIELDS if isinstance(doc.get(name), str) and doc[name].strip()), None)
         if key is None:
             # Name the fields found, never their values: this is a secret.
             raise PagerDutyMisconfigured(f"the PagerDuty secret has no {' or '.join(KEY_FIELDS)} "
                                          f"(fields: {', '.join(sorted(map(str, doc))) or 'none'})")
-        return key.strip()
-    key = secret_string.strip()
-    if not key or any(c.isspace() for c in key):
+        text = key.strip()
+    if not text or any(c.isspace() or not c.isprintable() for c in text):
         raise PagerDutyMisconfigured("the PagerDuty secret is neither a routing key nor JSON with routing_key")
-    return key
+    return text
+
+
+class RoutingKey:
+    """The routing key, read from its secret (`read()`: the GetSecretValue answer) and cached for `max_age`
+    seconds of Warden's clock (warden.core.clock), so that a replayed story sees a fix at the story's time,
+    not the wall clock's. Only a key that passed validation is cached: a secret fixed after a refusal is
+    used by the very next page. Powertools' SecretsProvider is not used for this cache: it ages on the
+    wall clock, and caches what it read whatever it holds."""
+
+    def __init__(self, read: Callable[[], dict[str, Any]], *, max_age: int = SECRET_SECONDS) -> None:
+        self._read = read
+        self._max_age = max_age
+        self._cached: tuple[float, str] | None = None  # (read at, key), seconds on Warden's clock
+
+    def __call__(self) -> str:
+        at = now().timestamp()
+        if self._cached is not None and self._cached[0] <= at < self._cached[0] + self._max_age:
+            return self._cached[1]
+        self._cached = None
+        answer = self._read()
+        key = routing_key_from_secret(answer.get("SecretString"))
+        self._cached = (at, key)
+        return key

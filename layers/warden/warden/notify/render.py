@@ -58,7 +58,7 @@ FACT_LIMITS = {
     "Commit": LIMITS["error"], "Author": LIMITS["author"], "Trigger": LIMITS["name"],
     "Error": LIMITS["error"], "Note": LIMITS["note"], "Decided by": LIMITS["author"] * 2,
     "Comment": LIMITS["note"], "Account": 40, "State": 40, "Duration": 40, "Waiting for": 40, "Expires": 40,
-    "Not confirmed": LIMITS["error"],
+    "Not confirmed": LIMITS["error"], "Not paged": LIMITS["error"],
 }
 TITLE_LIMIT = 250
 
@@ -75,6 +75,8 @@ def title(notice: Notice) -> str:
     template = TITLES.get(notice.event, "{name}: " + notice.event)
     if notice.event.startswith("deployment.") and notice.state == "STOP" and notice.stopped_by:
         template = "{name}: deployment {deployment} was stopped by " + clean(notice.stopped_by, LIMITS["author"])
+    if notice.not_paged:
+        template = "Paging is broken, on-call was not paged: " + template
     name = LIMITS["name"]
     return clean(template.format(
         name=clean(notice.subject_name or "pipeline", name), stage=clean(_stage_of(notice), name * 2),
@@ -103,12 +105,14 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Error", notice.error_fact),
         ("Waiting for", notice.age), ("Expires", notice.expires), ("Note", notice.custom_data),
         ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
+        ("Not paged", notice.not_paged),
         ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
         ("Not acted on", notice.not_acted_on),
         ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
         ("Parameter", notice.parameter), ("In use instead", notice.using),
         *(("Finding", finding) for finding in notice.findings),
+        *(("Also waiting", waiting) for waiting in notice.also_waiting),
         ("Account", f"{notice.account} ({notice.region})"),
     ]
     shown = [(label, clean(value, FACT_LIMITS.get(label, FACT_LIMIT))) for label, value in rows if value]

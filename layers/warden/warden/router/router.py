@@ -172,7 +172,9 @@ class NotificationRouter:
             self._releases.fill(notice)  # never raises: a page without its release beats no page
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
                                           page=incident.dedup_key)
-        if delivery.complete:  # a permanent refusal is not retried: the incident is told as far as it can be
+        if delivery.page_failed:  # on-call was not paged: the redrive, or the next failure, pages
+            self._incidents.page_failed(key, delivery.page_failed)
+        elif delivery.complete:
             self._incidents.notified(key)
         delivery.check()
         return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": delivery.sent,

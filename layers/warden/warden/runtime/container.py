@@ -38,8 +38,6 @@ if TYPE_CHECKING:
     from warden.rollback.trigger import RollbackTrigger
     from warden.router.router import NotificationRouter
 
-SECRET_SECONDS = 300  # a rotated routing key is picked up within five minutes
-
 
 class Container:
     def __init__(self, clients: Clients | None = None, settings: Settings | None = None, *,
@@ -170,25 +168,21 @@ class Container:
     @cached_property
     def _notifier(self) -> Notifier:
         from warden.notify.notifier import Notifier
+        from warden.notify.paging import PagingHealth
         from warden.notify.sns import Publisher
 
+        paging = PagingHealth(self.clients.dynamodb, self.settings.state_table) if self.settings.state_table else None
         return Notifier(publisher=Publisher(self.clients.sns, self.settings.topics), config=self.config,
-                        pagerduty=self.pagerduty())
+                        pagerduty=self.pagerduty(), paging=paging)
 
     def pagerduty(self) -> PagerDuty | None:
         """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""
         arn = self.settings.pagerduty_secret_arn
         if not arn:
             return None
-        from warden.notify.pagerduty import PagerDuty, routing_key_from_secret  # urllib: on first use
+        from warden.notify.pagerduty import PagerDuty, RoutingKey  # urllib: on first use
 
-        def routing_key() -> str:
-            from aws_lambda_powertools.utilities.parameters import SecretsProvider
-
-            if not hasattr(self, "_secrets"):
-                self._secrets = SecretsProvider(boto3_client=self.clients.secretsmanager)
-            return routing_key_from_secret(self._secrets.get(arn, max_age=SECRET_SECONDS))
-
+        routing_key = RoutingKey(lambda: self.clients.secretsmanager.get_secret_value(SecretId=arn))
         return PagerDuty(self.settings.pagerduty_url, routing_key, backoff=self.settings.pagerduty_backoff_seconds)
 
     @cached_property

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from warden.core.clock import now
 from warden.core.documents import ConfigUnreadable, InvalidDocument
 from warden.core.errors import PermanentError
 from warden.core.log import logger
@@ -174,7 +174,8 @@ def for_environment(kind: str, document: BaseModel, environment: str) -> BaseMod
 
 
 class ConfigStore:
-    """Documents for one container: SSM first, then the model's defaults; cached for `max_age` seconds,
+    """Documents for one container: SSM first, then the model's defaults; cached for `max_age` seconds of
+    Warden's clock,
     found or not, so that a steady stream of events costs no SSM call and no re-validation. Defaults that
     stand in for a document SSM would not show (throttling, an outage) are not cached, and `fallback(kind)`
     says "unreadable" (or "invalid" for a broken document), so that a function that changes other people's
@@ -196,13 +197,19 @@ class ConfigStore:
 
     def get(self, kind: str) -> BaseModel:
         cached = self._cache.get(kind)
-        if cached and cached[0] > time.monotonic():
+        if cached and self._fresh(cached[0]):
             return cached[1]
         self._fallback.pop(kind, None)
         document = for_environment(kind, self._load(kind), self._environment)
         if self._fallback.get(kind) != "unreadable":
-            self._cache[kind] = (time.monotonic() + self._max_age, document)
+            self._cache[kind] = (now().timestamp(), document)
         return document
+
+    def _fresh(self, read_at: float) -> bool:
+        """Read less than `max_age` seconds ago on Warden's clock (warden.core.clock): a replayed story sees
+        a changed document at the story's time. A clock that went back (a replay's earlier step) reads
+        again."""
+        return read_at <= now().timestamp() < read_at + self._max_age
 
     def fallback(self, kind: str) -> str | None:
         """Why the last `get(kind)` did not return the stored document: "unreadable" (the defaults) or
@@ -215,10 +222,10 @@ class ConfigStore:
         input is dead-lettered with the reason). For documents whose defaults act (rollback): a `dry_run`
         document that cannot be read must not become an `enforce` default."""
         cached = self._cache.get(kind)
-        if cached and cached[0] > time.monotonic() and kind not in self._fallback:  # not defaults `get` cached
+        if cached and self._fresh(cached[0]) and kind not in self._fallback:  # not defaults `get` cached
             return cached[1]
         document = for_environment(kind, self._load(kind, strict=True), self._environment)
-        self._cache[kind] = (time.monotonic() + self._max_age, document)
+        self._cache[kind] = (now().timestamp(), document)
         return document
 
     def _load(self, kind: str, strict: bool = False) -> BaseModel:
@@ -229,7 +236,7 @@ class ConfigStore:
             self._provider = SSMProvider(boto3_client=self._ssm)
         name = f"{self._prefix}/{kind}"
         try:
-            raw = self._provider.get(name, max_age=self._max_age)
+            raw = self._provider.get(name, max_age=0, force_fetch=True)  # cached above, on Warden's clock
         except GetParameterError as exc:
             if "ParameterNotFound" not in repr(exc.__cause__ or exc):
                 if strict:
