@@ -795,6 +795,8 @@ class RollbackTrigger:
         # Each publish and the page are effects of the incident: a retry redoes only what did not happen.
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
                                           page=incident.dedup_key, summary=summary)
-        if delivery.complete:
+        if delivery.page_failed:  # on-call was not paged: the redrive, or the stage's next incident, pages
+            self._incidents.page_failed(key, delivery.page_failed)
+        elif delivery.complete:
             self._incidents.notified(key)
         delivery.check()
