@@ -15,7 +15,7 @@ every step works. Per command:
   must work), and the value, stored in the embedded world's SSM, is read by the functions' configuration
   store as written (no defaults, no last valid version in its place).
 - `aws cloudformation create-stack-set`: the template file exists (its parameters are checked by
-  tests/integration/test_workload_template.py).
+  tests/integration/template/test_workload_template.py).
 - `NAME() { aws cloudformation describe-stacks --stack-name STACK ... }` (a shell helper reading the tools
   stack's outputs): STACK is a stack that a samconfig.toml environment deploys.
 - `aws sns subscribe`: `<Output>` placeholders are outputs of template.yaml; a FilterPolicy filters on

@@ -57,7 +57,7 @@ class CallRecorder:
     """Registered once per process on every botocore session, active only while a handler runs.
 
     `access` collects every call (reads too) as (function logical id, "iam-prefix:Operation"): what
-    each function's role must allow (tests/integration/test_iam_coverage.py)."""
+    each function's role must allow (tests/integration/template/test_iam_coverage.py)."""
 
     def __init__(self) -> None:
         self.active = False

@@ -7,7 +7,7 @@ from typing import Any
 
 from tests.benchmarks.bench import CallMeter
 from tests.helpers import pipeline_world
-from tests.integration.test_ledger import ACTION_EVENT, play
+from tests.integration.ledger.test_ledger import ACTION_EVENT, play
 from warden.aws.dynamodb import to_av
 from warden.ledger.view import LedgerReader
 
@@ -78,7 +78,7 @@ def measure(world: Any, warm: Any) -> dict[str, Any]:
 
 def _events_of_story(world: Any) -> list[dict[str, Any]]:
     """The story's events as DeploymentTracker receives them (for warm-time sampling)."""
-    from tests.integration.test_ledger import story
+    from tests.integration.ledger.test_ledger import story
 
     return [e for e in story("exec-r") if isinstance(e, dict)
             and (e["detail-type"] != ACTION_EVENT or e["detail"]["type"]["category"] == "Approval")]

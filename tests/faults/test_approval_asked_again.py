@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 
 from tests.helpers import sample
-from tests.integration.test_approvals import RUN, TOKEN, approval_event, message, payments_world, started
+from tests.integration.approvals.test_approvals import RUN, TOKEN, approval_event, message, payments_world, started
 from warden.core import clock
 from warden_local.replay import Replayer, Scenario
 

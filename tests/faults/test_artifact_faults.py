@@ -26,7 +26,7 @@ import pytest
 
 from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS
 from tests.helpers import EVENTS
-from tests.integration.test_artifacts import BUCKET, T0, bucket_world, cloudtrail, start
+from tests.integration.artifacts.test_artifacts import BUCKET, T0, bucket_world, cloudtrail, start
 from warden.artifacts.policy import TLS_SID
 from warden_local.replay import Step
 

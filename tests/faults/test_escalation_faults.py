@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.inject import BOTOCORE_ATTEMPTS
 from tests.helpers import write_scenario
-from tests.integration.test_approvals import RUN, gated_requests, gated_world, started
+from tests.integration.approvals.test_approvals import RUN, gated_requests, gated_world, started
 from warden.core.clock import parse_iso
 from warden_local.replay import replay
 

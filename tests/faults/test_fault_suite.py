@@ -36,7 +36,7 @@ def _at(event, time):
 
 
 def story() -> list[dict]:
-    from tests.integration.test_approvals import approval_event, started
+    from tests.integration.approvals.test_approvals import approval_event, started
 
     return [
         started(FAILED_RUN, "2026-11-26T14:00:00Z"),
@@ -56,7 +56,7 @@ STORY = story()  # fixed ids: every run delivers the same events
 def play(world, faults, *, arm=None, redrive=True) -> dict:
     """Deliver the story; `arm(step_index)` arms faults before a step. Dead letters are redriven after the
     faults are cleared. Returns what was observed."""
-    from tests.integration.test_approvals import payments_world
+    from tests.integration.approvals.test_approvals import payments_world
 
     replayer = Replayer(world)
     replayer.run(Scenario("world", world=payments_world()))

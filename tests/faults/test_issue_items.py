@@ -93,7 +93,7 @@ def test_2_a_redrive_after_every_attempt_failed_repeats_no_message(world, tmp_pa
 
 
 def test_2_pagerduty_failing_mid_sweep_does_not_repeat_the_escalation_messages(world, tmp_path, faults):
-    from tests.integration.test_approvals import approval_event, payments_world, started
+    from tests.integration.approvals.test_approvals import approval_event, payments_world, started
 
     steps = [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543", "2026-11-27T09:00:02Z")},
              {"event": approval_event("STARTED")}]
@@ -143,7 +143,7 @@ def test_4_an_incident_whose_opener_died_is_taken_over_by_a_later_failure(world,
 
 
 def test_4_an_escalation_tier_whose_sweep_died_fires_on_the_next_sweep(world, tmp_path, faults):
-    from tests.integration.test_approvals import approval_event, payments_world, started
+    from tests.integration.approvals.test_approvals import approval_event, payments_world, started
 
     steps = [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543", "2026-11-27T09:00:02Z")},
              {"event": approval_event("STARTED")}]
@@ -157,7 +157,7 @@ def test_4_an_escalation_tier_whose_sweep_died_fires_on_the_next_sweep(world, tm
 
 
 def test_4_an_approval_needed_whose_first_delivery_died_is_sent_by_the_next_sweep(world, tmp_path, faults):
-    from tests.integration.test_approvals import approval_event, message, payments_world, started
+    from tests.integration.approvals.test_approvals import approval_event, message, payments_world, started
 
     replay([write_scenario(tmp_path, [{"event": started("8f14e45f-ceea-467a-9a36-dedd4bea2543",
                                                         "2026-11-27T09:00:02Z")}], world=payments_world())],
@@ -177,14 +177,14 @@ RUN = "8f14e45f-ceea-467a-9a36-dedd4bea2543"
 
 
 def approval_world(world, tmp_path):
-    from tests.integration.test_approvals import payments_world, started
+    from tests.integration.approvals.test_approvals import payments_world, started
 
     replay([write_scenario(tmp_path, [{"event": started(RUN, "2026-11-27T09:00:02Z")}], world=payments_world(),
                            name="w.json")], world=world)
 
 
 def test_5_pipeline_succeeded_before_the_approval_event_still_tells_the_approval(world, tmp_path, faults):
-    from tests.integration.test_approvals import approval_event
+    from tests.integration.approvals.test_approvals import approval_event
 
     approval_world(world, tmp_path)
     done = at(sample("codepipeline/pipeline-succeeded.json", **{"execution-id": RUN}), "2026-11-27T10:00:00Z")
@@ -197,7 +197,7 @@ def test_5_pipeline_succeeded_before_the_approval_event_still_tells_the_approval
 
 
 def test_5_a_second_request_in_the_same_execution_is_a_new_approval(world, tmp_path, faults):
-    from tests.integration.test_approvals import approval_event
+    from tests.integration.approvals.test_approvals import approval_event
 
     approval_world(world, tmp_path)
     second = {"action-execution-id": "9c1d7e3a-5b2f-4a8c-9e6d-000000000002"}
@@ -218,7 +218,7 @@ def test_5_a_second_request_in_the_same_execution_is_a_new_approval(world, tmp_p
 def ledger_run(world):
     """One approved run of the ledger story's pipeline, event by event; yields (delivery, deliver)."""
     from tests.helpers import pipeline_world
-    from tests.integration import test_ledger as story
+    from tests.integration.ledger import test_ledger as story
     from warden.core import clock
     from warden_local import fakes
     from warden_local.replay import Replayer, Scenario

@@ -31,7 +31,7 @@ FAILURES = {"CodePipeline Action Execution State Change", "CodePipeline Stage Ex
 
 
 def failure_then_recovery() -> list[dict]:
-    from tests.integration.test_approvals import started
+    from tests.integration.approvals.test_approvals import started
 
     # The failed run's start says what its failure events say (the started sample is the other run's).
     start = sample("codepipeline/pipeline-failed.json")
@@ -47,7 +47,7 @@ def failure_then_recovery() -> list[dict]:
 
 
 def approval_story() -> list[dict]:
-    from tests.integration.test_approvals import approval_event, started
+    from tests.integration.approvals.test_approvals import approval_event, started
 
     return [started(OK_RUN, "2026-11-27T09:00:02Z"),
             approval_event("STARTED"),
@@ -107,7 +107,7 @@ def _settled(value):
 def deliver(world, story: list[dict], order: list[dict]) -> dict:
     """CodePipeline's own state is the story's end (every event has happened before any is delivered); the
     deliveries then reach Warden's functions in `order`, all at DELIVERED_AT."""
-    from tests.integration.test_approvals import payments_world
+    from tests.integration.approvals.test_approvals import payments_world
     from warden_local import fakes
 
     replayer = Replayer(world)
@@ -194,11 +194,11 @@ DELIVERY_FIELDS = CLAIM_FIELDS | {"claimed_at", "claimed_s", "intent_at", "marke
 
 
 def alarm_story():
-    """(event, when it happened) of the rollback story (tests/integration/test_rollback.story_steps): two
+    """(event, when it happened) of the rollback story (tests/integration/rollback/test_rollback.story_steps): two
     releases, the alarm into ALARM 20 minutes after the second deployed, OK at +22, ALARM again at +24, and the
     SNS message of the first transition."""
     from tests import rollback_story as story
-    from tests.integration.test_rollback import T1, two_releases
+    from tests.integration.rollback.test_rollback import T1, two_releases
 
     end = story.deploy_end(T1)
     events = [s["event"] for s in two_releases()] + [

@@ -73,7 +73,7 @@ def stopping():
 
 
 def codedeploy():
-    from tests.integration.test_rollback import codedeploy_world, deploy_step
+    from tests.integration.rollback.test_rollback import codedeploy_world, deploy_step
 
     fired = T1 + timedelta(minutes=4)
     done = fired + timedelta(minutes=6)

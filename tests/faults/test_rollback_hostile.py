@@ -17,7 +17,7 @@ import pytest
 from tests import rollback_story as story
 from tests.faults.inject import BOTOCORE_ATTEMPTS, LAMBDA_ATTEMPTS
 from tests.helpers import EVENTS, effects
-from tests.integration.test_rollback import (
+from tests.integration.rollback.test_rollback import (
     E1,
     E2,
     T1,
@@ -29,7 +29,7 @@ from tests.integration.test_rollback import (
     skipped_because,
     triggers,
 )
-from tests.integration.test_rollback import two_releases as releases
+from tests.integration.rollback.test_rollback import two_releases as releases
 from warden_local import fakes
 from warden_local.fakes import codedeploy_state, codepipeline_state
 from warden_local.fakes.codepipeline import rollback_execution_id
@@ -529,7 +529,7 @@ def test_a_codedeploy_rollback_page_is_resolved_when_the_rollback_deployment_suc
 
 # -- the validation hook under a read throttle -----------------------------------------------------
 def _hook_world(world):
-    from tests.integration.test_validation_hook import setup
+    from tests.integration.rollback.test_validation_hook import setup
 
     return setup(world)
 

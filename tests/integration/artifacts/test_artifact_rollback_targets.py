@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from tests.helpers import EVENTS
-from tests.integration.test_artifacts import BUCKET, T0, start, sweep, writes
+from tests.integration.artifacts.test_artifacts import BUCKET, T0, start, sweep, writes
 from warden.core.clock import iso
 from warden_local.replay import Step
 
@@ -118,7 +118,7 @@ def _targets(world: Any, execution: str) -> str:
 
 
 def test_a_store_that_is_not_eligible_gets_no_copy_25_days_on(world):
-    from tests.integration.test_artifacts_hostile import TEAM_BUCKET, pipeline_naming
+    from tests.integration.artifacts.test_artifacts_hostile import TEAM_BUCKET, pipeline_naming
 
     replayer = start(world, calls=pipeline_naming(TEAM_BUCKET, calls=[
         {"call": "s3:CreateBucket", "params": {"Bucket": TEAM_BUCKET}}]))
@@ -163,7 +163,7 @@ def test_a_copy_s3_refuses_is_told_per_location_and_the_other_target_is_still_ke
 
 
 def test_an_artifact_under_another_accounts_key_is_never_copied_and_is_told(world):
-    from tests.integration.test_artifacts_hostile import OTHER, OTHER_KEY, pipeline_naming
+    from tests.integration.artifacts.test_artifacts_hostile import OTHER, OTHER_KEY, pipeline_naming
 
     replayer = start(world, calls=pipeline_naming(BUCKET, OTHER_KEY))
     sweep(replayer, T0 - timedelta(days=26))

@@ -365,7 +365,7 @@ def test_given_s3_refuses_a_fix_then_the_finding_says_so_and_the_rest_is_fixed(w
 
 
 def test_with_the_read_role_a_workload_bucket_is_audited_there_and_only_reported():
-    from tests.integration.test_workload_accounts import READ_ROLE, WORKLOAD, in_workload, workload_account
+    from tests.integration.runtime.test_workload_accounts import READ_ROLE, WORKLOAD, in_workload, workload_account
     from warden_local.world import World
 
     with World(parameters={"WorkloadReadRoleName": READ_ROLE}) as world:

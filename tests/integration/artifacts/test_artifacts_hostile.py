@@ -16,7 +16,7 @@ from typing import Any
 
 import botocore.client
 
-from tests.integration.test_artifacts import (
+from tests.integration.artifacts.test_artifacts import (
     ACCOUNT,
     BUCKET,
     T0,

@@ -8,7 +8,7 @@ import json
 from datetime import timedelta
 
 from tests.helpers import pipeline_world, sample
-from tests.integration.test_artifacts import BUCKET, T0, bucket_world, feed, start, sweep, writes
+from tests.integration.artifacts.test_artifacts import BUCKET, T0, bucket_world, feed, start, sweep, writes
 from warden_local.replay import Replayer, Scenario
 
 TEAM_ONLY = {"rules": [{"name": "payments-to-the-team", "match": {"pipelines": ["payments-*"]},
@@ -101,8 +101,8 @@ def test_a_broken_artifacts_document_stops_artifact_guard_before_any_bucket(worl
 
 def test_a_broken_rollback_document_is_told_to_the_team_once(world, tmp_path):
     from tests import rollback_story as story
-    from tests.integration.test_rollback import T1, play
-    from tests.integration.test_rollback import two_releases as releases
+    from tests.integration.rollback.test_rollback import T1, play
+    from tests.integration.rollback.test_rollback import two_releases as releases
 
     def dead(doc):
         return [e for step in doc["steps"] for e in step["effects"] if e["kind"] == "dead_letter"]

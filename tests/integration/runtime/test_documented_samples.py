@@ -21,7 +21,7 @@ from warden.models import (
 )
 from warden_local.world import World
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def load(name):

@@ -9,7 +9,7 @@ import json
 import uuid
 
 from tests.helpers import effects, write_scenario
-from tests.integration.test_approvals import SCENARIOS, approval_event, message, payments_world
+from tests.integration.approvals.test_approvals import SCENARIOS, approval_event, message, payments_world
 from warden_local import fakes
 from warden_local.observe import drain
 from warden_local.replay import Replayer, replay

@@ -17,10 +17,10 @@ import jsonschema
 import pytest
 
 from tests.helpers import DEMO, EVENTS, SCHEMA, effects, sample, write_scenario
-from tests.integration.test_ledger import PIPELINE_EVENT, STAGE_EVENT, trigger
-from tests.integration.test_ledger import at as at_hour
-from tests.integration.test_ledger import event as ledger_event
-from tests.integration.test_ledger import warden as warden_cli
+from tests.integration.ledger.test_ledger import PIPELINE_EVENT, STAGE_EVENT, trigger
+from tests.integration.ledger.test_ledger import at as at_hour
+from tests.integration.ledger.test_ledger import event as ledger_event
+from tests.integration.ledger.test_ledger import warden as warden_cli
 from warden.core import clock
 from warden.ledger.dora import dora
 from warden.ledger.view import LedgerReader

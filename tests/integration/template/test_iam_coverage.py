@@ -64,7 +64,7 @@ ELSEWHERE = {
     ("ApprovalTracker", "codepipeline:GetPipelineExecution"): "who waits, when the execution's STARTED was lost",
     ("DeploymentTracker", "codepipeline:GetPipelineExecution"): "the commit of an execution whose event has no "
                                                                 "trigger (V1 pipelines, test_ledger.py)",
-    ("DeploymentTracker", "codecommit:GetCommit"): "CodeCommit sources only (tests/integration/test_ledger.py)",
+    ("DeploymentTracker", "codecommit:GetCommit"): "CodeCommit sources only (tests/integration/ledger/test_ledger.py)",
     ("RollbackTrigger", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
     ("RollbackTrigger", "codepipeline:ListPipelineExecutions"): "when the ledger lags behind the alarm, the "
                                                                 "release's start and end (test_rollback.py)",
