@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from warden.models.base import Region, WardenEventBridgeModel, WardenModel
+from warden.models.base import Region, TimeText, WardenEventBridgeModel, WardenModel
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -35,7 +35,7 @@ class CloudTrailDetail(WardenModel):
     event_name: str = Field(alias="eventName")
     event_version: str | None = Field(None, alias="eventVersion")
     user_identity: UserIdentity | None = Field(None, alias="userIdentity")
-    event_time: str | None = Field(None, alias="eventTime")
+    event_time: TimeText | None = Field(None, alias="eventTime")
     aws_region: Region | None = Field(None, alias="awsRegion")
     source_ip_address: str | None = Field(None, alias="sourceIPAddress")
     user_agent: str | None = Field(None, alias="userAgent")
