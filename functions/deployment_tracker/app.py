@@ -11,8 +11,9 @@ container = Container(needs=("LEDGER_TABLE",))  # its own tables only (template.
 
 
 def report(recorded):
-    if recorded is None:
-        return {"status": "ignored"}
+    if recorded is None:  # logged with the result: never silent
+        return {"status": "ignored",
+                "reason": "the ledger keeps pipeline and stage executions and decided approvals, not this event"}
     return {"status": "recorded" if recorded.applied else "unchanged", "kind": recorded.kind,
             "pipeline": recorded.pipeline, "execution_id": recorded.execution_id, "partial": recorded.partial}
 

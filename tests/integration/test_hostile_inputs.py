@@ -194,3 +194,38 @@ def test_the_dead_letter_writer_sends_any_reason_sqs_would_refuse_as_its_escape(
     assert reason == "PermanentError: account \\ud800 said \\u001b[31mhi\\u0007"
     assert told["MessageAttributes"]["ErrorMessage"]["StringValue"] == reason
     assert json.loads(told["Body"]) == {"account": SURROGATE, "bell": "\x07"}  # the payload, exactly
+
+
+def _no_trigger():
+    event = sample("codepipeline/pipeline-started.json")
+    event["detail"].pop("execution-trigger", None)
+    return event
+
+
+@pytest.mark.parametrize(("function", "event", "reason"), [
+    ("NotificationRouter", lambda: sample("codepipeline/stage-started-source.json"),
+     "no audience is told of StageExecutionStateChange STARTED"),
+    ("DeploymentTracker", lambda: sample("codepipeline/action-started-build.json"),
+     "the ledger keeps pipeline and stage executions and decided approvals, not this event"),
+    ("ApprovalTracker", lambda: sample("codepipeline/action-started-build.json"),
+     "no approval is told of ActionExecutionStateChange STARTED"),
+    ("ApprovalTracker", _no_trigger, "the execution's start names no trigger: nobody to record"),
+    ("ApprovalTracker", lambda: sample("codepipeline/pipeline-failed.json"),
+     "execution FAILED left no pending approval to close"),
+    ("RollbackTrigger", lambda: sample("codepipeline/stage-failed-build.json"),
+     "Warden is rolling back nothing at this stage"),
+    ("RollbackTrigger", lambda: sample("codedeploy/deployment-start.json"),
+     "a deployment's START resolves no rollback"),
+])
+def test_an_input_accepted_and_left_alone_says_why_in_its_result_and_its_log(function, event, reason):
+    """Given an input a handler accepts but has nothing to do for (986 of the fuzzer's inputs were so, with
+    no reason logged), when it is delivered, then its result says why, and so does the log line."""
+    with World() as world:
+        for call in payments_world():
+            Replayer(world)._call(call, "world")
+        outcome = world.invoke(function, event())
+        logs = world.logs.getvalue()
+    result = outcome.result["results"][0] if function == "RollbackTrigger" else outcome.result
+    assert outcome.error is None and result["status"] in ("ignored", "unmapped", "duplicate"), result
+    assert result["reason"] == reason
+    assert json.dumps(reason)[1:-1] in logs

@@ -84,7 +84,8 @@ class ApprovalTracker:
                 return self.started(event)
             if event.detail.state in ENDED:
                 return self.ended(event)
-        return {"status": "ignored"}
+        state = getattr(getattr(event, "detail", None), "state", None)
+        return {"status": "ignored", "reason": f"no approval is told of {type(event).__name__} {state}"}
 
     # -- requested ---------------------------------------------------------------------------------
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
@@ -194,7 +195,8 @@ class ApprovalTracker:
             current = self._approvals.get(key) if first else {}
             if message is not None and first and current.get(first[0], first[1]) != first[1]:
                 return self._conflict(current, message, owner)  # another message won the race
-            return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
+            return {"status": "late", "approval": key["sk"],
+                    "reason": "the approval was resolved before this input arrived"}
         claimed = self._approvals.claim(key, "needed", owner)
         if claimed is None:
             return {"status": "merged", "approval": key["sk"]}
@@ -250,7 +252,8 @@ class ApprovalTracker:
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
         if before is None:
-            return {"status": "duplicate", "approval": key["sk"]}
+            return {"status": "duplicate", "approval": key["sk"],
+                    "reason": "the approval's outcome was recorded already"}
         if not tell:
             return {"status": "resolved", "outcome": outcome, "approval": key["sk"]}
         notice = notice_of(before | {k: v for k, v in fields.items() if v}, TOLD[outcome], event_id=event.id,
@@ -271,7 +274,7 @@ class ApprovalTracker:
     def started(self, event: PipelineExecutionStateChange) -> dict[str, Any]:
         trigger = event.detail.execution_trigger
         if trigger is None:
-            return {"status": "ignored"}
+            return {"status": "ignored", "reason": "the execution's start names no trigger: nobody to record"}
         facts = trigger_facts(trigger, event.region)
         self._approvals.save_trigger(event.account, event.region, event.detail.pipeline, event.detail.execution_id,
                                      facts)
@@ -289,7 +292,8 @@ class ApprovalTracker:
             if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
                                        tell=False) is not None:
                 closed.append(item["sk"])
-        return {"status": "closed" if closed else "ignored", "approvals": closed}
+        return {"status": "closed", "approvals": closed} if closed else {
+            "status": "ignored", "approvals": [], "reason": f"execution {d.state} left no pending approval to close"}
 
 
 def _digest(message: ManualApprovalMessage) -> str:
