@@ -229,3 +229,29 @@ def test_an_input_accepted_and_left_alone_says_why_in_its_result_and_its_log(fun
     assert outcome.error is None and result["status"] in ("ignored", "unmapped", "duplicate"), result
     assert result["reason"] == reason
     assert json.dumps(reason)[1:-1] in logs
+
+
+def test_a_forged_approval_replayed_is_refused_exactly_as_when_delivered_directly(tmp_path):
+    """Given an approval whose STARTED event happened (the embedded CodePipeline issued its token then),
+    when an approval message with another token is replayed through `warden replay`, then it is refused as
+    in AWS and as when it is delivered straight to ApprovalTracker: recorded unverified, told to nobody,
+    and the pending approval keeps the issued token (before, the world made the forged token the pending
+    one, and the approval's reminders linked to it)."""
+    forged = message(token=str(uuid.uuid4()))
+    before = [{"at": "2026-11-27T09:00:02Z", "event": str(SCENARIOS.parent / "codepipeline" / "pipeline-started.json")},
+              {"event": approval_event("STARTED", at="2026-11-27T09:06:49Z")}]
+    doc = replay([write_scenario(tmp_path, [*before, {"at": "2026-11-27T09:06:50Z", "event": forged}],
+                                 world=payments_world())])
+    replayed = doc["steps"][2]
+    assert replayed["routed_to"] == ["ApprovalTracker"] and [e for e in replayed["effects"]
+                                                             if e["kind"] in ("message", "page")] == []
+    [pending] = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval#")]
+    [unverified] = [i for i in doc["tables"]["StateTable"] if i["pk"].startswith("approval-unverified#")]
+    assert pending["token"] != forged["approval"]["token"] and forged["approval"]["token"] not in pending["review_link"]
+    assert unverified["token"] == forged["approval"]["token"]
+    assert unverified["reason"] == "CodePipeline shows no pending approval with this token"
+
+    with World() as world:
+        replay([write_scenario(tmp_path, before, world=payments_world(), name="before.json")], world=world)
+        direct = world.invoke("ApprovalTracker", sns(forged))
+    assert direct.result["status"] == "unverified" and direct.result["reason"] == unverified["reason"]
