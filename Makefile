@@ -2,7 +2,14 @@
 # Everything installed comes from lock files: uv.lock (app, tests, dev tools), tools/sam.txt and
 # tools/checkov.txt (SAM CLI and checkov, each in its own environment) and layers/warden/requirements.txt
 # (what `sam build` puts in the layer). `make lock` rewrites them; nothing else resolves versions.
-PY ?= /root/.pyenv/versions/3.13.0/bin/python
+# PY: the Python 3.13 every environment is built with. `make PY=/path/to/python3.13 ...` to choose one;
+# otherwise tools/find-python finds one that runs (python3.13 on PATH, pyenv's 3.13, /usr/local/bin, /usr/bin).
+ifndef PY
+PY := $(shell sh tools/find-python)
+endif
+PY_MISSING := no Python 3.13 found (tried python3.13 on PATH, $$(pyenv root)/versions/3.13*/bin/python, \
+	/usr/local/bin/python3.13, /usr/bin/python3.13): install Python 3.13 (for example: pyenv install 3.13; \
+	or the python3.13 package of the system), or run make with PY=/path/to/python3.13
 PYBIN := $(dir $(PY))
 UV_VERSION := 0.13.9
 UV_VENV := .venv-uv
@@ -22,10 +29,16 @@ LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: demo test faults fuzz lint build bench deploy clean venv lock
+.PHONY: demo test faults fuzz lint build bench deploy clean venv lock python
+
+# The interpreter make uses (tools/find-python), or what to install.
+python:
+	@test -n "$(PY)" || { echo 'make: $(PY_MISSING)' >&2; exit 1; }
+	@echo $(PY)
 
 # uv itself, pinned, bootstrapped with the interpreter's own pip.
 $(UV):
+	@test -n "$(PY)" || { echo 'make: $(PY_MISSING)' >&2; exit 1; }
 	test -x $(UV_VENV)/bin/python || $(PY) -m venv $(UV_VENV)
 	$(UV_VENV)/bin/pip install -q "uv==$(UV_VERSION)"
 

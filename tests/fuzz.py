@@ -180,7 +180,7 @@ class Fuzzer:
 # -- the run: every function fed its inputs in the embedded world, every outcome counted -----------------
 SEED = 20261205
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
-# The reasons a handler dead-letters an input with at once (warden.aws.container). RefusedAlarm: an alarm
+# The reasons a handler dead-letters an input with at once (warden.runtime.invocation). RefusedAlarm: an alarm
 # message CloudWatch does not confirm (forged) or from an account Warden does not trust.
 REASONS = ("InvalidEvent", "PermanentError", "RefusedAlarm", "IdempotencyValidationError", "IdempotencyKeyError")
 # What a handler answers for a delivery it accepted and left alone: each one must say why (it is logged).

@@ -18,6 +18,9 @@ PIPELINE = "checkout-api"
 STAGE = "Deploy"
 ALARM = "checkout-api-prod-5xx"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/checkout-pipeline"
+# The platform team's grant for the checkout team: its alarms' tags may name its pipelines and groups (without
+# a grant, alarm tags map nothing).
+GRANTS = [{"alarms": ["checkout-*"], "pipelines": ["checkout-*"], "deployment_groups": ["checkout/*"]}]
 
 
 def pipeline_definition(name: str = PIPELINE, *, on_success_alarm: str | None = None) -> dict[str, Any]:
@@ -151,3 +154,40 @@ def pipeline_event(execution: str, state: str, at: datetime, **detail: Any) -> d
 
 def step(event: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
     return {"at": _at(at) if at else event.get("time") or clock.iso(clock.now()), "event": event}
+
+
+class Timeline:
+    """Events that happen in the embedded AWS at their own time (CodePipeline's and CloudWatch's state follow
+    them) and reach Warden's functions when, and as often as, a test says: a late or lagging delivery."""
+
+    def __init__(self, embedded: Any, calls: list[dict[str, Any]] | None = None,
+                 rollback: dict[str, Any] | None = None) -> None:
+        """`rollback`: the rollback document (default: the story's tag grant, so its alarm's tags count)."""
+        from warden_local.replay import Replayer, Scenario
+
+        self.world = embedded
+        self.replayer = Replayer(embedded)
+        self.replayer.run(Scenario("world", world=world() if calls is None else calls,
+                                   config={"rollback": {"tag_grants": GRANTS} if rollback is None else rollback}))
+
+    def happen(self, event: dict[str, Any]) -> None:
+        from warden_local import fakes
+
+        self.world.set_time(clock.parse_iso(event["time"]))
+        fakes.apply_event(copy.deepcopy(event))
+
+    def deliver(self, event: dict[str, Any], at: datetime | None = None, *,
+                only: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Deliver `event` (at `at`, else its own time) to the functions that template.yaml routes it to (or
+        to `only` those); returns the effects observed."""
+        self.world.set_time(at or clock.parse_iso(event.get("time") or clock.iso(clock.now())))
+        mark = self.world.begin()
+        for function, payload in self.replayer.routes(copy.deepcopy(event)):
+            if only is None or function in only:
+                self.world.invoke(function, payload)
+        return self.world.effects(mark)
+
+    def both(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """It happens and is delivered at once."""
+        self.happen(event)
+        return self.deliver(event)

@@ -4,30 +4,12 @@ team of executions still running past their pipeline's threshold (pipeline.slow)
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response, scheduled
 from warden.core.log import logger
+from warden.runtime.container import function
+from warden.runtime.invocation import response
 
 metrics = Metrics()
-container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE"))  # its own tables (template.yaml)
-
-
-def both_sweeps():
-    """Pending approvals (escalation tiers) and running executions (pipeline.slow), in one schedule."""
-    approvals, escalator, slow = container.approvals, container.approval_escalator, container.slow_executions
-
-    def run(scheduled_event, sweep_id):
-        pending = approvals.pending()
-        waiting = frozenset(i["execution_id"] for i in pending if i.get("execution_id"))
-        # Through sweep(), not escalate(): a channel that failed must fail the invocation (after both
-        # sweeps ran) so that Lambda retries it; each effect already done is skipped on the retry.
-        return escalator.sweep(sweep_id, pending, also=lambda: {"executions": slow.sweep(sweep_id, waiting)})
-
-    return run
-
-
-# Keyed on the scheduled event's id: a retried invocation is the same sweep (its claims are its own).
-sweep = Entry(container, both_sweeps, parse=scheduled, with_id=True, message="swept")
+sweep = function("ApprovalEscalator")  # its settings are checked here, at start-up (warden.runtime.settings)
 
 
 @metrics.log_metrics

@@ -3,21 +3,12 @@
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response
 from warden.core.log import logger
+from warden.runtime.container import function
+from warden.runtime.invocation import response
 
 metrics = Metrics()
-container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)
-# Keyed on the EventBridge event id or the SNS message id: a redelivery changes nothing.
-def accepts():
-    from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
-
-    return (ManualApprovalMessage, ActionExecutionStateChange, PipelineExecutionStateChange)
-
-
-track = Entry(container, lambda: container.approval_tracker.handle, with_id=True, message="tracked",
-              accepts=accepts)
+track = function("ApprovalTracker")  # its settings are checked here, at start-up (warden.runtime.settings)
 
 
 @metrics.log_metrics

@@ -1,45 +1,14 @@
 """ArtifactGuard: pipeline artifact buckets kept encrypted, versioned, TLS-only and expiring (daily and on change)."""
 
-from functools import cache
-
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, deliveries, response, scheduled
 from warden.core.log import logger
+from warden.runtime.container import function
+from warden.runtime.invocation import response
 
 metrics = Metrics()
-container = Container(needs=("STATE_TABLE", "LEDGER_TABLE"))  # its own tables only (template.yaml)
-
-
-def _parse(event):
-    if isinstance(event, dict) and event.get("detail-type") == "Scheduled Event":
-        return scheduled(event)
-    return deliveries(event)  # CloudTrail "AWS API Call" events
-
-
-@cache
-def _guard():
-    from warden.artifacts.factory import build
-
-    return build(container)
-
-
-def _run(parsed):
-    guard = _guard()
-    return guard.sweep() if isinstance(parsed, dict) else guard.handle(parsed)
-
-
-# No idempotency store: a repeated pass or event finds compliant buckets and findings already told.
-def _accepts():
-    from warden.models import CloudTrailApiCallEvent
-
-    return (dict, CloudTrailApiCallEvent)  # the scheduled pass, or a CloudTrail call
-
-
-audit = Entry(container, lambda: _run, parse=_parse, idempotent=False, message="artifacts",
-              report=lambda result: {k: v for k, v in result.items() if k != "buckets"}, accepts=_accepts)
+audit = function("ArtifactGuard")  # its settings are checked here, at start-up (warden.runtime.settings)
 
 
 @metrics.log_metrics

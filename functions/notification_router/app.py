@@ -3,36 +3,12 @@
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from warden.aws.container import Container
-from warden.aws.entry import Entry, response
 from warden.core.log import logger
+from warden.runtime.container import function
+from warden.runtime.invocation import response
 
 metrics = Metrics()
-container = Container(needs=("STATE_TABLE", "IDEMPOTENCY_TABLE"))  # its own tables only (template.yaml)
-# Keyed on the EventBridge event id: a redelivered event publishes nothing new.
-
-
-def ignored(parsed):
-    """Events nobody hears of change nothing: they skip the idempotency record (two calls saved)."""
-    from warden.router.router import NotificationRouter
-
-    return NotificationRouter.ignored(parsed)  # with its kind and state, as the log and the result say
-
-
-def accepts():
-    from warden.models import (
-        ActionExecutionStateChange,
-        CodeDeployDeploymentStateChange,
-        PipelineExecutionStateChange,
-        StageExecutionStateChange,
-    )
-
-    return (PipelineExecutionStateChange, StageExecutionStateChange, ActionExecutionStateChange,
-            CodeDeployDeploymentStateChange)
-
-
-route = Entry(container, lambda: container.notification_router.handle, message="routed", skip=ignored,
-              accepts=accepts)
+route = function("NotificationRouter")  # its settings are checked here, at start-up (warden.runtime.settings)
 
 
 @metrics.log_metrics

@@ -23,8 +23,8 @@ def add_parser(subparsers: Any) -> None:
 def audit(world: Any) -> list[dict[str, Any]]:
     from warden.artifacts import checks
     from warden.artifacts.config import ArtifactsConfig
-    from warden.artifacts.discovery import ArtifactMap, stores_of
-    from warden.aws.config import ConfigStore
+    from warden.artifacts.discovery import ArtifactMap, artifacts_of, stores_of
+    from warden.runtime.documents import ConfigStore
     from warden_local.world import ACCOUNT
 
     config: ArtifactsConfig = ConfigStore(world.client("ssm"), world.parameter("ConfigPrefix")).get("artifacts")
@@ -36,7 +36,7 @@ def audit(world: Any) -> list[dict[str, Any]]:
             definition = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
             snapshot.pipelines[f"local#{summary['name']}"] = {
                 "sk": f"local#{summary['name']}", "pipeline": summary["name"], "account": ACCOUNT,
-                "stores": stores_of(definition, world.session.region_name)}
+                "stores": stores_of(definition, world.session.region_name), "artifacts": artifacts_of(definition)}
     known = snapshot.buckets()
     s3, kms = world.client("s3"), world.client("kms")
 
@@ -53,7 +53,8 @@ def audit(world: Any) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"bucket": name, "pipelines": bucket.pipelines if bucket else [],
                                "artifact_bucket": bucket is not None, "mode": rules.mode if rules else "excluded"}
         if rules is not None:
-            judged = checks.judge(checks.read_state(s3, name, ACCOUNT), name, rules, customer_managed=customer_managed)
+            judged = checks.judge(checks.read_state(s3, name, ACCOUNT), name, rules, customer_managed=customer_managed,
+                                  prefixes=bucket.prefixes if bucket else ())
             row["compliant"] = not judged.failed
             row["checks"] = {c.id: {"ok": c.ok, "text": c.text} for c in judged.checks}
         rows.append(row)

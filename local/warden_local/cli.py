@@ -11,7 +11,7 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
-# The kinds of configuration documents (warden.aws.config.DOCUMENTS), without importing the layer here.
+# The kinds of configuration documents (warden.runtime.documents.DOCUMENTS), without importing the layer here.
 DOCUMENTS = ("artifacts", "escalation", "ledger", "rollback", "routing")
 
 
@@ -32,12 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration documents")
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
     validate = config_sub.add_parser(
-        "validate", help="validate configuration files offline: an SSM parameter value, `aws ssm get-parameter(s)` "
-                         "output, or documents keyed by kind")
+        "validate", help="validate configuration documents offline, as the functions parse them: each FILE is "
+                         "the value of one SSM parameter, or `aws ssm get-parameter` output")
     validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--name", metavar="PARAMETER",
+                          help="the SSM parameter the value is stored as, <ConfigPrefix>/<kind> (for example "
+                               "/pipeline-warden/prod/routing)")
     validate.add_argument("--kind", choices=sorted(DOCUMENTS),
-                          help="which document a plain SSM value is (default: the file's name, e.g. routing.json, "
-                               "or the only kind its keys fit)")
+                          help="which document the value is (default: from --name, from the file's name, e.g. "
+                               "routing.json, or the only kind its keys fit)")
     from warden_local import ledger_cli
 
     ledger_cli.add_parser(sub)
@@ -47,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local_env() -> None:
+def _local_env(args: argparse.Namespace) -> None:
+    """The embedded world's region and dummy credentials, for the commands that run in it. `--stack` reads a
+    real account: there the caller's own credential chain and region apply, untouched (a `testing` key or
+    session token set here would take precedence over their profile, or be sent beside their real keys)."""
+    if getattr(args, "stack", None):
+        return
     from warden_local.world import LOCAL_ENV
 
     for name, value in LOCAL_ENV.items():
@@ -65,7 +73,7 @@ def _print_document(doc: dict[str, Any], as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _local_env()
+    _local_env(args)
     from warden_local.replay import InputError, replay
 
     try:
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warden: demo failed at {failure}", file=sys.stderr)
             return EXIT_DEMO_FAILED if failures(doc) else 0
         elif args.command == "config":
-            return _validate([Path(f) for f in args.files], args.kind)
+            return _validate([Path(f) for f in args.files], args.kind, args.name)
         elif args.command == "ledger":
             from warden_local import ledger_cli
 
@@ -102,16 +110,21 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
-def _validate(paths: list[Path], kind: str | None) -> int:
-    """Every error of every file, one line each on stderr (`warden: FILE: where: what`); exit 2 if any."""
-    from warden.aws.config import ConfigError, parse_documents
+def _validate(paths: list[Path], kind: str | None, name: str | None = None) -> int:
+    """Every error of every file, one line each on stderr (`warden: FILE: where: what`); exit 2 if any. Each
+    file is parsed exactly as the functions parse the parameter's value (warden.runtime.documents.parse_value)."""
+    from warden.runtime.documents import ConfigError, parse_value
     from warden_local.replay import InputError, read_json
 
     failed = False
     for path in paths:
         try:
-            bundle = _as_bundle(path, read_json(path), kind)  # InputError for a missing file or invalid JSON
-            docs = parse_documents(bundle)
+            data = read_json(path)  # InputError for a missing file or invalid JSON
+            doc_kind, parameter, raw = _one_document(path, data, kind, name)
+            try:
+                parse_value(doc_kind, raw)
+            except ConfigError as exc:
+                raise ConfigError(exc.args[0], [*exc.problems, *_wrapped_hint(doc_kind, raw)]) from None
         except ConfigError as exc:
             failed = True
             for problem in exc.problems:
@@ -121,43 +134,74 @@ def _validate(paths: list[Path], kind: str | None) -> int:
             failed = True
             print(f"warden: {' '.join(str(exc).split())}", file=sys.stderr)
             continue
-        print(f"{path}: valid ({', '.join(sorted(docs)) or 'no documents'})")
+        print(f"{path}: valid ({doc_kind}{', ' + parameter if parameter else ''})")
     return EXIT_BAD_INPUT if failed else 0
 
 
-def _as_bundle(path: Path, data: Any, kind: str | None) -> dict[str, Any]:
-    """{kind: document} from what a person has at hand: the value of an SSM parameter (`<ConfigPrefix>/<kind>`),
-    the output of `aws ssm get-parameter` / `get-parameters-by-path`, or documents keyed by kind."""
-    from warden.aws.config import ConfigError, is_bundle, kinds_fitting
+def _kind_of_parameter(name: str) -> str:
+    """`routing` of `/pipeline-warden/prod/routing`: the parameter must be `<ConfigPrefix>/<kind>`."""
+    import re
+
+    from warden.runtime.documents import ConfigError
+
+    prefix, _, kind = name.rpartition("/")
+    if kind not in DOCUMENTS or not re.fullmatch(r"(/[A-Za-z0-9_.-]+)+", prefix):
+        raise ConfigError(f"parameter {name}: not a configuration document (<ConfigPrefix>/{{{','.join(DOCUMENTS)}}})")
+    return kind
+
+
+def _one_document(path: Path, data: Any, kind: str | None, name: str | None) -> tuple[str, str | None, str]:
+    """(kind, parameter name if known, the value as stored) of one file: the value of one SSM parameter, or the
+    output of `aws ssm get-parameter` (or `get-parameters-by-path` that found exactly one). Anything that holds
+    several documents is refused: each is validated as its own parameter."""
+    from warden.runtime.documents import ConfigError, is_bundle, kinds_fitting
 
     if isinstance(data, dict) and ("Parameter" in data or "Parameters" in data):
-        found = data.get("Parameters") or [data.get("Parameter")]
-        bundle = {}
-        for parameter in found:
-            if not (isinstance(parameter, dict) and isinstance(parameter.get("Name"), str)
-                    and isinstance(parameter.get("Value"), str)):
-                raise ConfigError("a Parameter without a Name and a string Value")
-            name = parameter["Name"].rstrip("/").rpartition("/")[2]
-            if name not in DOCUMENTS:
-                raise ConfigError(f"parameter {parameter['Name']}: not a configuration document "
-                                  f"(<ConfigPrefix>/{{{','.join(DOCUMENTS)}}})")
-            try:
-                bundle[name] = json.loads(parameter["Value"])
-            except ValueError as exc:
-                raise ConfigError(f"parameter {parameter['Name']}: its value is not JSON: {exc}") from None
-        return bundle
-    if kind is None and is_bundle(data):
-        return data
-    kind = kind or (path.stem if path.stem in DOCUMENTS else None)
+        found = data.get("Parameters") if "Parameters" in data else [data.get("Parameter")]
+        if not isinstance(found, list) or len(found) != 1:
+            names = [p.get("Name") for p in found if isinstance(p, dict)] if isinstance(found, list) else []
+            raise ConfigError(f"{len(names)} parameters ({', '.join(map(str, names)) or 'none'}): validate one "
+                              "document at a time (aws ssm get-parameter --name <ConfigPrefix>/<kind>, or each "
+                              "value saved as <kind>.json)")
+        [parameter] = found
+        if not (isinstance(parameter, dict) and isinstance(parameter.get("Name"), str)
+                and isinstance(parameter.get("Value"), str)):
+            raise ConfigError("a Parameter without a Name and a string Value")
+        stored_kind = _kind_of_parameter(parameter["Name"])
+        for given in (kind, name and _kind_of_parameter(name)):
+            if given and given != stored_kind:
+                raise ConfigError(f"parameter {parameter['Name']} holds the {stored_kind} document, not {given}")
+        return stored_kind, parameter["Name"], parameter["Value"]
+    raw = path.read_text()
+    named = _kind_of_parameter(name) if name else None
+    if kind and named and kind != named:
+        raise ConfigError(f"--kind {kind} but parameter {name} holds the {named} document")
+    kind = kind or named or (path.stem if path.stem in DOCUMENTS else None)
     if kind is None:
+        if is_bundle(data):
+            raise ConfigError(
+                f"it holds documents keyed by kind ({', '.join(data)}), as a scenario's \"config\" does; an SSM "
+                "parameter holds one document itself: save the value under each key as <kind>.json")
         fitting = kinds_fitting(data)
         if len(fitting) != 1:
             raise ConfigError(
                 "cannot tell which document this is "
                 + (f"(it fits {', '.join(fitting)}): " if fitting else "(its keys fit none): ")
-                + f"name the file after its parameter ({'.json, '.join(DOCUMENTS)}.json) or use --kind")
+                + f"name the file after its parameter ({'.json, '.join(DOCUMENTS)}.json), or use --name or --kind")
         kind = fitting[0]
-    return {kind: data}
+    return kind, name, raw
+
+
+def _wrapped_hint(kind: str, raw: str) -> list[str]:
+    """A value wrapped as {"<kind>": {...}} fails as it would in SSM; say what to store instead."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return []
+    if isinstance(data, dict) and list(data) == [kind]:
+        return [f"{kind}: the value is wrapped in {{\"{kind}\": ...}}, as in a scenario's \"config\"; the parameter "
+                f"holds the document itself: store the value of \"{kind}\""]
+    return []
 
 
 if __name__ == "__main__":

@@ -90,8 +90,8 @@ class Source:
 
 @contextmanager
 def _source(args: argparse.Namespace) -> Iterator[Source]:
-    from warden.aws.config import ConfigStore
     from warden.ledger.view import LedgerReader
+    from warden.runtime.documents import ConfigStore
 
     if args.stack:
         import boto3

@@ -22,8 +22,8 @@ from typing import Any
 
 from moto.events.models import EventPattern
 
-from warden.aws.config import ConfigError, parse_documents
 from warden.core import clock
+from warden.runtime.documents import ConfigError, parse_documents
 from warden_local import fakes
 from warden_local.world import ACCOUNT, REGION, World
 

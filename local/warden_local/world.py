@@ -354,8 +354,9 @@ class World:
         outcome = Invocation(function_id)
         with self._function_env(fn):
             handler = getattr(self._module(fn), fn.entry_point)
+            # Lambda's retries of one asynchronous event keep its request id.
+            context = _Context(fn, function_id, self.account, self.region)
             for _ in range(1 + fn.max_retries):
-                context = _Context(fn, function_id, self.account, self.region)
                 RECORDER.active, RECORDER.function = True, function_id
                 start = time.perf_counter()
                 try:

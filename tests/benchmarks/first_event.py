@@ -18,6 +18,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +122,27 @@ def first_events(world: Any) -> dict[str, Callable[[], dict[str, Any]]]:
                 "resources": [f"arn:aws:events:{world.region}:{world.account}:rule/ApprovalEscalator"],
                 "detail": {}}
 
+    def alarm() -> dict[str, Any]:
+        event = json.loads((ROOT / "events" / "cloudwatch" / "alarm-5xx-alarm.json").read_text())
+        event["id"] = str(uuid.uuid4())
+        # A transition of its own (idempotency keys on the alarm and CloudWatch's time), so every run is a first.
+        event["detail"]["state"]["timestamp"] = datetime.now(UTC).isoformat(timespec="milliseconds")
+        return event
+
+    def hook() -> dict[str, Any]:
+        event = json.loads((ROOT / "events" / "lifecycle-hook" / "after-allow-traffic.json").read_text())
+        event["DeploymentId"] = "d-" + uuid.uuid4().hex[:9].upper()
+        return event
+
+    def scheduled(function: str) -> Callable[[], dict[str, Any]]:
+        def event() -> dict[str, Any]:
+            return sweep() | {"resources": [f"arn:aws:events:{world.region}:{world.account}:rule/{function}"]}
+
+        return event
+
     return {"NotificationRouter": router, "ApprovalTracker": tracker, "DeploymentTracker": ledger,
-            "ApprovalEscalator": sweep}
+            "ApprovalEscalator": sweep, "RollbackTrigger": alarm, "DeploymentValidationHook": hook,
+            "ArtifactGuard": scheduled("ArtifactGuard")}
 
 
 def measure(world: Any, _warm: Any = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from tests.benchmarks.bench import CallMeter
 from tests.helpers import pipeline_world
 from tests.integration.test_ledger import ACTION_EVENT, play
-from warden.ledger.keys import to_av
+from warden.aws.dynamodb import to_av
 from warden.ledger.view import LedgerReader
 
 HISTORY_SIZE = 10_000

@@ -79,7 +79,8 @@ def _hook(world: Any, warm: Any) -> dict[str, Any]:
 def measure(world: Any, warm: Any) -> dict[str, Any]:
     releases = (story.release(E1, T0, commit="a1" * 20, author="Ana Lima")
                 + story.release(E2, T1, commit="b2" * 20, author="Bo Chen"))
-    Replayer(world).run(Scenario("rollback-bench", world=story.world(), steps=_steps(releases)))
+    Replayer(world).run(Scenario("rollback-bench", world=story.world(), steps=_steps(releases),
+                                 config={"rollback": {"tag_grants": story.GRANTS}}))
     decisions = _decisions(world)
     rollback = _one_rollback(world)
     hook = _hook(world, warm)

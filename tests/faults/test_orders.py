@@ -172,3 +172,116 @@ def test_the_sampled_orders_are_not_in_order_and_redeliver():
         for seed in SEEDS:
             order = shuffled(events, seed)
             assert len(order) > len(events) and order[:len(events)] != events, (name, seed)
+
+
+# -- the alarm story, every event delivered 1-3 times and up to an hour late ---------------------------
+# EventBridge retries a target for up to an hour (the rules' MaximumEventAgeInSeconds), each target on its own:
+# here every event reaches each function it is routed to one to three times, each delivery up to an hour after
+# the event happened, while CodePipeline's and CloudWatch's own state follow the events as they happen. The
+# ledger can so lag behind the alarm (the issue's "late ledger"), the alarm's flap arrive in any order, its SNS
+# message after the alarm is OK again. What the story ends with must equal the in-order, on-time run.
+import os  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+FULL = os.environ.get("WARDEN_FAULTS") == "all"  # `make faults`: 30 seeds; `make test`: a few
+LATE_SEEDS = tuple(range(30)) if FULL else (0, 1, 2)
+LATEST = timedelta(hours=1)
+# Bookkeeping of which delivery (and when) did the work, and of which of the alarm's transitions (ALARM at
+# +20 or, after its flap, at +24, both in the bake window) reached RollbackTrigger first and was credited with
+# the one rollback: both are true causes, and which one arrives first is the order itself.
+DELIVERY_FIELDS = CLAIM_FIELDS | {"claimed_at", "claimed_s", "intent_at", "marked_at", "expires_at", "alarm_at",
+                                  "opened_at", "decided_on", "decided"}
+
+
+def alarm_story():
+    """(event, when it happened) of the rollback story (tests/integration/test_rollback.story_steps): two
+    releases, the alarm into ALARM 20 minutes after the second deployed, OK at +22, ALARM again at +24, and the
+    SNS message of the first transition."""
+    from tests import rollback_story as story
+    from tests.integration.test_rollback import T1, two_releases
+
+    end = story.deploy_end(T1)
+    events = [s["event"] for s in two_releases()] + [
+        story.alarm_event(end + timedelta(minutes=20)),
+        story.alarm_event(end + timedelta(minutes=22), "OK", "ALARM"),
+        story.alarm_event(end + timedelta(minutes=24))]
+    for index, event in enumerate(events):  # fixed ids: every run delivers the same events
+        event["id"] = f"alarm-story-{index:02d}"
+    happened = [(e, clock.parse_iso(e["time"])) for e in events]
+    message = story.alarm_notification(end + timedelta(minutes=20))
+    message["NewStateReason"] = events[-3]["detail"]["state"]["reason"]  # one transition, one reason, either way
+    return happened + [(message, end + timedelta(minutes=21))]
+
+
+def late_deliveries(story: list, seed: int | None, routes: dict[int, list[str]]) -> list:
+    """(when, index, function, event) of every delivery, by time: in order and on time (seed None), or each
+    event to each of its functions (`routes[index]`) 1-3 times, each up to LATEST after it happened."""
+    rng = random.Random(seed)
+    out = []
+    for index, (event, at) in enumerate(story):
+        for function in routes[index]:
+            times = [at] if seed is None else [at + timedelta(seconds=rng.uniform(0, LATEST.total_seconds()))
+                                               for _ in range(rng.randint(1, 3))]
+            out += [(when, index, function, event) for when in times]
+    return sorted(out, key=lambda d: (d[0], d[1]))
+
+
+def _plain(item: dict) -> str:
+    def without(value):  # the cause a rollback records (alarm_at) is nested in the ledger's items
+        return {k: without(v) for k, v in value.items() if k not in DELIVERY_FIELDS} if isinstance(value, dict) \
+            else value
+
+    return repr(sorted((k, _settled(without(v))) for k, v in item.items() if k not in WORLD_MADE | DELIVERY_FIELDS))
+
+
+def run_late(seed: int | None) -> dict:
+    from tests import rollback_story as story
+    from warden_local import fakes
+    from warden_local.fakes import codepipeline_state
+    from warden_local.world import World
+
+    with World() as world:
+        timeline = story.Timeline(world)
+        events = alarm_story()
+        routes = {index: [f for f, _ in timeline.replayer.routes(copy.deepcopy(e))] for index, (e, _) in
+                  enumerate(events)}
+        happenings = sorted(((at, i) for i, (_, at) in enumerate(events)), reverse=True)
+        messages, pages, dead = Counter(), Counter(), []
+        for when, _index, function, event in late_deliveries(events, seed, routes):
+            while happenings and happenings[-1][0] <= when:  # what has happened by now, in CodePipeline
+                at, i = happenings.pop()
+                world.set_time(at)
+                fakes.apply_event(copy.deepcopy(events[i][0]))
+            world.set_time(when)
+            mark = world.begin()
+            for target, payload in timeline.replayer.routes(copy.deepcopy(event)):
+                if target == function:
+                    world.invoke(target, payload)
+            effects = world.effects(mark)
+            dead += [e for e in effects if e["kind"] == "dead_letter"]
+            messages.update((e["topic"], e["event"]) for e in effects if e["kind"] == "message")
+            pages.update((e["action"], e["dedup_key"]) for e in effects if e["kind"] == "page")
+        pipeline = codepipeline_state()
+        tables = {lid: sorted(_plain(i) for i in world.table_items(lid)) for lid in world.observed_tables()}
+        return {"messages": messages, "pages": pages, "tables": tables, "dead": dead,
+                "rollbacks": [(r["stageName"], r["targetPipelineExecutionId"]) for r in pipeline.rollbacks],
+                "stops": [s["pipelineExecutionId"] for s in pipeline.stops]}
+
+
+@pytest.fixture(scope="module")
+def alarm_in_order():
+    return run_late(None)
+
+
+@pytest.mark.parametrize("seed", LATE_SEEDS)
+def test_the_alarm_story_delivered_late_and_repeated_ends_as_in_order(alarm_in_order, faults, seed):
+    expected = alarm_in_order
+    assert expected["rollbacks"] == [("Deploy", "0b1c2d3e-1111-4a5b-8c7d-000000000001")] and not expected["dead"]
+    assert sum(n for (action, _), n in expected["pages"].items() if action == "trigger") == 1
+    observed = run_late(seed)
+    assert observed["dead"] == []
+    assert observed["rollbacks"] == expected["rollbacks"] and observed["stops"] == expected["stops"]
+    assert observed["pages"] == expected["pages"]
+    assert observed["messages"] == expected["messages"]
+    for table, items in expected["tables"].items():
+        assert observed["tables"][table] == items, (table, sorted(set(observed["tables"][table]) ^ set(items)))

@@ -145,6 +145,135 @@ def test_a_tag_grant_that_allows_the_mapping_rolls_back(world, tmp_path):
     assert len(calls(doc, "codepipeline:RollbackStage")) == 1
 
 
+# -- grants: each target on its own; regions -----------------------------------------------------------
+TEAM_B = [{"alarms": ["teamb-*"], "pipelines": ["teamb-*"], "deployment_groups": ["teamb/*"]}]
+
+
+def tagged_alarm(name, tags):
+    return {"call": "cloudwatch:PutMetricAlarm", "params": {
+        "AlarmName": name, "Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
+        "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 25,
+        "ComparisonOperator": "GreaterThanThreshold", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}}
+
+
+def test_a_granted_teams_alarm_tagged_with_another_teams_group_never_stops_that_teams_deployment(world, tmp_path):
+    # Given team B's grant (its alarms' tags may name teamb-* pipelines and teamb/* groups) and team A's
+    # deployment of checkout/prod in progress, when team B's alarm, tagged with its own pipeline *and* team A's
+    # group, fires:
+    alarm = "teamb-app-5xx"
+    calls_ = codedeploy_world() + [tagged_alarm(alarm, {
+        "pipeline-warden:pipeline": "teamb-app", "pipeline-warden:stage": "Deploy",
+        "pipeline-warden:deployment-group": "checkout/prod"})]
+    doc = play(world, tmp_path, [deploy_step(T1), story.step(story.alarm_event(T1 + timedelta(minutes=4),
+                                                                               alarm=alarm))],
+               calls=calls_, grants=TEAM_B)
+    # Then team A's deployment runs on, and the group no grant covers is said, not acted on.
+    assert calls(doc, "codedeploy:StopDeployment") == [] and triggers(doc) == []
+    reasons = skipped_because(doc)
+    assert any("alarm tags name deployment group checkout/prod: no tag grant covers it" in r for r in reasons)
+    # The granted part (team B's own stage) is still decided, and its notice names what was dropped.
+    assert any("Stage: Deploy" in r and "Not acted on: checkout/prod" in r for r in reasons)
+
+
+def test_a_tag_granted_group_does_not_reach_the_ungranted_pipeline_that_deploys_it(world, tmp_path):
+    # Given a grant for checkout/* groups only, and checkout-api's Deploy stage (which deploys checkout/prod)
+    # in its bake window, when an alarm tagged with the group alone fires, then the stage is not rolled back.
+    calls_ = codedeploy_world() + [tagged_alarm("checkout-prod-latency",
+                                                {"pipeline-warden:deployment-group": "checkout/prod"})]
+    grants = [{"alarms": ["checkout-*"], "deployment_groups": ["checkout/*"]}]
+    doc = play(world, tmp_path, [*releases(), story.step(story.alarm_event(
+        story.deploy_end(T1) + timedelta(minutes=20), alarm="checkout-prod-latency"))], calls=calls_, grants=grants)
+    assert calls(doc, "codepipeline:RollbackStage") == [] and triggers(doc) == []
+    assert "no deployment of checkout/prod is in progress" in skipped_because(doc)[0]
+
+
+def test_the_page_names_the_stage_and_the_group_it_may_act_on(world, tmp_path):
+    # Given an alarm tagged with checkout-api/Deploy and checkout/prod, both granted, and a deployment in
+    # progress, when it fires, then the group's deployment is stopped and the page names both targets.
+    calls_ = codedeploy_world()
+    calls_[2]["params"]["Tags"] = [{"Key": "pipeline-warden:pipeline", "Value": story.PIPELINE},
+                                   {"Key": "pipeline-warden:stage", "Value": story.STAGE},
+                                   {"Key": "pipeline-warden:deployment-group", "Value": "checkout/prod"}]
+    doc = play(world, tmp_path, [deploy_step(T1), story.step(story.alarm_event(T1 + timedelta(minutes=4)))],
+               calls=calls_)
+    assert len(calls(doc, "codedeploy:StopDeployment")) == 1
+    [page] = triggers(doc)
+    assert page["summary"].startswith("checkout-api/Deploy and deployment group checkout/prod: alarm")
+    [oncall] = [m for m in notices(doc, "rollback.started") if m["topic"] == "OnCallTopic"]
+    assert "alarm rolls back Deploy and deployment group checkout/prod" in oncall["subject"]
+
+
+def test_without_tag_grants_alarm_tags_map_nothing_and_say_so(world, tmp_path):
+    # Given the alarm tagged with checkout-api/Deploy and no tag_grants, when it fires in the bake window,
+    # then nothing is rolled back and the team is told why (a rule would still map it: next test).
+    doc = play(world, tmp_path, [*releases(), story.step(story.alarm_event(story.deploy_end(T1)
+                                                                              + timedelta(minutes=20)))],
+               grants=None)
+    assert calls(doc, "codepipeline:RollbackStage") == [] and triggers(doc) == []
+    [why] = skipped_because(doc)
+    assert "lists no tag_grants, so alarm tags map nothing" in why
+
+
+def test_without_tag_grants_a_rule_still_maps_the_alarm(world, tmp_path):
+    rule = {"rules": [{"name": "checkout", "alarms": ["checkout-api-prod-*"], "pipeline": story.PIPELINE,
+                       "stage": story.STAGE}]}
+    doc = play(world, tmp_path, [*releases(), story.step(story.alarm_event(story.deploy_end(T1)
+                                                                              + timedelta(minutes=20)))],
+               config=rule, grants=None)
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and len(triggers(doc)) == 1
+    assert skipped_because(doc) == []  # the tags name the stage the rule maps: nothing to tell
+
+
+def in_region(event, region):
+    event = json.loads(json.dumps(event).replace(f":{story.REGION}:", f":{region}:"))
+    event["region"] = region
+    return event
+
+
+RULE = {"name": "checkout", "alarms": ["checkout-api-prod-*"], "pipeline": story.PIPELINE, "stage": story.STAGE}
+
+
+def test_an_alarm_of_another_region_never_rolls_back_this_regions_stage_by_name(world, tmp_path):
+    # Given a rule naming checkout-api/Deploy (us-east-1) by alarm name, when an eu-west-1 alarm of that name
+    # fires, then the us-east-1 stage is not rolled back: the rule's target is in the alarm's own region.
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],
+               config={"rules": [RULE]}, calls=story.world(tags=False))
+    assert calls(doc, "codepipeline:RollbackStage") == [] and triggers(doc) == []
+    [skipped] = [m for m in notices(doc, "rollback.skipped") if m["topic"] == "OnCallTopic"]
+    assert "no deployment of the stage is known" in skipped["body"] and "(eu-west-1)" in skipped["body"]
+
+
+def test_a_rule_that_names_the_target_region_acts_there_and_the_incident_names_that_region(world, tmp_path):
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    rule = dict(RULE, regions=["eu-west-1"], target_region=story.REGION)
+    doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],
+               config={"rules": [rule]}, calls=story.world(tags=False))
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+    assert [p["dedup_key"] for p in triggers(doc)] == [PAGE_KEY]  # us-east-1: where the stage is
+
+
+def test_a_namesake_of_a_stage_conditions_alarm_in_another_region_is_not_that_conditions_alarm(world, tmp_path):
+    # Given checkout-api's Deploy stage with an onSuccess condition on the alarm (us-east-1), when an eu-west-1
+    # alarm of the same name fires in the bake window, then the stage is not rolled back.
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    pipeline = story.pipeline_definition(on_success_alarm=story.ALARM)
+    doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],
+               calls=story.world(tags=False, pipeline=pipeline))
+    assert effects(doc, "call") == [] and notices(doc, "rollback.skipped") == []
+    # The same alarm of the pipeline's own region still rolls the stage back.
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired + timedelta(minutes=1)))], calls=[],
+               name="home.json")
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
+def test_a_rule_limited_to_regions_ignores_alarms_of_other_regions(world, tmp_path):
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    doc = play(world, tmp_path, [*releases(), story.step(in_region(story.alarm_event(fired), "eu-west-1"))],
+               config={"rules": [dict(RULE, regions=[story.REGION])]}, calls=story.world(tags=False))
+    assert effects(doc, "call") == [] and notices(doc, "rollback.skipped") == []
+
+
 def composite_world():
     return story.world(tags=False) + [{"call": "cloudwatch:PutCompositeAlarm", "params": {
         "AlarmName": "checkout-api-prod-health", "AlarmRule": f"ALARM({story.ALARM})",
@@ -180,8 +309,51 @@ def test_a_suppressed_composite_alarm_acts_on_nothing(world, tmp_path, path):
         fakes.apply_event(event)  # CloudWatch's record; a (forged) message about it arrives
         message = story.alarm_notification(fired, alarm="checkout-api-prod-health")
         doc = play(world, tmp_path, [story.step(message, fired)], calls=[], name="sns.json")
-    assert effects(doc, "call") == [] and triggers(doc) == [] and notices(doc, "rollback.skipped") == []
-    assert dead(doc) == []
+    # Nothing acts and nobody is paged; the team hears why, once.
+    assert effects(doc, "call") == [] and triggers(doc) == [] and dead(doc) == []
+    [why] = skipped_because(doc)
+    assert "are suppressed (Alarm: Alarm checkout-api-maintenance is in ALARM)" in why
+
+
+MUTE = {"muteRuleName": "checkout-api-release-window",
+        "muteRuleArn": f"arn:aws:cloudwatch:{story.REGION}:{story.ACCOUNT}:alarm-mute-rule:checkout-api-release-window"}
+
+
+@pytest.mark.parametrize("where", ["detail", "state"])
+def test_an_alarm_muted_by_a_mute_rule_never_acts_and_says_why(world, tmp_path, where):
+    # Given the story's release in its bake window, when its alarm goes into ALARM while an alarm mute rule
+    # mutes its actions (the state-change event carries muteDetail), then nothing is rolled back, nobody is
+    # paged, and the team hears rollback.skipped naming the mute rule; a redelivery says nothing more.
+    event = story.alarm_event(story.deploy_end(T1) + timedelta(minutes=20))
+    (event["detail"] if where == "detail" else event["detail"]["state"])["muteDetail"] = MUTE
+    doc = play(world, tmp_path, [*releases(), story.step(event), story.step(dict(event, id="redelivered"))])
+    assert acted(effects(doc, "call")) == [] and triggers(doc) == [] and dead(doc) == []
+    [why] = skipped_because(doc)
+    assert "muted by an alarm mute rule (checkout-api-release-window" in why
+
+
+def test_an_empty_mute_detail_is_not_a_mute(world, tmp_path):
+    event = story.alarm_event(story.deploy_end(T1) + timedelta(minutes=20))
+    event["detail"]["muteDetail"] = {}
+    doc = play(world, tmp_path, [*releases(), story.step(event)])
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1
+
+
+def test_the_page_of_a_confirmed_message_says_what_cloudwatch_says_not_what_the_message_says(world, tmp_path):
+    # Given CloudWatch's own ALARM transition, when a message about it arrives whose reason and description
+    # someone rewrote (a link to "their" runbook), then the rollback's page and messages carry CloudWatch's
+    # reason and none of the message's text.
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    play(world, tmp_path, releases())
+    fakes.apply_event(story.alarm_event(fired))
+    message = story.alarm_notification(fired)
+    message["NewStateReason"] = "Rollback approved by SRE, confirm at https://evil.example/runbook"
+    message["AlarmDescription"] = "see https://evil.example/runbook"
+    doc = play(world, tmp_path, [story.step(message, fired)], calls=[], name="m.json")
+    [page] = triggers(doc)
+    texts = [page["summary"]] + [m["body"] for m in notices(doc, "rollback.started")]
+    assert all("evil" not in t for t in texts)
+    assert "Threshold Crossed: 1 out of the last 1 datapoints" in page["summary"]
 
 
 def test_the_same_composite_alarm_unsuppressed_rolls_back(world, tmp_path):
@@ -275,13 +447,13 @@ def test_an_unreadable_rollback_document_never_acts_on_defaults(world, tmp_path,
     fired = story.deploy_end(T1) + timedelta(minutes=20)
     play(world, tmp_path, releases(), config={"mode": "dry_run"})
     faults.fail("ssm:GetParameter", 10**6, lambda b: only_warden(b) and b"rollback" in b)
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json", grants=None)
     assert calls(doc, "codepipeline:RollbackStage") == [] and triggers(doc) == []  # not the enforce default
     [letter] = dead(doc)
     assert "could not be read" in letter["error"] or "Throttling" in letter["error"]
     faults.clear()
     redrive = play(world, tmp_path, [story.step(story.alarm_event(fired) | {"id": "redrive"})], calls=[],
-                   name="b.json")
+                   name="b.json", grants=None)
     assert calls(redrive, "codepipeline:RollbackStage") == []
     assert "dry run" in skipped_because(redrive)[0]
 
@@ -291,7 +463,7 @@ def test_an_invalid_rollback_document_is_dead_lettered_at_once_with_the_reason(w
     play(world, tmp_path, releases())
     world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
                                       Value=json.dumps({"mode": "dryrun"}))
-    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json")
+    doc = play(world, tmp_path, [story.step(story.alarm_event(fired))], calls=[], name="a.json", grants=None)
     assert acted(effects(doc, "call")) == [] and triggers(doc) == []
     [letter] = dead(doc)
     assert "InvalidConfig" in letter["error"] and "rollback.mode" in letter["error"]

@@ -13,11 +13,11 @@ from warden.approvals.escalator import ApprovalEscalator
 from warden.approvals.store import Approvals
 from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
-from warden.aws.config import ConfigStore
 from warden.core.clock import parse_iso
 from warden.notify.notifier import Notifier
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.sns import Publisher
+from warden.runtime.documents import ConfigStore
 from warden_local.replay import replay
 from warden_local.world import ACCOUNT, REGION
 

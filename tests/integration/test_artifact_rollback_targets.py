@@ -93,3 +93,84 @@ def _all_keys(world: Any) -> list[str]:
     s3 = world.client("s3")
     versions = s3.list_object_versions(Bucket=BUCKET)
     return sorted({v["Key"] for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])})
+
+
+# -- only where Warden may write; a refused location is told and the pass goes on ------------------------------
+def _copies(step: dict[str, Any], bucket: str = BUCKET) -> list[dict[str, Any]]:
+    return [e for e in writes(step) if e["api"] == "s3:CopyObject" and e["params"]["Bucket"] == bucket]
+
+
+def _dead(step: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for e in step["effects"] if e["kind"] == "dead_letter"]
+
+
+def _deploy(replayer: Any, at, execution: str) -> None:
+    """One execution's events, each at its own time (the artifacts are written then)."""
+    from warden.core.clock import parse_iso
+
+    for event in deployment(at, execution):
+        replayer.step(Step("event", parse_iso(event["time"]), event=copy.deepcopy(event)))
+
+
+def _targets(world: Any, execution: str) -> str:
+    ledger = {i["execution_id"]: i for i in world.table_items("LedgerTable") if i.get("kind") == "execution"}
+    return ledger[execution]["stage:Deploy-Prod:artifacts"][0]["key"]
+
+
+def test_a_store_that_is_not_eligible_gets_no_copy_25_days_on(world):
+    from tests.integration.test_artifacts_hostile import TEAM_BUCKET, pipeline_naming
+
+    replayer = start(world, calls=pipeline_naming(TEAM_BUCKET, calls=[
+        {"call": "s3:CreateBucket", "params": {"Bucket": TEAM_BUCKET}}]))
+    sweep(replayer, T0 - timedelta(days=26))
+    _deploy(replayer, T0 - timedelta(days=25), str(uuid.uuid4()))
+    step = sweep(replayer, T0)
+    assert _copies(step, TEAM_BUCKET) == [] and [e for e in writes(step) if e["params"].get("Bucket") == TEAM_BUCKET] \
+        == []
+    assert _dead(step) == []
+
+
+def test_a_copy_s3_refuses_is_told_per_location_and_the_other_target_is_still_kept(world, monkeypatch):
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    replayer = start(world)
+    old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+    sweep(replayer, T0 - timedelta(days=40))
+    _deploy(replayer, T0 - timedelta(days=28), old)
+    _deploy(replayer, T0 - timedelta(days=25), recent)
+    denied = _targets(world, old)
+    original = botocore.client.BaseClient._make_api_call
+
+    def iam_denies_one(self, operation, params):
+        if operation == "CopyObject" and params.get("Key") == denied:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", iam_denies_one)
+    step = sweep(replayer, T0)
+    assert _dead(step) == []  # the pass is not failed into the dead-letter queue
+    assert [e["params"]["Key"] for e in _copies(step)] == [_targets(world, recent)]
+    [told] = [m for m in step["effects"] if m["kind"] == "message"]
+    assert f"s3://{BUCKET}/{denied}" in told["body"] and "AccessDenied" in told["body"]
+    assert "rollback-target.kept" in told["body"] and "Deploy-Prod" in told["body"]
+    # Told once: the next day's pass, refused again, is quiet; once the copy works, it is kept.
+    again = sweep(replayer, T0 + timedelta(days=1))
+    assert _dead(again) == [] and [m for m in again["effects"] if m["kind"] == "message"] == []
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+    later = sweep(replayer, T0 + timedelta(days=2))
+    assert [e["params"]["Key"] for e in _copies(later)] == [denied]
+
+
+def test_an_artifact_under_another_accounts_key_is_never_copied_and_is_told(world):
+    from tests.integration.test_artifacts_hostile import OTHER, OTHER_KEY, pipeline_naming
+
+    replayer = start(world, calls=pipeline_naming(BUCKET, OTHER_KEY))
+    sweep(replayer, T0 - timedelta(days=26))
+    execution = str(uuid.uuid4())
+    _deploy(replayer, T0 - timedelta(days=25), execution)
+    step = sweep(replayer, T0)
+    assert _copies(step) == [] and _dead(step) == []
+    body = "\n".join(m["body"] for m in step["effects"] if m["kind"] == "message")
+    assert f"s3://{BUCKET}/{_targets(world, execution)}" in body
+    assert f"encrypted with a key of account {OTHER}" in body

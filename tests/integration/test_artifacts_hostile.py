@@ -20,6 +20,7 @@ from tests.integration.test_artifacts import (
     ACCOUNT,
     BUCKET,
     T0,
+    TEAM_RULE,
     TEAM_STATEMENT,
     bucket_world,
     cloudtrail,
@@ -30,7 +31,6 @@ from tests.integration.test_artifacts import (
     sweep,
     writes,
 )
-from warden.artifacts.lifecycle import WARDEN_IDS
 from warden.artifacts.policy import SSE_SID, TLS_SID
 from warden_local.replay import Step
 
@@ -132,29 +132,75 @@ def test_a_bucket_on_the_allow_list_is_enforced():
         assert "s3:PutBucketVersioning" in s3_calls(step, "team-a-artifacts")
 
 
-# -- expiry only over the pipelines' own folders -------------------------------------------------------------
-def test_expiry_is_not_added_to_a_bucket_holding_other_data_and_the_data_survives(world):
+# -- expiry only on the prefixes CodePipeline writes ------------------------------------------------------------
+def _expiring(world: Any) -> list[dict[str, Any]]:
+    """The rules that delete data, the team's own `logs/` rule aside."""
+    return [r for r in config_of(world)["lifecycle"] if r["ID"] != TEAM_RULE["ID"]
+            and ((r.get("Expiration") or {}).get("Days") or r.get("NoncurrentVersionExpiration"))]
+
+
+def _prefix(rule: dict[str, Any]) -> str:
+    return (rule.get("Filter") or {}).get("Prefix") or rule.get("Prefix") or ""
+
+
+def _exists(world: Any, key: str) -> bool:
+    s3 = world.client("s3")
+    try:
+        s3.head_object(Bucket=BUCKET, Key=key)
+    except Exception:  # noqa: BLE001 (404: expired)
+        return False
+    return True
+
+
+def test_expiry_is_added_only_on_the_artifact_prefixes_and_other_data_survives(world):
     calls = pipeline_naming(BUCKET, calls=[
         {"call": "s3:PutObject", "params": {"Bucket": BUCKET, "Key": "payments-api/bundle/a1b2c3d", "Body": "zip"}},
         {"call": "s3:PutObject", "params": {"Bucket": BUCKET, "Key": "backups/ledger-2026-11.dump", "Body": "db"}}])
     replayer = start(world, calls=calls)
-    step = sweep(replayer)
-    wardens = [r for r in config_of(world)["lifecycle"] if r["ID"] in WARDEN_IDS]
-    assert not any(r.get("Expiration", {}).get("Days") or r.get("NoncurrentVersionExpiration") for r in wardens)
-    assert any(r.get("AbortIncompleteMultipartUpload") for r in wardens)  # harmless rules are still added
-    [told] = messages(step)
-    assert "outside the pipelines' folders (backups/)" in told["body"] and "expiry would delete them" in told["body"]
-    # Sixty days on, the backup is still there.
+    sweep(replayer)
+    assert sorted(_prefix(r) for r in _expiring(world)) == ["payments-api/bundle/", "payments-api/src/"]
+    assert any(r.get("AbortIncompleteMultipartUpload") for r in config_of(world)["lifecycle"])
+    # Sixty days on, the backup is still there, and the pipeline's old artifact has expired.
     replayer.step(Step("later", T0 + timedelta(days=60)))
     assert world.client("s3").get_object(Bucket=BUCKET, Key="backups/ledger-2026-11.dump")["Body"].read() == b"db"
+    assert not _exists(world, "payments-api/bundle/a1b2c3d")
 
 
-def test_expiry_is_added_when_the_bucket_holds_only_pipeline_folders(world):
-    calls = pipeline_naming(BUCKET, calls=[
-        {"call": "s3:PutObject", "params": {"Bucket": BUCKET, "Key": "payments-api/bundle/a1b2c3d", "Body": "zip"}}])
+def test_pipelines_named_after_someones_folders_never_get_their_data_expired(world):
+    """Issue 27: pipelines `finance` and `backups` on a shared default-named bucket that also holds `finance/`
+    and `backups/` folders made Warden add a 30-day whole-bucket expiry (the bucket emptied a month later)."""
+    data = {"finance/2026/q3-ledger.xlsx": "ledger", "backups/db-2026-11-01.dump": "db", "finance/README": "r"}
+    calls = bucket_world() + [second_pipeline("finance", "${key.KeyMetadata.Arn}"),
+                              second_pipeline("backups", "${key.KeyMetadata.Arn}")] + [
+        {"call": "s3:PutObject", "params": {"Bucket": BUCKET, "Key": key, "Body": body}} for key, body in data.items()]
     replayer = start(world, calls=calls)
-    sweep(replayer)
-    assert any((r.get("Expiration") or {}).get("Days") == 30 for r in config_of(world)["lifecycle"])
+    step = sweep(replayer)
+    assert not any(_prefix(r) == "" for r in _expiring(world))  # never the whole bucket
+    assert {_prefix(r) for r in _expiring(world)} == {f"{p}/{a}/" for p in ("payments-api", "finance", "backups")
+                                                      for a in ("src", "bundle")}
+    assert dead(step) == []
+    replayer.step(Step("later", T0 + timedelta(days=60)))
+    assert all(_exists(world, key) for key in data)
+
+
+def test_an_artifact_named_after_someones_subfolder_gets_no_expiry_there(world):
+    reports = second_pipeline("finance", "${key.KeyMetadata.Arn}")
+    stages = reports["params"]["pipeline"]["stages"]
+    stages[0]["actions"][0]["outputArtifacts"] = [{"name": "reports"}]
+    stages[1]["actions"][0]["inputArtifacts"] = [{"name": "reports"}]
+    calls = bucket_world() + [reports, {"call": "s3:PutObject", "params": {
+        "Bucket": BUCKET, "Key": "finance/reports/q3-2026.xlsx", "Body": "numbers"}}]
+    replayer = start(world, calls=calls)
+    step = sweep(replayer)
+    assert "finance/reports/" not in {_prefix(r) for r in _expiring(world)}
+    assert "payments-api/bundle/" in {_prefix(r) for r in _expiring(world)}
+    [told] = messages(step)
+    assert "finance/reports/ holds objects CodePipeline does not write (finance/reports/q3-2026.xlsx)" in told["body"]
+    replayer.step(Step("later", T0 + timedelta(days=60)))
+    assert _exists(world, "finance/reports/q3-2026.xlsx")
+    # Told once; the next pass lists the held prefix again and writes nothing.
+    again = sweep(replayer, T0 + timedelta(days=61))
+    assert messages(again) == [] and writes(again) == []
 
 
 # -- grants to other accounts: reported, never removed -------------------------------------------------------
@@ -277,3 +323,160 @@ def test_an_update_pipeline_event_without_the_store_reads_the_pipeline(world):
     assert "s3:PutBucketVersioning" in s3_calls(step, BUCKET)
     [item] = [e for e in step["effects"] if e["kind"] == "item" and "PIPELINE#" in e["key"]["sk"]]
     assert item["item"]["stores"][0]["bucket"] == BUCKET
+
+
+# -- keys: described before they are written or counted ----------------------------------------------------------
+MISSING_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-4000-8000-000000000000"
+
+
+def second_pipeline(name: str, key: str | None) -> dict[str, Any]:
+    """Another pipeline of this account with the same artifact store, naming its own key."""
+    [create] = [copy.deepcopy(c) for c in bucket_world() if c["call"] == "codepipeline:CreatePipeline"]
+    create["params"]["pipeline"]["name"] = name
+    store = create["params"]["pipeline"]["artifactStore"]
+    if key:
+        store["encryptionKey"] = {"id": key, "type": "KMS"}
+    else:
+        store.pop("encryptionKey", None)
+    return create
+
+
+def encryption_of(world: Any) -> dict[str, Any]:
+    return config_of(world)["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+
+
+def test_a_key_that_does_not_exist_is_never_written_nor_counted_compliant(world):
+    replayer = start(world, calls=pipeline_naming(BUCKET, MISSING_KEY))
+    step = sweep(replayer)
+    assert "s3:PutBucketEncryption" not in {e["api"] for e in writes(step)}
+    assert encryption_of(world)["SSEAlgorithm"] == "AES256"
+    [told] = messages(step)
+    assert f"the key {MISSING_KEY} (named by payments-api) does not exist in us-east-1" in told["body"]
+    # Someone sets it by hand: the next pass does not call the bucket compliant because a pipeline names it.
+    put = {"Bucket": BUCKET, "ServerSideEncryptionConfiguration": {"Rules": [{"ApplyServerSideEncryptionByDefault": {
+        "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": MISSING_KEY}, "BucketKeyEnabled": True}]}}
+    replayer.step(Step("call", T0 + timedelta(hours=1), call={"call": "s3:PutBucketEncryption", "params": put}))
+    later = sweep(replayer, T0 + timedelta(days=1))
+    [again] = messages(later)
+    assert f"default encryption uses {MISSING_KEY}, which does not exist" in again["body"]
+
+
+def test_a_disabled_key_is_not_written(world):
+    calls = bucket_world() + [{"call": "kms:DisableKey", "params": {"KeyId": "${key.KeyMetadata.KeyId}"}}]
+    replayer = start(world, calls=calls)
+    step = sweep(replayer)
+    assert "s3:PutBucketEncryption" not in {e["api"] for e in writes(step)}
+    [told] = messages(step)
+    assert "is not enabled (KeyState Disabled)" in told["body"]
+
+
+def test_pipelines_sharing_a_bucket_with_different_keys_is_a_finding_not_a_choice(world):
+    calls = bucket_world() + [
+        {"call": "kms:CreateKey", "params": {"Description": "another team's artifacts"}, "save": "other"},
+        second_pipeline("aaa-first-by-name", "${other.KeyMetadata.Arn}")]
+    replayer = start(world, calls=calls)
+    step = sweep(replayer)
+    assert "s3:PutBucketEncryption" not in {e["api"] for e in writes(step)}
+    assert encryption_of(world)["SSEAlgorithm"] == "AES256"
+    [told] = messages(step)
+    assert "encryption.one-key: the pipelines sharing the bucket name different artifact keys" in told["body"]
+    assert "aaa-first-by-name" in told["body"] and "Warden does not choose one" in told["body"]
+    again = sweep(replayer, T0 + timedelta(days=1))  # told once, and still nothing chosen
+    assert messages(again) == [] and "s3:PutBucketEncryption" not in {e["api"] for e in writes(again)}
+
+
+# -- the policy race, when more happens before the overwritten edit's event arrives ---------------------------
+AUDITOR_TWO = {"Sid": "AllowSecondAuditor", "Effect": "Allow",
+               "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/auditor-two"}, "Action": "s3:GetBucketPolicy",
+               "Resource": f"arn:aws:s3:::{BUCKET}"}
+
+
+def _sweep_overwriting_an_edit(replayer: Any, monkeypatch: Any, edit: Any) -> dict[str, Any]:
+    """A scheduled pass during which a person's PutBucketPolicy lands between Warden's last read and its write
+    (`edit(current)` is what the person writes); returns the person's policy, as its CloudTrail event has it."""
+    original = botocore.client.BaseClient._make_api_call
+    edits: list[dict[str, Any]] = []
+
+    def racing(self, operation, params):
+        if operation == "PutBucketPolicy" and not edits:
+            edits.append(edit(json.loads(self.get_bucket_policy(Bucket=BUCKET)["Policy"])))
+            _person_writes(edits[0])
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", racing)
+    sweep(replayer)
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+    return edits[0]
+
+
+def _adds(statement: dict[str, Any]) -> Any:
+    return lambda current: current | {"Statement": [*current["Statement"], statement]}
+
+
+def _sids(world: Any) -> list[str]:
+    return [s.get("Sid") for s in config_of(world)["policy"]["Statement"]]
+
+
+def test_an_overwritten_edit_is_made_again_after_someone_else_changed_the_policy(world, monkeypatch):
+    replayer = start(world)
+    edit = _sweep_overwriting_an_edit(replayer, monkeypatch, _adds(PERSON))
+    assert "AllowAuditorRead" not in _sids(world)
+    # A second person adds their statement (to what S3 holds: Warden's write) before the first edit's event arrives.
+    later = config_of(world)["policy"] | {"Statement": [*config_of(world)["policy"]["Statement"], AUDITOR_TWO]}
+    replayer.step(Step("call", T0 + timedelta(minutes=2), call={"call": "s3:PutBucketPolicy", "params": {
+        "Bucket": BUCKET, "Policy": json.dumps(later)}}))
+    feed(replayer, cloudtrail("PutBucketPolicy", {"bucketPolicy": later, "policy": [""]}, T0 + timedelta(minutes=2)),
+         T0 + timedelta(minutes=4))
+    event = cloudtrail("PutBucketPolicy", {"bucketPolicy": edit, "policy": [""]}, T0)
+    step = feed(replayer, event, T0 + timedelta(minutes=6))
+    assert {"AllowAuditorRead", "AllowSecondAuditor", TLS_SID, SSE_SID, TEAM_STATEMENT["Sid"]} <= set(_sids(world))
+    assert [e["api"] for e in writes(step)] == ["s3:PutBucketPolicy"]
+    # The person later removes their statement on purpose; the same event delivered again does not undo that.
+    gone = config_of(world)["policy"] | {"Statement": [s for s in config_of(world)["policy"]["Statement"]
+                                                       if s.get("Sid") != "AllowAuditorRead"]}
+    replayer.step(Step("call", T0 + timedelta(minutes=8), call={"call": "s3:PutBucketPolicy", "params": {
+        "Bucket": BUCKET, "Policy": json.dumps(gone)}}))
+    assert writes(feed(replayer, copy.deepcopy(event), T0 + timedelta(minutes=9))) == []
+    assert "AllowAuditorRead" not in _sids(world)
+
+
+def test_an_overwritten_edit_is_made_again_after_warden_wrote_the_policy_again(world, monkeypatch):
+    replayer = start(world)
+    edit = _sweep_overwriting_an_edit(replayer, monkeypatch, _adds(PERSON))
+    # Someone removes Warden's TLS statement; its event makes Warden write again (a newer write record).
+    removed = config_of(world)["policy"] | {"Statement": [s for s in config_of(world)["policy"]["Statement"]
+                                                          if s.get("Sid") != TLS_SID]}
+    replayer.step(Step("call", T0 + timedelta(minutes=2), call={"call": "s3:PutBucketPolicy", "params": {
+        "Bucket": BUCKET, "Policy": json.dumps(removed)}}))
+    rewrite = feed(replayer, cloudtrail("PutBucketPolicy", {"bucketPolicy": removed, "policy": [""]},
+                                       T0 + timedelta(minutes=2)), T0 + timedelta(minutes=3))
+    assert "s3:PutBucketPolicy" in [e["api"] for e in writes(rewrite)]
+    step = feed(replayer, cloudtrail("PutBucketPolicy", {"bucketPolicy": edit, "policy": [""]}, T0),
+                T0 + timedelta(minutes=6))
+    assert {"AllowAuditorRead", TLS_SID, SSE_SID, TEAM_STATEMENT["Sid"]} <= set(_sids(world))
+    assert [e["api"] for e in writes(step)] == ["s3:PutBucketPolicy"]
+
+
+def test_a_grant_revoked_between_wardens_read_and_write_stays_revoked(world, monkeypatch):
+    replayer = start(world)
+    edit = _sweep_overwriting_an_edit(replayer, monkeypatch, lambda current: current | {"Statement": [
+        s for s in current["Statement"] if s.get("Sid") != TEAM_STATEMENT["Sid"]]})
+    assert TEAM_STATEMENT["Sid"] in _sids(world)  # Warden's write brought the revoked grant back
+    step = feed(replayer, cloudtrail("PutBucketPolicy", {"bucketPolicy": edit, "policy": [""]}, T0),
+                T0 + timedelta(minutes=5))
+    assert TEAM_STATEMENT["Sid"] not in _sids(world) and {TLS_SID, SSE_SID} <= set(_sids(world))
+    assert [e["api"] for e in writes(step)] == ["s3:PutBucketPolicy"]
+
+
+def test_the_bundled_story_of_pipelines_named_after_folders_replays_with_the_folders_kept(world):
+    from tests.helpers import EVENTS
+    from warden_local.replay import replay
+
+    doc = replay([str(EVENTS / "scenarios" / "artifact-pipelines-named-after-folders.json")], world=world)
+    rules = doc["buckets"][BUCKET]["lifecycle"]
+    expiring = [r for r in rules if (r.get("Expiration") or {}).get("Days") or r.get("NoncurrentVersionExpiration")]
+    assert {_prefix(r) for r in expiring} == {TEAM_RULE["Filter"]["Prefix"]} | {
+        f"{p}/{a}/" for p in ("payments-api", "finance", "backups") for a in ("src", "bundle")}
+    assert all(_exists(world, key) for key in ("finance/2026/q3-ledger.xlsx", "finance/README",
+                                                "backups/db-2026-11-01.dump"))
+    assert not [e for step in doc["steps"] for e in step["effects"] if e["kind"] == "dead_letter"]

@@ -69,14 +69,14 @@ def test_unknown_command_and_missing_arguments_exit_2():
 
 
 def test_config_validate(tmp_path):
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps({"routing": {"rules": [{"name": "quiet", "match": {"pipelines": ["sandbox-*"]},
-                                                        "mute": True}]}}))
+    good = tmp_path / "routing.json"
+    good.write_text(json.dumps({"rules": [{"name": "quiet", "match": {"pipelines": ["sandbox-*"]}, "mute": True}]}))
     run = warden("config", "validate", str(good))
     assert run.returncode == 0 and "valid" in run.stdout
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"routing": {"rules": [{"name": "quiet", "match": {"pipeline": ["x"]}}]}}))
-    assert "routing.rules[0] (name 'quiet').match.pipeline" in one_line_error(warden("config", "validate", str(bad)))
+    bad.write_text(json.dumps({"rules": [{"name": "quiet", "match": {"pipeline": ["x"]}}]}))
+    assert "routing.rules[0] (name 'quiet').match.pipeline" in one_line_error(
+        warden("config", "validate", "--name", "/pipeline-warden/prod/routing", str(bad)))
     assert "no such file" in one_line_error(warden("config", "validate", str(tmp_path / "none.json")))
 
 
@@ -105,3 +105,46 @@ def test_demo_failures_lists_each_dead_letter_with_its_step():
         {"input": "c", "at": "t3", "effects": [], "note": "no route in template.yaml accepts this input"},
     ]}
     assert failures(doc) == ["t2 b: DLQ of F: KeyError: x"]
+
+
+def test_ledger_stack_signs_with_the_callers_profile_and_region(tmp_path):
+    """`--stack` is a real account: the caller's standard credential chain and region (here a profile), never
+    the embedded world's `testing` keys, session token or us-east-1."""
+    import http.server
+    import threading
+
+    seen: list[dict] = []
+
+    class Endpoint(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append(dict(self.headers))
+            body = (b"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>"
+                    b"<Message>Stack with id payments does not exist</Message></Error></ErrorResponse>")
+            self.send_response(400)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Endpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    (tmp_path / "credentials").write_text("[adopter]\naws_access_key_id = AKIAADOPTEREXAMPLE\n"
+                                          "aws_secret_access_key = adopter-secret\n")
+    (tmp_path / "config").write_text("[profile adopter]\nregion = eu-west-2\n")
+    env = {"HOME": str(tmp_path), "AWS_PROFILE": "adopter", "AWS_CONFIG_FILE": str(tmp_path / "config"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"), "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_ENDPOINT_URL": f"http://127.0.0.1:{server.server_port}", "AWS_MAX_ATTEMPTS": "1"}
+    try:
+        run = subprocess.run([sys.executable, "-m", "warden_local.cli", "ledger", "current", "--stack", "payments"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120, env=env)
+    finally:
+        server.shutdown()
+    assert "Stack with id payments does not exist" in one_line_error(run)
+    [request] = seen
+    assert "Credential=AKIAADOPTEREXAMPLE/" in request["Authorization"]
+    assert "/eu-west-2/cloudformation/aws4_request" in request["Authorization"]
+    assert "X-Amz-Security-Token" not in request

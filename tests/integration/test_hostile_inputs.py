@@ -184,13 +184,15 @@ def test_the_dead_letter_writer_sends_any_reason_sqs_would_refuse_as_its_escape(
     """Given a reason and a payload holding a lone surrogate and terminal controls (SQS refuses such a
     message: InvalidMessageContents, and the handler failed in its own dead-letter path), when they are
     dead-lettered, then the message is sent, with every such character written as its escape."""
-    from warden.aws.container import Container
+    from warden.runtime.invocation import Pipeline
 
-    with World() as world, world._function_env(world.functions["ApprovalTracker"]):
-        container = Container(needs=("STATE_TABLE",))
-        reason = container.dead_letter({"account": SURROGATE, "bell": "\x07"},
-                                       PermanentError(f"account {SURROGATE} said \x1b[31mhi\x07"))
-        [told] = drain(world.client("sqs"), next(u for u, f in world._dlqs.items() if f == "ApprovalTracker"))
+    with World() as world:
+        url = next(u for u, f in world._dlqs.items() if f == "ApprovalTracker")
+        pipeline = Pipeline(idempotency_table="unused", dead_letter_queue_url=url,
+                            sqs=lambda: world.client("sqs"), dynamodb=lambda: None)
+        reason = pipeline.dead_letter({"account": SURROGATE, "bell": "\x07"},
+                                      PermanentError(f"account {SURROGATE} said \x1b[31mhi\x07"))
+        [told] = drain(world.client("sqs"), url)
     assert reason == "PermanentError: account \\ud800 said \\u001b[31mhi\\u0007"
     assert told["MessageAttributes"]["ErrorMessage"]["StringValue"] == reason
     assert json.loads(told["Body"]) == {"account": SURROGATE, "bell": "\x07"}  # the payload, exactly

@@ -49,6 +49,7 @@ IAM_ACTION_OF = {
 TEMPLATE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 # Allowed and needed, but on a path the replayed inputs do not take; each says which path.
 IDEMPOTENCY_FAILURE = "powertools Idempotency deletes the in-progress record when the handler raises"
+INVALID_DOCUMENT = "the last valid version of a stored document that does not validate (test_config_runtime.py)"
 ELSEWHERE = {
     ("NotificationRouter", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
     ("ApprovalTracker", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
@@ -56,12 +57,14 @@ ELSEWHERE = {
     ("ApprovalEscalator", "dynamodb:GetItem"): "powertools Idempotency: a redelivered schedule event reads the "
                                                "saved sweep result",
     ("ApprovalEscalator", "codepipeline:GetPipelineExecution"): "the release of an escalation page when the "
-                                                                "execution's STARTED was lost (warden.release)",
+                                                                "execution's STARTED was lost (warden.notify.release)",
     ("ApprovalTracker", "codepipeline:GetPipelineExecution"): "who waits, when the execution's STARTED was lost",
     ("DeploymentTracker", "codepipeline:GetPipelineExecution"): "the commit of an execution whose event has no "
                                                                 "trigger (V1 pipelines, test_ledger.py)",
     ("DeploymentTracker", "codecommit:GetCommit"): "CodeCommit sources only (tests/integration/test_ledger.py)",
     ("RollbackTrigger", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
+    ("RollbackTrigger", "codepipeline:ListPipelineExecutions"): "when the ledger lags behind the alarm, the "
+                                                                "release's start and end (test_rollback.py)",
     ("RollbackTrigger", "codedeploy:ListDeployments"): "an alarm guarding a deployment group (test_rollback.py)",
     ("RollbackTrigger", "codedeploy:BatchGetDeployments"): "an alarm guarding a deployment group (test_rollback.py)",
     ("RollbackTrigger", "codedeploy:StopDeployment"): "an alarm guarding a deployment group (test_rollback.py)",
@@ -84,6 +87,15 @@ ELSEWHERE = {
     ("ArtifactGuard", "secretsmanager:GetSecretValue"): "paging a finding when PagerDuty is configured",
     ("ApprovalEscalator", "codepipeline:ListActionExecutions"): "reconciling an approval that is not the latest "
                                                                 "at its stage (PARALLEL mode, test_approvals.py)",
+    ("DeploymentTracker", "sns:Publish"): "telling the team of an invalid ledger document (test_config_runtime.py)",
+    ("DeploymentTracker", "dynamodb:PutItem"): "the claim of that notice (test_config_runtime.py)",
+    ("DeploymentTracker", "dynamodb:DeleteItem"): "releasing the claim when its publish fails",
+    ("NotificationRouter", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("ApprovalTracker", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("ApprovalEscalator", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("DeploymentTracker", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("RollbackTrigger", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("ArtifactGuard", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
 }
 
 

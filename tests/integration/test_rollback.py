@@ -21,7 +21,10 @@ E1, E2 = "0b1c2d3e-1111-4a5b-8c7d-000000000001", "0b1c2d3e-2222-4a5b-8c7d-000000
 C1, C2 = "a1" * 20, "b2" * 20
 
 
-def play(world, tmp_path, steps, *, config=None, calls=None, name="scenario.json"):
+def play(world, tmp_path, steps, *, config=None, calls=None, name="scenario.json", grants=story.GRANTS):
+    """`grants`: the story's tag grants, added to the rollback document unless it lists its own (None: none)."""
+    if grants is not None and not (config or {}).get("tag_grants"):
+        config = {**(config or {}), "tag_grants": grants}
     path = write_scenario(tmp_path, steps, config={"rollback": config} if config is not None else None,
                           world=story.world() if calls is None else calls, name=name)
     return {"steps": Replayer(world).run(load(path))}
@@ -145,6 +148,45 @@ def test_given_a_codedeploy_deployment_in_progress_when_its_alarm_fires_then_it_
     assert len(triggers(doc)) == 1
 
 
+def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipeline_failure_fold_into_the_rollback(
+        world, tmp_path):
+    # The group's deployment runs in E2's Deploy action; the alarm guards the group, which that stage deploys.
+    at = T1 + timedelta(minutes=4)
+    deployment = "${d.deploymentId}"
+    result = {"execution-result": {"external-execution-id": deployment, "external-execution-summary":
+                                   "Deployment stopped", "external-execution-url": "https://console.aws.amazon.com/"
+                                   "codesuite/codedeploy/deployments/d?region=us-east-1"}}
+    deploy_action = story._pipeline_event("Action", E2, "STARTED", T1 + timedelta(minutes=2), stage=story.STAGE,
+                                          action="Deploy", type={"owner": "AWS", "provider": "CodeDeploy",
+                                                                 "category": "Deploy", "version": "1"},
+                                          **{"execution-result": {"external-execution-id": deployment}})
+    stopped = story.clock.iso(at + timedelta(minutes=1))
+    stop = {"version": "0", "id": "6e1d2f3a-4b5c-4d6e-8f7a-9b0c1d2e3f4a",
+            "detail-type": "CodeDeploy Deployment State-change Notification", "source": "aws.codedeploy",
+            "account": story.ACCOUNT, "time": stopped, "region": story.REGION,
+            "resources": [f"arn:aws:codedeploy:{story.REGION}:{story.ACCOUNT}:deploymentgroup:checkout/prod"],
+            "detail": {"region": story.REGION, "application": "checkout", "deploymentGroup": "prod",
+                       "deploymentId": deployment, "state": "STOP",
+                       "instanceGroupId": "b7e2f1c4-3a9d-4e8b-a6c5-0d1f2e3a4b5c"}}
+    failed = [story._pipeline_event("Action", E2, "FAILED", at + timedelta(minutes=1), stage=story.STAGE,
+                                    action="Deploy", type=deploy_action["detail"]["type"], **result),
+              story.stage_event(E2, "FAILED", at + timedelta(minutes=1)),
+              story.pipeline_event(E2, "FAILED", at + timedelta(minutes=1))]
+    steps = [*story.release(E1, T0, commit=C1, author="Ana Lima"),
+             *story.release(E2, T1, commit=C2, author="Bo Chen", finish=False),
+             deploy_step(T1 + timedelta(minutes=2)), story.step(deploy_action),
+             story.step(story.alarm_event(at)), story.step(stop), *[story.step(e) for e in failed]]
+    doc = play(world, tmp_path, steps, calls=codedeploy_world())
+    assert len(calls(doc, "codedeploy:StopDeployment")) == 1
+    # One incident, the rollback's, paged once: not a second one for the pipeline's failure.
+    assert [p["dedup_key"].rsplit("/", 3)[1:] for p in triggers(doc)] == [["rollback", "checkout-api", "Deploy"]]
+    bodies = [m["subject"] + m["body"] for m in effects(doc, "message")]
+    assert not [b for b in bodies if "stopped by a person" in b]
+    assert not [m for m in effects(doc, "message") if m["event"] in ("pipeline.failed", "stage.failed",
+                                                                       "action.failed", "deployment.failed")]
+    assert effects(doc, "dead_letter") == []
+
+
 # -- 4. guard rails ----------------------------------------------------------------------------------
 def test_an_alarm_older_than_the_deployment_does_not_roll_it_back(world, tmp_path):
     # The transition happened before E2 started; EventBridge delivers it late (after E2 deployed).
@@ -161,7 +203,7 @@ def test_an_alarm_older_than_the_deployment_does_not_roll_it_back(world, tmp_pat
 def test_outside_the_bake_window_nothing_is_rolled_back(world, tmp_path):
     doc = play(world, tmp_path, [*two_releases(), alarm_step(61)])
     assert calls(doc, "codepipeline:RollbackStage") == []
-    assert "outside the bake window" in skipped_because(doc)[0]
+    assert "final: outside the bake window" in skipped_because(doc)[0]
 
 
 def test_a_bake_window_from_the_configuration(world, tmp_path):
@@ -241,7 +283,8 @@ def test_dry_run_says_what_it_would_do_and_does_nothing(world, tmp_path, config)
     doc = play(world, tmp_path, [*two_releases(), alarm_step(20)], config=config)
     assert calls(doc, "codepipeline:RollbackStage") == []
     [why] = skipped_because(doc)
-    assert "dry run" in why and f"RollbackStage of Deploy from {E2} to {E1}" in why
+    assert "final: dry run" in why and f"RollbackStage of Deploy from {E2} to {E1}" in why
+    assert "Rolled back to" not in why  # nothing was
     assert triggers(doc) == []
 
 
@@ -267,6 +310,117 @@ def test_duplicates_of_one_transition_act_once_whichever_way_they_arrive(world, 
     assert len(calls(doc, "codepipeline:RollbackStage")) == 1
     assert len(triggers(doc)) == 1
     assert notices(doc, "rollback.skipped") == []
+
+
+# -- a lagging ledger: provisional skips, decided again ------------------------------------------------
+TRACKER = ("DeploymentTracker",)
+
+
+def kinds(found, kind):
+    return [e for e in found if e["kind"] == kind]
+
+
+def skip_bodies(found):
+    return [e["body"] for e in found if e["kind"] == "message" and e["event"] == "rollback.skipped"
+            and e["topic"] == "OnCallTopic"]
+
+
+def rollbacks(found):
+    return [e["params"] for e in found if e["kind"] == "call" and e["api"] == "codepipeline:RollbackStage"]
+
+
+def lagging_release(timeline, deploy_minutes):
+    """E1 released and recorded; E2 released with a `deploy_minutes` deploy, of which the ledger (DeploymentTracker)
+    has heard only the start: its stage's and execution's SUCCEEDED have happened, not yet been delivered."""
+    for step in story.release(E1, T0, commit=C1, author="Ana Lima"):
+        timeline.both(step["event"])
+    started, *ended = [s["event"] for s in story.release(E2, T1, commit=C2, author="Bo Chen",
+                                                          deploy_minutes=deploy_minutes)]
+    timeline.both(started)
+    timeline.both(ended[0])  # the stage's STARTED
+    for event in ended[1:]:
+        timeline.happen(event)
+    return ended[1:]  # the stage's SUCCEEDED, the execution's SUCCEEDED
+
+
+def test_given_the_ledger_lags_on_a_long_deploy_when_its_stage_end_arrives_then_the_skip_is_decided_again_and_acts(
+        world):
+    from tests.rollback_story import Timeline
+
+    timeline = Timeline(world)
+    stage_end, execution_end = lagging_release(timeline, deploy_minutes=50)
+    end = story.deploy_end(T1, 50)
+    alarm = story.alarm_event(end + timedelta(minutes=20))
+    timeline.happen(alarm)
+    # 72 minutes after the release started: only its stage end can tell whether the alarm is in its bake window.
+    first = timeline.deliver(alarm, end + timedelta(minutes=21))
+    assert rollbacks(first) == [] and kinds(first, "page") == []
+    [why] = skip_bodies(first)
+    assert "provisional: it is not known yet when Deploy of " + E2 in why and "Rolled back to" not in why
+    # The stage's SUCCEEDED reaches RollbackTrigger (before or after DeploymentTracker): decided again, acted on.
+    later = timeline.deliver(stage_end, end + timedelta(minutes=30), only=("RollbackTrigger",))
+    assert rollbacks(later) == [{"pipelineName": "checkout-api", "stageName": "Deploy",
+                                 "targetPipelineExecutionId": E1}]
+    assert [p["action"] for p in kinds(later, "page")] == ["trigger"]
+    started = [m for m in kinds(later, "message") if m["event"] == "rollback.started" and m["topic"] == "OnCallTopic"]
+    assert len(started) == 1 and E2 in started[0]["body"] and C2[:7] in started[0]["body"]
+    # Redelivered, and delivered to the others late: nothing acts twice, nothing more is said by RollbackTrigger.
+    again = timeline.deliver(stage_end, end + timedelta(minutes=35))
+    again += timeline.deliver(execution_end, end + timedelta(minutes=36))
+    assert rollbacks(again) == [] and [p for p in kinds(again, "page") if p["action"] == "trigger"] == []
+    assert [m for m in kinds(again, "message") if m["event"].startswith("rollback.")] == []
+    assert kinds(first + later + again, "dead_letter") == []
+
+
+def test_given_the_ledger_has_not_heard_of_the_release_when_its_alarm_fires_then_codepipeline_says_what_runs(world):
+    from tests.rollback_story import Timeline
+
+    timeline = Timeline(world)
+    for step in story.release(E1, T0, commit=C1, author="Ana Lima"):
+        timeline.both(step["event"])
+    for step in story.release(E2, T1, commit=C2, author="Bo Chen"):
+        timeline.happen(step["event"])  # nothing of E2 delivered yet
+    alarm = story.alarm_event(story.deploy_end(T1) + timedelta(minutes=20))
+    timeline.happen(alarm)
+    found = timeline.deliver(alarm)
+    # Not "outside the bake window" of E1: CodePipeline says the stage runs E2, which started 32 minutes before.
+    assert rollbacks(found) == [{"pipelineName": "checkout-api", "stageName": "Deploy",
+                                 "targetPipelineExecutionId": E1}]
+    assert skip_bodies(found) == [] and len(kinds(found, "page")) == 1
+
+
+def test_given_a_provisional_skip_when_the_alarm_is_ok_before_the_knowledge_arrives_then_the_skip_is_final(world):
+    from tests.rollback_story import Timeline
+
+    timeline = Timeline(world)
+    stage_end, _ = lagging_release(timeline, deploy_minutes=50)
+    end = story.deploy_end(T1, 50)
+    alarm = story.alarm_event(end + timedelta(minutes=20))
+    timeline.happen(alarm)
+    assert "provisional:" in skip_bodies(timeline.deliver(alarm))[0]
+    timeline.happen(story.alarm_event(end + timedelta(minutes=24), "OK", "ALARM"))
+    later = timeline.deliver(stage_end, end + timedelta(minutes=30), only=("RollbackTrigger",))
+    assert rollbacks(later) == [] and kinds(later, "page") == []
+    [why] = skip_bodies(later)
+    assert why.count("final: alarm checkout-api-prod-5xx is OK again") == 1
+    assert skip_bodies(timeline.deliver(stage_end, end + timedelta(minutes=31), only=("RollbackTrigger",))) == []
+
+
+def test_given_a_provisional_skip_when_the_stage_end_puts_the_alarm_outside_the_window_then_the_skip_is_final(world):
+    from tests.rollback_story import Timeline
+
+    timeline = Timeline(world)
+    stage_end, _ = lagging_release(timeline, deploy_minutes=50)
+    end = story.deploy_end(T1, 50)
+    # The alarm came 59 minutes after the execution ended; the stage had ended earlier than the execution says.
+    stage_end["time"] = story.clock.iso(end - timedelta(minutes=5))
+    alarm = story.alarm_event(end + timedelta(minutes=59))
+    timeline.happen(alarm)
+    assert "provisional:" in skip_bodies(timeline.deliver(alarm))[0]
+    later = timeline.deliver(stage_end, end + timedelta(minutes=61), only=("RollbackTrigger",))
+    assert rollbacks(later) == []
+    [why] = skip_bodies(later)
+    assert "final: outside the bake window: the stage finished at" in why
 
 
 # -- 2. mapping --------------------------------------------------------------------------------------

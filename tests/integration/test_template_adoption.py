@@ -98,3 +98,28 @@ def test_only_wardens_own_breakage_pages_on_call_from_an_alarm():
     # The failure alarm is a trend (several failures in an hour), not a second page per failure.
     failed = alarms["FailedExecutionsAlarm"]
     assert failed["Threshold"] >= 2 and failed["Metrics"][0]["Period"] == 3600
+
+
+def test_a_guided_deploy_starts_from_a_dev_stack_that_reads_nothing_of_staging_or_prod():
+    """`sam deploy --guided` (what `sam build` suggests) and any sam command run without `--config-env` read
+    samconfig's `default` environment: `[default.<command>.parameters]` over `[default.global.parameters]`,
+    then the template's defaults. None of that may be staging's or prod's stack, environment or configuration."""
+    config = samconfig()
+    default = config.get("default", {})
+    named_stacks = {config[env]["deploy"]["parameters"]["stack_name"] for env in ENVIRONMENTS}
+    for command in {"global", "deploy", "delete", "sync", "logs", "list", "traces", *default}:
+        resolved = {**default.get("global", {}).get("parameters", {}),
+                    **default.get(command, {}).get("parameters", {})}
+        assert resolved.get("stack_name") not in named_stacks, command
+    deploy = {**default.get("global", {}).get("parameters", {}), **default["deploy"]["parameters"]}
+    template = Template(ROOT / "template.yaml")
+    offered = {name: str(p.get("Default", "")) for name, p in template.parameters.items()}
+    offered |= dict(pair.split("=", 1) for pair in shlex.split(deploy.get("parameter_overrides", "")))
+    assert set(offered) == set(template.parameters)
+    assert offered["Environment"] not in ENVIRONMENTS
+    taken = {overrides(env)["ConfigPrefix"] for env in ENVIRONMENTS}
+    assert offered["ConfigPrefix"] not in taken
+    # Neither reads the other's documents (a function may read <ConfigPrefix>/*).
+    assert not any((prefix + "/").startswith(offered["ConfigPrefix"] + "/")
+                   or (offered["ConfigPrefix"] + "/").startswith(prefix + "/") for prefix in taken)
+    assert deploy["confirm_changeset"] is True

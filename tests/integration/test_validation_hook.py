@@ -42,11 +42,25 @@ def test_an_alarm_of_the_group_in_alarm_fails_the_hook_and_names_it(world):
     assert '"checkout-prod-errors"' in world.logs.getvalue()
 
 
-def test_alarms_tagged_for_the_group_are_checked_too(world):
+def test_alarms_tagged_for_the_group_are_checked_too_within_a_tag_grant(world):
     event = setup(world, alarms=(), tagged=("checkout-latency",), firing=("checkout-latency",))
+    world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True, Value=json.dumps(
+        {"tag_grants": [{"alarms": ["checkout-*"], "deployment_groups": ["checkout/*"]}]}))
     mark = world.begin()
     world.invoke("DeploymentValidationHook", event)
     assert [r["status"] for r in reported(world, mark)] == ["Failed"]
+
+
+def test_an_alarm_tagged_for_a_group_no_grant_covers_never_fails_that_groups_deployment(world):
+    # Given another team's alarm in ALARM, tagged with checkout/prod, and a grant for teamb-* alarms on teamb/*
+    # groups only, when checkout/prod's hook runs, then that alarm is not checked: the deployment goes on.
+    event = setup(world, alarms=(), tagged=("teamb-noise",), firing=("teamb-noise",))
+    world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True, Value=json.dumps(
+        {"tag_grants": [{"alarms": ["teamb-*"], "deployment_groups": ["teamb/*"]}]}))
+    mark = world.begin()
+    world.invoke("DeploymentValidationHook", event)
+    assert [r["status"] for r in reported(world, mark)] == ["Succeeded"]
+    assert "no tag grant covers it" in world.logs.getvalue()
 
 
 def test_alarms_named_by_a_rule_are_checked_too(world):

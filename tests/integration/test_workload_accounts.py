@@ -400,9 +400,9 @@ def test_a_read_role_that_fails_does_not_stop_escalation(tmp_path, world):
     from warden.approvals.store import Approvals
     from warden.aws.clients import Clients
     from warden.aws.codepipeline import CodePipelineGateway
-    from warden.aws.config import ConfigStore
     from warden.notify.notifier import Notifier
     from warden.notify.sns import Publisher
+    from warden.runtime.documents import ConfigStore
 
     steps = [{"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
              {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))}]

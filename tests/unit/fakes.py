@@ -170,7 +170,7 @@ class Configs:
 
     def get(self, kind: str) -> Any:
         if kind not in self._documents:
-            from warden.aws.config import parse_documents
+            from warden.runtime.documents import parse_documents
 
             self._documents[kind] = parse_documents({kind: {}})[kind]
         return self._documents[kind]
@@ -219,13 +219,13 @@ class RecordingNotifier:
 
 
 class InMemoryIncidents:
-    """The incident store's contract (warden.router.incidents.Incidents), in memory."""
+    """The incident store's contract (warden.notify.incidents.Incidents), in memory."""
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
 
     def open(self, key: str, *, event_id: str, execution_id: str | None, at: Any, summary: str) -> Any:
-        from warden.router.incidents import Incident
+        from warden.notify.incidents import Incident
 
         item = self.items.get(key)
         if item and item.get("last_success_at") is not None and item["last_success_at"] >= at:
@@ -250,7 +250,7 @@ class InMemoryIncidents:
         self.items[key]["notified"] = True
 
     def succeeded(self, key: str, *, at: Any) -> Any:
-        from warden.router.incidents import Incident
+        from warden.notify.incidents import Incident
 
         item = self.items.setdefault(key, {})
         if item.get("last_success_at") is not None and item["last_success_at"] > at:

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from tests import rollback_story as story
-from warden.aws.config import ConfigError, parse_document
+from warden.runtime.documents import ConfigError, parse_document
 from warden_local.fakes import apply_event, install
 
 ACCT = "123456789012"  # moto's default account
@@ -122,11 +122,11 @@ def test_the_rollback_document_has_safe_defaults_and_clear_errors():
 def test_warden_config_validate_checks_a_rollback_document(tmp_path, capsys):
     from warden_local.cli import main
 
-    good = tmp_path / "good.json"
-    good.write_text(json.dumps({"rollback": {"mode": "dry_run", "bake_minutes": 45, "rules": [
-        {"name": "checkout", "alarms": ["checkout-*"], "pipeline": "checkout-api", "stage": "Deploy"}]}}))
+    good = tmp_path / "rollback.json"
+    good.write_text(json.dumps({"mode": "dry_run", "bake_minutes": 45, "rules": [
+        {"name": "checkout", "alarms": ["checkout-*"], "pipeline": "checkout-api", "stage": "Deploy"}]}))
     assert main(["config", "validate", str(good)]) == 0
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"rollback": {"cooldown_minutes": -1}}))
-    assert main(["config", "validate", str(bad)]) == 2
+    bad.write_text(json.dumps({"cooldown_minutes": -1}))
+    assert main(["config", "validate", str(bad), "--kind", "rollback"]) == 2
     assert "rollback.cooldown_minutes" in capsys.readouterr().err

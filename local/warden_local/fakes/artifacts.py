@@ -1,7 +1,7 @@
 """Embedded CodePipeline artifacts: where each action's artifacts live, and the objects themselves.
 
 CodePipeline stores an action's output artifact in the pipeline's artifact bucket (the store of the
-action's region) under `<pipeline name, 20 chars>/<artifact name, 20 chars>/<random id>`, encrypted with
+action's region) under `<pipeline name, 20 chars>/<artifact name, 10 chars>/<random id>`, encrypted with
 aws:kms (the store's key, or aws/s3), and reports it in ListActionExecutions as `s3location {bucket, key}`
 (ArtifactDetail) of the producing action's output and of every consuming action's input. Here the random
 id is derived from the execution and artifact name, so producer and consumers agree without state; an
@@ -28,7 +28,7 @@ def location(pipeline_def: dict[str, Any], region: str, execution_id: str, artif
     if not store.get("location"):
         return None
     suffix = hashlib.sha256(f"{execution_id}/{artifact}".encode()).hexdigest()[:7]
-    return {"bucket": store["location"], "key": f"{pipeline_def['name'][:20]}/{artifact[:20]}/{suffix}"}
+    return {"bucket": store["location"], "key": f"{pipeline_def['name'][:20]}/{artifact[:10]}/{suffix}"}
 
 
 def source_execution(state: Any, pipeline_name: str, execution_id: str) -> str:

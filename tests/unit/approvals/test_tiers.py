@@ -3,8 +3,8 @@ from datetime import timedelta
 import pytest
 
 from warden.approvals.tiers import EscalationConfig
-from warden.aws.config import ConfigError, parse_document
 from warden.core.clock import parse_iso
+from warden.runtime.documents import ConfigError, parse_document
 
 SINCE = parse_iso("2026-11-27T14:00:00Z")  # a Friday, 15:00 in Berlin
 EXPIRES = SINCE + timedelta(days=7)

@@ -48,4 +48,5 @@ def test_held_expiry_is_left_out_and_nothing_is_written_when_only_held_requireme
     assert merged and not any("Expiration" in r and "Days" in r["Expiration"] or "NoncurrentVersionExpiration" in r
                               for r in merged)
     assert lifecycle.merge(merged, 30, 7, 7, hold=lifecycle.DELETES_DATA) is None
-    assert any((r.get("Expiration") or {}).get("Days") == 30 for r in lifecycle.merge(merged, 30, 7, 7))
+    assert any((r.get("Expiration") or {}).get("Days") == 30
+               for r in lifecycle.merge(merged, 30, 7, 7, prefixes=["p/SourceArti/"]))

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from warden.aws.container import Container
-from warden.aws.settings import Settings
 from warden.core import links
 from warden.core.clock import iso, parse_iso
 from warden.core.errors import PermanentError, one_by_one
 from warden.core.text import clean
 from warden.models import InvalidEvent, parse_event
 from warden.notify.render import defang, markdown
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
 
 
 @pytest.mark.parametrize("moment", [datetime(1, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
@@ -131,7 +131,7 @@ def test_each_delivery_is_handled_alone_and_a_permanent_failure_is_dead_lettered
     def refuse():
         raise PermanentError("no such thing")
 
-    outcome = made.each([({"n": 1}, lambda: "one"), ({"n": 2}, refuse), ({"n": 3}, lambda: "three")])
+    outcome = made.pipeline.each([({"n": 1}, lambda: "one"), ({"n": 2}, refuse), ({"n": 3}, lambda: "three")])
     assert outcome.results == ("one", "three") and outcome.dead_lettered is None
     assert outcome.rejected == ("PermanentError: no such thing",)
     [sent] = made.clients.sqs.sent
@@ -146,13 +146,13 @@ def test_a_transient_failure_is_raised_after_the_others_had_their_turn():
         raise ConnectionError("SNS unreachable")
 
     with pytest.raises(ConnectionError):
-        made.each([(1, boom), (2, lambda: done.append(2))])
+        made.pipeline.each([(1, boom), (2, lambda: done.append(2))])
     assert done == [2] and made.clients.sqs.sent == []
 
 
 def test_a_dead_letter_too_big_for_sqs_is_cut_and_says_so():
     made = container()
-    made.dead_letter({"x": "y" * 400_000}, PermanentError("huge"))
+    made.pipeline.dead_letter({"x": "y" * 400_000}, PermanentError("huge"))
     [sent] = made.clients.sqs.sent
     assert len(sent["MessageBody"]) < 256_000 and '"truncated": true' in sent["MessageBody"]
 

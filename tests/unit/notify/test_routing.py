@@ -1,7 +1,7 @@
 import pytest
 
-from warden.aws.config import ConfigError, parse_document, parse_documents
 from warden.notify.rules import RoutingConfig, decide
+from warden.runtime.documents import ConfigError, parse_document, parse_documents
 
 
 def test_defaults_page_failures_and_inform_the_team_of_the_rest():

@@ -22,24 +22,24 @@ from typing import Any
 from warden.approvals.store import TIER, Approvals, expires_of, key_of, notice_of, page_key, resolve_page
 from warden.approvals.tiers import EscalationConfig, Tier
 from warden.aws.codepipeline import ApprovalStatus, CodePipelineGateway, Unknown
-from warden.aws.config import ConfigStore
 from warden.core.clock import now, parse_iso
+from warden.core.documents import Documents
 from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
 from warden.notify.effects import Delivery
 from warden.notify.notifier import Notifier
+from warden.notify.release import Releases
 from warden.notify.render import title
 from warden.notify.rules import Decision
-from warden.release.lookup import Releases
 
 UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is still pending ({reason})"
 
 
 class ApprovalEscalator:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 config: ConfigStore, releases: Releases | None = None, skip: Skip | None = None) -> None:
+                 config: Documents, releases: Releases | None = None, skip: Skip | None = None) -> None:
         """`skip(item, error)`: what happens to a stored item the sweep cannot handle (dead-lettered with
-        its reason, warden.aws.container); the sweep goes on with the others."""
+        its reason, warden.runtime.container); the sweep goes on with the others."""
         self._skip = skip
         self._approvals = approvals
         self._codepipeline = codepipeline

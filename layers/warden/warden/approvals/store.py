@@ -268,7 +268,7 @@ class Approvals:
     # -- who is waiting: the trigger of each execution, from its STARTED event ---------------------
     def save_trigger(self, account: str, region: str, pipeline: str, execution_id: str,
                      trigger: dict[str, Any], *, only_if_absent: bool = False) -> None:
-        """`only_if_absent`: a cache of what GetPipelineExecution said (warden.release.lookup), which
+        """`only_if_absent`: a cache of what GetPipelineExecution said (warden.notify.release), which
         must never replace what the STARTED event said. Event text is stored cleaned and clipped
         (warden.core.text), like the ledger's copy."""
         limits = {"commit_message": LIMITS["stored_commit_message"], "author": LIMITS["author"]}

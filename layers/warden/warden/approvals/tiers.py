@@ -13,8 +13,9 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from warden.core.documents import StrictDocument
 from warden.core.kinds import Audience, Severity
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -34,11 +35,7 @@ def _duration(value: Any) -> Any:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BusinessHours(_Strict):
+class BusinessHours(StrictDocument):
     timezone: str = "UTC"
     days: list[Day] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     start: time = time(9, 0)
@@ -64,7 +61,7 @@ class BusinessHours(_Strict):
         return DAYS[local.weekday()] in self.days and self.start <= local.time() < self.end
 
 
-class Tier(_Strict):
+class Tier(StrictDocument):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="names the tier in items and messages")
     after: Duration | None = Field(None, description="fires this long after the approval was requested")
     before_expiry: Duration | None = Field(None, description="fires this long before the approval expires")
@@ -96,7 +93,7 @@ def _default_tiers() -> list[Tier]:
     ]
 
 
-class EscalationConfig(_Strict):
+class EscalationConfig(StrictDocument):
     tiers: list[Tier] = Field(default_factory=_default_tiers)
 
     @field_validator("tiers")

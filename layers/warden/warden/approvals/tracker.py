@@ -51,7 +51,7 @@ from warden.core.errors import RetryableError
 from warden.core.log import logger
 from warden.models import ActionExecutionStateChange, ManualApprovalMessage, PipelineExecutionStateChange
 from warden.notify.notifier import Notifier
-from warden.release.lookup import CACHED_FACTS, from_execution, trigger_facts
+from warden.notify.release import CACHED_FACTS, from_execution, trigger_facts
 
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
@@ -211,7 +211,7 @@ class ApprovalTracker:
     def _who(self, item: dict[str, Any]) -> dict[str, str]:
         """Who is waiting: the commit and author of the execution (its STARTED event), else what
         GetPipelineExecution knows (the commit, and the caller of a manual start), cached per execution
-        beside the STARTED facts (warden.release.lookup). What stays unknown is said, with the reason,
+        beside the STARTED facts (warden.notify.release). What stays unknown is said, with the reason,
         and kept on the approval so that its escalations say it too without asking again."""
         execution_id, account = item.get("execution_id"), item.get("account", "")
         if not execution_id:

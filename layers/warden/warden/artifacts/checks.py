@@ -17,6 +17,7 @@ from warden.artifacts import eligibility, lifecycle, policy
 from warden.artifacts.config import BucketPolicy
 
 ENCRYPTION = "encryption.kms-cmk"
+ONE_KEY = "encryption.one-key"
 VERSIONING = "versioning.enabled"
 PUBLIC_ACCESS = "public-access-block.all"
 PAB_FIELDS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -92,11 +93,13 @@ def is_aws_managed_alias(key: str | None) -> bool:
 
 
 def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
-          customer_managed: Callable[[str], bool | None], partition: str = "aws", owner: str = "",
-          acknowledged: tuple[str, ...] = ()) -> Audit:
-    """`customer_managed(key)`: True/False, or None when it cannot be told (then the check says so);
+          customer_managed: Callable[[str], bool | str | None], partition: str = "aws", owner: str = "",
+          acknowledged: tuple[str, ...] = (), prefixes: list[str] | tuple[str, ...] = ()) -> Audit:
+    """`customer_managed(key)`: True (a usable customer-managed key), False (AWS-managed), a string saying why
+    the key is not usable ("could not confirm ..." when it cannot be told), or None when it cannot be told;
     `owner`: the bucket's account (a key or a grant of any other account is a finding); `acknowledged`:
-    accounts whose grants are expected."""
+    accounts whose grants are expected; `prefixes`: where the pipelines write their artifacts (expiry there
+    meets the expiry requirements)."""
     audit = Audit()
     default = kms_default(state)
     algorithm, key = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
@@ -114,6 +117,10 @@ def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
         managed = customer_managed(key)
         if managed is None:
             audit.checks.append(Check(ENCRYPTION, False, f"could not confirm that {key} is a customer-managed key"))
+        elif isinstance(managed, str):
+            audit.checks.append(Check(ENCRYPTION, False, f"{managed.replace('it is', f'{key} is', 1)}"
+                                      if managed.startswith("could not confirm") else
+                                      f"default encryption uses {key}, which {managed}"))
         elif not managed:
             audit.checks.append(Check(ENCRYPTION, False, f"{key} is an AWS-managed key, not a customer-managed one"))
         elif not bucket_key:
@@ -133,7 +140,8 @@ def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
                               "the policy grants no other account access"))
     audit.checks.append(Check(VERSIONING, state.versioning == "Enabled",
                               f"versioning is {state.versioning or 'off (never enabled)'}"))
-    met = lifecycle.check(state.lifecycle, rules.expire_days, rules.noncurrent_days, rules.abort_multipart_days)
+    days = (rules.expire_days, rules.noncurrent_days, rules.abort_multipart_days)
+    met = lifecycle.check(state.lifecycle, *days, prefixes=prefixes)
     texts = {
         lifecycle.CURRENT: f"current versions expire within {rules.expire_days} days",
         lifecycle.NONCURRENT: f"noncurrent versions expire within {rules.noncurrent_days} days",
@@ -141,7 +149,12 @@ def judge(state: BucketState, bucket: str, rules: BucketPolicy, *,
         lifecycle.MULTIPART: f"incomplete multipart uploads abort within {rules.abort_multipart_days} days",
     }
     for check_id in lifecycle.CHECKS:
-        text = texts[check_id] if met[check_id] else "no whole-bucket lifecycle rule: " + texts[check_id]
+        text = texts[check_id]
+        if not met[check_id] and check_id in lifecycle.DELETES_DATA and prefixes:
+            # Which prefixes is said by the fix (or why not): the finding stays the same as they get covered.
+            text = "no lifecycle rule over the whole bucket or every artifact prefix: " + text
+        elif not met[check_id]:
+            text = "no whole-bucket lifecycle rule: " + text
         audit.checks.append(Check(check_id, met[check_id], text))
     pab = state.public_access_block or {}
     off = [f for f in PAB_FIELDS if not pab.get(f)]

@@ -9,23 +9,21 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from warden.core.documents import StrictDocument
 
 Mode = Literal["enforce", "audit"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
-
-
-class BucketOverride(_Strict):
+class BucketOverride(StrictDocument):
     match: str = Field(description="bucket name glob")
     mode: Mode | None = None
     exclude: bool = False
     kms_key_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
 
-class BucketPolicy(_Strict):
+class BucketPolicy(StrictDocument):
     """What applies to one bucket after the overrides."""
 
     mode: Mode
@@ -35,7 +33,7 @@ class BucketPolicy(_Strict):
     kms_key_arn: str | None
 
 
-class ArtifactsConfig(_Strict):
+class ArtifactsConfig(StrictDocument):
     mode: Mode = "enforce"
     expire_days: int = Field(30, ge=1, le=3650, description="current versions expire after this many days")
     noncurrent_days: int = Field(7, ge=1, le=3650, description="noncurrent versions expire after this many days")

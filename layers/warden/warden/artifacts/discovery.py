@@ -1,14 +1,16 @@
 """Which buckets are artifact buckets: the pipeline -> bucket map, kept in the state table.
 
 One item per pipeline (`pk ARTIFACTS`, `sk PIPELINE#<account>#<region>#<name>`) holds the artifact stores
-its definition names (every region of `artifactStores`, or `artifactStore`), with the pipeline's version
-and update time. A pass reads the whole map with one Query, lists the account's pipelines (one page per
-1,000) and calls GetPipeline only for pipelines that are new or changed since, so a pass over an
+its definition names (every region of `artifactStores`, or `artifactStore`) and the names of the output
+artifacts its actions declare (what CodePipeline writes there, under `artifact_prefix`), with the
+pipeline's version and update time. A pass reads the whole map with one Query, lists the account's
+pipelines (one page per 1,000) and calls GetPipeline only for pipelines that are new or changed since, so a pass over an
 unchanged account costs the same whether 10 or 100 pipelines share its buckets. The same items are
 written from CreatePipeline / UpdatePipeline CloudTrail events, with the definition the event carries;
 a write happens only when the stored stores differ, so redelivered or reordered events converge (the
 higher pipeline version wins; equal versions carry equal definitions).
-Findings already told (`sk FINDINGS#<account>#<bucket>`) live under the same key, read by the same Query.
+Findings already told (`sk FINDINGS#<account>#<bucket>`, and `...#<bucket>#rollback-targets` for the
+rollback targets Warden could not keep there) live under the same key, read by the same Query.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from warden.ledger.keys import from_item, to_av
+from warden.aws.dynamodb import from_item, to_av
 
 PK = "ARTIFACTS"
 PIPELINE_PREFIX = "PIPELINE#"
@@ -28,8 +30,30 @@ def pipeline_sk(account: str, region: str, name: str) -> str:
     return f"{PIPELINE_PREFIX}{account}#{region}#{name}"
 
 
-def findings_sk(account: str, bucket: str) -> str:
-    return f"{FINDINGS_PREFIX}{account}#{bucket}"
+def findings_sk(account: str, bucket: str, part: str = "") -> str:
+    """`part`: a story of the bucket told apart from its configuration (bucket names hold no '#')."""
+    return f"{FINDINGS_PREFIX}{account}#{bucket}" + (f"#{part}" if part else "")
+
+
+PIPELINE_FOLDER_CHARS = 20  # CodePipeline names an artifact's folder after the pipeline's first 20 characters
+ARTIFACT_FOLDER_CHARS = 10  # and its subfolder after the output artifact name's first 10 (SourceArtifact: SourceArti)
+
+
+def artifact_prefix(pipeline: str, artifact: str) -> str:
+    """Where CodePipeline writes an output artifact of `pipeline` in its store: `<pipeline, 20 chars>/<artifact
+    name, 10 chars>/`, each object named by 7 random letters and digits (for example
+    `CodeBuild-Python-Pip/SourceArti/1TspnN3`)."""
+    return f"{pipeline[:PIPELINE_FOLDER_CHARS]}/{artifact[:ARTIFACT_FOLDER_CHARS]}/"
+
+
+def artifacts_of(definition: dict[str, Any]) -> list[str]:
+    """The output artifact names the pipeline's actions declare (every stage, every action)."""
+    def listed(value: Any) -> list[dict[str, Any]]:  # (an event's definition is whatever its caller sent)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    return sorted({out["name"] for stage in listed(definition.get("stages"))
+                   for action in listed(stage.get("actions"))
+                   for out in listed(action.get("outputArtifacts")) if isinstance(out.get("name"), str)})
 
 
 def stores_of(definition: dict[str, Any], region: str) -> list[dict[str, str]]:
@@ -58,6 +82,9 @@ class Bucket:
     region: str
     pipelines: list[str] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)  # the pipelines' artifact encryption keys
+    named: dict[str, str] = field(default_factory=dict)  # pipeline -> the key it names for this store
+    prefixes: list[str] = field(default_factory=list)  # where the pipelines' actions write their artifacts
+    unknown: list[str] = field(default_factory=list)  # pipelines whose artifacts the map does not know yet
 
 
 @dataclass
@@ -76,6 +103,16 @@ class Snapshot:
                     bucket.pipelines.append(item["pipeline"])
                 if store.get("key") and store["key"] not in bucket.keys:
                     bucket.keys.append(store["key"])
+                if store.get("key"):
+                    bucket.named[item["pipeline"]] = store["key"]
+                if "artifacts" not in item:
+                    bucket.unknown.append(item["pipeline"])
+                for name in item.get("artifacts") or []:
+                    prefix = artifact_prefix(item["pipeline"], name)
+                    if prefix not in bucket.prefixes:
+                        bucket.prefixes.append(prefix)
+        for bucket in found.values():
+            bucket.prefixes.sort()
         return found
 
 
@@ -100,14 +137,18 @@ class ArtifactMap:
                 return Snapshot(pipelines, findings)
 
     def put_pipeline(self, snapshot: Snapshot, *, account: str, region: str, name: str, version: int | None,
-                     updated: str | None, stores: list[dict[str, str]], source: str) -> bool:
-        """Store a pipeline's stores unless they are stored already; an older version never overwrites."""
+                     updated: str | None, stores: list[dict[str, str]], source: str,
+                     artifacts: list[str] | None = None) -> bool:
+        """Store a pipeline's stores (and output artifact names) unless they are stored already; an older
+        version never overwrites. `artifacts` None: not known (an item written before they were kept)."""
         sk = pipeline_sk(account, region, name)
         old = snapshot.pipelines.get(sk)
-        if old and old.get("stores") == stores and old.get("version") == version and old.get("updated") == updated:
+        if old and old.get("stores") == stores and old.get("version") == version and old.get("updated") == updated \
+                and old.get("artifacts") == artifacts:
             return False
         item = {"pk": PK, "sk": sk, "pipeline": name, "account": account, "region": region, "stores": stores,
-                "source": source, "version": version or 0, "updated": updated or ""}
+                "source": source, "version": version or 0, "updated": updated or "",
+                **({"artifacts": artifacts} if artifacts is not None else {})}
         condition = "attribute_not_exists(version) OR version <= :v"
         try:
             self._ddb.put_item(TableName=self._table, Item={k: to_av(v) for k, v in item.items()},
@@ -125,11 +166,11 @@ class ArtifactMap:
 
     def claim(self, snapshot: Snapshot, account: str, bucket: str, fingerprint: str, *, resolved: bool,
               at: datetime, lines: list[str], pipelines: list[str], region: str, found: list[str] | None = None,
-              quiet: bool = False) -> bool:
+              quiet: bool = False, part: str = "") -> bool:
         """Record what is to be told about a bucket, as pending (an outbox: `sent` clears it); False when
         another run recorded something since this pass read the map (it tells, this one stays quiet).
         `resolved`: every finding was fixed; `found`: the findings themselves; `quiet`: remembered, not told."""
-        sk = findings_sk(account, bucket)
+        sk = findings_sk(account, bucket, part)
         previous = snapshot.findings.get(sk)
         item = {"fingerprint": fingerprint, "resolved": resolved, "told_at": at.isoformat(), "lines": lines,
                 "pipelines": pipelines, "region": region, "pending": bool(lines) and not quiet,
@@ -154,7 +195,7 @@ class ArtifactMap:
             if not stored or stored.get("told_at") != item["told_at"] or stored.get("fingerprint") != fingerprint:
                 return False
             item = {k: stored.get(k, v) for k, v in item.items()}
-        snapshot.findings[sk] = {"sk": sk, **item}
+        snapshot.findings[sk] = {**(previous or {}), "sk": sk, **item}  # (other attributes stay, as in the table)
         return True
 
     def _item(self, sk: str) -> dict[str, Any] | None:
@@ -163,22 +204,31 @@ class ArtifactMap:
                                ExpressionAttributeValues={":pk": {"S": PK}, ":sk": {"S": sk}})
         return from_item(page["Items"][0]) if page.get("Items") else None
 
-    def record_policy_write(self, snapshot: Snapshot, account: str, bucket: str, record: dict[str, Any]) -> None:
-        """What Warden read and wrote in its last policy write of a bucket, with when: the CloudTrail event of an
-        edit that landed in between can then be recognised and restored. Kept on the findings item (written
-        before any fix), so it is read by the same Query."""
+    def record_policy_writes(self, snapshot: Snapshot, account: str, bucket: str,
+                             records: list[dict[str, Any]]) -> None:
+        """What Warden read and wrote in its recent policy writes of a bucket, with when (`policy_writes`,
+        newest last, already pruned by the caller): the CloudTrail event of an edit that landed in between can
+        then be recognised and re-applied, even after later writes. Kept on the findings item (written before
+        any fix), so it is read by the same Query."""
         sk = findings_sk(account, bucket)
         try:
             self._ddb.update_item(TableName=self._table, Key={"pk": {"S": PK}, "sk": {"S": sk}},
-                                  UpdateExpression="SET #pw = :pw", ConditionExpression="attribute_exists(sk)",
-                                  ExpressionAttributeNames={"#pw": "policy_write"},
-                                  ExpressionAttributeValues={":pw": to_av(record)})
+                                  UpdateExpression="SET #pw = :pw REMOVE #old",
+                                  ConditionExpression="attribute_exists(sk)",
+                                  ExpressionAttributeNames={"#pw": "policy_writes", "#old": "policy_write"},
+                                  ExpressionAttributeValues={":pw": to_av(records)})
         except Exception as exc:
             if getattr(exc, "response", {}).get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             return
         if sk in snapshot.findings:
-            snapshot.findings[sk]["policy_write"] = record
+            snapshot.findings[sk]["policy_writes"] = records
+            snapshot.findings[sk].pop("policy_write", None)
+
+    @staticmethod
+    def policy_writes(snapshot: Snapshot, account: str, bucket: str) -> list[dict[str, Any]]:
+        item = snapshot.findings.get(findings_sk(account, bucket)) or {}
+        return list(item.get("policy_writes") or ([item["policy_write"]] if item.get("policy_write") else []))
 
     def settle(self, snapshot: Snapshot, account: str, bucket: str, found: list[str]) -> None:
         """The findings still open after a run's fixes, when a run that told nothing (a message left pending
@@ -197,10 +247,10 @@ class ArtifactMap:
         snapshot.findings[sk]["found"] = found
 
     def sent(self, snapshot: Snapshot, account: str, bucket: str, *, lines: list[str], resolved: bool,
-             found: list[str] | None = None) -> None:
+             found: list[str] | None = None, part: str = "") -> None:
         """The pending message went out, saying `lines`; `resolved`: every finding was fixed; `found`: the
         findings still open after this run's fixes (a fixed one that comes back is then told again)."""
-        sk = findings_sk(account, bucket)
+        sk = findings_sk(account, bucket, part)
         told_at = snapshot.findings[sk]["told_at"]
         values = {":no": to_av(False), ":at": to_av(told_at), ":lines": to_av(lines), ":resolved": to_av(resolved)}
         names = {"#pending": "pending", "#lines": "lines", "#resolved": "resolved", "#told_at": "told_at"}
@@ -229,13 +279,14 @@ def refresh(codepipeline: Any, store: ArtifactMap, snapshot: Snapshot, account: 
     for sk, summary in listed.items():
         old = snapshot.pipelines.get(sk)
         updated = _iso(summary.get("updated"))
-        if old and old.get("version") == summary.get("version") and old.get("updated") == updated:
-            continue
+        if old and old.get("version") == summary.get("version") and old.get("updated") == updated \
+                and "artifacts" in old:
+            continue  # (an item without the artifact names, from before they were kept, is read once more)
         definition = codepipeline.get_pipeline(name=summary["name"])["pipeline"]
         reads += 1
         store.put_pipeline(snapshot, account=account, region=region, name=summary["name"],
                            version=definition.get("version"), updated=updated,
-                           stores=stores_of(definition, region), source="list")
+                           stores=stores_of(definition, region), source="list", artifacts=artifacts_of(definition))
     prefix = f"{PIPELINE_PREFIX}{account}#{region}#"
     for sk in [sk for sk in snapshot.pipelines if sk.startswith(prefix) and sk not in listed]:
         store.delete_pipeline(snapshot, sk)  # deleted pipelines no longer make a bucket an artifact bucket

@@ -26,8 +26,23 @@ KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d
 
 
 def allow_list(text: str) -> tuple[str, ...]:
-    """`ArtifactBucketAllowList` as the function's environment carries it (comma separated globs)."""
-    return tuple(p.strip() for p in (text or "").split(",") if p.strip())
+    """`ArtifactBucketAllowList` as the function's environment carries it (comma separated globs). A glob that
+    matches every bucket (`*`) is accepted, since the platform team may mean it, but never quietly: it makes
+    every bucket a pipeline names writable by Warden, so it is logged as a warning whenever it is read."""
+    found = tuple(p.strip() for p in (text or "").split(",") if p.strip())
+    for pattern in found:
+        if matches_everything(pattern):
+            from warden.core.log import logger
+
+            logger.warning("ArtifactBucketAllowList holds a glob that matches every bucket: Warden may change any "
+                           "bucket a pipeline of this account names as its artifact store",
+                           extra={"pattern": pattern})
+    return found
+
+
+def matches_everything(pattern: str) -> bool:
+    """A glob made of wildcards only (`*`, `**`, `*?*`...) allows every name."""
+    return bool(pattern) and set(pattern) <= {"*"}
 
 
 def why_not(bucket: str, region: str, allowed: tuple[str, ...]) -> str | None:

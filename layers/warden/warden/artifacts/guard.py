@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from warden.artifacts import checks, discovery, eligibility, policy, protect, remediation
+from warden.artifacts import checks, discovery, eligibility, keys, policy, protect, remediation
 from warden.artifacts.config import ArtifactsConfig, BucketPolicy
 from warden.core import clock
 from warden.core.errors import Skip, one_by_one
@@ -43,6 +43,14 @@ TRANSIENT = {"SlowDown", "Throttling", "ThrottlingException", "ThrottledExceptio
              "InternalError", "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete",
              "ProvisionedThroughputExceededException", "500", "502", "503", "504"}
 SLACK_SECONDS = 1  # CloudTrail's eventTime has whole seconds
+ONE_KEY_REPORTED = ("reported only: Warden never chooses between the pipelines' keys; give them one key, or "
+                    "set kms_key_arn in a buckets override for this bucket")
+POLICY_HISTORY = 4  # recent policy writes kept per bucket (a bucket policy is up to 20 KB)
+POLICY_HISTORY_SECONDS = 24 * 3600  # EventBridge retries an event for up to 24 hours
+TARGETS_CHECK = "rollback-target.kept"
+TARGETS_PART = "rollback-targets"
+TARGETS_NOT_KEPT = ("Warden could not keep it from expiring: a rollback to that execution fails once it has "
+                    "expired")
 
 
 class ArtifactsUnconfirmed(RuntimeError):
@@ -161,6 +169,7 @@ class ArtifactGuard:
 
     # -- entry points -------------------------------------------------------------------------------
     def sweep(self) -> dict[str, Any]:
+        self._rules()  # first: a document that cannot be read or does not validate stops the pass before any bucket
         snapshot = self._map.load()
         reads = discovery.refresh(self._codepipeline, self._map, snapshot, self._account, self._region)
         reports: list[Report] = []
@@ -169,12 +178,15 @@ class ArtifactGuard:
                              (lambda bucket, exc: skip(asdict(bucket), exc)) if skip else None)
         result = self._result(reports) | {"pipelines": len(snapshot.pipelines), "get_pipeline": reads,
                                           **({"skipped": len(skipped)} if skipped else {})}
-        result["protection"] = self._protect(reports)
-        self._confirmed(reports)
+        try:
+            result["protection"] = self._protect(reports, snapshot)
+        finally:
+            self._confirmed(reports)
         return result
 
     def handle(self, event: Any) -> dict[str, Any]:
         """A CloudTrail "AWS API Call" event: CodePipeline definitions or S3 bucket configuration."""
+        self._rules()  # first, as in `sweep`
         detail = event.detail
         if not detail.succeeded:
             return {"status": "ignored", "reason": f"the call failed ({detail.error_code})"}
@@ -196,7 +208,8 @@ class ArtifactGuard:
                 definition = self._codepipeline.get_pipeline(name=definition["name"])["pipeline"]
             self._map.put_pipeline(snapshot, account=event.account, region=region, name=definition["name"],
                                    version=definition.get("version"), updated=clock.iso(event.time),
-                                   stores=discovery.stores_of(definition, region), source="event")
+                                   stores=discovery.stores_of(definition, region), source="event",
+                                   artifacts=discovery.artifacts_of(definition) if definition.get("stages") else None)
             buckets = snapshot.buckets()
             wanted = [b for b in buckets.values() if definition["name"] in b.pipelines and b.account == event.account]
         elif detail.event_source == "s3.amazonaws.com" and name in BUCKET_CALLS:
@@ -211,7 +224,8 @@ class ArtifactGuard:
             if not wanted:
                 return {"status": "ignored", "reason": f"{bucket} is not an artifact bucket"}
             restored = name == "PutBucketPolicy" and isinstance(detail.params.get("bucketPolicy"), dict) and \
-                self._restore(wanted[0], detail.params["bucketPolicy"], detail.event_time, snapshot)
+                self._restore(wanted[0], detail.params["bucketPolicy"], detail.event_time, snapshot,
+                              getattr(detail, "event_id", "") or "")
         else:
             return {"status": "ignored", "reason": f"{detail.event_source} {name} is not watched"}
         reports = [self.audit(b, snapshot) for b in wanted]
@@ -274,11 +288,25 @@ class ArtifactGuard:
                 logger.warning("could not confirm the bucket (retried)",
                                extra={"bucket": bucket.name, "error": str(exc)})
                 return report  # nothing told: the retry audits it
+        target: tuple[str | None, str | None] = (None, None)
         if state is not None:
-            known = set(bucket.keys) | ({rules.kms_key_arn} if rules.kms_key_arn else set())
-            audit = checks.judge(state, bucket.name, rules, partition=self._partition, owner=bucket.account,
-                                 acknowledged=tuple(config.grant_accounts),
-                                 customer_managed=lambda key: self._customer_managed(key, known, bucket, own))
+            verified = keys.Keys(self._kms_in, self._account, transient)
+            try:
+                audit = checks.judge(state, bucket.name, rules, partition=self._partition, owner=bucket.account,
+                                     acknowledged=tuple(config.grant_accounts), prefixes=bucket.prefixes,
+                                     customer_managed=lambda key: self._customer_managed(key, verified, bucket, own))
+                if own:
+                    conflict = self._conflict(bucket, verified)
+                    audit.checks.insert(1, checks.Check(checks.ONE_KEY, conflict is None, conflict or
+                                                        "the pipelines sharing the bucket name one key (or none)"))
+                    target = self._key_for(bucket, rules, verified, conflict)
+            except Exception as exc:
+                code = transient(exc)
+                if code is None:
+                    raise
+                report.unconfirmed = f"KMS answered {code} past its retries while describing a key"
+                logger.warning("could not confirm a key (retried)", extra={"bucket": bucket.name, "error": str(exc)})
+                return report  # nothing told: the retry audits it
             report.checks = audit.checks
             report.state = state
             if not own and audit.failed:
@@ -286,14 +314,17 @@ class ArtifactGuard:
                                     for c in audit.failed}
             if not audit.by_id(policy.GRANT_CHECK).ok:
                 report.not_fixed[policy.GRANT_CHECK] = remediation.GRANT_REPORTED
+            if own and not audit.by_id(checks.ONE_KEY).ok:
+                report.not_fixed[checks.ONE_KEY] = ONE_KEY_REPORTED
         # Recorded before any fix: a run that fixes and then fails still leaves the story to tell.
         claimed = self._claim(report, snapshot)
         if state is not None and own and rules.mode == "enforce" and report.failed:
-            key = self._key_for(bucket, rules)
-            outcome = remediation.Outcome()
+            key, key_problem = target
+            outcome = remediation.Remediation()
             try:
                 remediation.enforce(s3, bucket.name, bucket.account, state, audit, rules, key, self._partition,
-                                    out=outcome, pipelines=bucket.pipelines)
+                                    out=outcome, pipelines=bucket.pipelines, key_problem=key_problem,
+                                    prefixes=bucket.prefixes, unknown=bucket.unknown)
             except Exception as exc:
                 code = transient(exc)
                 if code is not None:  # not a refusal: retried, and told then
@@ -310,8 +341,8 @@ class ArtifactGuard:
                                           if c.id not in outcome.fixed and c.id not in outcome.not_fixed}
                 else:
                     raise
-            if outcome.policy_write is not None:
-                self._map.record_policy_write(snapshot, bucket.account, bucket.name, outcome.policy_write)
+            if outcome.policy_writes:
+                self._record_policy_writes(snapshot, bucket, outcome.policy_writes)
             report.fixed, report.not_fixed, report.writes = outcome.fixed, outcome.not_fixed, outcome.writes
         if claimed and not report.unconfirmed:
             self._send(report.account, report.bucket, report.lines(), report.pipelines, report.region, snapshot,
@@ -328,39 +359,83 @@ class ArtifactGuard:
         if sorted(item.get("found") or []) != sorted(still):
             self._map.settle(snapshot, report.account, report.bucket, still)
 
-    def _key_for(self, bucket: discovery.Bucket, rules: BucketPolicy) -> str | None:
-        """The key to set: the pipelines' own artifact key, else the configured one (a key of another account
-        is passed on, and refused by `remediation` as a finding)."""
-        return bucket.keys[0] if bucket.keys else rules.kms_key_arn
+    @staticmethod
+    def _conflict(bucket: discovery.Bucket, verified: keys.Keys) -> str | None:
+        """Why the pipelines sharing the bucket disagree on its key (a finding: Warden never picks one)."""
+        named = {p: verified.verify(k, bucket.region) for p, k in sorted(bucket.named.items())}
+        if len({v.arn or v.named for v in named.values()}) < 2:
+            return None
+        return ("the pipelines sharing the bucket name different artifact keys (" +
+                "; ".join(f"{p}: {v.named}" for p, v in named.items()) + ")")
+
+    def _key_for(self, bucket: discovery.Bucket, rules: BucketPolicy, verified: keys.Keys,
+                 conflict: str | None) -> tuple[str | None, str | None]:
+        """(the key ARN to set, None) or (None, why no key is set): the pipelines' own artifact key when they
+        name one, else the configured one, and only a key DescribeKey shows usable. Pipelines that disagree
+        get no key of theirs chosen for them: only a configured `kms_key_arn` is then set."""
+        if bucket.keys and not conflict:
+            candidate, source = bucket.keys[0], "named by " + ", ".join(sorted(bucket.named))
+        elif rules.kms_key_arn:
+            candidate, source = rules.kms_key_arn, "configured as kms_key_arn"
+        elif conflict:
+            return None, (f"{conflict}: Warden does not choose one; give them one key, or set kms_key_arn in a "
+                          "buckets override for this bucket")
+        else:
+            return None, None
+        key = verified.verify(candidate, bucket.region)
+        if key.problem:
+            return None, f"the key {candidate} ({source}) {key.problem}"
+        return key.arn, None
+
+    def _record_policy_writes(self, snapshot: discovery.Snapshot, bucket: discovery.Bucket,
+                              records: list[dict[str, Any]]) -> None:
+        """Keep the recent writes (a late edit event is matched against each), bounded in number and age: a
+        bucket policy is up to 20 KB, and the state item must stay far below DynamoDB's 400 KB."""
+        kept = discovery.ArtifactMap.policy_writes(snapshot, bucket.account, bucket.name) + records
+        horizon = clock.now().timestamp() - POLICY_HISTORY_SECONDS
+        kept = [r for r in kept if clock.parse_iso(r["written_at"]).timestamp() >= horizon][-POLICY_HISTORY:]
+        self._map.record_policy_writes(snapshot, bucket.account, bucket.name, kept)
 
     def _restore(self, bucket: discovery.Bucket, edit: dict[str, Any], at: str | None,
-                 snapshot: discovery.Snapshot) -> bool:
-        """A policy edit whose CloudTrail event says it landed between Warden's last read of the policy and its
-        write: Warden's write overwrote it, so it is written back with Warden's statements merged in, unless
-        the bucket changed since (a later write wins)."""
+                 snapshot: discovery.Snapshot, event_id: str = "") -> bool:
+        """A policy edit whose CloudTrail event says it landed between Warden's read of the policy and its write
+        (any of its recent writes): Warden's write overwrote it, so the person's changes are made again on what
+        the bucket holds now, with Warden's statements merged in. Later changes by anyone stay (a statement
+        changed since is kept as it is now, and logged); an edit already made again is not made twice."""
         import json
 
         if bucket.account != self._account or not at:
             return False
-        record = (snapshot.findings.get(discovery.findings_sk(bucket.account, bucket.name)) or {}).get("policy_write")
-        if not record:
+        records = discovery.ArtifactMap.policy_writes(snapshot, bucket.account, bucket.name)
+        when = clock.parse_iso(at).timestamp()
+        hit = []
+        for record in records:
+            read_at, written_at = clock.parse_iso(record["read_at"]), clock.parse_iso(record["written_at"])
+            if not (read_at.timestamp() - SLACK_SECONDS <= when <= written_at.timestamp() + SLACK_SECONDS):
+                continue
+            if event_id and event_id in (record.get("restored") or []):
+                return False  # made again already: a later change by anyone stands
+            base, written = json.loads(record["base"]), json.loads(record["written"])
+            if not (policy.same_policy(edit, base) or policy.same_policy(edit, written)):
+                hit.append(record)  # (an edit equal to what Warden read or wrote is what Warden built on)
+        if not hit:
             return False
-        when = clock.parse_iso(at)
-        read_at, written_at = clock.parse_iso(record["read_at"]), clock.parse_iso(record["written_at"])
-        if not (read_at.timestamp() - SLACK_SECONDS <= when.timestamp() <= written_at.timestamp() + SLACK_SECONDS):
-            return False
-        base, written = json.loads(record["base"]), json.loads(record["written"])
-        if policy.same_policy(edit, base) or policy.same_policy(edit, written):
-            return False  # Warden's write was built on this edit
         s3 = self._s3_in(bucket.region, bucket.account)
         common = {"Bucket": bucket.name, "ExpectedBucketOwner": bucket.account}
-        merged = remediation.restore_policy(s3, common, bucket.name, self._partition, edit, written)
+        read_at = clock.iso(clock.now())
+        current, merged, conflicts = remediation.restore_policy(
+            s3, common, bucket.name, self._partition, edit, [json.loads(r["base"]) for r in hit])
+        if conflicts:
+            logger.error("policy edit only partly made again: changed since by someone else",
+                         extra={"bucket": bucket.name, "edit_time": at, "kept_as_now": conflicts})
+        for record in hit:
+            record["restored"] = [*(record.get("restored") or []), event_id or at][-5:]
+        new = [{"base": json.dumps(current), "written": json.dumps(merged), "read_at": read_at,
+                "written_at": clock.iso(clock.now())}] if merged is not None else []
+        self._record_policy_writes(snapshot, bucket, new)  # (the `restored` marks on the records hit, too)
         if merged is None:
             return False
-        logger.warning("policy edit restored", extra={"bucket": bucket.name, "edit_time": at})
-        now = clock.iso(clock.now())
-        self._map.record_policy_write(snapshot, bucket.account, bucket.name, {
-            "base": json.dumps(edit), "written": json.dumps(merged), "read_at": now, "written_at": now})
+        logger.warning("policy edit made again", extra={"bucket": bucket.name, "edit_time": at})
         return True
 
     @staticmethod
@@ -380,36 +455,33 @@ class ArtifactGuard:
                              f"S3 refused to show it ({code}): not owned by {report.account}, or no permission")
             return None
 
-    def _customer_managed(self, key: str, known: set[str], bucket: discovery.Bucket, own: bool) -> bool | None:
-        if key in known:
-            return True  # the pipeline's own artifact key, or the configured one
+    @staticmethod
+    def _customer_managed(key: str, verified: keys.Keys, bucket: discovery.Bucket, own: bool) -> bool | str:
+        """True for a usable customer-managed key of this account, else why not (a workload bucket's key cannot
+        be confirmed: Warden calls KMS only in this account)."""
         if not own:
-            return None
-        from botocore.exceptions import BotoCoreError, ClientError
+            return (f"{keys.UNCONFIRMED} that it is a usable customer-managed key: Warden describes keys only in "
+                    f"its own account, not in {bucket.account}")
+        found = verified.verify(key, bucket.region)
+        return True if found.usable else found.problem
 
-        try:
-            metadata = self._kms_in(bucket.region).describe_key(KeyId=key)["KeyMetadata"]
-        except (ClientError, BotoCoreError) as exc:
-            logger.warning("key not describable", extra={"bucket": bucket.name, "key": key, "error": str(exc)})
-            return None
-        return metadata.get("KeyManager") == "CUSTOMER"
-
-    def _claim(self, report: Report, snapshot: discovery.Snapshot) -> bool:
+    def _claim(self, report: Report, snapshot: discovery.Snapshot, part: str = "") -> bool:
         """Whether this run tells the report's findings (recorded as pending, before any fix). Findings equal
         to the open ones last told are not told again; a relapse after a fix is a new story. A message left
         pending by a failed run is sent first."""
-        sk = discovery.findings_sk(report.account, report.bucket)
+        sk = discovery.findings_sk(report.account, report.bucket, part)
         previous = snapshot.findings.get(sk)
         if previous and previous.get("pending"):
             self._send(report.account, report.bucket, list(previous.get("lines") or []),
                        list(previous.get("pipelines") or []), previous.get("region") or report.region, snapshot,
-                       report, resolved=False)
+                       report, resolved=False, part=part)
         fingerprint = report.fingerprint()
         open_before = bool(previous) and previous["fingerprint"] != "compliant" and not previous.get("resolved")
         if fingerprint == "compliant":
             if open_before:  # fixed by someone else: remembered, so that a relapse is told again
                 self._map.claim(snapshot, report.account, report.bucket, "compliant", resolved=True,
-                                at=clock.now(), lines=[], pipelines=report.pipelines, region=report.region)
+                                at=clock.now(), lines=[], pipelines=report.pipelines, region=report.region,
+                                part=part)
             return False
         if open_before and previous["fingerprint"] == fingerprint:
             return False  # the same open findings: told already
@@ -419,15 +491,15 @@ class ArtifactGuard:
             # that a relapse is told again.
             self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False, at=clock.now(),
                             lines=report.lines(), pipelines=report.pipelines, region=report.region, found=found,
-                            quiet=True)
+                            quiet=True, part=part)
             return False
         return self._map.claim(snapshot, report.account, report.bucket, fingerprint, resolved=False,
                                at=clock.now(), lines=report.lines(), pipelines=report.pipelines,
-                               region=report.region, found=found)
+                               region=report.region, found=found, part=part)
 
     def _send(self, account: str, bucket: str, lines: list[str], pipelines: list[str], region: str,
-              snapshot: discovery.Snapshot, report: Report, *, resolved: bool) -> None:
-        sk = discovery.findings_sk(account, bucket)
+              snapshot: discovery.Snapshot, report: Report, *, resolved: bool, part: str = "") -> None:
+        sk = discovery.findings_sk(account, bucket, part)
         notice = Notice(event="artifact.noncompliant",
                         event_id=f"artifacts:{account}:{bucket}:{snapshot.findings[sk]['fingerprint']}",
                         time=clock.now(), account=account, region=region, state="NONCOMPLIANT", bucket=bucket,
@@ -435,17 +507,22 @@ class ArtifactGuard:
         report.told = bool(self._notifier.send(notice)) or report.told  # raises: stays pending, retried
         still = [f"{c.id}: {c.text}" for c in report.failed if c.id not in report.fixed] \
             if report.bucket == bucket and report.checks else None
-        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved, found=still)
+        self._map.sent(snapshot, account, bucket, lines=lines, resolved=resolved, found=still, part=part)
 
     # -- rollback targets ---------------------------------------------------------------------------
-    def _protect(self, reports: list[Report]) -> dict[str, int]:
+    def _protect(self, reports: list[Report], snapshot: discovery.Snapshot) -> dict[str, int]:
+        """Keep rollback targets' artifacts, only in buckets this pass audited as enforced, proven artifact
+        stores of this account; a location Warden could not keep is told (once per bucket and set of
+        locations), and the pass goes on. Returns the counts; raises for transient failures, after."""
         if self._ledger is None:
             return {}
-        by_bucket = {r.bucket: r for r in reports if r.account == self._account}
         config = self._rules()
+        writable = {r.bucket: r for r in reports if r.account == self._account and r.mode == "enforce"
+                    and r.state is not None and not r.unconfirmed
+                    and eligibility.why_not(r.bucket, r.region, self._allowed) is None}
 
         def s3_for(bucket: str) -> Any:
-            report = by_bucket.get(bucket)
+            report = writable.get(bucket)
             return self._s3_in(report.region, report.account) if report else None
 
         def expire_days_of(bucket: str) -> int | None:
@@ -453,16 +530,29 @@ class ArtifactGuard:
             return rules.expire_days if rules and rules.mode == "enforce" else None
 
         def lifecycle_of(bucket: str) -> list[dict[str, Any]]:
-            report = by_bucket.get(bucket)
+            report = writable.get(bucket)
             return report.state.lifecycle if report and report.state else []
 
         ddb, table = self._ledger
         done = protect.protect(ddb=ddb, table=table, own_account=self._account, s3_for=s3_for,
-                               lifecycle_of=lifecycle_of, expire_days_of=expire_days_of)
+                               lifecycle_of=lifecycle_of, expire_days_of=expire_days_of, transient=transient)
         for where in done.missing:
             logger.error("a rollback target's artifact has expired", extra=where)
+        for name, report in sorted(writable.items()):
+            failed = [f for f in done.failed if f["bucket"] == name]
+            told = Report(name, report.account, report.region, report.pipelines, mode="enforce",
+                          checks=[checks.Check(TARGETS_CHECK, False, f"{f['pipeline']} {f['stage']}: "
+                                               f"s3://{name}/{f['key']}: {f['reason']}") for f in failed])
+            if failed:
+                told.not_fixed[TARGETS_CHECK] = TARGETS_NOT_KEPT
+            if self._claim(told, snapshot, part=TARGETS_PART):
+                self._send(told.account, name, told.lines(), told.pipelines, told.region, snapshot, told,
+                           resolved=False, part=TARGETS_PART)
+        if done.unconfirmed:
+            raise ArtifactsUnconfirmed("could not confirm rollback targets: " + "; ".join(
+                f"s3://{u['bucket']}/{u['key']}: {u['reason']}" for u in done.unconfirmed))
         return {"kept": len(done.kept), "refreshed": len(done.refreshed), "missing": len(done.missing),
-                "skipped": len(done.skipped)}
+                "skipped": len(done.skipped), "failed": len(done.failed)}
 
     @staticmethod
     def _result(reports: list[Report]) -> dict[str, Any]:

@@ -175,3 +175,50 @@ def foreign_grants(policy: dict[str, Any] | None, own_account: str, acknowledged
             found.append(f"statement {s.get('Sid') or '#' + str(index + 1)} allows {' and '.join(sorted(who))} "
                          f"{actions}")
     return found
+
+
+def _ident(statement: dict[str, Any]) -> tuple[str, Any]:
+    return ("sid", statement["Sid"]) if statement.get("Sid") else ("meaning", meaning(statement))
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.get("Sid") == b.get("Sid") and meaning(a) == meaning(b)
+
+
+def reapply(base: dict[str, Any] | None, edit: dict[str, Any] | None,
+            current: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
+    """A three-way merge: the changes a person's `edit` made to `base` (the policy Warden read before a write
+    that overwrote the edit), made again to `current`. Statements are matched by Sid (by meaning without one):
+    one the person added or changed is put in, one they removed is taken out, unless `current` no longer
+    holds what `base` held there (someone changed it since: the later change stays, and is returned as a
+    conflict). Everything else in `current` stays as it is. Returns (the policy, conflicts)."""
+    before = {_ident(s): s for s in _list((base or {}).get("Statement"))}
+    after = {_ident(s): s for s in _list((edit or {}).get("Statement"))}
+    result = [dict(s) for s in _list((current or {}).get("Statement"))]
+    conflicts: list[str] = []
+
+    def at(ident: tuple[str, Any]) -> int | None:
+        return next((i for i, s in enumerate(result) if _ident(s) == ident), None)
+
+    for ident, statement in after.items():
+        old = before.get(ident)
+        if old is not None and _same(old, statement):
+            continue  # not the person's change
+        where = at(ident)
+        if where is None and old is None:
+            result.append(dict(statement))
+        elif where is not None and _same(result[where], statement):
+            continue
+        elif where is not None and old is not None and _same(result[where], old):
+            result[where] = dict(statement)
+        else:
+            conflicts.append(statement.get("Sid") or "a statement without Sid")
+    for ident, old in before.items():
+        if ident in after:
+            continue
+        where = at(ident)
+        if where is not None and _same(result[where], old):
+            del result[where]  # the person removed it (a grant revoked must not come back)
+    merged = dict(current or {"Version": (edit or {}).get("Version", "2012-10-17")})
+    merged["Statement"] = result
+    return merged, conflicts

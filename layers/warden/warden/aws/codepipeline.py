@@ -222,13 +222,13 @@ class CodePipelineGateway:
 
 
 @dataclass(frozen=True)
-class ActionState:
+class LatestAction:
     execution_id: str | None  # the stage's latest pipeline execution
     status: str | None
     token: str | None
 
 
-def action_state(state: dict[str, Any], stage: str, action: str) -> ActionState | None:
+def action_state(state: dict[str, Any], stage: str, action: str) -> LatestAction | None:
     """One action of a GetPipelineState answer; None when the pipeline has no such action."""
     for stage_state in state.get("stageStates", []):
         if stage_state.get("stageName") != stage:
@@ -236,7 +236,7 @@ def action_state(state: dict[str, Any], stage: str, action: str) -> ActionState 
         for found in stage_state.get("actionStates", []):
             if found.get("actionName") == action:
                 latest = found.get("latestExecution") or {}
-                return ActionState((stage_state.get("latestExecution") or {}).get("pipelineExecutionId"),
+                return LatestAction((stage_state.get("latestExecution") or {}).get("pipelineExecutionId"),
                                    latest.get("status"), latest.get("token"))
     return None
 

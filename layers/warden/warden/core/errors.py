@@ -4,7 +4,7 @@ A sweep reads many stored items; one that cannot be handled (written by an older
 forged input) must not stop the others. `BAD_ITEM` is what such an item can raise: its own fault,
 never the network's (botocore's errors are not among them, so a throttled call still fails the sweep
 for Lambda to retry). `one_by_one` runs a sweep's items so: a bad one is handed to `skip` (logged,
-counted and dead-lettered with its reason, warden.aws.container) and the sweep goes on.
+counted and dead-lettered with its reason, warden.runtime.container) and the sweep goes on.
 """
 
 from __future__ import annotations

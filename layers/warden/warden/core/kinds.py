@@ -23,6 +23,8 @@ EventKind = Literal[
     "rollback.started",
     "rollback.skipped",
     "pipeline.slow",
+    # A stored configuration document that does not validate (warden.notify.config_notices): told once.
+    "config.invalid",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}

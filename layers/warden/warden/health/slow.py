@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warden.core import links
-from warden.core.clock import iso, now, parse_iso
+from warden.core.clock import iso, now
 from warden.core.errors import Skip, one_by_one
 from warden.core.log import logger
-from warden.ledger.keys import APPROVAL_PREFIX, RUNNING_GSI4PK, RUNNING_INDEX, from_item
+from warden.ledger.running import RunningExecutions, approvals_decided, started_of
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 from warden.notify.rules import RoutingConfig
@@ -28,13 +28,13 @@ STALE_AFTER = timedelta(days=8)  # longer than any execution can run (an approva
 
 
 class SlowExecutions:
-    def __init__(self, *, dynamodb: Any, table: str, notifier: Notifier, config: Any,
+    def __init__(self, *, running: RunningExecutions, notifier: Notifier, config: Any,
                  skip: Skip | None = None) -> None:
-        """`table`: the ledger; `config`: the ConfigStore (routing holds the thresholds); `skip(item, error)`:
-        what happens to an item the sweep cannot read (dead-lettered with its reason); the others go on."""
+        """`running`: the ledger's running index; `config`: the configuration documents (routing holds the
+        thresholds); `skip(item, error)`: what happens to an item the sweep cannot read (dead-lettered with
+        its reason); the others go on."""
         self._skip = skip
-        self._ddb = dynamodb
-        self._table = table
+        self._running = running
         self._notifier = notifier
         self._config = config
 
@@ -49,86 +49,39 @@ class SlowExecutions:
         forgotten: list[str] = []
 
         def one(item: dict[str, Any]) -> None:
-            started = parse_iso(item["gsi4sk"].split("#", 1)[0])
+            started = started_of(item)
             if at - started > STALE_AFTER:
                 forgotten.extend([item["execution_id"]] if self._forget(item) else [])
                 return
             if item["execution_id"] in waiting:
                 return
-            since = max([started, *_approvals_decided(item)])
+            since = max([started, *approvals_decided(item)])
             if at - since <= timedelta(minutes=routing.slow_after(item.get("pipeline", ""))):
                 return
             running_long.append(item["execution_id"])
             if item.get("slow_sent") is True:
                 return  # told already (the index read is eventually consistent: the claim decides)
-            if self._claim(item, sweep_id):
+            if self._running.claim_slow(item, sweep_id):
                 self._notifier.send(slow_notice(item, since, at, sweep_id))
-                self._sent(item)
+                self._running.slow_sent(item)
                 slow.append(item["execution_id"])
 
         # An item that cannot be read is skipped, dead-lettered with its reason and counted; the others go on.
-        skipped = one_by_one(self._running_since(before), one, self._set_aside if self._skip else None)
+        skipped = one_by_one(self._running.started_before(before), one, self._set_aside if self._skip else None)
         return {"slow": slow, "running_past_threshold": len(running_long), "forgotten": forgotten,
                 "skipped": len(skipped)}
 
     def _set_aside(self, item: dict[str, Any], error: BaseException) -> None:
         """An item that cannot be read leaves the running index (once), then is dead-lettered with why."""
-        if isinstance(item.get("pk"), str) and isinstance(item.get("sk"), str):
-            self._ddb.update_item(TableName=self._table, Key=_key(item), UpdateExpression="REMOVE gsi4pk, gsi4sk")
+        self._running.set_aside(item)
         if self._skip is not None:
             self._skip(item, error)
-
-    def _running_since(self, before: str) -> list[dict[str, Any]]:
-        """Running executions started before `before`, oldest first (one Query page per 1 MB)."""
-        request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": RUNNING_INDEX,
-            "KeyConditionExpression": "gsi4pk = :running AND gsi4sk < :before",
-            "ExpressionAttributeValues": {":running": {"S": RUNNING_GSI4PK}, ":before": {"S": before}}}
-        items = []
-        while True:
-            page = self._ddb.query(**request)
-            items += [from_item(i) for i in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return items
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def _claim(self, item: dict[str, Any], owner: str) -> bool:
-        try:
-            self._ddb.update_item(
-                TableName=self._table, Key=_key(item), UpdateExpression="SET slow_owner = :me, slow_sent = :false",
-                ConditionExpression="gsi4pk = :running AND (attribute_not_exists(slow_owner) OR "
-                                    "(slow_owner = :me AND slow_sent = :false))",
-                ExpressionAttributeValues={":me": {"S": owner}, ":false": {"BOOL": False},
-                                           ":running": {"S": RUNNING_GSI4PK}})
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False  # another sweep has it, or the execution has just finished
-        return True
-
-    def _sent(self, item: dict[str, Any]) -> None:
-        self._ddb.update_item(TableName=self._table, Key=_key(item), UpdateExpression="SET slow_sent = :true",
-                              ExpressionAttributeValues={":true": {"BOOL": True}})
 
     def _forget(self, item: dict[str, Any]) -> bool:
         logger.warning("execution end never seen: no longer watched for slowness",
                        extra={"pipeline": item.get("pipeline_ref"), "execution_id": item["execution_id"],
                               "started_at": item.get("started_at")})
-        try:
-            self._ddb.update_item(TableName=self._table, Key=_key(item), UpdateExpression="REMOVE gsi4pk, gsi4sk",
-                                  ConditionExpression="gsi4sk = :sk",
-                                  ExpressionAttributeValues={":sk": {"S": item["gsi4sk"]}})
-        except self._ddb.exceptions.ConditionalCheckFailedException:
-            return False  # it moved on meanwhile (a late event)
-        return True
-
-
-def _approvals_decided(item: dict[str, Any]) -> list[datetime]:
-    """When the execution's manual approvals were decided (ledger `approval:<stage>:<action>` attributes)."""
-    return [parse_iso(v["at"]) for k, v in item.items()
-            if k.startswith(APPROVAL_PREFIX) and isinstance(v, dict) and v.get("at")]
-
-
-def _key(item: dict[str, Any]) -> dict[str, Any]:
-    return {"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}}
+        return self._running.forget(item)
 
 
 def _running_for(delta: timedelta) -> str:

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from warden.core.documents import StrictDocument
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")  # a misspelt key is an error, not a silent default
-
-
-class ProductionRule(_Strict):
+class ProductionRule(StrictDocument):
     pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
     stages: list[str] = Field(min_length=1, description="stage name globs that count as production")
 
 
-class LedgerConfig(_Strict):
+class LedgerConfig(StrictDocument):
     # First rule whose `pipelines` match decides; no rule matching means the pipeline's last stage.
     production: list[ProductionRule] = Field(default_factory=list)
     change_failure_window_hours: float = Field(24.0, gt=0, description="a failure or rollback this soon after "

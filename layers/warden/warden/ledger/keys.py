@@ -1,6 +1,6 @@
 """The ledger's item layout, shared by the writer (DeploymentTracker) and the readers (CLI, DORA).
 
-A pipeline is identified by its *ref* (`pipeline_ref`): its plain name for a pipeline of this (tools)
+A pipeline is identified by its *ref* (warden.ledger.refs): its plain name for a pipeline of this (tools)
 account, `<account>/<name>` for a workload account's, so that same-named pipelines of two accounts never
 share a key. A CodePipeline name cannot contain "/", so a ref is unambiguous.
 
@@ -22,29 +22,12 @@ Stage timings and approvals are attributes of the execution item (`stage:<name>:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from warden.core.accounts import is_own
 
 EXECUTION_SK = "EXECUTION"
 CURRENT_GSI1PK = "CURRENT"
 STAGE_PREFIX = "stage:"
 APPROVAL_PREFIX = "approval:"
 STAGE_FIELDS = ("status", "order", "started_at", "started_s", "ended_at", "ended_s", "duration_s")
-
-
-def pipeline_ref(account: str | None, pipeline: str, own_account: str | None) -> str:
-    """The ledger's identity of a pipeline: the plain name in this account (an event without an account, or
-    an unknown own account, counts as this account's), `<account>/<name>` in another account."""
-    if is_own(account, own_account):
-        return pipeline
-    return f"{account}/{pipeline}"
-
-
-def normalize_ref(ref: str, own_account: str | None) -> str:
-    """A ref as a person types it (`NAME` or `ACCOUNT/NAME`) -> the ref the ledger keys by."""
-    account, slash, name = ref.strip().partition("/")
-    return pipeline_ref(account, name, own_account) if slash else ref.strip()
 
 
 RUNNING_INDEX = "gsi4"
@@ -92,42 +75,3 @@ def stage_attr(stage: str, name: str) -> str:
 
 def approval_attr(stage: str, action: str) -> str:
     return f"{APPROVAL_PREFIX}{stage}:{action}"
-
-
-# -- DynamoDB attribute values, without boto3's serializer (its import costs cold start) -------------
-def to_av(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, int | float):
-        return {"N": repr(round(value, 3)) if isinstance(value, float) else str(value)}
-    if isinstance(value, set | frozenset):
-        return {"SS": sorted(value)}
-    if isinstance(value, dict):
-        return {"M": {k: to_av(v) for k, v in value.items() if v is not None}}
-    if isinstance(value, list | tuple):
-        return {"L": [to_av(v) for v in value]}
-    if value is None:
-        return {"NULL": True}
-    raise TypeError(f"cannot store {type(value).__name__} in the ledger")
-
-
-def from_av(av: dict[str, Any]) -> Any:
-    (kind, value), = av.items()
-    if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() else number
-    if kind == "M":
-        return {k: from_av(v) for k, v in value.items()}
-    if kind == "L":
-        return [from_av(v) for v in value]
-    if kind in ("SS", "NS"):
-        return set(value)
-    if kind == "NULL":
-        return None
-    return value
-
-
-def from_item(item: dict[str, Any] | None) -> dict[str, Any]:
-    return {k: from_av(v) for k, v in (item or {}).items()}

@@ -13,7 +13,7 @@ from the event, marked `enrichment: partial`; a later event of the execution tri
 account's pipeline is read through its read role (warden.aws.codepipeline); without one, the record is built
 from the event alone (`enrichment: event`, not partial: nothing failed), and GetCommit is never asked
 of this account's CodeCommit for another account's commit.
-Current items, the history index and `Recorded.pipeline` use the pipeline's ref (ledger_keys.pipeline_ref):
+Current items, the history index and `Recorded.pipeline` use the pipeline's ref (warden.ledger.refs):
 its name in this account, `<account>/<name>` in a workload account, so same-named pipelines stay apart.
 """
 
@@ -28,6 +28,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
+from warden.aws.dynamodb import from_item, to_av
 from warden.core import clock
 from warden.core.log import logger
 from warden.core.text import LIMITS, clean
@@ -42,14 +43,12 @@ from warden.ledger.keys import (
     commit_pk,
     current_key,
     execution_key,
-    from_item,
     history_pk,
     month_pk,
-    pipeline_ref,
     running_sk,
     stage_attr,
-    to_av,
 )
+from warden.ledger.refs import pipeline_ref
 from warden.ledger.view import CURRENT_FACTS, current_fields, execution_view
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED", "ABANDONED"}
@@ -298,7 +297,7 @@ class Ledger:
         return None
 
     def ref(self, event: Any) -> str:
-        """The ledger's identity of the event's pipeline (ledger_keys.pipeline_ref)."""
+        """The ledger's identity of the event's pipeline (warden.ledger.refs)."""
         return pipeline_ref(event.account, event.detail.pipeline, self._codepipeline.own_account)
 
     # -- writes -------------------------------------------------------------------------------------

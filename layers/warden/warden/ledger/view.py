@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from warden.aws.dynamodb import from_item
 from warden.core import clock
 from warden.ledger.keys import (
     APPROVAL_PREFIX,
@@ -17,12 +18,11 @@ from warden.ledger.keys import (
     STAGE_PREFIX,
     commit_pk,
     execution_key,
-    from_item,
     history_pk,
     legacy_commit_pk,
     month_pk,
-    normalize_ref,
 )
+from warden.ledger.refs import normalize_ref
 
 # Storage details a reader never needs.
 _HIDDEN = {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk",
@@ -222,3 +222,31 @@ class LedgerReader:
         """Executions that may have reached production in [start, end]: they started at most
         MAX_EXECUTION_DAYS before it."""
         return self.started_between(start - timedelta(days=MAX_EXECUTION_DAYS), end)
+
+
+# -- plain reads for other features (ArtifactGuard's rollback protection): no capacity accounting --------
+def _all(ddb: Any, table: str, limit: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    start = None
+    while True:
+        request = {"TableName": table, **kwargs}
+        if start:
+            request["ExclusiveStartKey"] = start
+        page = ddb.query(**request)
+        items += [from_item(i) for i in page.get("Items", [])]
+        start = page.get("LastEvaluatedKey")
+        if not start or (limit is not None and len(items) >= limit):
+            return items
+
+
+def current_items(ddb: Any, table: str) -> list[dict[str, Any]]:
+    """Every stage's current-deployment item, as stored (one query, every page)."""
+    return _all(ddb, table, IndexName="gsi1", KeyConditionExpression="gsi1pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": CURRENT_GSI1PK}})
+
+
+def recent_executions(ddb: Any, table: str, ref: str, limit: int) -> list[dict[str, Any]]:
+    """A pipeline's newest `limit` (about) executions by its ledger ref, newest first, as `execution_view`s."""
+    return [execution_view(i) for i in _all(
+        ddb, table, limit=limit, IndexName="gsi1", KeyConditionExpression="gsi1pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": history_pk(ref)}}, ScanIndexForward=False, Limit=limit)]

@@ -5,7 +5,13 @@ Documented shapes: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitorin
 string), timestamp (`2019-10-01T13:56:40.987+0000`)}, previousState{...}, configuration{description?,
 metrics[{id, metricStat{metric{name, namespace, dimensions{}}, period, stat}, expression?, label?, returnData}]}};
 - composite alarms: configuration {alarmRule, actionsSuppressor*, ...} and no metrics; state may carry
-actionsSuppressedBy/actionsSuppressedReason; reasonData lists triggeringAlarms [{arn, state{value, timestamp}}].
+actionsSuppressedBy (WaitPeriod | ExtensionPeriod | Alarm) and actionsSuppressedReason; reasonData lists
+triggeringAlarms [{arn, state{value, timestamp}}].
+- alarm mute rules (AWS::CloudWatch::AlarmMuteRule, PutAlarmMuteRule): while a rule is ACTIVE the alarm still
+changes state and emits its state-change event, but its actions are muted; the event then carries a
+`muteDetail` object naming the mute (rule name or ARN, its window). Its fields are not pinned down in the
+documentation Warden was built against, so any non-empty `muteDetail` (beside `state` or inside it) means
+muted, and the names it carries are quoted back.
 """
 
 from __future__ import annotations
@@ -29,6 +35,20 @@ class AlarmValue:
     INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
 
 
+def _mute_text(detail: Any) -> str:
+    """What a muteDetail says, as one line: the rule names or ARNs it carries, else its keys and values."""
+    if isinstance(detail, dict):
+        named = [str(v) for k, v in detail.items() if isinstance(v, str | int) and any(
+            word in k.lower() for word in ("rule", "arn", "name", "by", "reason", "until", "end"))]
+        for value in detail.values():
+            if isinstance(value, list | dict):
+                named += [t for t in [_mute_text(value)] if t]
+        return ", ".join(named) if named else ", ".join(f"{k}={v}" for k, v in detail.items())[:300]
+    if isinstance(detail, list):
+        return ", ".join(t for t in (_mute_text(v) for v in detail) if t)
+    return str(detail) if detail not in (None, "") else ""
+
+
 class AlarmState(WardenModel):
     value: str
     reason: str | None = None
@@ -36,6 +56,7 @@ class AlarmState(WardenModel):
     timestamp: TimeText | None = None
     actions_suppressed_by: str | None = Field(None, alias="actionsSuppressedBy")
     actions_suppressed_reason: str | None = Field(None, alias="actionsSuppressedReason")
+    mute_detail: Any = Field(None, alias="muteDetail")
 
     @property
     def at(self) -> datetime | None:
@@ -86,6 +107,23 @@ class CloudWatchAlarmDetail(WardenModel):
     state: AlarmState
     previous_state: AlarmState | None = Field(None, alias="previousState")
     configuration: AlarmConfiguration | None = None
+    mute_detail: Any = Field(None, alias="muteDetail")
+
+    @property
+    def muted(self) -> str | None:
+        """Why the alarm's actions are muted (an alarm mute rule), or None: CloudWatch runs none of them."""
+        detail = self.mute_detail if self.mute_detail not in (None, {}, [], "") else self.state.mute_detail
+        if detail in (None, {}, [], "", False):
+            return None
+        return f"muted by an alarm mute rule ({_mute_text(detail) or 'muteDetail set'})"
+
+    @property
+    def suppressed(self) -> str | None:
+        """Why a composite alarm's actions are suppressed (actionsSuppressedBy / actionsSuppressedReason)."""
+        by, why = self.state.actions_suppressed_by, self.state.actions_suppressed_reason
+        if by in (None, "", "None") and not why:
+            return None
+        return f"suppressed ({by or 'actionsSuppressedReason'}: {why or 'no reason given'})"
 
     @property
     def is_alarm(self) -> bool:

@@ -53,7 +53,7 @@ class Notice:
     comment: str | None = None
     # Said when Warden could not confirm a fact with CodePipeline (and why), instead of staying silent.
     unconfirmed: str | None = None
-    # Why the commit or author is not known (warden.release.lookup): said, never left out silently.
+    # Why the commit or author is not known (warden.notify.release): said, never left out silently.
     release_unknown: str | None = None
     # Alarm-triggered rollbacks (warden.rollback): the alarm, why it fired, what was rolled back to, and for a
     # skipped rollback why Warden held back and what it would have done.
@@ -62,12 +62,16 @@ class Notice:
     rollback_target: str | None = None
     skipped_because: str | None = None
     would_have: str | None = None
+    not_acted_on: str | None = None  # what the alarm named that Warden may not act on (no tag grant covers it)
     # Artifact buckets (warden.artifacts): the bucket, the pipelines using it, one line per finding.
     bucket: str | None = None
     pipelines: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     # CodeDeploy: who stopped the deployment, when a person did (GetDeployment says; the event does not).
     stopped_by: str | None = None
+    # A configuration document that does not validate: its SSM parameter, and what runs instead of it.
+    parameter: str | None = None
+    using: str | None = None
 
     @property
     def short_commit(self) -> str | None:

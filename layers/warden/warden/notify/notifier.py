@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.aws.config import ConfigStore
+from warden.core.documents import Documents
 from warden.core.log import logger
 from warden.core.text import LIMITS, clean
 from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure
@@ -28,7 +28,7 @@ DETAIL_LIMITS = {"pipeline": LIMITS["name"], "stage": LIMITS["name"], "action": 
 
 
 class Notifier:
-    def __init__(self, *, publisher: Publisher, config: ConfigStore, pagerduty: PagerDuty | None = None) -> None:
+    def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None) -> None:
         self._publisher = publisher
         self._config = config
         self._pagerduty = pagerduty
@@ -87,7 +87,7 @@ class Notifier:
             return False
         if summary is None:
             summary = title(notice) + (f": {clean(notice.error, LIMITS['error'])}" if notice.error else "")
-        from warden.release.page import custom_details, grouping, page_links
+        from warden.notify.page import custom_details, grouping, page_links
 
         # PagerDuty shows these as text: cleaned and clipped like every fact (warden.core.text).
         # The author limit is for a name; without one the detail is Warden's "unknown (why)", clipped like

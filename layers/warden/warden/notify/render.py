@@ -42,6 +42,7 @@ TITLES = {
     "rollback.started": "{name}: alarm rolls back {stage}",
     "rollback.skipped": "{name}: alarm rollback of {stage} skipped",
     "artifact.noncompliant": "Artifact bucket {name} is not compliant",
+    "config.invalid": "Configuration {parameter} is invalid",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}
@@ -76,9 +77,19 @@ def title(notice: Notice) -> str:
         template = "{name}: deployment {deployment} was stopped by " + clean(notice.stopped_by, LIMITS["author"])
     name = LIMITS["name"]
     return clean(template.format(
-        name=clean(notice.subject_name or "pipeline", name), stage=clean(notice.stage or "?", name),
-        action=clean(notice.action or "?", name), deployment=clean(notice.deployment_id or "?", LIMITS["id"])),
+        name=clean(notice.subject_name or "pipeline", name), stage=clean(_stage_of(notice), name * 2),
+        action=clean(notice.action or "?", name), deployment=clean(notice.deployment_id or "?", LIMITS["id"]),
+        parameter=clean(notice.parameter or "?", name)),
         TITLE_LIMIT)
+
+
+def _stage_of(notice: Notice) -> str:
+    """The stage a title names; for a rollback, with the deployment group that rides along (both may be acted on)."""
+    if not notice.event.startswith("rollback."):
+        return notice.stage or "?"
+    if notice.stage and notice.deployment_group:
+        return f"{notice.stage} and deployment group {notice.application}/{notice.deployment_group}"
+    return notice.stage or notice.deployment_group or "?"
 
 
 def facts(notice: Notice) -> list[tuple[str, str]]:
@@ -94,7 +105,9 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
         ("Decided by", notice.approver), ("Comment", notice.comment), ("Not confirmed", notice.unconfirmed),
         ("Alarm", notice.alarm), ("Alarm reason", notice.alarm_reason), ("Rolled back to", notice.rollback_target),
         ("Skipped because", notice.skipped_because), ("Would have", notice.would_have),
+        ("Not acted on", notice.not_acted_on),
         ("Bucket", notice.bucket), ("Used by", ", ".join(notice.pipelines) or None),
+        ("Parameter", notice.parameter), ("In use instead", notice.using),
         *(("Finding", finding) for finding in notice.findings),
         ("Account", f"{notice.account} ({notice.region})"),
     ]

@@ -9,17 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from warden.core.documents import StrictDocument
 from warden.core.kinds import Audience, EventKind, Severity
 
 
-class _Strict(BaseModel):
-    # Configuration is typed by people: a misspelt key must be an error, not a silent no-op.
-    model_config = ConfigDict(extra="forbid")
-
-
-class Match(_Strict):
+class Match(StrictDocument):
     pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
     events: list[EventKind] = Field(default_factory=list, description="event kinds; empty means any")
     states: list[str] = Field(default_factory=list, description="raw states (FAILED, ...); empty means any")
@@ -38,7 +34,7 @@ class Match(_Strict):
         )
 
 
-class Rule(_Strict):
+class Rule(StrictDocument):
     name: str
     match: Match = Field(default_factory=Match)
     audiences: list[Audience] | None = None
@@ -47,7 +43,7 @@ class Rule(_Strict):
     runbook: str | None = None
 
 
-class SlowThreshold(_Strict):
+class SlowThreshold(StrictDocument):
     pipelines: list[str] = Field(default_factory=lambda: ["*"], description="pipeline name globs")
     minutes: int = Field(gt=0, le=8 * 24 * 60, description="running longer than this sends pipeline.slow")
 
@@ -55,7 +51,7 @@ class SlowThreshold(_Strict):
 DEFAULT_SLOW_MINUTES = 30
 
 
-class RoutingConfig(_Strict):
+class RoutingConfig(StrictDocument):
     rules: list[Rule] = Field(default_factory=list)
     # When a running execution is slow: the first entry whose `pipelines` match; else `slow_after_minutes`.
     slow_after_minutes: int = Field(DEFAULT_SLOW_MINUTES, gt=0, le=8 * 24 * 60)
@@ -105,6 +101,9 @@ DEFAULTS: dict[str, Decision] = {
     "artifact.noncompliant": Decision(("team",), "warning"),
     # An execution still running past its pipeline's threshold (warden.health.slow): worth a look, not a page.
     "pipeline.slow": Decision(("team",), "warning"),
+    # A configuration document that does not validate: the team, who own it (never muted by a rule: see
+    # warden.notify.config_notices).
+    "config.invalid": Decision(("team",), "high"),
 }
 
 

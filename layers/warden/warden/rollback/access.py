@@ -25,6 +25,11 @@ class AccountClients:
         self._session = session
         self._clients: dict[str, Any] = {}
 
+    @property
+    def region(self) -> str:
+        """The region Warden reads pipeline definitions in (its own)."""
+        return self._session.region_name
+
     def client(self, service: str, region: str | None = None) -> Any:
         """`region`: another region of the same account (an alarm's own region), else the session's."""
         key = service if region in (None, self._session.region_name) else f"{service}@{region}"

@@ -4,6 +4,10 @@ The transition's identity is the alarm and the time CloudWatch says the state ch
 timestamp, never the delivery time): the EventBridge event and the SNS message of one transition, and every
 redelivery of either, share it, so idempotency keyed on it acts once per transition.
 
+An alarm whose actions CloudWatch does not run acts on nothing here either: `suppressed_by` is a composite
+alarm's `actionsSuppressedBy` (or its reason), `muted` an alarm mute rule's `muteDetail`. The transition still
+maps to its targets, so the team hears `rollback.skipped` saying why (and nobody is paged).
+
 The two ways are not equally trustworthy. An EventBridge event of source aws.cloudwatch is put on the bus by
 AWS (its account is the alarm's, the bus policy and the rule admit only trusted accounts). An SNS message is
 what anyone allowed to publish on the topic wrote: `via` says which way it came, and RollbackTrigger confirms
@@ -34,6 +38,17 @@ class Transition:
     via: str = "eventbridge"  # or "sns": a message to confirm with CloudWatch before acting
     suppressed_by: str | None = None  # a composite alarm whose actions are suppressed (WaitPeriod, Alarm, ...)
     arn_account: str | None = None  # the account in the message's AlarmArn (SNS): must be the one it claims
+    muted: str | None = None  # why an alarm mute rule mutes its actions (the event's muteDetail)
+
+    @property
+    def held_back(self) -> str | None:
+        """Why CloudWatch runs none of this transition's actions (and Warden neither), or None."""
+        if self.muted:
+            return f"the actions of alarm {self.alarm} are {self.muted}: CloudWatch runs none of them"
+        if self.suppressed_by:
+            return (f"the actions of composite alarm {self.alarm} are suppressed ({self.suppressed_by}): "
+                    "CloudWatch runs none of them")
+        return None
 
     @property
     def into_alarm(self) -> bool:
@@ -56,7 +71,9 @@ def transition_of(event: Any, *, default_region: str) -> Transition | None:
                           at=d.state.at or event.time, previous=d.previous_state.value if d.previous_state else None,
                           reason=d.state.reason, arn=event.alarm_arn,
                           description=d.configuration.description if d.configuration else None,
-                          suppressed_by=d.state.actions_suppressed_by or None)
+                          suppressed_by=f"{d.state.actions_suppressed_by or 'suppressed'}: "
+                                        f"{d.state.actions_suppressed_reason or 'no reason given'}"
+                          if d.suppressed else None, muted=d.muted)
     if isinstance(event, CloudWatchAlarmNotification):
         arn_account = (event.alarm_arn or "").split(":")[4:5]
         return Transition(alarm=event.alarm_name, account=event.account or (arn_account[0] if arn_account else ""),

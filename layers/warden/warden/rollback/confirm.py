@@ -10,7 +10,10 @@ in the claimed account and region (DescribeAlarms, through the same access it wo
 - a later transition (the alarm went OK again, or re-alarmed since) makes the message stale: nothing acts,
   and the result says so; an alarm whose state never changed at the claimed time makes it forged;
 - a composite alarm whose actions are suppressed (ActionsSuppressedBy) acts on nothing, as CloudWatch
-  itself runs none of its actions.
+  itself runs none of its actions (the team is told, `rollback.skipped`);
+- what Warden says about a confirmed message comes from CloudWatch's answer, never from the message: its
+  reason, state and description are CloudWatch's (`verified`), so text someone wrote into a message (a link,
+  a fake runbook) never reaches on-call.
 The answer depends on CloudWatch's state, never on the delivery, so a redelivered message is judged the same
 way (a stale one stays stale). Forged and untrusted messages are refused with the reason (the handler
 dead-letters them: a forged rollback request is something on-call must see).
@@ -18,7 +21,7 @@ dead-letters them: a forged rollback request is something on-call must see).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +36,7 @@ SUPPRESSION_NONE = {"", "None", None}
 class Verdict:
     status: str  # confirmed | stale | forged | suppressed
     reason: str = ""
+    alarm: dict[str, Any] = field(default_factory=dict)  # CloudWatch's record of the alarm (DescribeAlarms)
 
     @property
     def confirmed(self) -> bool:
@@ -70,8 +74,23 @@ def judge(transition: Transition, alarms: list[dict[str, Any]]) -> Verdict:
     by = suppressed(alarm)
     if by:
         return Verdict(SUPPRESSED, f"the actions of composite alarm {transition.alarm!r} are suppressed ({by}: "
-                                   f"{alarm.get('ActionsSuppressedReason') or 'no reason given'})")
-    return Verdict(CONFIRMED)
+                                   f"{alarm.get('ActionsSuppressedReason') or 'no reason given'})", alarm)
+    return Verdict(CONFIRMED, alarm=alarm)
+
+
+UNVERIFIED = "not confirmed with CloudWatch: the message's own text is not shown"
+
+
+def verified(transition: Transition, alarm: dict[str, Any] | None) -> Transition:
+    """`transition` (an SNS message's) with what CloudWatch says in place of what the message says: the
+    reason, state and description, and the suppression. Without CloudWatch's record, none of the message's
+    text is kept."""
+    if not alarm:
+        return replace(transition, reason=UNVERIFIED, description=None)
+    by = suppressed(alarm)
+    return replace(transition, reason=alarm.get("StateReason") or None, state=alarm.get("StateValue") or
+                   transition.state, description=alarm.get("AlarmDescription") or None,
+                   suppressed_by=f"{by}: {alarm.get('ActionsSuppressedReason') or 'no reason given'}" if by else None)
 
 
 def confirm(transition: Transition, cloudwatch: Any) -> Verdict:

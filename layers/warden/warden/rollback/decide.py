@@ -4,6 +4,15 @@ The ledger says which execution each stage ran, since when, and which release ra
 target); GetPipelineState says what runs in the stage right now. Everything is compared on CloudWatch's own
 transition time, never the delivery time, so a late or redelivered event reaches the same decision as a
 timely one, and an alarm older than the deployment it would roll back never acts.
+
+The ledger can lag: DeploymentTracker may not have recorded the release's stage end (or the release at all)
+when the alarm arrives. CodePipeline's live state then decides (`Known`): which execution the stage ran last
+(GetPipelineState), when it started and when it last changed (ListPipelineExecutions), when its actions
+finished (GetPipelineState's action states), or the stage's own SUCCEEDED event when that is what brought the
+news. A skip that only lacks knowledge is `provisional`: RollbackTrigger decides again when the knowledge
+arrives. A skip on positive evidence (an older release, outside the window, a rollback, no target) is final.
+A stage that started less than a bake window before the alarm cannot have ended more than one before it, so
+the release's start alone can prove an alarm within the window; only its end can prove one outside.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from warden.core import clock
 
 ROLLBACK = "ROLLBACK"
 RUNNING = {"InProgress", "Stopping"}
+ENDED = {"SUCCEEDED", "FAILED", "STOPPED", "SUPERSEDED", "CANCELED"}
 
 
 @dataclass
@@ -28,6 +38,7 @@ class Plan:
     skip: str | None = None
     would: str | None = None  # what Warden would have done (for a skip)
     deployed_at: str | None = None
+    provisional: bool = False  # the skip only lacks knowledge that is still to come (decided again then)
 
     @property
     def release_id(self) -> str | None:
@@ -38,20 +49,31 @@ class Plan:
         return self.target.get("execution_id")
 
 
+@dataclass
+class Known:
+    """What CodePipeline itself says of executions beyond the ledger (read when the ledger lags)."""
+
+    starts: dict[str, datetime] = field(default_factory=dict)  # execution -> when it started
+    ends: dict[str, datetime] = field(default_factory=dict)  # execution -> when it finished the stage
+    # execution -> when an execution that ended last changed: the stage ended then at the latest
+    finished: dict[str, datetime] = field(default_factory=dict)
+
+
 def _stage(view: dict[str, Any], stage: str) -> dict[str, Any]:
     return (view.get("stages") or {}).get(stage) or {}
 
 
 def succeeded_in(view: dict[str, Any], stage: str) -> bool:
-    status = _stage(view, stage).get("status")
-    if status:
-        return status == "SUCCEEDED"
-    # A standard execution that succeeded ran every stage, even when its stage events were not recorded.
+    if _stage(view, stage).get("status") == "SUCCEEDED":
+        return True
+    # A standard execution that succeeded ran every stage, even when its stage's end is not recorded yet (the
+    # ledger may hold the stage's STARTED and the execution's SUCCEEDED, the stage's SUCCEEDED still to come).
     return view.get("execution_type") != ROLLBACK and view.get("status") == "SUCCEEDED"
 
 
 def running_in(view: dict[str, Any], stage: str) -> bool:
-    return _stage(view, stage).get("status") in ("STARTED", "RESUMED", "STOPPING")
+    return _stage(view, stage).get("status") in ("STARTED", "RESUMED", "STOPPING") and \
+        view.get("status") not in ENDED
 
 
 def stage_times(view: dict[str, Any], stage: str) -> tuple[datetime | None, datetime | None]:
@@ -94,9 +116,11 @@ def target_before(history: list[dict[str, Any]], stage: str, release_id: str | N
 
 
 def plan_stage(*, history: list[dict[str, Any]], stage: str, at: datetime, bake: timedelta,
-               live: dict[str, Any] | None) -> Plan:
-    """`live`: the stage's latestExecution from GetPipelineState ({pipelineExecutionId, status, type}), if read."""
+               live: dict[str, Any] | None, known: Known | None = None) -> Plan:
+    """`live`: the stage's latestExecution from GetPipelineState ({pipelineExecutionId, status, type}), if read;
+    `known`: what CodePipeline says of the executions' times where the ledger does not (see the module)."""
     live = live or {}
+    known = known or Known()
     by_id = {v["execution_id"]: v for v in history}
     if live.get("type") == ROLLBACK or by_id.get(live.get("pipelineExecutionId"), {}).get("execution_type") == ROLLBACK:
         execution = live.get("pipelineExecutionId")
@@ -111,31 +135,43 @@ def plan_stage(*, history: list[dict[str, Any]], stage: str, at: datetime, bake:
     if running is not None:
         return _plan_running(history, stage, at, running)
     done = successes(history, stage)
-    if not done:
-        return Plan("none", skip="no deployment of the stage is known to the ledger",
+    latest = live.get("pipelineExecutionId") if live.get("status") == "Succeeded" else None
+    if latest and (not done or done[0]["execution_id"] != latest):
+        # CodePipeline's word on what the stage runs now, whether or not the ledger has caught up with it.
+        current = by_id.get(latest) or {"execution_id": latest}
+    elif done:
+        current = done[0]
+    else:
+        return Plan("none", skip="no deployment of the stage is known to the ledger or to CodePipeline",
                     would="roll the stage back to the previous successful execution")
-    current = done[0]
-    if live.get("pipelineExecutionId") and live["pipelineExecutionId"] != current["execution_id"] \
-            and live.get("status") == "Succeeded":
-        current = by_id.get(live["pipelineExecutionId"], current)
     if current.get("execution_type") == ROLLBACK:
         return Plan("none", release=current,
                     skip=f"the stage's current execution {current['execution_id']} is a rollback: "
                          "Warden never rolls back a rollback", would="nothing")
-    started, ended = stage_times(current, stage)
-    target, why = target_before(history, stage, current["execution_id"])
-    would = (f"RollbackStage of {stage} from {current['execution_id']} to "
+    release_id = current["execution_id"]
+    started, ended = stage_times(current, stage) if release_id in by_id else (None, None)
+    started = started or known.starts.get(release_id)
+    ended = ended or known.ends.get(release_id)
+    target, why = target_before(history, stage, release_id)
+    would = (f"RollbackStage of {stage} from {release_id} to "
              f"{target['execution_id'] if target else 'an earlier execution'}")
     plan = Plan("rollback_stage", release=current, target=target or {}, would=would,
                 deployed_at=clock.iso(ended) if ended else None)
+    window = int(bake.total_seconds() // 60)
     if started and at < started:
-        plan.skip = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {current['execution_id']} "
+        plan.skip = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {release_id} "
                      f"started ({clock.iso(started)}): it is about an older release")
-    elif ended is None:
-        plan.skip = "the ledger does not know when the stage finished"
-    elif at > ended + bake:
+    elif ended is not None and at > ended + bake:
         plan.skip = (f"outside the bake window: the stage finished at {clock.iso(ended)}, more than "
-                     f"{int(bake.total_seconds() // 60)} minutes before the alarm")
+                     f"{window} minutes before the alarm")
+    elif ended is None and known.finished.get(release_id) and at > known.finished[release_id] + bake:
+        plan.skip = (f"outside the bake window: execution {release_id} finished at "
+                     f"{clock.iso(known.finished[release_id])}, more than {window} minutes before the alarm")
+    elif ended is None and not (started and at <= started + bake):
+        plan.skip = (f"it is not known yet when {stage} of {release_id} finished (the ledger has not recorded "
+                     f"it, CodePipeline does not say), so whether the alarm came within its {window}-minute "
+                     "bake window is not known")
+        plan.provisional = True
     elif target is None:
         plan.skip = f"no valid rollback target: {why}"
     return plan

@@ -2,10 +2,10 @@
 guards its deployment group is in ALARM, so that CodeDeploy stops and rolls back.
 
 The alarms guarding a group: its own `alarmConfiguration`, alarms tagged `pipeline-warden:deployment-group` =
-APPLICATION/GROUP, and the `rollback` document's rules for that group. The hook always reports: when it cannot
-check, it reports what `hook_on_error` says (Failed by default), never leaving CodeDeploy waiting an hour. A
-redelivered invocation finds the status reported already (LifecycleEventAlreadyCompletedException): that is the
-same outcome, not an error.
+APPLICATION/GROUP that a `tag_grants` entry covers, and the `rollback` document's rules for that group. The hook
+always reports: when it cannot check, it reports what `hook_on_error` says (Failed by default), never leaving
+CodeDeploy waiting an hour. A redelivered invocation finds the status reported already
+(LifecycleEventAlreadyCompletedException): that is the same outcome, not an error.
 
 A transient failure to read (throttling, 5xx, a network error, an unreadable `rollback` document) is not a
 reason to fail a healthy deployment: the attempt raises, and Lambda retries the asynchronous invocation (one
@@ -42,7 +42,7 @@ def transient(exc: BaseException) -> bool:
     """Whether another attempt may succeed: throttling, 5xx, the network, an unreadable configuration."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from warden.aws.config import ConfigUnreadable
+    from warden.core.documents import ConfigUnreadable
 
     if isinstance(exc, ConfigUnreadable | BotoCoreError):
         return True
@@ -119,12 +119,19 @@ class ValidationHook:
         configuration = info["deploymentGroupInfo"].get("alarmConfiguration") or {}
         if configuration.get("enabled", True):
             names |= {a["name"] for a in configuration.get("alarms", []) if a.get("name")}
-        if self._tagging is not None:
+        config = self._config()
+        if self._tagging is not None and config.tag_grants:  # tags count only within a grant, as for rollbacks
             pages = self._tagging.get_paginator("get_resources").paginate(
                 TagFilters=[{"Key": TAG_GROUP, "Values": [f"{app}/{group}"]}],
                 ResourceTypeFilters=["cloudwatch:alarm"])
-            names |= {m["ResourceARN"].split(":alarm:", 1)[1] for p in pages for m in p["ResourceTagMappingList"]}
-        for rule in self._config().rules:
+            for arn in (m["ResourceARN"] for p in pages for m in p["ResourceTagMappingList"]):
+                parts, name = arn.split(":"), arn.split(":alarm:", 1)[1]
+                if config.grants_group(name, parts[4], parts[3], f"{app}/{group}"):
+                    names.add(name)
+                else:
+                    logger.warning("alarm tagged with the group, and no tag grant covers it: not checked",
+                                   extra={"alarm": arn, "group": f"{app}/{group}"})
+        for rule in config.rules:
             if rule.deployment_group != f"{app}/{group}" or (rule.accounts and self._account not in rule.accounts):
                 continue
             for glob in rule.alarms:

@@ -12,6 +12,12 @@ the execution it stops) before the call is made. A retry of the owning transitio
 and never re-plans from live state (which the first attempt's call may already have changed); it checks
 live state only to learn whether the recorded call took effect.
 
+A decision that lacked knowledge (the ledger had not recorded when the release's stage finished) leaves the
+transition it skipped on the same item (`awaiting_*`, the earliest such transition kept): the stage's next event
+decides it again, once knowledge has arrived. A claim takes the item over and clears it (whatever claims the
+stage has decided it); a final decision clears it with a condition on the transition, so a redelivered stage
+event finds nothing left to decide.
+
 Marks (`RollbackMarks`) say which executions and deployments are Warden's own: the target of a rollback
 (written with the intent, before RollbackStage), the rollback execution, and the deployment Warden stopped.
 NotificationRouter reads them so that the rollback execution's STARTED does not page a second time, and
@@ -25,13 +31,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from warden.aws.dynamodb import from_item, to_av
 from warden.core import clock
-from warden.ledger.keys import from_item, to_av
 
 SK = "rollback"
 # What a rollback's progress leaves on the item; a new claim starts without any of it.
+AWAITING = ("awaiting_transition", "awaiting_s", "awaiting_alarm", "awaiting_account", "awaiting_region",
+            "awaiting_reason", "awaiting_release", "awaiting_mode", "awaiting_since")
 PROGRESS = ("acted", "pending_execution", "rollback_execution_id", "refused", "resolved_at", "deployment_id",
-            "verified")
+            "verified", "decided_on", "decided", *AWAITING)
 MARK_KEEP = timedelta(days=2)  # longer than any rollback and its events' redelivery
 
 
@@ -74,7 +82,9 @@ class RollbackState:
             answer = self._ddb.update_item(
                 TableName=self._table, Key=state_key(target_key),
                 UpdateExpression=f"SET {expression}",
-                ConditionExpression="attribute_not_exists(pk) OR #o = :me OR #t <= :cutoff",
+                # An item holding only a decision to be made again (no owner) is no claim.
+                ConditionExpression="attribute_not_exists(pk) OR attribute_not_exists(#o) OR #o = :me OR "
+                                    "#t <= :cutoff",
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_OLD")
         except self._ddb.exceptions.ConditionalCheckFailedException:
             return Claim(False, self.get(target_key))
@@ -96,6 +106,27 @@ class RollbackState:
             ConditionExpression="#o = :me", ExpressionAttributeNames={"#o": "owner", **{
                 f"#r{i}": n for i, n in enumerate(stale)}},
             ExpressionAttributeValues={":me": to_av(transition)})
+
+    def await_knowledge(self, target_key: str, *, transition: str, at: datetime, fields: dict[str, Any]) -> bool:
+        """Keep `transition` to be decided again when knowledge arrives, unless an earlier one is kept already
+        (it decides for the stage first, as it would have in order). False when an earlier one is kept."""
+        at_s = round(at.timestamp(), 3)
+        return self.record(target_key, condition="attribute_not_exists(#awaiting_s) OR #awaiting_s > :me_s",
+                           values={":me_s": at_s}, awaiting_transition=transition, awaiting_s=at_s,
+                           **{f"awaiting_{k}": v for k, v in fields.items()})
+
+    def awaited(self, target_key: str, transition: str) -> bool:
+        """The transition's decision is made: forget it. False when another delivery forgot it first (or a
+        claim took the item over): that one made the decision, and this one has nothing left to do."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table, Key=state_key(target_key),
+                UpdateExpression="REMOVE " + ", ".join(f"#r{i}" for i in range(len(AWAITING))),
+                ConditionExpression="#r0 = :me", ExpressionAttributeNames={f"#r{i}": n for i, n in enumerate(AWAITING)},
+                ExpressionAttributeValues={":me": to_av(transition)})
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
 
     def forget(self, target_key: str, *names: str, owner: str) -> None:
         """REMOVE `names` while `owner` owns the item (a refused stop leaves no execution pending); when another
@@ -156,7 +187,9 @@ class RollbackMarks:
         self._table = table
 
     def mark(self, account: str, subject: str, *, at: datetime, **fields: Any) -> None:
-        """`subject`: "pipeline/NAME/EXECUTION" or "codedeploy/DEPLOYMENT"."""
+        """`subject`: "pipeline/NAME/EXECUTION" (a rollback or its target), "codedeploy/DEPLOYMENT" (a stopped
+        deployment), "pipeline-run/NAME/EXECUTION" (the execution whose action ran it) or
+        "codedeploy-group/APPLICATION/GROUP"."""
         sets = {"marked_at": clock.iso(at), "expires_at": int((at + MARK_KEEP).timestamp()), **fields}
         self._ddb.update_item(
             TableName=self._table, Key=mark_key(account, subject),

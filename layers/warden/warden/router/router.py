@@ -1,11 +1,11 @@
 """NotificationRouter's domain: event -> notice -> routing decision -> messages and pages.
 
-Failures fold into incidents (warden.router.incidents): the first failure event of an incident notifies
+Failures fold into incidents (warden.notify.incidents): the first failure event of an incident notifies
 every audience and pages once; the others of the same incident stay silent. A later success resolves
 the page, even when its own message is muted. Every publish and page is an effect recorded where it
 belongs (the incident's item, or the event's own log), so a retry redoes only what did not happen, and
 a PagerDuty failure never holds back the messages (warden.notify.effects).
-The opener names the release (warden.release.lookup: reads, and one cached
+The opener names the release (warden.notify.release: reads, and one cached
 CodePipeline read per execution), so a retried opener says the same without asking again.
 A CodeDeploy deployment that stopped or failed is first explained by GetDeployment
 (warden.router.deployments): a person's stop informs the team and pages nobody; an alarm stop or a
@@ -15,6 +15,9 @@ A pipeline rollback execution that RollbackTrigger started is already told and p
 one incident per release): its STARTED pages nobody a second time. RollbackTrigger marks the target of a
 rollback before it calls RollbackStage, and the rollback execution once it has its id (warden.rollback.state);
 either mark makes the execution Warden's own. A person's or CodePipeline's own rollback still pages.
+A CodeDeploy deployment RollbackTrigger stopped (marked before StopDeployment) is not a person's stop, and the
+pipeline execution whose action ran it fails because of that stop (marked too): both fold into the rollback's
+incident, which RollbackTrigger told and paged; nobody is paged again or told that a person stopped it.
 """
 
 from __future__ import annotations
@@ -26,13 +29,13 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import links
 from warden.notify.effects import Delivery
+from warden.notify.incidents import Incidents, incident_key
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
+from warden.notify.release import Releases
 from warden.notify.render import title
 from warden.notify.rules import Decision
-from warden.release.lookup import Releases
 from warden.router import deployments
-from warden.router.incidents import Incidents, incident_key
 
 OWN_ROLLBACK_WINDOW = timedelta(hours=1)  # a rollback to a marked target that starts later is someone else's
 
@@ -46,7 +49,7 @@ class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
                  codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
                  codedeploy_in: Callable[[str], Any] | None = None, marks: Any = None) -> None:
-        """`releases` names the commit and author of what failed (warden.release.lookup);
+        """`releases` names the commit and author of what failed (warden.notify.release);
         `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read;
         `marks` (warden.rollback.state.RollbackMarks): the rollbacks RollbackTrigger started."""
         self._marks = marks
@@ -82,6 +85,9 @@ class NotificationRouter:
             own = self._own_rollback(event)
             if own is not None:
                 return own
+        own = self._own_stop(event, notice)
+        if own is not None:
+            return own
         if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
             self._explain(notice)
         decision = self._notifier.decide(notice)
@@ -112,6 +118,23 @@ class NotificationRouter:
             return
         detail = " ".join(filter(None, [found.code and f"{found.code}:", found.message]))
         notice.error = notice.error or detail or None
+
+    def _own_stop(self, event: Any, notice: Notice) -> dict[str, Any] | None:
+        """The result for Warden's own CodeDeploy stop, or a failure of the pipeline execution it stopped (folded
+        into the rollback's incident), else None. One GetItem, only for a stop or a failure."""
+        if self._marks is None:
+            return None
+        if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
+            mark = self._marks.get(event.account, f"codedeploy/{notice.deployment_id}")
+        elif notice.event in INCIDENT_EVENTS and notice.pipeline and notice.execution_id:
+            mark = self._marks.get(event.account, f"pipeline-run/{notice.pipeline}/{notice.execution_id}")
+        else:
+            return None
+        if not mark:
+            return None
+        return {"status": "folded", "event": notice.event, "incident": mark.get("incident"),
+                "reason": f"the deployment RollbackTrigger stopped (alarm {mark.get('alarm')}), which told and "
+                          "paged it as its rollback"}
 
     def _own_rollback(self, event: Any) -> dict[str, Any] | None:
         """The result for a rollback execution RollbackTrigger started (told and paged there), else None."""

@@ -1,8 +1,12 @@
 """Where things are: read once per container from the environment that template.yaml sets, and
 validated then (a handler module builds its Container at import), so a missing table name fails the
 function's start-up, naming the variable, instead of its first event. Each function is given only its
-own tables and topics, so each handler names the variables it needs (`required`). Settings never change during a
-container's life, so every delivery of an event sees the same ones.
+own tables and topics: `NEEDS` says which variables each function cannot start without (a test holds it
+to template.yaml). Settings never change during a container's life, so every delivery of an event sees
+the same ones.
+
+This is the only module that reads the environment: anything else is handed its setting by
+warden.runtime.container.
 """
 
 from __future__ import annotations
@@ -20,7 +24,18 @@ AUDIENCE_ENV = {
     "chat": "CHAT_TOPIC_ARN",
 }
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
-REQUIRED_ENV = ("LEDGER_TABLE", "STATE_TABLE", "IDEMPOTENCY_TABLE")  # unless a handler names its own
+REQUIRED_ENV = ("LEDGER_TABLE", "STATE_TABLE", "IDEMPOTENCY_TABLE")  # unless a function is named
+
+# Per function (logical id in template.yaml): the variables it cannot start without, its own tables.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "NotificationRouter": ("STATE_TABLE", "IDEMPOTENCY_TABLE"),
+    "DeploymentTracker": ("LEDGER_TABLE",),
+    "ApprovalTracker": ("STATE_TABLE", "IDEMPOTENCY_TABLE"),
+    "ApprovalEscalator": ("STATE_TABLE", "IDEMPOTENCY_TABLE", "LEDGER_TABLE"),
+    "ArtifactGuard": ("STATE_TABLE", "LEDGER_TABLE"),
+    "RollbackTrigger": ("STATE_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TABLE"),
+    "DeploymentValidationHook": ("STATE_TABLE",),  # the state table only counts failed attempts
+}
 
 
 class SettingsError(RuntimeError):
@@ -61,6 +76,17 @@ class Settings(BaseModel):
     workload_read_role_name: str = _optional("WORKLOAD_READ_ROLE_NAME")
     # Bucket name globs that ArtifactGuard may change besides CodePipeline's default artifact buckets.
     artifact_bucket_allow_list: str = _optional("ARTIFACT_BUCKET_ALLOW_LIST")
+    # The role assumed to stop and roll back in a workload account, if any (RollbackTrigger).
+    workload_deploy_role_name: str = _optional("WORKLOAD_DEPLOY_ROLE_NAME")
+    # The workload accounts whose alarms may act (comma separated), and the organisation that admits any.
+    trusted_account_ids: str = _optional("TRUSTED_ACCOUNT_IDS")
+    organization_id: str = _optional("ORGANIZATION_ID")
+    # Attempts Lambda makes per lifecycle hook invocation: 1 + EventInvokeConfig.MaximumRetryAttempts.
+    hook_attempts: int = Field(3, ge=1, validation_alias=AliasChoices("hook_attempts", "HOOK_ATTEMPTS"))
+
+    @property
+    def trusted_accounts(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.trusted_account_ids.split(",") if a.strip())
 
     @model_validator(mode="before")
     @classmethod
@@ -91,4 +117,9 @@ class Settings(BaseModel):
             raise SettingsError("the function's environment is incomplete: "
                                 + "; ".join(f"{name}: Field required" for name in missing))
         return settings
+
+    @classmethod
+    def of(cls, function: str, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings of `function` (its logical id), checked against what it needs (`NEEDS`)."""
+        return cls.from_env(env, required=NEEDS[function])
 

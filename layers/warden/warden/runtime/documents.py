@@ -1,28 +1,74 @@
 """Configuration documents: one JSON document per concern, validated by a pydantic model.
 
 Deployed, each lives in SSM Parameter Store at `<prefix>/<kind>` and is read through powertools
-Parameters (cached); a missing parameter means the safe defaults built into the models.
+Parameters (cached); a missing parameter means the safe defaults built into the models. `parse_value` is
+the one parse of a stored value: the functions use it, and so does `warden config validate`, so a document
+that validates is exactly what runs.
+
+A stored document that does not validate never silently becomes the defaults. Documents whose features
+act on other people's resources (`require`: rollback, artifacts) fail closed: nothing acts until it is
+fixed. The others (`get`: routing, escalation, ledger) keep the last version of the parameter that
+validates (SSM keeps its history), else the defaults. Either way `on_invalid` hears of it on every read
+(the container counts it and tells the team once per stored value), so a typo is loud and never repeats
+itself into a flood: the notice's claim is keyed on the value's digest, whichever container reads it.
+
+The registry (`DOCUMENTS`): each kind and the feature module that owns its model, imported on demand with
+a plain import statement (so a handler only pays for the documents it reads, and the import-contract test
+sees every arrow). A feature adds a document by adding its model to its own `config` module and one line here.
 """
 
 from __future__ import annotations
 
-import importlib
+import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from warden.core.documents import ConfigUnreadable, InvalidDocument
 from warden.core.errors import PermanentError
 from warden.core.log import logger
 
-# kind -> "module:Model"; imported on demand so that a handler only pays for the documents it reads.
-DOCUMENTS: dict[str, str] = {
-    "routing": "warden.notify.rules:RoutingConfig",
-    "ledger": "warden.ledger.config:LedgerConfig",
-    "escalation": "warden.approvals.tiers:EscalationConfig",
-    "rollback": "warden.rollback.config:RollbackConfig",
-    "artifacts": "warden.artifacts.config:ArtifactsConfig",
+
+def _routing() -> type[BaseModel]:
+    from warden.notify.rules import RoutingConfig
+
+    return RoutingConfig
+
+
+def _ledger() -> type[BaseModel]:
+    from warden.ledger.config import LedgerConfig
+
+    return LedgerConfig
+
+
+def _escalation() -> type[BaseModel]:
+    from warden.approvals.tiers import EscalationConfig
+
+    return EscalationConfig
+
+
+def _rollback() -> type[BaseModel]:
+    from warden.rollback.config import RollbackConfig
+
+    return RollbackConfig
+
+
+def _artifacts() -> type[BaseModel]:
+    from warden.artifacts.config import ArtifactsConfig
+
+    return ArtifactsConfig
+
+
+# kind -> its model, imported on demand so that a handler only pays for the documents it reads.
+DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
+    "routing": _routing,
+    "ledger": _ledger,
+    "escalation": _escalation,
+    "rollback": _rollback,
+    "artifacts": _artifacts,
 }
 
 CACHE_SECONDS = 300
@@ -41,16 +87,10 @@ class InvalidConfig(PermanentError):
     """`ConfigStore.require`: the document exists and does not validate; retrying cannot help."""
 
 
-class ConfigUnreadable(Exception):
-    """`ConfigStore.require`: the document exists but could not be read now (throttling, access, network):
-    retrying may help, acting on the defaults instead would not be what the document says."""
-
-
 def model_for(kind: str) -> type[BaseModel]:
     if kind not in DOCUMENTS:
         raise ConfigError(f"unknown configuration document {kind!r} (known: {', '.join(sorted(DOCUMENTS))})")
-    module, _, name = DOCUMENTS[kind].partition(":")
-    return getattr(importlib.import_module(module), name)
+    return DOCUMENTS[kind]()
 
 
 def _where(kind: str, loc: tuple[Any, ...], data: Any) -> str:
@@ -75,6 +115,20 @@ def parse_document(kind: str, data: Any) -> BaseModel:
     except ValidationError as exc:
         problems = [f"{_where(kind, tuple(err['loc']), data)}: {err['msg']}" for err in exc.errors()]
         raise ConfigError("; ".join(problems), problems) from None
+
+
+def parse_value(kind: str, raw: str) -> BaseModel:
+    """The value of the SSM parameter `<prefix>/<kind>` as the functions read it: JSON, then the document's
+    model, nothing else (a value wrapped as `{"<kind>": {...}}` is an unknown key, as it is at run time)."""
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{kind}: the value is not JSON: {exc}") from None
+    return parse_document(kind, data)
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 def parse_documents(data: Any) -> dict[str, BaseModel]:
@@ -113,13 +167,17 @@ class ConfigStore:
     says "unreadable" (or "invalid" for a broken document), so that a function that changes other people's
     resources can refuse to act on defaults it was not configured with."""
 
-    def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS) -> None:
+    def __init__(self, ssm_client: Any, prefix: str, max_age: int = CACHE_SECONDS,
+                 on_invalid: Callable[[InvalidDocument], None] | None = None) -> None:
+        """`on_invalid(doc)`: called on every read of a stored document that does not validate (after it is
+        logged); its own failure is logged and never stops the read."""
         self._ssm = ssm_client
         self._prefix = prefix.rstrip("/")
         self._max_age = max_age
         self._provider: Any = None
         self._cache: dict[str, tuple[float, BaseModel]] = {}
         self._fallback: dict[str, str] = {}
+        self._on_invalid = on_invalid
 
     def get(self, kind: str) -> BaseModel:
         cached = self._cache.get(kind)
@@ -132,8 +190,8 @@ class ConfigStore:
         return document
 
     def fallback(self, kind: str) -> str | None:
-        """Why the last `get(kind)` returned defaults instead of the stored document: "unreadable" or
-        "invalid"; None when the document was read (or none is stored)."""
+        """Why the last `get(kind)` did not return the stored document: "unreadable" (the defaults) or
+        "invalid" (its last valid version, else the defaults); None when it was read (or none is stored)."""
         return self._fallback.get(kind)
 
     def require(self, kind: str) -> BaseModel:
@@ -169,14 +227,48 @@ class ConfigStore:
                 self._fallback[kind] = "unreadable"
             return model_for(kind)()
         try:
-            return parse_document(kind, json.loads(raw))
-        except (ValueError, ConfigError) as exc:
-            if strict:
-                logger.error("configuration invalid: not acting on defaults", extra={"parameter": name,
-                                                                                   "error": str(exc)})
-                raise InvalidConfig(f"{name} is invalid ({exc}); Warden does not act on defaults in place of "
-                                    "the document: fix it, then redrive the dead letters") from None
-            # A broken document must not silence Warden: keep working on the defaults, loudly.
-            logger.error("configuration invalid, using defaults", extra={"parameter": name, "error": str(exc)})
-            self._fallback[kind] = "invalid"
-            return model_for(kind)()
+            return parse_value(kind, raw)
+        except ConfigError as exc:
+            problems = tuple(exc.problems)
+        if strict:
+            self._report(InvalidDocument(kind, name, problems, digest(raw), "nothing: what this document governs "
+                                         "does not act until it is fixed"))
+            raise InvalidConfig(f"{name} is invalid ({'; '.join(problems)}); Warden does not act on defaults in "
+                                "place of the document: fix it, then redrive the dead letters")
+        # A broken document must not silence Warden, nor quietly become the defaults: its last valid version.
+        self._fallback[kind] = "invalid"
+        last = self._last_valid(kind, name, raw)
+        using = f"version {last[0]} of the parameter, the last that validates" if last else "the built-in defaults"
+        self._report(InvalidDocument(kind, name, problems, digest(raw), using))
+        return last[1] if last else model_for(kind)()
+
+    def _last_valid(self, kind: str, name: str, current: str) -> tuple[int, BaseModel] | None:
+        """The newest earlier version of the parameter that validates (GetParameterHistory, newest first as
+        SSM keeps at most 100); None when there is none or the history cannot be read."""
+        history: list[dict[str, Any]] = []
+        try:
+            for page in self._ssm.get_paginator("get_parameter_history").paginate(Name=name, WithDecryption=True):
+                history += page.get("Parameters", [])
+        except Exception as exc:  # noqa: BLE001 (no history: the defaults, said as such)
+            logger.warning("configuration history unreadable", extra={"parameter": name, "error": str(exc)})
+            return None
+        for entry in sorted(history, key=lambda e: e.get("Version", 0), reverse=True):
+            value = entry.get("Value")
+            if not isinstance(value, str) or value == current:
+                continue
+            try:
+                return entry.get("Version", 0), parse_value(kind, value)
+            except ConfigError:
+                continue
+        return None
+
+    def _report(self, invalid: InvalidDocument) -> None:
+        logger.error("configuration invalid", extra={"parameter": invalid.parameter, "error": invalid.error,
+                                                     "using": invalid.using})
+        if self._on_invalid is None:
+            return
+        try:
+            self._on_invalid(invalid)
+        except Exception as exc:  # noqa: BLE001 (telling of it must not stop what the document governs)
+            logger.error("could not tell of an invalid configuration", extra={"parameter": invalid.parameter,
+                                                                              "error": str(exc)})
