@@ -652,3 +652,13 @@ def test_times_within_the_years_still_parse_and_text_that_is_no_time_stays_lenie
     raw = load("codepipeline/pipeline-started.json")
     raw["time"] = "2099-12-31T23:59:59Z"
     assert parse_event(raw).time.year == 2099
+
+
+@pytest.mark.parametrize("moment", ["2026-11-26T08:21:07+00:00null", "yesterday", "1700000000"])
+def test_a_cloudtrail_event_time_that_is_no_iso_time_is_invalid(moment):
+    """Found by fuzzing: ArtifactGuard orders a person's policy edit by eventTime, and parsing
+    `...+00:00null` raised ValueError on every retry."""
+    raw = load("cloudtrail/put-bucket-policy.json")
+    raw["detail"]["eventTime"] = moment
+    with pytest.raises(InvalidEvent, match="detail.eventTime: Value error, not an ISO 8601 time"):
+        parse_event(raw)
