@@ -4,14 +4,25 @@ random JSON. The same seed gives the same inputs, so a failure is reproduced by 
 
 from __future__ import annotations
 
+import argparse
 import copy
 import json
 import random
+import re
+import sys
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from tests.helpers import EVENTS
+from warden_local.observe import drain
+
+if TYPE_CHECKING:
+    from warden_local.world import World
 
 SAMPLES: dict[str, list[dict[str, Any]]] = {
     folder.name: [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
@@ -33,7 +44,7 @@ SOURCES = {
 
 STRINGS = [
     "", " ", "0", "-1", "null", "true", "NaN", "\x00", "\u202eevil\u202c", "a\u200bb", "\ufeff", "\U000e0041tag",
-    "x" * 5000, "é" * 300, "😀" * 50, "<script>", "<!channel>", "@here", "[x](https://evil.example)",
+    "\ud800", "a\udfffb", "x" * 5000, "é" * 300, "😀" * 50, "<script>", "<!channel>", "@here", "[x](https://evil.example)",
     "https://evil.example/p", "0001-01-01T00:00Z", "9999-12-31T23:59Z", "2026-13-45T99:99Z", "1970-01-01T00:00:00Z",
     "us-east-1", "US-EAST-1", "../../etc", "moon-base-1", "aws.codepipeline", "ALARM", "FAILED", "STARTED",
     "Approval", "123456789012", "arn:aws:codepipeline:us-east-1:123456789012:p", "\n\r\t", "%s%n", "${x}",
@@ -164,3 +175,166 @@ class Fuzzer:
     def inputs(self, function: str, count: int) -> Iterator[Any]:
         for _ in range(count):
             yield self.one(function)
+
+
+# -- the run: every function fed its inputs in the embedded world, every outcome counted -----------------
+SEED = 20261205
+START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+# The reasons a handler dead-letters an input with at once (warden.runtime.invocation). RefusedAlarm: an alarm
+# message CloudWatch does not confirm (forged) or from an account Warden does not trust.
+REASONS = ("InvalidEvent", "PermanentError", "RefusedAlarm", "IdempotencyValidationError", "IdempotencyKeyError")
+# What a handler answers for a delivery it accepted and left alone: each one must say why (it is logged).
+IGNORED = ("ignored", "unmapped", "duplicate", "late")
+SWEEP_EVERY = 25  # the approval sweep runs after every 25 ApprovalTracker inputs, on what they stored
+
+
+@dataclass
+class Tally:
+    """Counts of one run, per delivery (each record of an SNS batch on its own); `unhandled` lists the
+    inputs whose invocation raised (Lambda would retry them, then dead-letter them without a reason)."""
+
+    inputs: Counter[str] = field(default_factory=Counter)
+    handled: Counter[str] = field(default_factory=Counter)
+    dead_lettered: Counter[str] = field(default_factory=Counter)
+    ignored: Counter[str] = field(default_factory=Counter)
+    unhandled: list[dict[str, Any]] = field(default_factory=list)
+    untold: list[dict[str, Any]] = field(default_factory=list)  # dead letters without a one-line known reason
+    silent: list[dict[str, Any]] = field(default_factory=list)  # ignored without a reason
+
+    @property
+    def ok(self) -> bool:
+        return not (self.unhandled or self.untold or self.silent)
+
+    def report(self, top: int = 12) -> str:
+        total = sum(self.inputs.values())
+        lines = [f"fuzz: {total:,} inputs over {len(self.inputs)} functions "
+                 f"({', '.join(f'{f} {n:,}' for f, n in self.inputs.items())})"]
+
+        def section(title: str, counts: Counter[str] | int, extra: str = "") -> None:
+            n = counts if isinstance(counts, int) else sum(counts.values())
+            lines.append(f"  {title:<14}{n:>8,}{extra}")
+            if isinstance(counts, Counter):
+                for reason, count in counts.most_common(top):
+                    lines.append(f"  {count:>22,}  {reason}")
+                if len(counts) > top:
+                    rest = sum(c for _, c in counts.most_common()[top:])
+                    lines.append(f"  {rest:>22,}  ({len(counts) - top} other reasons)")
+
+        section("handled", self.handled)
+        section("dead-lettered", self.dead_lettered)
+        section("ignored", self.ignored, f"  ({len(self.silent)} without a reason)")
+        section("unhandled", len(self.unhandled))
+        for one in self.unhandled[:top]:
+            lines.append(f"      {one['function']} seed {one['seed']} #{one['index']} at {one['site']}: "
+                         f"{one['error'][:160]}")
+        sites = Counter(one["site"] for one in self.unhandled)
+        if sites:
+            lines.append(f"  unhandled at {len(sites)} sites: "
+                         + ", ".join(f"{s} ({n})" for s, n in sites.most_common()))
+        for one in self.untold[:top]:
+            lines.append(f"  dead letter without a clear reason: {one}")
+        for one in self.silent[:top]:
+            lines.append(f"  ignored without a reason: {one}")
+        return "\n".join(lines)
+
+
+def group(reason: str) -> str:
+    """A dead-letter reason without its particulars: `InvalidEvent: invalid <kind>`."""
+    head = ": ".join(p.strip() for p in reason.split(": ")[:2])
+    return re.sub(r"\[\d+\]", "[]", head.split(";")[0])[:110]
+
+
+def deliveries_of(answer: Any) -> list[Any]:
+    """What each delivery of an invocation came to, from the handler's answer."""
+    if isinstance(answer, dict) and answer.get("status") == "handled" and isinstance(answer.get("results"), list):
+        return answer["results"]  # RollbackTrigger
+    return answer if isinstance(answer, list) else [answer]
+
+
+def tally(tally_: Tally, function: str, answer: Any, where: dict[str, Any]) -> None:
+    for one in deliveries_of(answer):
+        status = one.get("status") if isinstance(one, dict) else None
+        if status == "dead_lettered":
+            tally_.dead_lettered[group(str(one.get("error")))] += 1
+        elif status in IGNORED:
+            reason = one.get("reason") if isinstance(one, dict) else None
+            if not reason:
+                tally_.silent.append({**where, "result": one})
+            tally_.ignored[f"{function} {status}: {str(reason)[:90] if reason else '(no reason)'}"] += 1
+        else:
+            tally_.handled[f"{function} {status or 'done'}"] += 1
+
+
+def _told(world: World, function: str, tally_: Tally, where: dict[str, Any]) -> None:
+    """The dead letters `function` sent itself: each names a known reason, on one line."""
+    sqs = world.client("sqs")
+    url = next(u for u, f in world._dlqs.items() if f == function)
+    for message in drain(sqs, url):
+        attributes = message["MessageAttributes"]
+        code = attributes["ErrorCode"]["StringValue"]
+        reason = attributes["ErrorMessage"]["StringValue"]
+        # Lambda's own dead letter ("200") is an unhandled input's, counted as unhandled.
+        if code != "200" and (code not in REASONS or not reason.startswith(code) or "\n" in reason):
+            tally_.untold.append({**where, "code": code, "reason": reason[:200]})
+
+
+def run_function(function: str, count: int, seed: int, into: Tally | None = None) -> Tally:
+    """`count` inputs for `function` from `seed`, invoked one after the other in one embedded world (with
+    the demo's pipeline), the clock moving on ten minutes an input; the approval sweep runs between
+    ApprovalTracker's inputs, on what they stored."""
+    from tests.helpers import pipeline_world  # the embedded world is imported only for a run
+    from warden_local.replay import Replayer
+    from warden_local.world import World as _World
+
+    out = into or Tally()
+    fuzz = Fuzzer(seed)
+    with _World() as world:
+        replayer = Replayer(world)
+        for call in pipeline_world():
+            replayer._call(call, "world")
+        for index, event in enumerate(fuzz.inputs(function, count)):
+            where = {"function": function, "seed": seed, "index": index}
+            world.set_time(START + timedelta(minutes=10 * index))
+            out.inputs[function] += 1
+            outcome = world.invoke(function, event)
+            if outcome.error is not None:
+                out.unhandled.append({**where, "site": outcome.site, "error": outcome.error})
+            else:
+                tally(out, function, outcome.result, where)
+            if function == "ApprovalTracker" and index % SWEEP_EVERY == SWEEP_EVERY - 1:
+                sweep = world.invoke("ApprovalEscalator", fuzz.scheduled())
+                if sweep.error is not None:
+                    out.unhandled.append({**where, "function": "ApprovalEscalator (sweep)", "site": sweep.site,
+                                          "error": sweep.error})
+                else:
+                    tally(out, "ApprovalEscalator", sweep.result, where)
+            if index % 50 == 49 or index == count - 1:
+                for told in {function, "ApprovalEscalator"}:
+                    _told(world, told, out, where)
+    return out
+
+
+def run(per_function: int, seed: int = SEED, functions: list[str] | None = None) -> Tally:
+    """Every function (or those named), `per_function` inputs each; function i is fed from seed + i."""
+    out = Tally()
+    for index, function in enumerate(SOURCES):
+        if functions is None or function in functions:
+            run_function(function, per_function, seed + index, out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make fuzz", description=__doc__)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--per-function", type=int, default=1950, help="inputs per function (default 1950)")
+    parser.add_argument("--function", action="append", choices=list(SOURCES), help="only these functions")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    result = run(args.per_function, args.seed, args.function)
+    print(result.report())
+    print(f"  seed {args.seed}, {time.perf_counter() - started:.0f} s")
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -131,9 +131,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"warden: --until is not an ISO 8601 time: {args.until!r}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    from warden.ledger.facts import printable
+
     try:
         with _source(args) as source:
-            result = _query(args, source, until)
+            # Cleaned and clipped again as printed: a record written before, or by hand, is shown as data.
+            result = printable(_query(args, source, until))
     except InputError as exc:
         print(f"warden: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

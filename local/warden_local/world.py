@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import time
+import traceback
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
 
 from warden.core import clock
+from warden.core.text import wire_safe
 from warden_local import fakes
 from warden_local.observe import RECORDER, drain, item_effects, message_effect, page_effect, plain
 from warden_local.pagerduty import PagerDutyServer
@@ -66,6 +68,7 @@ class Invocation:
     result: Any = None
     error: str | None = None
     seconds: float = 0.0  # inside the handler, all attempts
+    site: str | None = None  # where the error was raised: the innermost frame of the project's own code
 
 
 class _Context:
@@ -377,6 +380,7 @@ class World:
                     break
                 except Exception as exc:  # noqa: BLE001 (Lambda catches everything too)
                     outcome.error = f"{type(exc).__name__}: {exc}"
+                    outcome.site = _site(exc)
                 finally:
                     outcome.seconds += time.perf_counter() - start
                     RECORDER.active, RECORDER.function = False, None
@@ -392,7 +396,7 @@ class World:
         self.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(event, default=str), MessageAttributes={
             "RequestID": {"DataType": "String", "StringValue": str(uuid.uuid4())},
             "ErrorCode": {"DataType": "Number", "StringValue": "200"},
-            "ErrorMessage": {"DataType": "String", "StringValue": error[:1024]},
+            "ErrorMessage": {"DataType": "String", "StringValue": wire_safe(error)[:1024]},
         })
 
     # -- observation --------------------------------------------------------------------------------
@@ -464,6 +468,17 @@ class World:
                 found.append({"kind": "dead_letter", "function": fn, "error": error})
         self._queues_seen = self._queue_inputs()
         return found
+
+
+def _site(exc: BaseException) -> str | None:
+    """`warden/approvals/store.py:156`: the innermost frame of the layer or a handler that `exc` passed."""
+    site = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = frame.f_code.co_filename.replace(os.sep, "/")
+        for root in ("/layers/warden/", "/functions/"):
+            if root in path:
+                site = f"{path.split(root, 1)[1]}:{line}"
+    return site
 
 
 def _route_logs() -> None:

@@ -8,7 +8,7 @@ events, approval messages and CloudWatch alarm state changes with `apply_event`;
 
 from typing import Any
 
-from . import accounts, cloudwatch, codedeploy, codepipeline, loader, moto_model, s3
+from . import accounts, cloudwatch, codedeploy, codepipeline, loader, moto_model, s3, sqs
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, codepipeline_state
 
@@ -40,3 +40,4 @@ def install() -> None:
     cloudwatch.install()
     accounts.install()
     s3.install()  # bucket-policy conditions, default encryption, time and lifecycle (fakes/s3.py)
+    sqs.install()  # SendMessage refuses characters outside SQS's set (fakes/sqs.py)

@@ -3,7 +3,10 @@
 moto keeps pipeline definitions (Create/Get/Update/ListPipelines, tags) but never runs anything. This
 module owns everything that happens to a pipeline: executions (StartPipelineExecution, Get/List
 PipelineExecution(s)), what the fed events say happened (stage and action executions, approval tokens)
-and the outcomes of PutApprovalResult, StopPipelineExecution and RollbackStage. It serves them through
+and the outcomes of PutApprovalResult, StopPipelineExecution and RollbackStage. An approval token is the
+one this CodePipeline issued: at the Approval action's STARTED event, or, when the approval message
+happened first, the message's; a message with another token is not this pipeline's and changes nothing,
+so that a forged message replayed is refused as it is in AWS. It serves them through
 moto's own request handling, so boto3 calls go through real botocore serialization and parsing. Of moto's
 models it reads only a pipeline's stored declaration (fakes/moto_model.py, checked against each moto
 release). The state hangs off moto's backend object, so moto's reset clears it too.
@@ -358,9 +361,13 @@ class EmbeddedCodePipeline:
             self._set_stage(pipeline["name"], execution, stage, "InProgress")
             run = self._new_run(record, execution, stage, action, when, None)
             run.token_from_message = True
-        # The message's token is the pending action's token.
-        run.token = approval["token"]
-        return True
+        if run.token is None:
+            # No token was issued for this action execution yet (its STARTED event has not happened here):
+            # the message is CodePipeline's, so its token is the pending one.
+            run.token = approval["token"]
+        # Otherwise this CodePipeline issued the token already: a message with another one is not its own
+        # (forged, or of an earlier request), and changes nothing here, as in AWS.
+        return run.token == approval["token"]
 
     @staticmethod
     def _record_revision(execution: ExecutionRecord, action_def: dict[str, Any], run: ActionRun) -> None:

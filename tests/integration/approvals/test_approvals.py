@@ -88,23 +88,42 @@ def test_needed_then_reminder_at_4h_then_escalation_at_8h_then_approved_then_sil
     assert item["comment"] == "Reviewed the diff and the staging soak. Ship it." and "gsi1pk" not in item
 
 
+def pending_token_ref(world_calls, name="gate", stage="Approve"):
+    """The `${...}` reference to the token the embedded CodePipeline issued at `stage`'s first action, once a
+    step `{"call": "codepipeline:GetPipelineState", ..., "save": name}` has read it (read_token_step)."""
+    stages = next(c for c in world_calls if c["call"] == "codepipeline:CreatePipeline")["params"]["pipeline"]["stages"]
+    index = [s["name"] for s in stages].index(stage)
+    return f"${{{name}.stageStates.{index}.actionStates.0.latestExecution.token}}"
+
+
+def read_token_step(pipeline="payments-api", name="gate"):
+    return {"call": "codepipeline:GetPipelineState", "params": {"name": pipeline}, "save": name}
+
+
 def test_one_approval_needed_whichever_input_comes_first(tmp_path):
+    """Message first: its token becomes the pending one (no token was issued yet). Event first: CodePipeline
+    issued a token at the action's start, and its message carries that token (read here from the world)."""
+    world = payments_world()
+    issued = pending_token_ref(world)
     orders = {
-        "message first": [message(), approval_event("STARTED")],
-        "event first": [approval_event("STARTED"), message()],
-        "event twice, message twice": [approval_event("STARTED"), message(), message(), approval_event("STARTED")],
+        "message first": [{"event": message()}, {"event": approval_event("STARTED")}],
+        "event first": [{"event": approval_event("STARTED")}, read_token_step(), {"event": message(token=issued)}],
+        "event twice, message twice": [{"event": approval_event("STARTED")}, read_token_step(),
+                                       {"event": message(token=issued)}, {"event": message(token=issued)},
+                                       {"event": approval_event("STARTED")}],
     }
     for name, inputs in orders.items():
-        steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}] + [{"event": e} for e in inputs]
-        doc = replay([write_scenario(tmp_path, steps, world=payments_world())])
+        steps = [{"event": started(RUN, "2026-11-27T09:00:02Z")}] + inputs
+        doc = replay([write_scenario(tmp_path, steps, world=world)])
         needed = effects(doc, "message", event="approval.needed", topic="ApproversTopic")
         assert len(needed) == 1, name
-        # Whichever input comes first, Warden builds the review link from the token GetPipelineState gives
-        # (the embedded pipeline's own until the message is fed, then the message's).
-        link = "/pipelines/payments-api/view?region=us-east-1#/Approve/ProdGate/approve/"
-        assert link + (TOKEN if "approval" in inputs[0] else "") in needed[0]["body"], name
         [item] = approvals(doc)
-        assert (item["status"], item["token"], item["execution_id"]) == ("pending", TOKEN, RUN), name
+        token = TOKEN if name == "message first" else item["token"]
+        assert (item["status"], item["token"], item["execution_id"]) == ("pending", token, RUN), name
+        assert token != TOKEN or name == "message first", name  # the world's own token, not the sample's
+        # Warden builds the review link from the token GetPipelineState gives.
+        link = "/pipelines/payments-api/view?region=us-east-1#/Approve/ProdGate/approve/"
+        assert link + token in needed[0]["body"], name
         assert item["expires"] == "2026-12-04T09:06:00Z" and item["since"] == "2026-11-27T09:06:49Z", name
 
 

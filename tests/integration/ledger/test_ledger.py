@@ -12,6 +12,7 @@ production failure before C: change failure rate 1/2; time to restore 14:00:30 -
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import random
@@ -24,7 +25,7 @@ import boto3
 import jsonschema
 import pytest
 
-from tests.helpers import DEMO, SCHEMA, pipeline_world
+from tests.helpers import DEMO, EVENTS, SCHEMA, pipeline_world
 from warden.core import clock
 from warden.ledger.dora import dora
 from warden.ledger.view import LedgerReader
@@ -387,3 +388,78 @@ def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
     assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
     table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
     assert table.splitlines()[1].split()[:2] == ["WEEK", "DEPLOYMENTS"] and "2026-W48 *  3" in table
+
+
+# -- issue 27: git facts are written by whoever pushes: cleaned and clipped when stored and when printed --------
+ESC = "\x1b]8;;https://evil.example\x07click\x1b]8;;\x07\x1b[2J"  # a terminal hyperlink, a bell, clear-screen
+HOSTILE = {"author-display-name": "Mallory" + ESC + "x" * 5000, "author-email": f"m{ESC}@example.com" + "e" * 5000,
+           "branch-name": f"main{ESC}" + "b" * 5000, "full-repository-name": f"corp/app{ESC}" + "r" * 5000}
+CLIPPED = {"author": 128, "author_email": 254, "branch": 255, "repository": 200}
+
+
+def _hostile_start(**trigger):
+    event = json.loads((EVENTS / "codepipeline" / "pipeline-started-v2-git-push.json").read_text())
+    event["detail"]["execution-trigger"].update(trigger)
+    return event
+
+
+def _terminal_safe(text):
+    return not any(c in text for c in "\x1b\x07\r\n") and all(c.isprintable() for c in text)
+
+
+def test_git_facts_with_terminal_escapes_and_5000_characters_are_stored_cleaned_and_clipped(world):
+    """Given a V2 git trigger whose author, e-mail, branch and repository carry ESC/BEL terminal escapes and
+    5,000 characters (and a tag, on another execution), when DeploymentTracker records it, then the ledger
+    item holds each cleaned (no control character) and clipped to its documented limit."""
+    Replayer(world).run(Scenario("world", world=pipeline_world()))
+    tagged = _hostile_start(**{"tag-name": f"v1{ESC}" + "t" * 5000})
+    del tagged["detail"]["execution-trigger"]["branch-name"]
+    tagged["detail"]["execution-id"], tagged["id"] = "exec-tagged", str(uuid.uuid4())
+    for event in (_hostile_start(**HOSTILE), tagged):
+        assert world.invoke("DeploymentTracker", event).result["status"] == "recorded"
+    items = {i["execution_id"]: i for i in world.table_items("LedgerTable") if i.get("kind") == "execution"}
+    item = items["45c48cce-2e2d-4fbd-a8b0-9f6c4e1d7a52"]
+    for name, limit in CLIPPED.items():
+        assert _terminal_safe(item[name]) and len(item[name]) == limit and item[name].endswith("…"), name
+    assert item["author"].startswith("Mallory]8;;https://evil.example") and "[2J" in item["author"]
+    assert _terminal_safe(items["exec-tagged"]["tag"]) and len(items["exec-tagged"]["tag"]) == 255
+    current = reader(world).history("payments-api").items
+    assert all(_terminal_safe(r.get("author") or "") for r in current)
+
+
+def test_ledger_history_prints_facts_stored_raw_cleaned_and_clipped(world, capsys, monkeypatch):
+    """Given ledger items written raw (before this version, or by hand) with terminal escapes and 5,000
+    characters, when `warden ledger history` and `commit` print them, as a table or as JSON, then nothing
+    reaches the terminal as control, and each fact is clipped to its limit."""
+    from warden.ledger.keys import execution_key
+    from warden_local import ledger_cli
+    from warden_local.cli import main
+
+    Replayer(world).run(Scenario("world", world=pipeline_world()))
+    assert world.invoke("DeploymentTracker", _hostile_start()).error is None
+    table = world.physical["LedgerTable"]["TableName"]
+    raw = {"author": HOSTILE["author-display-name"], "author_email": HOSTILE["author-email"],
+           "branch": HOSTILE["branch-name"], "repository": HOSTILE["full-repository-name"], "tag": f"v{ESC}"}
+    names = {f"#{k}": k for k in raw}
+    world.client("dynamodb").update_item(
+        TableName=table, Key={k: {"S": v} for k, v in execution_key(
+            "payments-api", "45c48cce-2e2d-4fbd-a8b0-9f6c4e1d7a52").items()},
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in raw), ExpressionAttributeNames=names,
+        ExpressionAttributeValues={f":{k}": {"S": v} for k, v in raw.items()})
+    stored = next(i for i in world.table_items("LedgerTable") if i.get("kind") == "execution")
+    assert stored["author"] == raw["author"]  # the raw item is what the printer gets
+
+    @contextlib.contextmanager
+    def this_world(args):
+        yield ledger_cli.Source(reader(world), clock.now(), 24.0)
+
+    monkeypatch.setattr(ledger_cli, "_source", this_world)
+    for argv in (["ledger", "history", "payments-api"], ["ledger", "commit", "e4d2c0b8a6"]):
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "\x1b" not in out and "\x07" not in out and "Mallory]8;;https://evil.example" in out
+        assert main([*argv, "--json"]) == 0
+        [record] = json.loads(capsys.readouterr().out)
+        for name, limit in CLIPPED.items():
+            assert _terminal_safe(record[name]) and len(record[name]) == limit, name
+        assert _terminal_safe(record["tag"])

@@ -128,9 +128,11 @@ def test_a_workload_approval_escalates_instead_of_being_resolved_against_the_too
     """No read role: a same-named pipeline in the tools account must neither swallow nor merge it."""
     steps = [
         {"event": started(OWN_RUN, "2026-11-27T09:00:02Z")},
-        {"event": approval("STARTED", OWN_RUN, "2026-11-27T09:06:49Z")},
-        {"at": "2026-11-27T09:06:50Z", "event": json.loads((EVENTS / "approval-sns" / "approval-message.json")
+        # The message first: its token is the pending one (a message after the action's STARTED event
+        # carries the token CodePipeline issued then, tests/integration/approvals/test_approvals.py).
+        {"at": "2026-11-27T09:06:49Z", "event": json.loads((EVENTS / "approval-sns" / "approval-message.json")
                                                             .read_text())},
+        {"event": approval("STARTED", OWN_RUN, "2026-11-27T09:06:49Z")},
         {"event": in_workload(started(WORKLOAD_RUN, "2026-11-27T09:00:02Z"))},
         {"event": in_workload(approval("STARTED", WORKLOAD_RUN, "2026-11-27T09:06:49Z"))},
         {"at": "2026-11-27T11:10:00Z", "schedule": "ApprovalEscalator"},
@@ -148,7 +150,7 @@ def test_a_workload_approval_escalates_instead_of_being_resolved_against_the_too
                       if e["kind"] == "message")
 
     assert told(1) == [("approval.needed", "ApproversTopic", ACCOUNT), ("approval.needed", "ChatTopic", ACCOUNT)]
-    assert told(2) == []  # the approval message merges into the tools account's approval
+    assert told(2) == []  # the action's event merges into the approval its message recorded
     assert told(4) == [("approval.needed", "ApproversTopic", WORKLOAD), ("approval.needed", "ChatTopic", WORKLOAD)]
     assert told(5) == []
     # 4 h: both are reminded; the workload one from what is tracked, since CodePipeline cannot be asked.

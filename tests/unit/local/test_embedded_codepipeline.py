@@ -204,15 +204,34 @@ def test_events_for_unknown_pipelines_stages_or_actions_are_ignored(cp):
     assert cp.list_pipeline_executions(pipelineName=NAME)["pipelineExecutionSummaries"] == []
 
 
+def pending_token(client):
+    return stage_state(client, "Approve")["actionStates"][0]["latestExecution"]["token"]
+
+
+def test_the_started_event_issues_the_token_and_a_message_with_another_is_not_this_pipelines(cp):
+    """Given an approval action whose STARTED event happened (CodePipeline issued its token then), when a
+    message with another token is fed, then nothing changes (it is not this pipeline's message: forged,
+    as in AWS), and its token is refused by PutApprovalResult; the message with the issued token applies."""
+    run_to_approval()
+    issued = pending_token(cp)
+    assert issued
+    assert apply_event(approval_message("forged")) is False
+    assert pending_token(cp) == issued
+    approve = dict(pipelineName=NAME, stageName="Approve", actionName="Approval",
+                   result={"summary": "LGTM", "status": "Approved"})
+    assert error_code(cp.put_approval_result, **approve, token="forged") == "InvalidApprovalTokenException"
+    assert apply_event(approval_message(issued)) is True
+    assert pending_token(cp) == issued
+
+
 def test_approval_message_token_is_the_pending_token_and_approval_records_the_caller(cp):
     run_to_approval()
-    assert apply_event(approval_message("tok-1"))
-    pending = stage_state(cp, "Approve")["actionStates"][0]["latestExecution"]
-    assert pending["token"] == "tok-1"
+    token = pending_token(cp)
+    assert apply_event(approval_message(token))
 
     approved_at = cp.put_approval_result(
         pipelineName=NAME, stageName="Approve", actionName="Approval",
-        result={"summary": "LGTM", "status": "Approved"}, token="tok-1",
+        result={"summary": "LGTM", "status": "Approved"}, token=token,
     )["approvedAt"]
     caller = boto3.client("sts").get_caller_identity()["Arn"]
     done = stage_state(cp, "Approve")
@@ -249,9 +268,8 @@ def test_approval_message_without_known_execution_is_adopted_by_the_later_event(
 
 def test_rejection_fails_the_stage_and_the_execution(cp):
     run_to_approval()
-    apply_event(approval_message("tok-2"))
     cp.put_approval_result(pipelineName=NAME, stageName="Approve", actionName="Approval",
-                           result={"summary": "not now", "status": "Rejected"}, token="tok-2")
+                           result={"summary": "not now", "status": "Rejected"}, token=pending_token(cp))
     assert stage_state(cp, "Approve")["latestExecution"]["status"] == "Failed"
     execution = cp.get_pipeline_execution(pipelineName=NAME, pipelineExecutionId=EXEC)["pipelineExecution"]
     assert execution["status"] == "Failed"
@@ -261,8 +279,8 @@ def test_put_approval_result_errors(cp):
     approve = dict(pipelineName=NAME, stageName="Approve", actionName="Approval",
                    result={"summary": "ok", "status": "Approved"})
     assert error_code(cp.put_approval_result, **approve, token="nothing") == "InvalidApprovalTokenException"
+    apply_event(approval_message("tok-3"))  # the message happened first: its token is the pending one
     run_to_approval()
-    apply_event(approval_message("tok-3"))
     assert error_code(cp.put_approval_result, **approve, token="wrong") == "InvalidApprovalTokenException"
     cp.put_approval_result(**approve, token="tok-3")
     assert error_code(cp.put_approval_result, **approve, token="tok-3") == "ApprovalAlreadyCompletedException"

@@ -574,3 +574,91 @@ def test_an_s3_call_whose_bucket_name_is_not_a_name_is_invalid(name):
     raw["detail"]["requestParameters"]["bucketName"] = name
     with pytest.raises(InvalidEvent, match="bucketName is not a bucket name"):
         parse_event(raw)
+
+
+# -- text that is not Unicode and times no arithmetic survives (issue 27: fuzzing) ---------------------
+def _set(doc, path, value):
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+@pytest.mark.parametrize(("sample", "path", "named"), [
+    ("codepipeline/action-started-approval.json", ("detail", "execution-id"), "detail.execution-id"),
+    ("codepipeline/pipeline-failed.json", ("detail", "pipeline"), "detail.pipeline"),
+    ("codepipeline/pipeline-started-v2-git-push.json", ("detail", "execution-trigger", "author-display-name"),
+     "detail.execution-trigger.author-display-name"),
+    ("codedeploy/deployment-failure.json", ("account",), "account"),
+    ("cloudwatch/alarm-5xx-alarm.json", ("detail", "state", "reason"), "detail.state.reason"),
+    ("approval-sns/approval-message.json", ("approval", "token"), "approval.token"),
+    ("lifecycle-hook/after-allow-traffic.json", ("DeploymentId",), "DeploymentId"),
+    ("cloudtrail/put-bucket-policy.json", ("detail", "userIdentity", "arn"), "detail.userIdentity.arn"),
+])
+@pytest.mark.parametrize("surrogate", ["\ud800", "ok\udfffok"])
+def test_a_lone_surrogate_anywhere_is_invalid_input_naming_its_field(sample, path, named, surrogate):
+    """Given an input with a lone surrogate (JSON's `\\ud800` escape decodes to one; UTF-8 cannot encode it,
+    so no key, digest, AWS call or log line can hold it), when it is parsed, then it is InvalidEvent
+    naming the field, and the reason itself is text any AWS call takes."""
+    raw = load(sample)
+    _set(raw, path, surrogate)
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(json.loads(json.dumps(raw)))  # as it arrives: the escape in the JSON
+    assert caught.value.fields == (named,)
+    assert f"{named}: text with a lone surrogate" in str(caught.value)
+    str(caught.value).encode("utf-8")  # never raises
+
+
+def test_a_lone_surrogate_in_a_key_or_in_the_sns_envelope_is_invalid_naming_where():
+    raw = load("codepipeline/pipeline-failed.json")
+    raw["detail"]["x\ud800"] = 1
+    with pytest.raises(InvalidEvent, match=r"detail\.x\\ud800: text with a lone surrogate"):
+        parse_event(raw)
+    record = {"EventSource": "aws:sns", "Sns": {"MessageId": "\ud800", "Message": json.dumps(load(
+        "approval-sns/approval-message.json"))}}
+    with pytest.raises(InvalidEvent, match=r"Records\[0\]\.Sns\.MessageId: text with a lone surrogate"):
+        parse_sns_event({"Records": [record]})
+    with pytest.raises(InvalidEvent, match="approval.actionName: text with a lone surrogate"):
+        ManualApprovalMessage.parse({**load("approval-sns/approval-message.json"),
+                                     "approval": {**load("approval-sns/approval-message.json")["approval"],
+                                                  "actionName": "\udc00"}})
+
+
+@pytest.mark.parametrize(("sample", "path", "named"), [
+    ("codepipeline/action-started-approval.json", ("time",), "time"),
+    ("codepipeline/pipeline-started.json", ("detail", "start-time"), "detail.start-time"),
+    ("codepipeline/stage-failed-build.json", ("time",), "time"),
+    ("codedeploy/deployment-failure.json", ("time",), "time"),
+    ("cloudwatch/alarm-5xx-alarm.json", ("detail", "state", "timestamp"), "detail.state.timestamp"),
+    ("approval-sns/approval-message.json", ("approval", "expires"), "approval.expires"),
+    ("cloudtrail/put-bucket-policy.json", ("detail", "eventTime"), "detail.eventTime"),
+])
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59Z", "9999-12-31T23:59:59.999+0000", "0001-01-01T00:00Z",
+                                    "2100-01-01T00:00:00Z", "1999-12-31T23:59:59Z"])
+def test_a_time_outside_2000_to_2099_is_invalid_input_naming_its_field(sample, path, named, moment):
+    """Given a time near year 1 or 9999 (adding an approval's timeout to it overflowed: OverflowError, every
+    retry), when it is parsed, then it is InvalidEvent naming the field."""
+    raw = load(sample)
+    _set(raw, path, moment)
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(raw)
+    assert named in caught.value.fields, caught.value
+    assert "a time outside the years 2000 to 2099" in str(caught.value)
+
+
+def test_times_within_the_years_still_parse_and_text_that_is_no_time_stays_lenient():
+    raw = load("cloudwatch/alarm-5xx-alarm.json")
+    raw["detail"]["state"]["timestamp"] = "not a time"  # kept as text, as before: the alarm is read by name
+    assert parse_event(raw).detail.state.at is None
+    raw = load("codepipeline/pipeline-started.json")
+    raw["time"] = "2099-12-31T23:59:59Z"
+    assert parse_event(raw).time.year == 2099
+
+
+@pytest.mark.parametrize("moment", ["2026-11-26T08:21:07+00:00null", "yesterday", "1700000000"])
+def test_a_cloudtrail_event_time_that_is_no_iso_time_is_invalid(moment):
+    """Found by fuzzing: ArtifactGuard orders a person's policy edit by eventTime, and parsing
+    `...+00:00null` raised ValueError on every retry."""
+    raw = load("cloudtrail/put-bucket-policy.json")
+    raw["detail"]["eventTime"] = moment
+    with pytest.raises(InvalidEvent, match="detail.eventTime: Value error, not an ISO 8601 time"):
+        parse_event(raw)

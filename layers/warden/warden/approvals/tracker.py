@@ -87,7 +87,8 @@ class ApprovalTracker:
                 return self.started(event)
             if event.detail.state in ENDED:
                 return self.ended(event)
-        return {"status": "ignored"}
+        state = getattr(getattr(event, "detail", None), "state", None)
+        return {"status": "ignored", "reason": f"no approval is told of {type(event).__name__} {state}"}
 
     # -- requested ---------------------------------------------------------------------------------
     def requested_by_message(self, message: ManualApprovalMessage, delivery_id: str) -> dict[str, Any]:
@@ -206,9 +207,10 @@ class ApprovalTracker:
             current = self._approvals.get(key) if first else {}
             if message is not None and first and current.get(first[0], first[1]) != first[1]:
                 return self._conflict(current, message, owner)  # another message won the race
-            return {"status": "late", "approval": key["sk"]}  # resolved before this input arrived
+            return {"status": "late", "approval": key["sk"],
+                    "reason": "the approval was resolved before this input arrived"}
         if item.get("needed_sent"):
-            return {"status": "merged", "approval": key["sk"]}  # told already
+            return {"status": "merged", "approval": key["sk"], "reason": "approval.needed was told already"}
         # Claimed in the record's own write when nobody held it; else held by another delivery (its retry,
         # or a claim stale enough to take over, is one more conditional write).
         claimed = item if item.get("needed_owner") == owner else self._approvals.claim(key, "needed", owner)
@@ -269,7 +271,8 @@ class ApprovalTracker:
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
         if before is None:
-            return {"status": "duplicate", "approval": key["sk"]}
+            return {"status": "duplicate", "approval": key["sk"],
+                    "reason": "the approval's outcome was recorded already"}
         if not tell:
             return {"status": "resolved", "outcome": outcome, "approval": key["sk"]}
         notice = notice_of(before | {k: v for k, v in fields.items() if v}, TOLD[outcome], event_id=event.id,
@@ -290,7 +293,7 @@ class ApprovalTracker:
     def started(self, event: PipelineExecutionStateChange) -> dict[str, Any]:
         trigger = event.detail.execution_trigger
         if trigger is None:
-            return {"status": "ignored"}
+            return {"status": "ignored", "reason": "the execution's start names no trigger: nobody to record"}
         facts = trigger_facts(trigger, event.region)
         self._approvals.save_trigger(event.account, event.region, event.detail.pipeline, event.detail.execution_id,
                                      facts)
@@ -310,7 +313,8 @@ class ApprovalTracker:
             if self._approvals.resolve(key_of(item), "closed", {"reason": f"execution {d.state}"}, owner=event.id,
                                        tell=False) is not None:
                 closed.append(item["sk"])
-        return {"status": "closed" if closed else "ignored", "approvals": closed}
+        return {"status": "closed", "approvals": closed} if closed else {
+            "status": "ignored", "approvals": [], "reason": f"execution {d.state} left no pending approval to close"}
 
 
 def _digest(message: ManualApprovalMessage) -> str:

@@ -23,6 +23,9 @@ LIMITS = {
     "commit_message": 300,  # the first line, in messages and pages
     "stored_commit_message": 1000,  # the whole message, in the ledger and approval items
     "author": 128,
+    "email": 254,  # a git author's e-mail address (RFC 5321's longest path)
+    "repository": 200,  # a full repository name, `owner/name`
+    "ref": 255,  # a git branch or tag name
     "error": 600,  # an action's error summary or CodeDeploy's error message
     "note": 500,  # an approval's CustomData (CodePipeline allows 500) and a reviewer's comment
     "account": 12,
@@ -46,6 +49,20 @@ def clean(value: object, limit: int | None = None, *, one_line: bool = True) -> 
     if one_line:
         text = " ".join(text.split())
     return clip(text, limit)
+
+
+# What SQS, SNS and DynamoDB cannot carry (SQS: only #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD, #x10000-#x10FFFF)
+# and UTF-8 cannot encode: lone surrogates.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def wire_safe(value: object) -> str:
+    """`value` as text that every AWS API, log stream and terminal takes: each character SQS refuses or
+    UTF-8 cannot encode (a lone surrogate such as U+D800, C0 controls other than tab and line breaks,
+    U+FFFE/U+FFFF) is written as its escape (`\\ud800`). Nothing else changes, so that what was sent
+    can still be read in it: for a reason or a payload that must get out whatever it holds (the
+    dead-letter queue), not for display (that is `clean`)."""
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", str(value))
 
 
 def clip(text: str, limit: int | None) -> str:

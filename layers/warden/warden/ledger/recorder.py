@@ -34,6 +34,7 @@ from warden.core.log import logger
 from warden.core.text import LIMITS, clean
 from warden.ledger.artifacts import deploy_inputs
 from warden.ledger.config import LedgerConfig
+from warden.ledger.facts import stored
 from warden.ledger.keys import (
     APPROVAL_PREFIX,
     CURRENT_GSI1PK,
@@ -207,7 +208,7 @@ def event_facts(detail: Any) -> dict[str, Any]:
                                     or metadata.get("rollbackTargetPipelineExecutionId"))
     elif detail.execution_type:
         facts["execution_type"] = detail.execution_type.upper()
-    return {k: v for k, v in facts.items() if v}
+    return stored({k: v for k, v in facts.items() if v})  # cleaned and clipped (warden.ledger.facts)
 
 
 def _principal(detail: str | None) -> str | None:
@@ -488,6 +489,7 @@ class Ledger:
         found.pop("repository_codecommit", None)
         if not (record.get("author") or found.get("author")):
             found["author"] = _principal(found.get("trigger_detail") or record.get("trigger_detail"))
+        found = stored(found)  # a commit's author and e-mail are whatever its author wrote (warden.ledger.facts)
         # The event's own facts win; enrichment only fills gaps.
         new = {k: v for k, v in found.items() if v is not None and (k in ("enrichment", "partial_reason")
                                                                      or not record.get(k))}

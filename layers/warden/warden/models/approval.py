@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from warden.models.base import Region, WardenModel, parse_time
+from warden.models.base import Region, WardenModel, parse_time, reject_unencodable, within_years
 from warden.models.errors import InvalidEvent
 
 APPROVAL_KIND = "manual approval message"
@@ -36,8 +36,11 @@ class ApprovalDetails(WardenModel):
     @classmethod
     def _a_time(cls, value: str | None) -> str | None:
         # `2016-07-07T20:22Z` (documented); an expiry that is not a time is not CodePipeline's.
-        if value is not None and parse_time(value) is None:
+        moment = parse_time(value) if value is not None else None
+        if value is not None and moment is None:
             raise ValueError(f"not a time: {value[:40]!r}")
+        if moment is not None:
+            within_years(moment)
         return value
     external_entity_link: str | None = Field(None, alias="externalEntityLink")
     approval_review_link: str | None = Field(None, alias="approvalReviewLink")
@@ -85,6 +88,7 @@ class ManualApprovalMessage(WardenModel):
             raise InvalidEvent(
                 f"invalid {APPROVAL_KIND}: expected a JSON object, got {type(body).__name__}", kind=APPROVAL_KIND
             )
+        reject_unencodable(body, APPROVAL_KIND)
         try:
             return cls.model_validate(body)
         except ValidationError as exc:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,6 +19,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+
+from warden.core.text import wire_safe
+from warden.models.errors import InvalidEvent, location
 
 CONFIG = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 # An AWS Region code (us-east-1, eu-central-2, us-gov-west-1, cn-north-1, ap-southeast-5): every client
@@ -34,11 +39,81 @@ Region = Annotated[str, StringConstraints(pattern=REGION_PATTERN, max_length=30)
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 
 
+# Every time an input carries must lie in these years: Warden adds days to them (expiries, retention),
+# subtracts windows and writes epoch seconds, and a time near year 1 or 9999 overflows that arithmetic
+# (OverflowError) however often it is retried. AWS has written no event before 2000 and will write none
+# in 2100 and later: a time outside them is invalid input, dead-lettered with its field named.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def within_years(moment: datetime) -> datetime:
+    """`moment` unchanged when it lies in [EARLIEST, LATEST) (naive means UTC); ValueError otherwise."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= aware < LATEST:
+        raise ValueError(f"a time outside the years {EARLIEST.year} to {LATEST.year - 1}")
+    return moment
+
+
+def _time_text_within_years(value: str | None) -> str | None:
+    moment = parse_time(value)
+    if moment is not None:
+        within_years(moment)
+    return value
+
+
+# A time field: a datetime in range. TimeText: a time kept as text (AWS's `...+0000` forms), leniently read
+# (text that is no time stays as it is), but a time outside the years is invalid.
+Moment = Annotated[datetime, AfterValidator(within_years)]
+TimeText = Annotated[str, AfterValidator(_time_text_within_years)]
+
+
 class WardenModel(BaseModel):
     model_config = CONFIG
 
 
 MAX_EVENT_ID = 256
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unencodable(value: Any, limit: int = 100_000) -> str | None:
+    """Where `value` (decoded JSON) holds text that is not Unicode: a lone surrogate (U+D800-U+DFFF),
+    which JSON's `\\ud800` escape can carry but UTF-8 cannot encode, so that no AWS call, key, digest or
+    log line could ever hold it. Returns its location (`detail.pipeline`, `Records[0].Sns.MessageId`), or
+    None. A key is checked as well as its value; at most `limit` values are looked at."""
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), value)]
+    seen = 0
+    while stack and seen < limit:
+        path, item = stack.pop()
+        seen += 1
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return _location(path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return _location((*path, key))
+                stack.append(((*path, key), child))
+        elif isinstance(item, list):
+            stack.extend(((*path, index), child) for index, child in enumerate(item))
+    return None
+
+
+def _location(path: tuple[Any, ...]) -> str:
+    return wire_safe(location(path))  # a key may be the text at fault
+
+
+def reject_unencodable(raw: Any, kind: str, prefix: str = "") -> None:
+    """InvalidEvent naming the field when `raw` holds text that is not Unicode (a lone surrogate): no key,
+    digest, AWS call or log line could hold it, so the input is refused before any of them is made.
+    `prefix`: where `raw` sits in what was delivered (`Records[0]`)."""
+    where = unencodable(raw)
+    if where is not None:
+        where = f"{prefix}.{where}" if prefix else where
+        raise InvalidEvent(f"invalid {kind}: {where}: text with a lone surrogate (U+D800-U+DFFF) is not Unicode",
+                           kind=kind, fields=(where,))
 
 
 class EventBridgeModel(BaseModel):
@@ -51,7 +126,7 @@ class EventBridgeModel(BaseModel):
     id: str
     source: str
     account: AccountId
-    time: datetime
+    time: Moment
     region: Region
     resources: list[str]
     detail_type: str = Field(alias="detail-type")

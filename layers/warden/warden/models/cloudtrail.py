@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from warden.models.base import Region, WardenEventBridgeModel, WardenModel
+from warden.core.clock import parse_iso
+from warden.models.base import Region, WardenEventBridgeModel, WardenModel, within_years
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
@@ -49,6 +50,20 @@ class CloudTrailDetail(WardenModel):
     event_type: str | None = Field(None, alias="eventType")
     management_event: bool | None = Field(None, alias="managementEvent")
     recipient_account_id: str | None = Field(None, alias="recipientAccountId")
+
+    @field_validator("event_time")
+    @classmethod
+    def _an_iso_time(cls, value: str | None) -> str | None:
+        # CloudTrail writes `2026-11-26T08:21:07Z`; ArtifactGuard orders a person's edit against its own
+        # writes by it, so an eventTime that is no ISO 8601 time is invalid input (found by fuzzing).
+        if value is None:
+            return value
+        try:
+            moment = parse_iso(value)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time: {value[:40]!r}") from None
+        within_years(moment)
+        return value
 
     @field_validator("request_parameters")
     @classmethod

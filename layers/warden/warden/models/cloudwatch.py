@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import Field
 
-from warden.models.base import REGION_PATTERN, WardenEventBridgeModel, WardenModel, parse_time
+from warden.models.base import REGION_PATTERN, TimeText, WardenEventBridgeModel, WardenModel, parse_time
 
 SOURCE = "aws.cloudwatch"
 ALARM_DETAIL_TYPE = "CloudWatch Alarm State Change"
@@ -53,7 +53,7 @@ class AlarmState(WardenModel):
     value: str
     reason: str | None = None
     reason_data: str | None = Field(None, alias="reasonData")
-    timestamp: str | None = None
+    timestamp: TimeText | None = None
     actions_suppressed_by: str | None = Field(None, alias="actionsSuppressedBy")
     actions_suppressed_reason: str | None = Field(None, alias="actionsSuppressedReason")
     mute_detail: Any = Field(None, alias="muteDetail")
@@ -164,7 +164,7 @@ class CloudWatchAlarmNotification(WardenModel):
     new_state: str = Field(alias="NewStateValue")
     old_state: str | None = Field(None, alias="OldStateValue")
     reason: str | None = Field(None, alias="NewStateReason")
-    state_change_time: str | None = Field(None, alias="StateChangeTime")
+    state_change_time: TimeText | None = Field(None, alias="StateChangeTime")
     account: str | None = Field(None, alias="AWSAccountId")
     alarm_arn: str | None = Field(None, alias="AlarmArn")
     description: str | None = Field(None, alias="AlarmDescription")

@@ -13,12 +13,11 @@ as `execution-type`/`executionType` and `rollback-metadata`/`rollbackMetadata`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, Field
 
-from warden.models.base import Region, Text, WardenEventBridgeModel, WardenModel
+from warden.models.base import Moment, Region, Text, WardenEventBridgeModel, WardenModel
 
 SOURCE = "aws.codepipeline"
 NAME_LIMIT = 100  # pipeline, stage and action names (CodePipeline API)
@@ -150,7 +149,7 @@ class _ExecutionDetail(WardenModel):
     pipeline: str = Field(min_length=1, max_length=NAME_LIMIT)
     execution_id: str = Field(alias="execution-id", min_length=1, max_length=ID_LIMIT)
     state: str
-    start_time: datetime | None = Field(None, alias="start-time")
+    start_time: Moment | None = Field(None, alias="start-time")
     version: float | None = None  # the pipeline structure version
     pipeline_execution_attempt: float | None = Field(None, alias="pipeline-execution-attempt")
 
@@ -198,7 +197,7 @@ class PipelineExecutionDetail(_ExecutionDetail):
 
 class StageExecutionDetail(_ExecutionDetail):
     stage: str = Field(min_length=1, max_length=NAME_LIMIT)
-    stage_last_retry_attempt_time: datetime | None = Field(None, alias="stage-last-retry-attempt-time")
+    stage_last_retry_attempt_time: Moment | None = Field(None, alias="stage-last-retry-attempt-time")
 
     @property
     def is_terminal(self) -> bool:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from warden.core.text import wire_safe
+
 MAX_LISTED = 3
 
 
@@ -18,7 +20,8 @@ class InvalidEvent(ValueError):
     """
 
     def __init__(self, message: str, *, kind: str | None = None, fields: tuple[str, ...] = ()):
-        super().__init__(" ".join(str(message).split()))  # always one line
+        # Always one line, and text any AWS call and log stream takes, whatever of the input it quotes.
+        super().__init__(wire_safe(" ".join(str(message).split())))
         self.kind = kind
         self.fields = fields
 

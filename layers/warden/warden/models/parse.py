@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from warden.models.approval import APPROVAL_KIND, ManualApprovalMessage, sns_message
+from warden.models.base import reject_unencodable
 from warden.models.cloudtrail import CLOUDTRAIL_DETAIL_TYPE, CloudTrailApiCallEvent
 from warden.models.cloudwatch import (
     ALARM_DETAIL_TYPE,
@@ -103,6 +104,8 @@ def parse_sns_record(record: Any, index: int = 0) -> Event:
     Message (JSON) parsed through parse_event; InvalidEvent naming the record otherwise."""
     if not isinstance(record, dict) or not isinstance(record.get("Sns"), dict):
         raise InvalidEvent(f"invalid SNS event: Records[{index}].Sns: missing", kind="SNS event")
+    # The envelope too: its MessageId is the delivery's idempotency key.
+    reject_unencodable(record, "SNS event", prefix=f"Records[{index}]")
     message = sns_message(record)
     if isinstance(message, (str, bytes)):
         try:
@@ -140,6 +143,7 @@ def _eventbridge(raw: dict[str, Any]) -> Event:
 
 
 def _validate(model: type[BaseModel], raw: dict[str, Any], kind: str) -> Any:
+    reject_unencodable(raw, kind)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

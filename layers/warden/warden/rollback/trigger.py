@@ -208,7 +208,7 @@ class RollbackTrigger:
                 logger.warning("alarm of a workload account that Warden cannot read, mapped by no rule",
                                extra={"alarm": transition.alarm, "account": transition.account})
                 return {"status": "unmapped", "reason": "no WorkloadDeployRoleName to read the alarm's account"}
-            return {"status": "unmapped"}
+            return {"status": "unmapped", "reason": "no rollback rule or tag maps this alarm to a target"}
         outcomes = [self._act_on(transition, target, config, access) for target in targets]
         return {"status": "decided", "alarm": transition.alarm,
                 "outcomes": [o.__dict__ for o in outcomes]}
@@ -546,14 +546,15 @@ class RollbackTrigger:
         target = Target(event.account, detail.pipeline, detail.stage, region=event.region)
         item = self._state.get(target.key)
         if not item:
-            return {"status": "ignored"}
+            return {"status": "ignored", "reason": "Warden is rolling back nothing at this stage"}
         if detail.state == "SUCCEEDED" and item.get("rollback_execution_id") == detail.execution_id:
             return self._resolve(target, item, event)
         if detail.state in ("STOPPED", "FAILED", "CANCELED") and item.get("pending_execution") == detail.execution_id:
             return self._rollback_after_stop(target, item, event)
         if item.get("awaiting_transition") or (item.get("decided_on") == event.id and not item.get("decided")):
             return self._decide_again(target, item, event)
-        return {"status": "ignored"}
+        return {"status": "ignored", "reason": f"{detail.state} of execution {detail.execution_id} is neither the "
+                                               "stop Warden waits for nor its rollback's success"}
 
     # -- a provisional skip, decided again ----------------------------------------------------------
     def _decide_again(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
@@ -613,7 +614,7 @@ class RollbackTrigger:
             return {"status": "ignored", "reason": "no access to the account"}
         owner, stopped = item["owner"], item["pending_execution"]
         if item.get("rollback_execution_id"):
-            return {"status": "duplicate"}
+            return {"status": "duplicate", "reason": "the stage's rollback was started already"}
         transition = self._transition_of(item, event)
         codepipeline = access.client("codepipeline", event.region)
         goal = item["target_execution"]
@@ -637,7 +638,7 @@ class RollbackTrigger:
         # Only the first event after the stop records it; a redelivery finds it and stops here.
         if not self._state.record(target.key, condition="attribute_not_exists(#rollback_execution_id)",
                                   rollback_execution_id=rollback_id):
-            return {"status": "duplicate"}
+            return {"status": "duplicate", "reason": "another delivery recorded this rollback first"}
         self._mark(target.account, f"pipeline/{target.pipeline}/{rollback_id}", target, transition)
         plan = Plan("stop_and_rollback", release={"execution_id": stopped}, target={"execution_id": goal})
         self._record_ledger(transition, target, plan, rollback_id)
@@ -651,10 +652,10 @@ class RollbackTrigger:
         of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then)."""
         detail = event.detail
         if detail.state != "SUCCESS" or self._marks is None:
-            return {"status": "ignored"}
+            return {"status": "ignored", "reason": f"a deployment's {detail.state} resolves no rollback"}
         group = self._marks.get(event.account, f"codedeploy-group/{detail.application}/{detail.deployment_group}")
         if not group.get("deployment_id"):
-            return {"status": "ignored"}
+            return {"status": "ignored", "reason": "Warden stopped no deployment of this deployment group"}
         access = self._access(event.account)
         if access is None:
             return {"status": "ignored", "reason": "no access to the account"}
@@ -665,7 +666,7 @@ class RollbackTrigger:
             return {"status": "ignored", "reason": "not the rollback of the deployment Warden stopped"}
         item = self._state.get(group["target_key"])
         if item.get("deployment_id") != stopped or item.get("resolved_at"):
-            return {"status": "duplicate"}
+            return {"status": "duplicate", "reason": "this rollback's page was resolved already"}
         incident = self._incidents.succeeded(group["incident"], at=event.time)
         if incident is not None:
             self._notifier.settle(incident.dedup_key, log=self._incidents.effects(incident)).check()
@@ -676,7 +677,7 @@ class RollbackTrigger:
 
     def _resolve(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
         if item.get("resolved_at"):
-            return {"status": "duplicate"}
+            return {"status": "duplicate", "reason": "this rollback's page was resolved already"}
         key = self._incident_key(target, event.region)
         incident = self._incidents.succeeded(key, at=event.time)
         if incident is not None:

@@ -67,7 +67,9 @@ class NotificationRouter:
         if classify(event) is not None:
             return None
         detail = getattr(event, "detail", None)
-        return {"status": "ignored", "kind": type(event).__name__, "state": getattr(detail, "state", None)}
+        state = getattr(detail, "state", None)
+        return {"status": "ignored", "kind": type(event).__name__, "state": state,
+                "reason": f"no audience is told of {type(event).__name__} {state}"}
 
     @staticmethod
     def tells(event: Any) -> bool:

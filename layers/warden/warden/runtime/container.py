@@ -286,8 +286,9 @@ def deployment_tracker(c: Container) -> Entry:
 
 def ledger_report(result: Any) -> dict[str, Any]:
     """What DeploymentTracker logs and returns of one ledger write."""
-    if result is None:
-        return {"status": "ignored"}
+    if result is None:  # logged with the result: never silent
+        return {"status": "ignored",
+                "reason": "the ledger keeps pipeline and stage executions and decided approvals, not this event"}
     return {"status": "recorded" if result.applied else "unchanged", "kind": result.kind,
             "pipeline": result.pipeline, "execution_id": result.execution_id, "partial": result.partial}
 

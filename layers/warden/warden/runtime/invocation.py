@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from warden.core.errors import PermanentError
 from warden.core.log import logger
+from warden.core.text import wire_safe
 
 IDEMPOTENCY_SECONDS = 24 * 3600  # longer than EventBridge's and SNS's redelivery windows
 MAX_DEAD_LETTER_BYTES = 250_000  # SQS takes 256 KiB a message, attributes included
@@ -115,15 +116,18 @@ class Pipeline:
 
     def dead_letter(self, payload: Any, exc: BaseException | str, *, kind: str = "input") -> str:
         """Send `payload` to this function's dead-letter queue with its reason, log it and count it
-        (`DeadLetters`); returns the reason. Without a queue (a local run) it is only logged and counted."""
+        (`DeadLetters`); returns the reason. Without a queue (a local run) it is only logged and counted.
+        Whatever the input holds, the writer cannot fail on it: the reason is made text SQS and the log
+        take (core.text.wire_safe: a lone surrogate or a control is written as its escape) and the body is
+        ASCII JSON (`\\ud800` escapes)."""
         code = exc if isinstance(exc, str) else type(exc).__name__
-        reason = code if isinstance(exc, str) else f"{code}: {' '.join(str(exc).split())}"
+        reason = wire_safe(code if isinstance(exc, str) else f"{code}: {' '.join(str(exc).split())}")
         if code == "IdempotencyValidationError":
             reason += " (this event id was handled before with a different payload: a conflict, not a redelivery)"
         logger.error("dead-lettered", extra={"error": reason[:2000], "kind": kind})
         count("DeadLetters")
         if self._queue_url:
-            body = json.dumps(payload, default=str)
+            body = json.dumps(payload, default=str, ensure_ascii=True)
             if len(body.encode()) > MAX_DEAD_LETTER_BYTES:
                 body = json.dumps({"truncated": True, "head": body[:MAX_DEAD_LETTER_BYTES // 8]})
             self._sqs().send_message(
