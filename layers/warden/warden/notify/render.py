@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from warden.core import links
 from warden.core.text import ELLIPSIS, LIMITS, clean
+from warden.notify import runbooks
 from warden.notify.notice import Notice
 from warden.notify.rules import Decision
 
@@ -120,10 +121,12 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
 
 
 def all_links(notice: Notice, decision: Decision) -> dict[str, str]:
-    """The notice's links and the rule's runbook, each only if it is a safe https link."""
+    """The notice's links and the runbook, each only if it is a safe https link (a runbook named by its file
+    is text: `runbook_text`)."""
     found = dict(notice.links)
-    if decision.runbook:
-        found["runbook"] = decision.runbook
+    link, _ = runbooks.shown(decision.runbook)
+    if link:
+        found["runbook"] = link
     return {k: url for k, url in ((k, (links.console if k in AWS_LINKS else links.safe)(v))
                                   for k, v in found.items()) if url}
 
@@ -153,6 +156,11 @@ def markdown(text: str) -> str:
     return _BROADCAST.sub("@\u200b", text)
 
 
+def runbook_text(decision: Decision) -> str | None:
+    """The runbook as a file of the repository, when no base URL makes it a link (warden.notify.runbooks)."""
+    return runbooks.shown(decision.runbook)[1]
+
+
 def _subject(notice: Notice, decision: Decision) -> str:
     text = f"[{decision.severity.upper()}] {title(notice)}"
     if notice.short_commit:
@@ -167,6 +175,8 @@ def render(notice: Notice, decision: Decision) -> Rendered:
     found = all_links(notice, decision)
     lines = [f"{label}: {value}" for label, value in facts(notice)]
     link_lines = [f"{_label(k)}: {v}" for k, v in found.items()]
+    if text := runbook_text(decision):
+        link_lines.append(f"Runbook: {text}")
     default = "\n".join([subject, "", *lines, *link_lines])
     email = "\n".join([
         title(notice), "", f"Severity: {decision.severity}", f"Event: {notice.event}", *lines, "",
@@ -192,7 +202,8 @@ def _label(key: str) -> str:
 def render_chat(notice: Notice, decision: Decision) -> Rendered:
     """Amazon Q Developer in chat applications custom notification (version 1.0)."""
     found = all_links(notice, decision)
-    description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in facts(notice))
+    shown = facts(notice) + ([("Runbook", text)] if (text := runbook_text(decision)) else [])
+    description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in shown)
     next_steps = [f"<{url}|{_label(k)}>" for k, url in found.items()]
     thread = notice.execution_id or notice.deployment_id or notice.event_id
     payload = {
