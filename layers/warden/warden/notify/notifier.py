@@ -20,8 +20,8 @@ from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.paging import PagingHealth
 from warden.notify.render import all_links, render, render_chat, runbook_text, title
-from warden.notify.runbooks import with_runbook
 from warden.notify.rules import Decision, RoutingConfig, decide, page_policy
+from warden.notify.runbooks import with_runbook
 from warden.notify.sns import Publisher
 
 # The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
