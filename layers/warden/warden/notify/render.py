@@ -18,6 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from warden import __version__
 from warden.core import links
 from warden.core.text import ELLIPSIS, LIMITS, clean
 from warden.notify import runbooks
@@ -62,6 +63,8 @@ FACT_LIMITS = {
     "Not confirmed": LIMITS["error"], "Not paged": LIMITS["error"],
 }
 TITLE_LIMIT = 250
+# The last line of every message: which release of Warden spoke (the version of pyproject.toml and the template).
+FOOTER = f"Sent by Pipeline Warden {__version__}."
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,10 @@ def render(notice: Notice, decision: Decision) -> Rendered:
     link_lines = [f"{_label(k)}: {v}" for k, v in found.items()]
     if text := runbook_text(decision):
         link_lines.append(f"Runbook: {text}")
-    default = "\n".join([subject, "", *lines, *link_lines])
+    default = "\n".join([subject, "", *lines, *link_lines, "", FOOTER])
     email = "\n".join([
         title(notice), "", f"Severity: {decision.severity}", f"Event: {notice.event}", *lines, "",
-        *link_lines, "", f"Routed by rule: {decision.rule}. Sent by Pipeline Warden.",
+        *link_lines, "", f"Routed by rule: {decision.rule}. {FOOTER}",
     ])
     sms = " ".join(filter(None, [f"[{decision.severity.upper()}]", title(notice), notice.short_commit]))
     body = {"default": default, "email": email, "sms": clean(sms, SMS_LIMIT)}
@@ -203,6 +206,7 @@ def render_chat(notice: Notice, decision: Decision) -> Rendered:
     """Amazon Q Developer in chat applications custom notification (version 1.0)."""
     found = all_links(notice, decision)
     shown = facts(notice) + ([("Runbook", text)] if (text := runbook_text(decision)) else [])
+    shown.append(("Sent by", f"Pipeline Warden {__version__}"))  # the footer, as a fact of its own
     description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in shown)
     next_steps = [f"<{url}|{_label(k)}>" for k, url in found.items()]
     thread = notice.execution_id or notice.deployment_id or notice.event_id
