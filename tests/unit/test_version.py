@@ -37,6 +37,10 @@ def test_pyproject_the_layer_the_template_and_the_changelog_name_one_version():
                                                          reverse=True)
 
 
+def test_the_readme_says_the_version_a_message_carries():
+    assert f"(`Sent by Pipeline Warden {VERSION}.`)" in (ROOT / "README.md").read_text()
+
+
 def test_the_lock_records_the_projects_version():
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
     [project] = [p for p in lock["package"] if p["name"] == "pipeline-warden"]
