@@ -52,6 +52,7 @@ def test_every_runbook_says_what_warden_did_what_to_check_and_how_to_undo_it():
 def test_every_page_and_on_call_message_of_a_story_names_a_runbook_that_exists(story):
     # Given a bundled story, When it is replayed without RunbookBaseUrl
     doc = replay([str(story)])
+    assert effects(doc, "message"), "every story tells somebody something"
     # Then every page names its runbook (the file, as text: no base URL, no link) and it exists
     for page in effects(doc, "page", action="trigger"):
         assert page_runbook(page), f"a page of {story.name} names no runbook: {page['summary']}"
