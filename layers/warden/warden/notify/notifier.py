@@ -19,8 +19,9 @@ from warden.notify.effects import Delivery, EffectLog, MemoryLog, count_failure,
 from warden.notify.notice import Notice
 from warden.notify.pagerduty import PagerDuty
 from warden.notify.paging import PagingHealth
-from warden.notify.render import all_links, render, render_chat, title
+from warden.notify.render import all_links, render, render_chat, runbook_text, title
 from warden.notify.rules import Decision, RoutingConfig, decide, page_policy
+from warden.notify.runbooks import with_runbook
 from warden.notify.sns import Publisher
 
 # The longest text of each PagerDuty custom detail (warden.core.text.LIMITS).
@@ -36,13 +37,15 @@ LOW_URGENCY = {"critical": "warning", "high": "warning"}
 
 class Notifier:
     def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None,
-                 paging: PagingHealth | None = None) -> None:
+                 paging: PagingHealth | None = None, runbook_base: str | None = None) -> None:
         """`paging`: where a refused page is recorded, so that the team hears once per reason that paging
-        is broken (warden.notify.paging); without it a refusal is only logged and counted."""
+        is broken (warden.notify.paging); without it a refusal is only logged and counted. `runbook_base`:
+        where the runbooks are published (RunbookBaseUrl); without it a message names the runbook's file."""
         self._publisher = publisher
         self._config = config
         self._pagerduty = pagerduty
         self._paging = paging
+        self._runbook_base = runbook_base or None
 
     def decide(self, notice: Notice) -> Decision:
         routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
@@ -68,7 +71,7 @@ class Notifier:
         """Publish to every audience, then trigger the page `page` (a dedup key; only when on-call is an
         audience), each at most once per `log`; returns what happened. `Delivery.check()` raises what
         failed, once everything was tried."""
-        decision = self.policy(notice, decision or self.decide(notice))
+        decision = with_runbook(notice, self.policy(notice, decision or self.decide(notice)), self._runbook_base)
         log = log if log is not None else MemoryLog()
         delivery = Delivery()
         if decision.muted:
@@ -100,8 +103,8 @@ class Notifier:
         told = replace(notice, links=dict(notice.links), not_paged=reason + " (fix it, then redrive the "
                        "dead-lettered event: the incident stays open and unpaged until a page goes out)")
         try:
-            self._publisher.publish("team", render(told, Decision(("team",), "high", rule="paging is broken")),
-                                    structured=True)
+            decision = with_runbook(told, Decision(("team",), "high", rule="paging is broken"), self._runbook_base)
+            self._publisher.publish("team", render(told, decision), structured=True)
         except Exception as failed:  # noqa: BLE001 (the next refusal tells it)
             self._paging.forget(reason)
             count_failure("sns:team:paging", failed)
@@ -136,6 +139,8 @@ class Notifier:
         # the commit's (the same reason, which must be readable in full on both).
         limits = DETAIL_LIMITS if notice.author else DETAIL_LIMITS | {"author": LIMITS["error"]}
         details = {k: clean(v, limits.get(k, LIMITS["other"])) for k, v in custom_details(notice).items()}
+        if text := runbook_text(decision):  # no base URL: the runbook's file, as text (a link when there is one)
+            details["runbook"] = clean(text, LIMITS["other"])
         severity = decision.severity
         if decision.urgency == "low":
             # PagerDuty's severity-based urgency makes critical and error high urgency, warning and info low.

@@ -18,8 +18,10 @@ import json
 import re
 from dataclasses import dataclass
 
+from warden import __version__
 from warden.core import links
 from warden.core.text import ELLIPSIS, LIMITS, clean
+from warden.notify import runbooks
 from warden.notify.notice import Notice
 from warden.notify.rules import Decision
 
@@ -61,6 +63,8 @@ FACT_LIMITS = {
     "Not confirmed": LIMITS["error"], "Not paged": LIMITS["error"],
 }
 TITLE_LIMIT = 250
+# The last line of every message: which release of Warden spoke (the version of pyproject.toml and the template).
+FOOTER = f"Sent by Pipeline Warden {__version__}."
 
 
 @dataclass(frozen=True)
@@ -120,10 +124,12 @@ def facts(notice: Notice) -> list[tuple[str, str]]:
 
 
 def all_links(notice: Notice, decision: Decision) -> dict[str, str]:
-    """The notice's links and the rule's runbook, each only if it is a safe https link."""
+    """The notice's links and the runbook, each only if it is a safe https link (a runbook named by its file
+    is text: `runbook_text`)."""
     found = dict(notice.links)
-    if decision.runbook:
-        found["runbook"] = decision.runbook
+    link, _ = runbooks.shown(decision.runbook)
+    if link:
+        found["runbook"] = link
     return {k: url for k, url in ((k, (links.console if k in AWS_LINKS else links.safe)(v))
                                   for k, v in found.items()) if url}
 
@@ -153,6 +159,11 @@ def markdown(text: str) -> str:
     return _BROADCAST.sub("@\u200b", text)
 
 
+def runbook_text(decision: Decision) -> str | None:
+    """The runbook as a file of the repository, when no base URL makes it a link (warden.notify.runbooks)."""
+    return runbooks.shown(decision.runbook)[1]
+
+
 def _subject(notice: Notice, decision: Decision) -> str:
     text = f"[{decision.severity.upper()}] {title(notice)}"
     if notice.short_commit:
@@ -167,10 +178,12 @@ def render(notice: Notice, decision: Decision) -> Rendered:
     found = all_links(notice, decision)
     lines = [f"{label}: {value}" for label, value in facts(notice)]
     link_lines = [f"{_label(k)}: {v}" for k, v in found.items()]
-    default = "\n".join([subject, "", *lines, *link_lines])
+    if text := runbook_text(decision):
+        link_lines.append(f"Runbook: {text}")
+    default = "\n".join([subject, "", *lines, *link_lines, "", FOOTER])
     email = "\n".join([
         title(notice), "", f"Severity: {decision.severity}", f"Event: {notice.event}", *lines, "",
-        *link_lines, "", f"Routed by rule: {decision.rule}. Sent by Pipeline Warden.",
+        *link_lines, "", f"Routed by rule: {decision.rule}. {FOOTER}",
     ])
     sms = " ".join(filter(None, [f"[{decision.severity.upper()}]", title(notice), notice.short_commit]))
     body = {"default": default, "email": email, "sms": clean(sms, SMS_LIMIT)}
@@ -192,7 +205,9 @@ def _label(key: str) -> str:
 def render_chat(notice: Notice, decision: Decision) -> Rendered:
     """Amazon Q Developer in chat applications custom notification (version 1.0)."""
     found = all_links(notice, decision)
-    description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in facts(notice))
+    shown = facts(notice) + ([("Runbook", text)] if (text := runbook_text(decision)) else [])
+    shown.append(("Sent by", f"Pipeline Warden {__version__}"))  # the footer, as a fact of its own
+    description = "\n".join(f"*{label}:* {markdown(value)}" for label, value in shown)
     next_steps = [f"<{url}|{_label(k)}>" for k, url in found.items()]
     thread = notice.execution_id or notice.deployment_id or notice.event_id
     payload = {

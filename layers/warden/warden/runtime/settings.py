@@ -84,6 +84,8 @@ class Settings(BaseModel):
     trusted_account_ids: str = _optional("TRUSTED_ACCOUNT_IDS")
     organization_id: str = _optional("ORGANIZATION_ID")
     # Attempts Lambda makes per lifecycle hook invocation: 1 + EventInvokeConfig.MaximumRetryAttempts.
+    # Where docs/runbooks/ is published (RunbookBaseUrl); empty: a message names the runbook's file instead.
+    runbook_base_url: str = _optional("WARDEN_RUNBOOK_BASE_URL")
     hook_attempts: int = Field(3, ge=1, validation_alias=AliasChoices("hook_attempts", "HOOK_ATTEMPTS"))
 
     @property
