@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT, effects, pipeline_world, sample, write_scenario
-from tests.integration.test_artifacts import feed
-from tests.integration.test_incidents import broken_paging_story
+from tests.integration.artifacts.test_artifacts import feed
+from tests.integration.router.test_incidents import broken_paging_story
 from warden.notify import runbooks
 from warden.notify.rules import DEFAULTS
 from warden_local.replay import Replayer, Scenario, replay
@@ -105,7 +105,7 @@ def test_with_runbook_base_url_the_default_is_a_link_to_the_kinds_file(tmp_path)
 
 
 def test_the_paging_broken_notice_names_its_own_runbook(tmp_path):
-    # Given a failure whose page PagerDuty's secret refused (tests/integration/test_incidents.py)
+    # Given a failure whose page PagerDuty's secret refused (tests/integration/router/test_incidents.py)
     doc = broken_paging_story(tmp_path, lambda failed: [{"at": "2026-11-27T13:03:00Z", "event": failed}])
     # Then the team's notice names the paging-broken runbook, not the failure's
     [told] = [m for m in effects(doc, "message", topic="TeamTopic") if "Paging is broken" in m["subject"]]
