@@ -61,19 +61,10 @@ def _local_env(args: argparse.Namespace) -> Iterator[None]:
     if getattr(args, "stack", None):
         yield
         return
-    from warden_local.world import LOCAL_ENV
+    from warden_local.world import LOCAL_ENV, environment
 
-    before = {name: os.environ.get(name) for name in LOCAL_ENV}
-    for name, value in LOCAL_ENV.items():
-        os.environ.setdefault(name, value)
-    try:
+    with environment(LOCAL_ENV, keep_set=True):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def _print_document(doc: dict[str, Any], as_json: bool) -> None:

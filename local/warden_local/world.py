@@ -45,6 +45,24 @@ STACK = "pipeline-warden"
 NO_VALUE = object()
 
 
+@contextlib.contextmanager
+def environment(values: dict[str, str], *, keep_set: bool = False) -> Iterator[None]:
+    """`values` in os.environ while the block runs, and what was there before afterwards; `keep_set`: a
+    variable the caller has set already keeps its value."""
+    saved = {k: os.environ.get(k) for k in values}
+    for k, v in values.items():
+        if not (keep_set and k in os.environ):
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def local_env(account: str, region: str) -> dict[str, str]:
     return {
         "AWS_DEFAULT_REGION": region, "AWS_REGION": region, "AWS_ACCESS_KEY_ID": "testing",
@@ -336,18 +354,8 @@ class World:
 
     @contextlib.contextmanager
     def _function_env(self, fn: Function) -> Iterator[None]:
-        env = self.environment(fn)
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            with contextlib.redirect_stdout(self.logs):
-                yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with environment(self.environment(fn)), contextlib.redirect_stdout(self.logs):
+            yield
 
     def _module(self, fn: Function) -> Any:
         if fn.logical_id not in self._modules:
