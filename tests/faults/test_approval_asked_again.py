@@ -62,9 +62,12 @@ def deliver():
         replayer = Replayer(world)
         replayer.run(Scenario("world", world=payments_world()))
         world.set_time(DELIVERED_AT)
-        for event in [STARTED, STORY["asked"], STORY["asked message"], STORY["rejected"], FAILED,
-                      STORY["asked again"], STORY["asked again message"]]:
-            fakes.apply_event(copy.deepcopy(event), at=event.get("time") or "2026-11-27T10:00:05Z")
+        # Each request's message happens with its STARTED (CodePipeline sends it as the action starts): the
+        # token the world holds for each action execution is the message's, as CodePipeline issued it.
+        for event, at in [(STARTED, None), (STORY["asked message"], STORY["asked"]["time"]), (STORY["asked"], None),
+                          (STORY["rejected"], None), (FAILED, None),
+                          (STORY["asked again message"], STORY["asked again"]["time"]), (STORY["asked again"], None)]:
+            fakes.apply_event(copy.deepcopy(event), at=at or event["time"])
         ddb = world.client("dynamodb")
 
         def run(order: list[str], failed_at: int):
