@@ -518,3 +518,21 @@ def test_a_workload_alarm_rolls_back_that_accounts_stage_through_the_deploy_role
         rollbacks = codepipeline_state(WORKLOAD).rollbacks
     assert [r["targetPipelineExecutionId"] for r in rollbacks] == [E1]
     assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and len(triggers(doc)) == 1
+
+
+def test_given_a_refused_page_when_the_alarm_is_redriven_after_the_fix_then_on_call_is_paged_once(world, tmp_path):
+    from tests.integration.router.test_incidents import BROKEN_SECRET, FIXED_SECRET
+
+    # Given a release in its bake window and a PagerDuty secret without a routing key
+    alarm = alarm_step(20)
+    doc = play(world, tmp_path, [*two_releases(), alarm], calls=[*story.world(), BROKEN_SECRET])
+    # When its alarm fires, then the stage is rolled back but on-call is not paged, and the incident says so
+    assert len(calls(doc, "codepipeline:RollbackStage")) == 1 and triggers(doc) == []
+    [incident] = [i for i in world.table_items("StateTable")
+                  if i.get("sk") == "incident" and "/rollback/" in i.get("pk", "")]
+    assert incident["notified"] is False and "PagerDutyMisconfigured" in incident["page_failed"]
+    # When a person fixes the secret and the dead-lettered alarm is redriven
+    redrive = play(world, tmp_path, [{"at": alarm["at"], **FIXED_SECRET}, alarm], calls=[], name="redrive.json",
+                   grants=None)
+    # Then on-call is paged once, and nothing is rolled back a second time
+    assert len(triggers(redrive)) == 1 and calls(redrive, "codepipeline:RollbackStage") == []
