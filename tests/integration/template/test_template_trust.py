@@ -103,7 +103,7 @@ def test_the_bus_admits_trusted_senders_and_only_the_sources_warden_consumes(sta
         assert statement["Principal"] == {"AWS": TRUSTED}
 
 
-# -- a small evaluator of key and topic policy statements (Allow only; what these tests need) ---------------
+# -- a small evaluator of key and topic policy statements (what these tests need) ---------------------------
 def _values(value):
     return value if isinstance(value, list) else [value]
 
@@ -116,58 +116,6 @@ def _like(pattern, value):
 
 OPERATORS = {"StringEquals": lambda want, got: got == want, "ArnEquals": lambda want, got: got == want,
              "StringLike": _like, "ArnLike": _like}
-
-
-def allows(statement, principal, action, context):
-    """Whether an Allow statement grants `action` to `principal` ({"Service": ...} or {"AWS": arn}) with the
-    request's condition keys `context`: every operator and key must match one of its values."""
-    if statement["Effect"] != "Allow":
-        return False
-    given = statement["Principal"]
-    kind, who = next(iter(principal.items()))
-    if given != "*" and who not in _values(given.get(kind, [])) and "*" not in _values(given.get(kind, [])):
-        return False
-    if not any(_like(a, action) for a in _values(statement["Action"])):
-        return False
-    for operator, keys in statement.get("Condition", {}).items():
-        test = OPERATORS[operator]  # an operator this evaluator does not know fails the test, not silently
-        for key, wanted in keys.items():
-            if key not in context or not any(test(w, context[key]) for w in _values(wanted)):
-                return False
-    return True
-
-
-def allowed(document, principal, action, context):
-    return any(allows(s, principal, action, context) for s in statements(document))
-
-
-CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
-ROLLBACK_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:pipeline-warden-prod-rollback-alarms"
-
-
-def alarm_context(alarm_account, name, topic=ROLLBACK_TOPIC):
-    return {"aws:SourceAccount": alarm_account, "aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{alarm_account}:"
-            f"alarm:{name}", "kms:EncryptionContext:aws:sns:topicArn": topic}
-
-
-@pytest.mark.parametrize("action", ["kms:GenerateDataKey", "kms:Decrypt"])
-def test_a_customer_alarm_may_use_the_key_to_publish_to_the_rollback_alarm_topic(stack, action):
-    # Given the key policy, when CloudWatch publishes a customer alarm (any name) of this account to the
-    # encrypted RollbackAlarmTopic, then the key lets it (else CloudWatch records a failed action, silently).
-    _, _, props = stack
-    key = props["WardenKey"]["KeyPolicy"]
-    assert allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "checkout-api-prod-5xx"))
-    # Warden's own alarms still may; another account's alarm, or a customer alarm on another topic, may not.
-    assert allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "pipeline-warden-prod-router-dlq"))
-    assert not allowed(key, CLOUDWATCH, action, alarm_context("999988887777", "checkout-api-prod-5xx"))
-    on_call = f"arn:aws:sns:us-east-1:{ACCOUNT}:pipeline-warden-prod-oncall"
-    assert not allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "checkout-api-prod-5xx", on_call))
-
-
-def test_the_rollback_alarm_topic_name_is_the_one_the_key_names(stack):
-    _, world, _ = stack
-    name = world.resolve(world.template.resources["RollbackAlarmTopic"]["Properties"]["TopicName"])
-    assert ROLLBACK_TOPIC.endswith(f":{name}")
 
 
 def _not(test):
@@ -206,6 +154,39 @@ def decide(document, principal, action, context):
     """allow | deny | implicit: an explicit Deny wins; else an Allow; else nothing grants it."""
     found = [s["Effect"] for s in statements(document) if applies(s, principal, action, context)]
     return "deny" if "Deny" in found else "allow" if "Allow" in found else "implicit"
+
+
+def allowed(document, principal, action, context):
+    return decide(document, principal, action, context) == "allow"
+
+
+CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
+ROLLBACK_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:pipeline-warden-prod-rollback-alarms"
+
+
+def alarm_context(alarm_account, name, topic=ROLLBACK_TOPIC):
+    return {"aws:SourceAccount": alarm_account, "aws:SourceArn": f"arn:aws:cloudwatch:us-east-1:{alarm_account}:"
+            f"alarm:{name}", "kms:EncryptionContext:aws:sns:topicArn": topic}
+
+
+@pytest.mark.parametrize("action", ["kms:GenerateDataKey", "kms:Decrypt"])
+def test_a_customer_alarm_may_use_the_key_to_publish_to_the_rollback_alarm_topic(stack, action):
+    # Given the key policy, when CloudWatch publishes a customer alarm (any name) of this account to the
+    # encrypted RollbackAlarmTopic, then the key lets it (else CloudWatch records a failed action, silently).
+    _, _, props = stack
+    key = props["WardenKey"]["KeyPolicy"]
+    assert allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "checkout-api-prod-5xx"))
+    # Warden's own alarms still may; another account's alarm, or a customer alarm on another topic, may not.
+    assert allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "pipeline-warden-prod-router-dlq"))
+    assert not allowed(key, CLOUDWATCH, action, alarm_context("999988887777", "checkout-api-prod-5xx"))
+    on_call = f"arn:aws:sns:us-east-1:{ACCOUNT}:pipeline-warden-prod-oncall"
+    assert not allowed(key, CLOUDWATCH, action, alarm_context(ACCOUNT, "checkout-api-prod-5xx", on_call))
+
+
+def test_the_rollback_alarm_topic_name_is_the_one_the_key_names(stack):
+    _, world, _ = stack
+    name = world.resolve(world.template.resources["RollbackAlarmTopic"]["Properties"]["TopicName"])
+    assert ROLLBACK_TOPIC.endswith(f":{name}")
 
 
 AUDIENCES = ["OnCallTopic", "ApproversTopic", "TeamTopic", "ChatTopic"]
