@@ -7,6 +7,7 @@ cooldown claim. Idempotency (2 writes), messages and pages come on top and are l
 
 from __future__ import annotations
 
+import json
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,7 +30,7 @@ def _decisions(world: Any) -> dict[str, Any]:
     """Dry run with no cooldown: every transition goes the whole way to a decision (and says it)."""
     ssm = world.client("ssm")
     ssm.put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
-                      Value='{"mode": "dry_run", "cooldown_minutes": 0}')
+                      Value=json.dumps({"mode": "dry_run", "cooldown_minutes": 0, "tag_grants": story.GRANTS}))
     world._modules.pop("RollbackTrigger", None)  # a fresh container reads the document
     start = story.deploy_end(T1) + timedelta(minutes=10)
     events = [story.alarm_event(start + timedelta(seconds=n)) for n in range(EVENTS + 5)]
@@ -55,13 +56,14 @@ def _decisions(world: Any) -> dict[str, Any]:
 def _one_rollback(world: Any) -> dict[str, Any]:
     """Enforce mode: one alarm that rolls a stage back, every call it costs."""
     world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
-                                      Value='{"cooldown_minutes": 0}')
+                                      Value=json.dumps({"cooldown_minutes": 0, "tag_grants": story.GRANTS}))
     world._modules.pop("RollbackTrigger", None)
     event = story.alarm_event(story.deploy_end(T1) + timedelta(minutes=20), alarm=story.ALARM)
     with CallMeter() as meter:
         outcome = world.invoke("RollbackTrigger", event)
     status = outcome.result["results"][0]["outcomes"][0]["status"]
-    return {"status": status, "calls": sum(meter.calls.values()), "by_api": dict(sorted(meter.calls.items()))}
+    return {"status": status, "reason": outcome.result["results"][0]["outcomes"][0].get("reason"),
+            "calls": sum(meter.calls.values()), "by_api": dict(sorted(meter.calls.items()))}
 
 
 def _hook(world: Any, warm: Any) -> dict[str, Any]:
