@@ -62,6 +62,12 @@ def _artifacts() -> type[BaseModel]:
     return ArtifactsConfig
 
 
+def _approvers() -> type[BaseModel]:
+    from warden.approvals.policy import ApproversConfig
+
+    return ApproversConfig
+
+
 # kind -> its model, imported on demand so that a handler only pays for the documents it reads.
 DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "routing": _routing,
@@ -69,6 +75,7 @@ DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "escalation": _escalation,
     "rollback": _rollback,
     "artifacts": _artifacts,
+    "approvers": _approvers,
 }
 
 CACHE_SECONDS = 300

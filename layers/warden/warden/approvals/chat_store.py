@@ -1,0 +1,132 @@
+"""What approving from chat keeps in the state table: requests already accepted, votes, the one decision.
+
+Every write is conditional, so any delivery order and any number of copies converge on one outcome:
+- `SeenRequests.first`: a put of `slack-request#<signature>` that fails when it exists. A signature covers
+  the timestamp and the body, so a replayed request (the same bytes within Slack's five minutes) finds its
+  item and is refused; the item expires (TTL) after the window it can be replayed in.
+- `ChatDecisions.vote`: a person's approval is added to the approval's item only while it is pending, not
+  decided from chat, and not voted by that person yet (a double click is one vote).
+- `ChatDecisions.claim`: the one decision, written once (`chat_decision`, by whom): of two people, two
+  clicks or a retried request, exactly one claims it and calls PutApprovalResult. The claimant may claim
+  again until it marks the call done (a retry after a failed call); nobody else can.
+The approval items themselves (key, pending/resolved) belong to warden.approvals.store.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from warden.approvals.store import PENDING_STATUS, plain
+from warden.core.clock import iso, now
+
+SEEN_PREFIX = "slack-request#"
+KEEP_SEEN = timedelta(minutes=15)  # longer than the five minutes a signed request is accepted
+VOTERS = "chat_voters"
+VOTE = "chat_vote#"  # chat_vote#<user id>: who, when, as JSON
+
+
+def _key(key: dict[str, str]) -> dict[str, Any]:
+    return {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
+
+
+class SeenRequests:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def first(self, signature: str, timestamp: str) -> bool:
+        """True the first time a signed request is seen; False for a replay of it."""
+        expires = int((now() + KEEP_SEEN).timestamp())
+        try:
+            self._ddb.put_item(TableName=self._table, Item={
+                "pk": {"S": SEEN_PREFIX + signature}, "sk": {"S": timestamp},
+                "expires_at": {"N": str(expires)}}, ConditionExpression="attribute_not_exists(pk)")
+        except self._ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+
+def votes(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The approvals given from chat so far, oldest first."""
+    found = []
+    for name, value in item.items():
+        if name.startswith(VOTE):
+            try:
+                found.append(json.loads(value))
+            except (TypeError, ValueError):
+                continue
+    return sorted(found, key=lambda v: v.get("at", ""))
+
+
+class ChatDecisions:
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+
+    def _conditional(self) -> type[Exception]:
+        return self._ddb.exceptions.ConditionalCheckFailedException
+
+    def get(self, key: dict[str, str]) -> dict[str, Any]:
+        return plain(self._ddb.get_item(TableName=self._table, Key=_key(key), ConsistentRead=True).get("Item", {}))
+
+    def vote(self, key: dict[str, str], person: dict[str, Any]) -> dict[str, Any] | None:
+        """Add `person`'s approval (once per person, while pending and undecided); the item after it, or
+        None when the condition failed (read the item to say why)."""
+        record = json.dumps(person | {"at": iso(now())}, sort_keys=True)
+        try:
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="ADD #voters :me SET #vote = :record",
+                ConditionExpression="#s = :pending AND attribute_not_exists(chat_decision) "
+                                    "AND NOT contains(#voters, :id)",
+                ExpressionAttributeNames={"#voters": VOTERS, "#vote": VOTE + person["id"], "#s": "status"},
+                ExpressionAttributeValues={":me": {"SS": [person["id"]]}, ":id": {"S": person["id"]},
+                                           ":record": {"S": record}, ":pending": {"S": PENDING_STATUS}},
+                ReturnValues="ALL_NEW")
+        except self._conditional():
+            return None
+        return plain(out["Attributes"])
+
+    def claim(self, key: dict[str, str], decision: str, person: dict[str, Any], summary: str) -> dict[str, Any] | None:
+        """Claim the decision for `person` (or hold it again: the same person and decision, not done yet);
+        the item after it, or None when someone else decided or it is no longer pending."""
+        try:
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="SET chat_decision = :d, chat_decided_by = :id, chat_decider = :who, "
+                                 "chat_decided_at = if_not_exists(chat_decided_at, :at), chat_summary = :summary",
+                ConditionExpression="#s = :pending AND (attribute_not_exists(chat_decision) OR "
+                                    "(chat_decided_by = :id AND chat_decision = :d AND attribute_not_exists(chat_done)))",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":d": {"S": decision}, ":id": {"S": person["id"]},
+                                           ":who": {"S": json.dumps(person, sort_keys=True)},
+                                           ":at": {"S": iso(now())}, ":summary": {"S": summary},
+                                           ":pending": {"S": PENDING_STATUS}},
+                ReturnValues="ALL_NEW")
+        except self._conditional():
+            return None
+        return plain(out["Attributes"])
+
+    def release(self, key: dict[str, str], person_id: str) -> None:
+        """Give a claim back when CodePipeline refused the call for good (another may decide)."""
+        try:
+            self._ddb.update_item(TableName=self._table, Key=_key(key),
+                                  UpdateExpression="REMOVE chat_decision, chat_decided_by, chat_decider, "
+                                                   "chat_decided_at, chat_summary",
+                                  ConditionExpression="chat_decided_by = :id AND attribute_not_exists(chat_done)",
+                                  ExpressionAttributeValues={":id": {"S": person_id}})
+        except self._conditional():
+            pass
+
+    def done(self, key: dict[str, str], at: datetime) -> None:
+        self._ddb.update_item(TableName=self._table, Key=_key(key),
+                              UpdateExpression="SET chat_done = :at", ExpressionAttributeValues={":at": {"S": iso(at)}})
+
+    def posted(self, key: dict[str, str], channel: str, ts: str) -> None:
+        """Where the approval's Slack message is (reminders thread under it; decisions update it)."""
+        self._ddb.update_item(TableName=self._table, Key=_key(key),
+                              UpdateExpression="SET slack_channel = if_not_exists(slack_channel, :c), "
+                                               "slack_ts = if_not_exists(slack_ts, :t)",
+                              ExpressionAttributeValues={":c": {"S": channel}, ":t": {"S": ts}})
