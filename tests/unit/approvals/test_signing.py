@@ -70,7 +70,8 @@ def test_a_replayed_request_is_seen_once():
     ddb.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                            {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}])
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
     seen = SeenRequests(ddb, "state")
     # When the same signed request arrives twice, Then only the first is new
     assert seen.first(SIGNATURE, TIMESTAMP) is True

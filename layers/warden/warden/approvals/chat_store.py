@@ -98,7 +98,8 @@ class ChatDecisions:
                 UpdateExpression="SET chat_decision = :d, chat_decided_by = :id, chat_decider = :who, "
                                  "chat_decided_at = if_not_exists(chat_decided_at, :at), chat_summary = :summary",
                 ConditionExpression="#s = :pending AND (attribute_not_exists(chat_decision) OR "
-                                    "(chat_decided_by = :id AND chat_decision = :d AND attribute_not_exists(chat_done)))",
+                                    "(chat_decided_by = :id AND chat_decision = :d "
+                                    "AND attribute_not_exists(chat_done)))",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":d": {"S": decision}, ":id": {"S": person["id"]},
                                            ":who": {"S": json.dumps(person, sort_keys=True)},
