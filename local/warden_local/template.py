@@ -60,6 +60,7 @@ class Function:
     dead_letter_queue: Any = None  # unresolved TargetArn
     max_retries: int = 2
     metadata: dict[str, Any] = field(default_factory=dict)
+    condition: str | None = None  # the template condition the function exists under (ApprovalGateway: HasSlack)
 
     @property
     def module_path(self) -> Path:
@@ -115,6 +116,7 @@ class Template:
                 dead_letter_queue=props.get("DeadLetterQueue", {}).get("TargetArn"),
                 max_retries=props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2),
                 metadata=res.get("Metadata", {}),
+                condition=res.get("Condition"),
             )
         return found
 

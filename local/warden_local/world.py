@@ -37,12 +37,16 @@ from warden.core.text import wire_safe
 from warden_local import fakes
 from warden_local.observe import RECORDER, drain, item_effects, message_effect, page_effect, plain
 from warden_local.pagerduty import PagerDutyServer
+from warden_local.slack import BOT_TOKEN, SIGNING_SECRET, SlackServer
 from warden_local.template import Function, Template, default_template
 
 ACCOUNT = "111122223333"  # the default tools account and region of a world
 REGION = "us-east-1"
 STACK = "pipeline-warden"
 NO_VALUE = object()
+# `parameters={"SlackSecretArn": SLACK_APP}`: the stack gets a Slack app (a secret in the world's Secrets Manager
+# holding the local bot token and signing secret) and talks to the world's fake Slack Web API.
+SLACK_APP = "local"
 
 
 @contextlib.contextmanager
@@ -137,6 +141,7 @@ class World:
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self.pagerduty: PagerDutyServer | None = None
+        self.slack: SlackServer | None = None
         self._pages_seen = 0
         self._observers: dict[str, str] = {}  # observer queue url -> topic logical id
         self._dlqs: dict[str, str] = {}  # DLQ url -> function logical id
@@ -163,11 +168,14 @@ class World:
             fakes.install()
         self.session = boto3.session.Session(region_name=self.region)
         self.pagerduty = PagerDutyServer().start()
+        self.slack = SlackServer().start()
         self._deploy()
 
     def stop(self) -> None:
         if self.pagerduty:
             self.pagerduty.stop()
+        if self.slack:
+            self.slack.stop()
         if self.beside is not None:
             return  # the account is the other world's: it stops it
         clock.set_source(None)
@@ -201,6 +209,11 @@ class World:
             secret = self.client("secretsmanager").create_secret(
                 Name=f"{self.stack}/pagerduty", SecretString=json.dumps({"routing_key": "R0UT1NGKEY0LOCAL0000000"}))
             self.overrides["PagerDutySecretArn"] = secret["ARN"]
+        if self.overrides.get("SlackSecretArn") == SLACK_APP:
+            secret = self.client("secretsmanager").create_secret(
+                Name=f"{self.stack}/slack", SecretString=json.dumps({"bot_token": BOT_TOKEN,
+                                                                     "signing_secret": SIGNING_SECRET}))
+            self.overrides["SlackSecretArn"] = secret["ARN"]
         deployers = {"AWS::KMS::Key": self._deploy_key, "AWS::SNS::Topic": self._deploy_topic,
                      "AWS::SQS::Queue": self._deploy_queue, "AWS::DynamoDB::Table": self._deploy_table,
                      "AWS::SSM::Parameter": self._deploy_parameter}
@@ -216,9 +229,13 @@ class World:
                 sns.subscribe(TopicArn=attrs["TopicArn"], Protocol="sqs", Endpoint=arn)
                 self._observers[url] = lid
         for fn in self.functions.values():
-            if fn.dead_letter_queue:
+            if fn.dead_letter_queue and self.exists(fn):
                 arn = self.resolve(fn.dead_letter_queue)
                 self._dlqs[self._queue_url(arn)] = fn.logical_id
+
+    def exists(self, fn: Function) -> bool:
+        """Whether the stack as deployed has the function (its template condition, if any, holds)."""
+        return fn.condition is None or self.condition(fn.condition)
 
     def condition_of(self, res: dict[str, Any]) -> bool:
         return "Condition" not in res or self.condition(res["Condition"])
@@ -349,6 +366,8 @@ class World:
         env = {k: v for k, v in self.resolve(fn.environment).items()}
         env = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in env.items()}
         env["PAGERDUTY_EVENTS_URL"] = self.pagerduty.url if self.pagerduty else ""
+        if self.slack and env.get("SLACK_SECRET_ARN"):
+            env["SLACK_API_URL"] = self.slack.url
         env["AWS_LAMBDA_FUNCTION_NAME"] = fn.logical_id
         return env
 
@@ -394,6 +413,28 @@ class World:
                     RECORDER.active, RECORDER.function = False, None
         if outcome.error is not None:
             self._dead_letter(fn, event, outcome.error)
+        return outcome
+
+    def request(self, function_id: str, event: Any) -> Invocation:
+        """Synchronous invocation (a function URL's request): once, no retries, nothing dead-lettered by
+        Lambda; the caller gets the answer or the error, as the URL's client would."""
+        fn = self.functions[function_id]
+        if not self.exists(fn):
+            raise RuntimeError(f"{function_id} does not exist in this stack (condition {fn.condition} is false)")
+        outcome = Invocation(function_id)
+        with self._function_env(fn):
+            handler = getattr(self._module(fn), fn.entry_point)
+            context = _Context(fn, function_id, self.account, self.region)
+            RECORDER.active, RECORDER.function = True, function_id
+            start = time.perf_counter()
+            try:
+                outcome.result = handler(event, context)
+            except Exception as exc:  # noqa: BLE001 (a function URL answers 502 for it)
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                outcome.site = _site(exc)
+            finally:
+                outcome.seconds += time.perf_counter() - start
+                RECORDER.active, RECORDER.function = False, None
         return outcome
 
     def _dead_letter(self, fn: Function, event: Any, error: str) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.approvals.store import (
     TIER,
@@ -52,6 +52,9 @@ from warden.notify.release import Releases
 from warden.notify.render import title
 from warden.notify.rules import Decision
 
+if TYPE_CHECKING:
+    from warden.approvals.posting import SlackPosting
+
 RESERVE_MS = 20_000  # left for the slow-execution sweep and the metrics flush, out of a 120 s timeout
 UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is still pending ({reason})"
 
@@ -59,11 +62,12 @@ UNCONFIRMED = "Warden could not confirm with CodePipeline that this approval is 
 class ApprovalEscalator:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
                  config: Documents, releases: Releases | None = None, skip: Skip | None = None,
-                 scope: PipelineScope | None = None) -> None:
+                 scope: PipelineScope | None = None, slack: SlackPosting | None = None) -> None:
         """`skip(item, error)`: what happens to a stored item the sweep cannot handle (dead-lettered with
         its reason, warden.runtime.container); the sweep goes on with the others. `scope`: the pipelines this
         stack owns; a pending item of any other pipeline is left alone (it is another stack's)."""
         self._skip = skip
+        self._slack = slack  # reminders and escalations in the thread of the Slack request, when there is one
         self._scope = scope or PipelineScope()
         self._approvals = approvals
         self._codepipeline = codepipeline
@@ -230,6 +234,10 @@ class ApprovalEscalator:
         keys = [key_of(i) for i in claimed]
         if delivery.complete and not delivery.page_failed:
             self._approvals.sent_many(keys, flag, **({"paged": True, "page_key": page} if delivery.paged else {}))
+            if self._slack is not None:
+                for item in claimed:
+                    self._slack.thread(item, f"{title(notice)}: waiting for {notice.age}, {tier.name}"
+                                             f" (expires {notice.expires})")
         else:
             if delivery.paged:
                 for key in keys:
@@ -248,6 +256,8 @@ class ApprovalEscalator:
                                           log=self._approvals.effects(key, "needed", claimed))
         if delivery.complete:
             self._approvals.sent(key, "needed")
+            if self._slack is not None:
+                self._slack.needed(claimed)
         self._failed.extend(delivery.failures)
         return True
 

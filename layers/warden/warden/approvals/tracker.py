@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.approvals.store import (
     PENDING_STATUS,
@@ -54,6 +54,9 @@ from warden.models import ActionExecutionStateChange, ManualApprovalMessage, Pip
 from warden.notify.notifier import Notifier
 from warden.notify.release import CACHED_FACTS, from_execution, trigger_facts
 
+if TYPE_CHECKING:
+    from warden.approvals.posting import SlackPosting
+
 OUTCOMES = {"SUCCEEDED": "approved", "FAILED": "rejected", "ABANDONED": "abandoned", "CANCELED": "canceled"}
 TOLD = {"approved": "approval.approved", "rejected": "approval.rejected"}
 ENDED = frozenset({"STOPPED", "SUPERSEDED", "FAILED", "SUCCEEDED", "CANCELED"})
@@ -64,10 +67,11 @@ DIGEST = "message_digest"  # of the first approval message for the approval's to
 
 class ApprovalTracker:
     def __init__(self, *, approvals: Approvals, codepipeline: CodePipelineGateway, notifier: Notifier,
-                 region: str, scope: PipelineScope | None = None) -> None:
+                 region: str, scope: PipelineScope | None = None, slack: SlackPosting | None = None) -> None:
         """`region`: Warden's own, for an approval message that names none; `scope`: the pipelines this stack
         owns (the EventBridge rules filter the events; an approval message is checked here)."""
         self._scope = scope or PipelineScope()
+        self._slack = slack  # the Slack app's channel message with buttons, when one is configured
         self._approvals = approvals
         self._codepipeline = codepipeline
         self._notifier = notifier
@@ -221,6 +225,8 @@ class ApprovalTracker:
                                           log=self._approvals.effects(key, "needed", claimed))
         if delivery.complete:
             self._approvals.sent(key, "needed", **who)
+            if self._slack is not None:
+                self._slack.needed(claimed | who)
         delivery.check()
         return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": delivery.sent}
 

@@ -78,12 +78,15 @@ class CodePipelineGateway:
     message names none); `region` empty means Warden's own region."""
 
     def __init__(self, clients: Clients, *, own_account: str = "", own_region: str = "",
-                 role_name: str = "") -> None:
+                 role_name: str = "", deploy_role_name: str = "") -> None:
+        """`deploy_role_name`: the role assumed to act (PutApprovalResult) in a workload account, if any."""
         self._clients = clients
         self.own_account = own_account
         self.own_region = own_region
         self.role_name = role_name
+        self.deploy_role_name = deploy_role_name
         self._made: dict[tuple[str, str], Any] = {}
+        self._acting: dict[tuple[str, str], Any] = {}
 
     # -- where ------------------------------------------------------------------------------------
     def is_own(self, account: str | None) -> bool:
@@ -219,13 +222,43 @@ class CodePipelineGateway:
             return ApprovalStatus(not moved_on, current.status, current.token, current.execution_id)
         return Unknown(f"{stage}/{action} shows status {current.status or 'none'}", "error")
 
+    # -- the one write: a decision made from chat (warden.approvals.gateway) -------------------------
+    def put_approval_result(self, account: str | None, region: str | None, pipeline: str, stage: str, action: str,
+                            *, token: str, status: str, summary: str) -> datetime | Unknown:
+        """PutApprovalResult in the pipeline's account and region (a workload account's through the deploy
+        role): when CodePipeline recorded it, or Unknown with CodePipeline's error code as `code`
+        (`ApprovalAlreadyCompletedException`, `InvalidApprovalTokenException`, ...) or `no_role`/`throttled`.
+        The token is never part of what is returned or logged."""
+        region = region or self.own_region or None
+        own = self.is_own(account)
+        if not own and not self.deploy_role_name:
+            return Unknown(f"no deploy role for account {account} (WorkloadDeployRoleName is not set)", "no_role")
+        key = ("" if own else str(account), region or "")
+        if key not in self._acting:
+            self._acting[key] = (self._clients.client("codepipeline", region) if own
+                                 else self._assumed_client(str(account), region, self.deploy_role_name, "deploy"))
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            answer = self._acting[key].put_approval_result(
+                pipelineName=pipeline, stageName=stage, actionName=action, token=token,
+                result={"status": status, "summary": summary[:512]})
+        except (ClientError, BotoCoreError) as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") or type(exc).__name__
+            reason = f"PutApprovalResult {pipeline}/{stage}/{action}: {code}"
+            logger.warning("CodePipeline refused the approval result", extra={
+                "account": account, "region": region, "reason": reason})
+            return Unknown(reason, "throttled" if code in _THROTTLED else code)
+        return answer.get("approvedAt")
+
     # -- clients ----------------------------------------------------------------------------------
-    def _assumed_client(self, account: str, region: str | None) -> Any:
+    def _assumed_client(self, account: str, region: str | None, role_name: str = "", purpose: str = "read") -> Any:
         from warden.aws.clients import assumed_session, client_config
 
         region = region or self._clients.session.region_name
-        session = assumed_session(self._clients.sts, self.role_arn(account), region,
-                                  session_name=ROLE_SESSION_NAME, purpose=f"workload read ({account})")
+        role_arn = f"arn:{self._clients.sts.meta.partition}:iam::{account}:role/{role_name or self.role_name}"
+        session = assumed_session(self._clients.sts, role_arn, region,
+                                  session_name=ROLE_SESSION_NAME, purpose=f"workload {purpose} ({account})")
         return session.client("codepipeline", config=client_config())
 
 

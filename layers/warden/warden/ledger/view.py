@@ -11,6 +11,7 @@ from typing import Any
 
 from warden.aws.dynamodb import from_item
 from warden.core import clock
+from warden.ledger.approvers import PERSON_PREFIX
 from warden.ledger.keys import (
     APPROVAL_PREFIX,
     COMMIT_PREFIX,
@@ -49,6 +50,7 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
     """A plain execution record from a deserialized item: stage attributes folded into `stages`,
     approvals into a list (newest last); `pipeline` is the ref (see `displayed`)."""
     view: dict[str, Any] = {"stages": {}, "approvals": []}
+    people: dict[str, Any] = {}  # "<stage>:<action>" -> who decided it from chat (warden.ledger.approvers)
     for name, value in displayed(item).items():
         if name.startswith(STAGE_PREFIX):
             stage, _, attr = name[len(STAGE_PREFIX):].rpartition(":")
@@ -56,6 +58,8 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
                 view["stages"].setdefault(stage, {})[attr] = value
         elif name.startswith(APPROVAL_PREFIX):
             view["approvals"].append(value)
+        elif name.startswith(PERSON_PREFIX):
+            people[name[len(PERSON_PREFIX):]] = value
         elif name == "history":
             entries = [h.split("|") for h in value]
             view["history"] = [{"at": at, "state": state, "attempt": int(attempt)}
@@ -67,6 +71,7 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
             stage.pop("duration_s", None)  # still running: a duration would be made up
     if "ended_at" not in view:
         view.pop("duration_s", None)
+    _with_people(view["approvals"], people)
     view["approvals"].sort(key=lambda a: a.get("at") or "")
     view["stages"] = dict(sorted(view["stages"].items(), key=lambda kv: kv[1].get("started_at") or "~"))
     view["approver"], view["approved_at"] = approver_of(view)
@@ -74,9 +79,32 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def approver_of(view: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The principal of the latest approval that let the execution through."""
+    """The principal of the latest approval that let the execution through: the person, when it was decided
+    from chat (`Name <e-mail> (Slack U…) in #channel`), else CodePipeline's `updatedBy`."""
     granted = [a for a in view.get("approvals", []) if a.get("status") in SUCCEEDED_APPROVALS]
-    return (granted[-1].get("by"), granted[-1].get("at")) if granted else (None, None)
+    if not granted:
+        return None, None
+    person = granted[-1].get("person")
+    return (person_text(person) if person else granted[-1].get("by")), granted[-1].get("at")
+
+
+def person_text(person: dict[str, Any]) -> str:
+    channel = f" in #{person['channel']}" if person.get("channel") else ""
+    return f"{person.get('name') or person.get('slack_id')} <{person.get('email') or '?'}> " \
+           f"(Slack {person.get('slack_id')}){channel}"
+
+
+def _with_people(approvals: list[dict[str, Any]], people: dict[str, Any]) -> None:
+    """Each approval decided from chat gets its `person`; one whose event has not arrived yet is shown from the
+    person's record alone (its status the decision made)."""
+    for gate, person in people.items():
+        stage, _, action = gate.partition(":")
+        mine = [a for a in approvals if (a.get("stage"), a.get("action")) == (stage, action)]
+        if mine:
+            mine[-1]["person"] = person
+        else:
+            approvals.append({"stage": stage, "action": action, "at": person.get("at"), "person": person,
+                              "status": "Approved" if person.get("decision") == "approve" else "Rejected"})
 
 
 def current_fields(view: dict[str, Any], stage: str) -> dict[str, Any]:

@@ -49,6 +49,9 @@ class Rule(StrictDocument):
     severity: Severity | None = None
     mute: bool = False
     runbook: str | None = None
+    # The Slack channel (id or #name) of the Slack app's approval requests for these pipelines
+    # (warden.approvals.posting): the first rule fitting approval.needed that names one.
+    slack_channel: str | None = Field(None, min_length=1, max_length=80)
 
 
 Urgency = Literal["high", "low"]

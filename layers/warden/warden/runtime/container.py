@@ -24,6 +24,9 @@ from warden.runtime.settings import REQUIRED_ENV, Settings
 
 if TYPE_CHECKING:
     from warden.approvals.escalator import ApprovalEscalator
+    from warden.approvals.gateway import ApprovalGateway
+    from warden.approvals.posting import SlackPosting
+    from warden.approvals.slack import SlackApi, SlackSecret
     from warden.approvals.store import Approvals
     from warden.approvals.tracker import ApprovalTracker
     from warden.artifacts.guard import ArtifactGuard
@@ -143,7 +146,7 @@ class Container:
         from warden.approvals.tracker import ApprovalTracker
 
         return ApprovalTracker(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
-                               region=self.settings.region, scope=self.settings.scope)
+                               region=self.settings.region, scope=self.settings.scope, slack=self.slack_posting())
 
     @cached_property
     def approval_escalator(self) -> ApprovalEscalator:
@@ -151,7 +154,7 @@ class Container:
 
         return ApprovalEscalator(approvals=self.approvals, codepipeline=self.codepipeline, notifier=self.notifier(),
                                  config=self.config, releases=self.releases, skip=self.skipped("pending approval"),
-                                 scope=self.settings.scope)
+                                 scope=self.settings.scope, slack=self.slack_posting())
 
     @cached_property
     def ledger(self) -> Ledger:
@@ -214,6 +217,48 @@ class Container:
                               tagging=clients.client("resourcegroupstaggingapi"),
                               config=lambda: self.config.require("rollback"), account=self.settings.account_id,
                               attempts=attempts)
+
+    @cached_property
+    def slack_secret(self) -> SlackSecret:
+        """The Slack app's bot token and signing secret (SlackSecretArn), read once on first use."""
+        from warden.approvals.slack import SlackSecret
+
+        arn = self.settings.slack_secret_arn
+        return SlackSecret(lambda: self.clients.secretsmanager.get_secret_value(SecretId=arn))
+
+    @cached_property
+    def slack(self) -> SlackApi:
+        from warden.approvals.slack import SlackApi
+
+        return SlackApi(self.settings.slack_api_url, lambda: self.slack_secret.bot_token)
+
+    def slack_posting(self) -> SlackPosting | None:
+        """Approval requests (with buttons) and their reminders in Slack; None without a Slack app."""
+        if not self.settings.slack_secret_arn:
+            return None
+        from warden.approvals.chat_store import ChatDecisions
+        from warden.approvals.posting import SlackPosting
+
+        return SlackPosting(slack=self.slack, decisions=ChatDecisions(self.clients.dynamodb, self.settings.state_table),
+                            config=self.config, count=count)
+
+    @cached_property
+    def approval_gateway(self) -> ApprovalGateway:
+        """Decisions from chat: PutApprovalResult in the pipeline's account (a workload account's through the
+        deploy role, as RollbackTrigger acts there), the ledger's approver, the Slack app."""
+        from warden.approvals.chat_store import ChatDecisions, SeenRequests
+        from warden.approvals.gateway import ApprovalGateway
+        from warden.ledger.approvers import ChatApprovers
+
+        clients, settings = self.clients, self.settings
+        codepipeline = CodePipelineGateway(clients, own_account=settings.account_id, own_region=settings.region,
+                                           role_name=settings.workload_read_role_name,
+                                           deploy_role_name=settings.workload_deploy_role_name)
+        return ApprovalGateway(secret=self.slack_secret, slack=self.slack,
+                               seen=SeenRequests(clients.dynamodb, settings.state_table),
+                               decisions=ChatDecisions(clients.dynamodb, settings.state_table),
+                               codepipeline=codepipeline, config=self.config,
+                               ledger=ChatApprovers(clients.dynamodb, settings.ledger_table))
 
     @cached_property
     def artifact_guard(self) -> ArtifactGuard:
@@ -364,6 +409,22 @@ def deployment_validation_hook(c: Container) -> Entry:
                  message="validation hook", accepts=accepts)
 
 
+def approval_gateway(c: Container) -> Entry:
+    """Slack's interactivity requests through the function URL, one at a time (synchronous: Slack waits for
+    the answer). No idempotency store: a request is accepted once by its signature (a replay is refused) and
+    every decision is a conditional write (warden.approvals.gateway). What may be logged or dead-lettered of a
+    request is its redacted form: never its body or signature."""
+    def parse(event: Any) -> list[Any]:
+        from warden.approvals.gateway import HttpRequest
+        from warden.runtime.invocation import Arrival
+
+        request = HttpRequest.of(event)
+        return [Arrival(request.request_id or "request", request, request.redacted())]
+
+    return Entry(c.pipeline, lambda: c.approval_gateway.handle, parse=parse, idempotent=False,
+                 message="approval request", report=lambda outcome: outcome.report())
+
+
 FUNCTIONS: dict[str, Callable[[Container], Entry]] = {
     "NotificationRouter": notification_router,
     "DeploymentTracker": deployment_tracker,
@@ -372,6 +433,7 @@ FUNCTIONS: dict[str, Callable[[Container], Entry]] = {
     "ArtifactGuard": artifact_guard,
     "RollbackTrigger": rollback_trigger,
     "DeploymentValidationHook": deployment_validation_hook,
+    "ApprovalGateway": approval_gateway,
 }
 
 

@@ -298,3 +298,13 @@ def response(outcome: Handled, report: Callable[[Any], Any] | None = None) -> An
     reported = [report(r) if report else r for r in outcome.results]
     reported += [{"status": "dead_lettered", "error": reason} for reason in outcome.rejected]
     return reported[0] if len(reported) == 1 else reported
+
+
+def http_response(outcome: Handled) -> dict[str, Any]:
+    """What a function URL returns for one request (ApprovalGateway): the outcome's own HTTP answer, or a
+    plain 400 when the request could not be handled at all (nothing of it is echoed)."""
+    for result in outcome.results:
+        http = getattr(result, "http", None)
+        if isinstance(http, dict):
+            return http
+    return {"statusCode": 400, "body": ""}

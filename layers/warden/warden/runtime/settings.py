@@ -37,7 +37,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ArtifactGuard": ("STATE_TABLE", "LEDGER_TABLE"),
     "RollbackTrigger": ("STATE_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TABLE"),
     "DeploymentValidationHook": ("STATE_TABLE",),  # the state table only counts failed attempts
+    # Approving from chat: the approvals (state table), the ledger's approver, and the Slack app's secret.
+    "ApprovalGateway": ("STATE_TABLE", "LEDGER_TABLE", "SLACK_SECRET_ARN"),
 }
+SLACK_API_URL = "https://slack.com/api"
 
 
 class SettingsError(RuntimeError):
@@ -87,6 +90,10 @@ class Settings(BaseModel):
     # Where docs/runbooks/ is published (RunbookBaseUrl); empty: a message names the runbook's file instead.
     runbook_base_url: str = _optional("WARDEN_RUNBOOK_BASE_URL")
     hook_attempts: int = Field(3, ge=1, validation_alias=AliasChoices("hook_attempts", "HOOK_ATTEMPTS"))
+    # The Slack app (SlackSecretArn: {"bot_token", "signing_secret"}); empty: approvals are not posted to Slack.
+    slack_secret_arn: str = _optional("SLACK_SECRET_ARN")
+    # Overridable so that tests can point it at a fake Slack Web API on 127.0.0.1.
+    slack_api_url: str = Field(SLACK_API_URL, validation_alias=AliasChoices("slack_api_url", "SLACK_API_URL"))
 
     @property
     def trusted_accounts(self) -> tuple[str, ...]:

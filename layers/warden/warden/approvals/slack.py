@@ -1,0 +1,114 @@
+"""The Slack Web API, as much of it as approving from chat needs, and the app's secret.
+
+The bot token and the signing secret live in one Secrets Manager secret (`SlackSecretArn`:
+`{"bot_token": "xoxb-…", "signing_secret": "…"}`), read once per container on first use and never logged,
+never put in a message, a result or a dead letter. Calls are plain HTTPS POSTs (urllib, no SDK to pay for
+at cold start) to `SLACK_API_URL` (Slack's, or a fake on 127.0.0.1 in tests). Slack answers 200 with
+`{"ok": false, "error": "…"}` when it refuses: that is raised as SlackError carrying Slack's error code only.
+A 429 or a 5xx is retried once after Slack's Retry-After (capped: an interactivity request has 3 s).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+SLACK_API_URL = "https://slack.com/api"
+JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "views.open"})
+
+
+class SlackError(Exception):
+    """Slack refused a call or could not be reached; `code` is Slack's error (`user_not_found`, ...)."""
+
+    def __init__(self, method: str, code: str) -> None:
+        super().__init__(f"Slack {method}: {code}")
+        self.method = method
+        self.code = code
+
+
+class SlackSecret:
+    """`{"bot_token", "signing_secret"}` from Secrets Manager, fetched once (`fetch()` returns the
+    GetSecretValue answer)."""
+
+    def __init__(self, fetch: Callable[[], dict[str, Any]]) -> None:
+        self._fetch = fetch
+        self._value: dict[str, str] | None = None
+
+    def _load(self) -> dict[str, str]:
+        if self._value is None:
+            try:
+                value = json.loads(self._fetch()["SecretString"])
+            except (KeyError, TypeError, ValueError):
+                value = None
+            if not isinstance(value, dict):
+                raise SlackError("secret", "the Slack secret is not JSON with bot_token and signing_secret")
+            self._value = {k: str(v) for k, v in value.items() if k in ("bot_token", "signing_secret") and v}
+        return self._value
+
+    @property
+    def bot_token(self) -> str:
+        return self._load().get("bot_token", "")
+
+    @property
+    def signing_secret(self) -> str:
+        return self._load().get("signing_secret", "")
+
+
+class SlackApi:
+    def __init__(self, base_url: str, token: Callable[[], str], *, timeout: float = 2.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+        self._sleep = sleep
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        if method in JSON_METHODS:
+            body = json.dumps(params).encode()
+            headers["Content-Type"] = "application/json; charset=utf-8"
+        else:
+            body = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None}).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (0, 1):
+            request = urllib.request.Request(f"{self._base}/{method}", data=body, method="POST", headers=headers)
+            try:
+                with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310 (configured URL)
+                    answer = json.loads(response.read() or b"{}")
+                break
+            except urllib.error.HTTPError as exc:
+                if attempt or exc.code not in (429, 500, 502, 503, 504):
+                    raise SlackError(method, f"http_{exc.code}") from None
+                self._sleep(min(float(exc.headers.get("Retry-After") or 1), 1.0))
+            except (urllib.error.URLError, TimeoutError, ConnectionError, ValueError) as exc:
+                raise SlackError(method, f"unreachable: {type(exc).__name__}") from None
+        if not answer.get("ok"):
+            raise SlackError(method, str(answer.get("error") or "not_ok")[:100])
+        return answer
+
+    # -- the methods used ---------------------------------------------------------------------------
+    def user(self, user_id: str) -> dict[str, Any]:
+        """users.info (scopes users:read, users:read.email)."""
+        return self.call("users.info", user=user_id)["user"]
+
+    def group_members(self, group_id: str) -> list[str]:
+        """usergroups.users.list (scope usergroups:read)."""
+        return list(self.call("usergroups.users.list", usergroup=group_id).get("users") or [])
+
+    def open_view(self, trigger_id: str, view: dict[str, Any]) -> dict[str, Any]:
+        return self.call("views.open", trigger_id=trigger_id, view=view)
+
+    def post(self, channel: str, text: str, blocks: list[dict[str, Any]],
+             thread_ts: str | None = None) -> dict[str, Any]:
+        params: dict[str, Any] = {"channel": channel, "text": text, "blocks": blocks}
+        if thread_ts:
+            params["thread_ts"] = thread_ts
+        return self.call("chat.postMessage", **params)
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)

@@ -1,0 +1,206 @@
+"""Approving from Slack (issue 23): a verified person, one PutApprovalResult, the person in the ledger.
+
+Given the payments-api approval posted by the Slack app in #payments, When people click over real HTTP
+(requests signed as Slack signs them) on the gateway's function URL, Then CodePipeline hears exactly the
+decisions the policy allows, once, and every refusal is told, logged and counted, with no call.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import sample
+from tests.integration.approvals.slack_story import APPROVERS, CHANNEL, RUN, Story
+from warden.core import clock
+from warden.core.clock import parse_iso
+from warden.ledger.view import LedgerReader
+
+
+@pytest.fixture
+def story(tmp_path):
+    s = Story(tmp_path)
+    yield s
+    s.close()
+
+
+def ledger_view(story):
+    reader = LedgerReader(story.world.client("dynamodb"), story.world.physical["LedgerTable"]["TableName"],
+                          story.world.account)
+    [view] = [v for v in reader.history("payments-api").items if v["execution_id"] == RUN]
+    return view
+
+
+def test_the_request_is_posted_with_buttons_and_no_token(story):
+    message = story.message()
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == ["warden-approve", "warden-reject"]
+    assert "payments-api / Approve / ProdGate" in message["text"]
+    [item] = [i for i in story.world.table_items("StateTable") if i["pk"].startswith("approval#")]
+    assert item["token"] and item["token"] not in json.dumps(story.slack.calls)
+    assert item["slack_channel"] == CHANNEL and item["slack_ts"] == story.request_ts
+
+
+def test_an_allowed_person_approves_after_confirming_and_everyone_sees_it(story):
+    # When Alice clicks Approve, Then a confirmation opens and nothing is decided yet
+    status, _ = story.click("U0ALICE")
+    assert status == 200 and story.approval_results() == []
+    [opened] = story.slack.called("views.open")
+    assert opened["view"]["callback_id"] == "warden-approval"
+    # When she confirms with a reason
+    answer = story.confirm("U0ALICE", "soak looks clean")
+    # Then CodePipeline got one result naming her, and the stage moved on
+    [result] = story.approval_results()
+    assert result["status"] == "Approved" and result["pipelineExecutionId"] == RUN
+    assert result["summary"] == ("Approved by Alice Approver (U0ALICE, alice@example.com) in #payments: "
+                                 "soak looks clean")
+    assert answer[1]["response_action"] == "update"
+    state = story.world.client("codepipeline").get_pipeline_state(name="payments-api")
+    approve = next(s for s in state["stageStates"] if s["stageName"] == "Approve")
+    assert approve["actionStates"][0]["latestExecution"]["status"] == "Succeeded"
+    # And the message is updated in place for everyone: who, when, why; no buttons left
+    message = story.message()
+    assert not [b for b in message["blocks"] if b["type"] == "actions"]
+    assert "Approved* by Alice Approver (<@U0ALICE>)" in json.dumps(message["blocks"])
+    assert "soak looks clean" in json.dumps(message["blocks"])
+    # And the ledger names the person, with the channel
+    view = ledger_view(story)
+    assert view["approver"] == "Alice Approver <alice@example.com> (Slack U0ALICE) in #payments"
+    [approval] = view["approvals"]
+    assert approval["person"]["slack_id"] == "U0ALICE" and approval["person"]["channel"] == "payments"
+
+
+def test_the_ledger_keeps_the_person_when_codepipelines_event_arrives_after(story):
+    story.decide("U0BOB")
+    succeeded = sample("codepipeline/action-succeeded-approval.json", **{"execution-id": RUN})
+    succeeded["time"] = "2026-11-27T09:30:00Z"
+    story.world.set_time(parse_iso("2026-11-27T09:30:00Z"))
+    story.world.invoke("DeploymentTracker", succeeded)
+    view = ledger_view(story)
+    [approval] = view["approvals"]
+    assert approval["person"]["email"] == "bob@example.com" and approval["status"] in ("Succeeded", "SUCCEEDED")
+    assert view["approver"].startswith("Bob Builder <bob@example.com>")
+
+
+def test_reject_requires_a_reason_then_rejects_once(story):
+    story.click("U0ALICE", "reject")
+    status, answer = story.confirm("U0ALICE", None)
+    assert status == 200 and answer == {"response_action": "errors", "errors": {"reason": "Say why you reject it."}}
+    assert story.approval_results() == []
+    story.confirm("U0ALICE", "no soak data")
+    [result] = story.approval_results()
+    assert result["status"] == "Rejected" and result["summary"].endswith("in #payments: no soak data")
+
+
+def test_a_group_member_may_approve(story):
+    story.decide("U0CAROL")
+    assert [r["status"] for r in story.approval_results()] == ["Approved"]
+
+
+@pytest.mark.parametrize(("user", "code"), [
+    ("U0EVE", "not_allowed"),           # not in the policy
+    ("U0MARIA", "self_approval"),       # the commit's author, listed by id: still refused
+    ("U0NOBODY", "unknown_user"),       # Slack does not know them
+    ("U0GONE", "unknown_user"),         # deactivated
+])
+def test_people_the_policy_does_not_allow_are_refused_with_no_call(story, user, code):
+    status, _ = story.click(user)
+    assert status == 200 and story.approval_results() == []
+    [told] = story.slack.called("views.open")
+    assert told["view"].get("callback_id") is None and "Not done" in told["view"]["title"]["text"]
+    # Even a submission built by hand (no confirmation was opened for them) is refused
+    status, answer = story.send(story.slack.submit(user, "x", view={
+        "callback_id": "warden-approval", "private_metadata": json.dumps({
+            "ref": json.loads(story.message()["blocks"][-1]["elements"][0]["value"]), "decision": "approve",
+            "channel": CHANNEL})}))
+    assert status == 200 and answer["response_action"] == "update" and story.approval_results() == []
+    assert story.counted(code) == 2
+
+
+def test_no_policy_means_nobody_decides_from_chat(tmp_path):
+    story = Story(tmp_path, approvers=None)
+    try:
+        story.click("U0ALICE")
+        assert story.approval_results() == [] and story.counted("no_policy") == 1
+        assert "use the console" in json.dumps(story.slack.called("views.open"))
+    finally:
+        story.close()
+
+
+def test_a_double_click_and_a_retried_submission_make_one_call(story):
+    story.click("U0ALICE")
+    story.click("U0ALICE")
+    first = story.slack.submit("U0ALICE", "ok")
+    assert story.send(first)[0] == 200
+    assert story.send(first)[0] == 401  # the same request again (Slack's retry, or a replay): refused as such
+    assert story.send(story.slack.submit("U0ALICE", "ok"))[0] == 200  # a second confirmation: already decided
+    assert len(story.approval_results()) == 1
+    assert (story.counted("replay"), story.counted("already_decided")) == (1, 1)
+
+
+def test_two_approvers_at_once_make_one_call(story):
+    story.click("U0ALICE")
+    alice = story.slack.submit("U0ALICE", "go")
+    story.click("U0BOB")
+    bob = story.slack.submit("U0BOB", "go too")
+    story.send(alice)
+    story.send(bob)
+    [result] = story.approval_results()
+    assert "U0ALICE" in result["summary"] and story.counted("already_decided") == 1
+
+
+def test_n_of_m_records_earlier_approvals_and_the_last_makes_the_call(tmp_path):
+    two = {"rules": [{**APPROVERS["rules"][0], "required": 2}]}
+    story = Story(tmp_path, approvers=two)
+    try:
+        answer = story.decide("U0ALICE", reason="first look")
+        assert story.approval_results() == [] and "1 of 2" in json.dumps(answer)
+        assert "Approved by Alice Approver (<@U0ALICE>)" in json.dumps(story.message()["blocks"])
+        assert story.message()["blocks"][-1]["type"] == "actions"  # still waiting: buttons stay
+        again = story.decide("U0ALICE")  # her second approval does not count twice
+        assert story.approval_results() == [] and "already" in json.dumps(again)
+        story.decide("U0BOB", reason="second look")
+        [result] = story.approval_results()
+        assert result["summary"].startswith("Approved by Bob Builder (U0BOB, bob@example.com)")
+        assert "approvals: Alice Approver, Bob Builder" in result["summary"]
+        person = ledger_view(story)["approvals"][0]["person"]
+        assert [a["slack_id"] for a in person["approvals"]] == ["U0ALICE", "U0BOB"]
+    finally:
+        story.close()
+
+
+def test_forged_stale_and_replayed_requests_are_refused_before_parsing(story):
+    payload = story.slack.click("U0ALICE", "approve", CHANNEL, story.request_ts)
+    now = int(clock.now().timestamp())
+    assert story.send(payload, secret="not-the-signing-secret")[0] == 401
+    assert story.send(payload, timestamp=now - 301)[0] == 401
+    headers, body = story.slack.signed(payload, timestamp=now)
+    assert story.send(payload, body=body + b"x", headers=headers)[0] == 401  # body changed after signing
+    assert story.send(payload, body=b"not a form at all", headers=headers)[0] == 401
+    # A request accepted once, sent again with its own signature: a replay
+    assert story.send(payload, body=body, headers=headers)[0] == 200
+    assert story.send(payload, body=body, headers=headers)[0] == 401
+    assert story.approval_results() == []
+    for code in ("bad_signature", "stale", "replay"):
+        assert story.counted(code) >= 1, code
+    logs = story.world.logs.getvalue()
+    assert "verification-token-never-read" not in logs and headers["X-Slack-Signature"] not in logs
+
+
+def test_an_expired_approval_is_refused(story):
+    story.world.set_time(parse_iso("2026-12-04T09:07:00Z"))  # seven days after the request
+    story.click("U0ALICE")
+    assert story.approval_results() == [] and story.counted("expired") == 1
+    assert "expired" in json.dumps(story.slack.called("views.open"))
+
+
+def test_an_approval_decided_in_the_console_meanwhile_is_refused(story):
+    story.click("U0ALICE")
+    token = next(i for i in story.world.table_items("StateTable") if i["pk"].startswith("approval#"))["token"]
+    story.world.client("codepipeline").put_approval_result(
+        pipelineName="payments-api", stageName="Approve", actionName="ProdGate", token=token,
+        result={"status": "Approved", "summary": "from the console"})
+    status, answer = story.confirm("U0ALICE", "late")
+    assert status == 200 and "no longer waiting" in json.dumps(answer)
+    assert len(story.approval_results()) == 1 and story.counted("not_pending") == 1
