@@ -1,4 +1,4 @@
-"""Draws docs/architecture.svg: event sources -> Warden's seven functions -> what they send and change.
+"""Draws docs/architecture.svg: event sources -> Warden's eight functions -> what they send and change.
 
     .venv/bin/python docs/architecture.py        # rewrites docs/architecture.svg
 
@@ -23,6 +23,7 @@ SOURCES = {
     "cloudtrail": ("CloudTrail via EventBridge", "pipeline and bucket configuration calls"),
     "alarm": ("CloudWatch alarms", "going into ALARM (or via SNS)"),
     "hook": ("CodeDeploy lifecycle hook", "appspec Hooks invoke it"),
+    "slack": ("Slack interactivity", "Approve / Reject clicks, signed"),
 }
 EFFECTS = {
     "sns": ("SNS topics", "OnCall, Approvers, Team, Chat", False),
@@ -32,6 +33,7 @@ EFFECTS = {
     "s3": ("S3 artifact buckets", "settings merged in (enforce mode)", True),
     "rollback": ("CodePipeline / CodeDeploy", "RollbackStage, StopDeployment", True),
     "hookstatus": ("CodeDeploy hook status", "Failed: CodeDeploy rolls back", False),
+    "decide": ("CodePipeline approvals; Slack", "PutApprovalResult; message updated", True),
 }
 # function -> (one line, sources, effects)
 FUNCTIONS = {
@@ -45,6 +47,7 @@ FUNCTIONS = {
     "RollbackTrigger": ("rolls back what a firing alarm guards", ["alarm", "pipeline"],
                         ["rollback", "sns", "pagerduty", "state", "ledger"]),
     "DeploymentValidationHook": ("fails a deployment while its alarms fire", ["hook"], ["hookstatus"]),
+    "ApprovalGateway": ("decides approvals for allowed people", ["slack"], ["decide", "state", "ledger"]),
 }
 
 WIDTH, ROW, TOP = 1200, 78, 100

@@ -25,7 +25,7 @@ from moto.events.models import EventPattern
 from warden.core import clock
 from warden.runtime.documents import ConfigError, parse_documents
 from warden_local import fakes
-from warden_local.world import ACCOUNT, REGION, World
+from warden_local.world import ACCOUNT, REGION, SLACK_APP, World
 
 
 class InputError(Exception):
@@ -45,6 +45,9 @@ class Step:
     happens: bool = True
     heard: bool = True
     delivery: str | None = None
+    # A person's click in Slack: {"as": user id, "click": "approve"|"reject", "reason", "pipeline", "stage"}: the
+    # button of the approval's message, then the confirmation, over HTTP to the gateway's function URL.
+    slack: dict[str, Any] | None = None
 
 
 @dataclass
@@ -60,11 +63,16 @@ class Scenario:
     named: tuple[str | None, str | None] = (None, None)
     # Trusted workload accounts that `world` entries and `call` steps act in (`"account"`).
     workloads: set[str] = field(default_factory=set)
+    slack: dict[str, Any] | None = None  # the Slack workspace: the stack then has a Slack app
 
 
-SCENARIO_KEYS = frozenset({"description", "account", "region", "world", "config", "steps"})
+SCENARIO_KEYS = frozenset({"description", "account", "region", "world", "config", "steps", "slack"})
+# A scenario's "slack": the Slack workspace of the stack's Slack app (its presence gives the stack one).
+SLACK_KEYS = frozenset({"users", "groups", "channels"})
+SLACK_STEP_KEYS = frozenset({"as", "click", "reason", "pipeline", "stage"})
 WORLD_KEYS = frozenset({"call", "params", "save", "region", "account"})
-STEP_KEYS = frozenset({"at", "event", "schedule", "call", "params", "as", "save", "region", "account", "delivered"})
+STEP_KEYS = frozenset({"at", "event", "schedule", "call", "params", "as", "save", "region", "account", "delivered",
+                       "slack"})
 ACCOUNT_ID = re.compile(r"\d{12}")
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 NEVER = "never"  # `"delivered": "never"`: the event happens, and Warden never hears of it
@@ -167,7 +175,7 @@ def load(path: str | Path) -> Scenario:
     _check_where(doc, str(path))
     scenario = Scenario(str(path), world=doc.get("world") or [], config=doc.get("config") or {},
                         account=None if account is None else str(account),
-                        region=None if region is None else str(region))
+                        region=None if region is None else str(region), slack=_slack_workspace(doc, path))
     if not isinstance(scenario.world, list) or not all(isinstance(c, dict) and "call" in c for c in scenario.world):
         raise InputError(f"{path}: 'world' must be a list of {{\"call\": \"service:Operation\", \"params\": {{}}}}")
     saved: set[str] = set()
@@ -178,8 +186,8 @@ def load(path: str | Path) -> Scenario:
             scenario.workloads.add(str(call["account"]))
     for n, raw in enumerate(doc["steps"]):
         where = f"{path}: steps[{n}]"
-        if not isinstance(raw, dict) or sum(k in raw for k in ("event", "schedule", "call")) != 1:
-            raise InputError(f"{where}: a step has exactly one of 'event', 'schedule' or 'call'")
+        if not isinstance(raw, dict) or sum(k in raw for k in ("event", "schedule", "call", "slack")) != 1:
+            raise InputError(f"{where}: a step has exactly one of 'event', 'schedule', 'call' or 'slack'")
         _check_entry(raw, STEP_KEYS, saved, where)
         _check_where(raw, where)
         if ("region" in raw or "account" in raw) and "call" not in raw:
@@ -194,6 +202,10 @@ def load(path: str | Path) -> Scenario:
                 raise InputError(f"{where}: 'at' is not an ISO 8601 time: {raw['at']!r}") from None
         if "schedule" in raw:
             scenario.steps.append(Step(f"schedule:{raw['schedule']}", at, schedule=str(raw["schedule"])))
+            continue
+        if "slack" in raw:
+            click = _slack_click(raw["slack"], scenario, where)
+            scenario.steps.append(Step(f"slack:{click['as']}:{click['click']}", at, slack=click))
             continue
         if "call" in raw:
             call = {"call": str(raw["call"]), "params": raw.get("params") or {}}
@@ -221,6 +233,28 @@ def load(path: str | Path) -> Scenario:
         _late(scenario.steps, step, _delivered(raw["delivered"], step.at, where))
     scenario.steps = _settle(scenario.steps)
     return scenario
+
+
+def _slack_workspace(doc: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    workspace = doc.get("slack")
+    if workspace is None:
+        return None
+    if not isinstance(workspace, dict) or set(workspace) - SLACK_KEYS:
+        raise InputError(f"{path}: 'slack' is {{\"users\": [...], \"groups\": {{}}, \"channels\": {{}}}}")
+    users = workspace.get("users") or []
+    if not all(isinstance(u, dict) and {"id", "name", "email"} <= set(u) for u in users):
+        raise InputError(f"{path}: slack.users: each person has an id, a name and an email")
+    return workspace
+
+
+def _slack_click(value: Any, scenario: Scenario, where: str) -> dict[str, Any]:
+    if scenario.slack is None:
+        raise InputError(f"{where}: a 'slack' step needs the scenario's 'slack' workspace (the stack's Slack app)")
+    if not isinstance(value, dict) or set(value) - SLACK_STEP_KEYS or not value.get("as") \
+            or value.get("click") not in ("approve", "reject"):
+        raise InputError(f"{where}: 'slack' is {{\"as\": USER_ID, \"click\": \"approve\"|\"reject\", "
+                         "\"reason\", \"pipeline\", \"stage\"}")
+    return {k: str(v) for k, v in value.items() if v is not None}
 
 
 def _delivered(value: Any, at: datetime | None, where: str) -> datetime | None:
@@ -332,6 +366,7 @@ class Replayer:
     def __init__(self, world: World) -> None:
         self.world = world
         self.saved: dict[str, Any] = {}  # responses kept by `save`, for ${NAME.path}
+        self._url: Any = None  # the gateway's function URL on 127.0.0.1, served on the first Slack click
         self._schedules = {fid: t for fid, fn in world.functions.items() for t in fn.triggers
                            if t.type in ("Schedule", "ScheduleV2")}
 
@@ -358,6 +393,14 @@ class Replayer:
             self.provide_read_role(account)
         for call in scenario.world if outside else []:
             self._call(call, f"{scenario.label}: world call")  # "save": NAME keeps the response
+        if scenario.slack is not None and self.world.slack is not None:
+            from warden_local.slack import person
+
+            for user in scenario.slack.get("users") or []:
+                self.world.slack.users[str(user["id"])] = person(str(user["id"]), str(user["name"]),
+                                                                 str(user["email"]), deleted=bool(user.get("deleted")))
+            self.world.slack.groups.update(scenario.slack.get("groups") or {})
+            self.world.slack.channels.update(scenario.slack.get("channels") or {})
         ssm = self.world.client("ssm")
         prefix = self.world.parameter("ConfigPrefix") if "ConfigPrefix" in self.world.template.parameters else ""
         for kind, doc in scenario.config.items():
@@ -436,6 +479,10 @@ class Replayer:
             self._call(step.call, f"{step.label}: call")
         event = substitute(step.event, self.saved, step.label) if step.inline else step.event
         heard = event is not None and step.heard
+        if step.slack is not None:
+            answers = self._slack_click(step.slack)
+            return {"input": step.label, "at": clock.iso(at), "routed_to": ["ApprovalGateway"],
+                    "effects": self.world.effects(mark), "note": answers}
         routes = self.schedule(step) if step.schedule else self.routes(event) if heard else []
         if event is not None and outside and step.happens:
             fakes.apply_event(event)
@@ -448,6 +495,58 @@ class Replayer:
         elif not routes and heard:
             result["note"] = f"no route in template.yaml accepts this input: {self.why_not(event)}"
         return result
+
+    def close(self) -> None:
+        """Stop what this replayer serves (the gateway's function URL)."""
+        if self._url is not None:
+            self._url.stop()
+            self._url = None
+
+    # -- Slack ----------------------------------------------------------------------------------------
+    def _slack_click(self, click: dict[str, Any]) -> str:
+        """A person clicks the button of the approval's message, then confirms: two requests signed as Slack
+        signs them, over HTTP to the gateway's function URL on 127.0.0.1. Returns what the gateway answered."""
+        import urllib.error
+        import urllib.request
+
+        from warden_local.function_url import FunctionUrlServer
+
+        slack = self.world.slack
+        if slack is None or not self.world.functions.get("ApprovalGateway") or \
+                not self.world.exists(self.world.functions["ApprovalGateway"]):
+            raise InputError("a 'slack' step needs a stack with a Slack app (SlackSecretArn)")
+        ts = self._slack_message(click)
+        if self._url is None:
+            self._url = FunctionUrlServer(self.world, "ApprovalGateway").start()
+        answers = []
+        channel = ts[0]
+        for payload in (lambda: slack.click(click["as"], click["click"], channel, ts[1]),
+                        lambda: slack.submit(click["as"], click.get("reason"))):
+            headers, body = slack.signed(payload(), timestamp=int(clock.now().timestamp()))
+            request = urllib.request.Request(self._url.url, data=body, headers=headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = response.read().decode()
+                    answers.append(f"{response.status} {answer}" if answer else str(response.status))
+            except urllib.error.HTTPError as exc:
+                answers.append(str(exc.code))
+            if not slack.called("views.open") or answers[-1] != "200":
+                break
+            opened = slack.called("views.open")[-1]["view"]
+            if opened.get("callback_id") != "warden-approval":  # refused at the click: told, nothing to confirm
+                answers.append(f"told: {opened['blocks'][0]['text']['text']}")
+                break
+        return "the gateway answered: " + " | ".join(answers)
+
+    def _slack_message(self, click: dict[str, Any]) -> tuple[str, str]:
+        """(channel, ts) of the newest approval request in Slack for the click's pipeline (and stage)."""
+        for (channel, ts), message in reversed(list(self.world.slack.messages.items())):
+            values = [e.get("value", "") for b in message["blocks"] if b.get("type") == "actions"
+                      for e in b.get("elements", [])]
+            names = json.dumps(values)
+            if values and click.get("pipeline", "") in names and click.get("stage", "") in names:
+                return channel, ts
+        raise InputError(f"slack:{click['as']}: no approval request with buttons in Slack to click")
 
     # -- routes -------------------------------------------------------------------------------------
     def routes(self, event: Any) -> list[tuple[str, Any]]:
@@ -634,16 +733,19 @@ def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
         account, region = world_of(scenarios)
         # A scenario that acts in a trusted workload account gets a stack that reads it through the read role.
         reads = {"WorkloadReadRoleName": READ_ROLE} if any(s.workloads for s in scenarios) else {}
+        # A scenario with a Slack workspace gets a stack with a Slack app (the world's fake Slack Web API).
+        reads |= {"SlackSecretArn": SLACK_APP} if any(s.slack is not None for s in scenarios) else {}
         world = World(parameters=reads, account=account, region=region)
     if own:
         world.start()
+    replayer = Replayer(world)
     try:
-        replayer = Replayer(world)
         for scenario in scenarios:
             replayer.check(scenario)
         steps = [s for scenario in scenarios for s in replayer.run(scenario)]
         tables = {lid: world.table_items(lid) for lid in world.observed_tables()}
         return {"steps": steps, "tables": tables, "buckets": world.buckets()}
     finally:
+        replayer.close()
         if own:
             world.stop()

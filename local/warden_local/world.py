@@ -495,7 +495,8 @@ class World:
         return sum(RECORDER.changes[service] for service in ("sns", "sqs", "events"))
 
     def begin(self) -> dict[str, Any]:
-        return {"tables": self.snapshot(), "calls": len(RECORDER.calls)}
+        return {"tables": self.snapshot(), "calls": len(RECORDER.calls),
+                "slack": len(self.slack.calls) if self.slack else 0}
 
     def effects(self, mark: dict[str, Any]) -> list[dict[str, Any]]:
         sqs = self.client("sqs")
@@ -511,12 +512,33 @@ class World:
         for lid, before in mark["tables"].items():
             found += item_effects(lid, self.physical[lid]["Keys"], before, after[lid])
         found += RECORDER.calls[mark["calls"]:]
+        found += slack_effects(self.slack.calls[mark.get("slack", 0):] if self.slack else [])
         for url, fn in {} if drained else self._dlqs.items():
             for m in drain(sqs, url):
                 error = m.get("MessageAttributes", {}).get("ErrorMessage", {}).get("StringValue", "")
                 found.append({"kind": "dead_letter", "function": fn, "error": error})
         self._queues_seen = self._queue_inputs()
         return found
+
+
+SLACK_WRITES = {"chat.postMessage": "ChatPostMessage", "chat.update": "ChatUpdate", "views.open": "ViewsOpen"}
+
+
+def slack_effects(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What Warden changed in Slack (its messages and the modals it opened), as `call` effects `slack:<Method>`
+    with what a person sees (channel, thread, text), not the block markup."""
+    found = []
+    for call in calls:
+        api = SLACK_WRITES.get(call["method"])
+        if api:
+            params = call["params"]
+            shown = {k: params[k] for k in ("channel", "ts", "thread_ts", "text") if params.get(k)}
+            if api == "ViewsOpen":
+                view = params.get("view") or {}
+                shown = {"title": (view.get("title") or {}).get("text"), "text": " ".join(
+                    (b.get("text") or {}).get("text", "") for b in view.get("blocks") or [] if b.get("text"))}
+            found.append({"kind": "call", "api": f"slack:{api}", "params": shown})
+    return found
 
 
 def _site(exc: BaseException) -> str | None:

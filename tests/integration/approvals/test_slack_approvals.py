@@ -204,3 +204,33 @@ def test_an_approval_decided_in_the_console_meanwhile_is_refused(story):
     status, answer = story.confirm("U0ALICE", "late")
     assert status == 200 and "no longer waiting" in json.dumps(answer)
     assert len(story.approval_results()) == 1 and story.counted("not_pending") == 1
+
+
+def test_the_bundled_scenario_clicks_approve_and_the_pipeline_proceeds_with_the_person_in_the_ledger():
+    """events/scenarios/slack-approval.json through `warden replay`: the request posted with buttons, a reminder in
+    its thread, two refused clicks with no call, Alice's approval making one PutApprovalResult, the message updated
+    for everyone, CodePipeline's SUCCEEDED told as approved by her, and the ledger naming her with the channel."""
+    import jsonschema
+
+    from tests.helpers import EVENTS, SCHEMA, effects
+    from warden_local.replay import replay
+
+    doc = replay([str(EVENTS / "scenarios" / "slack-approval.json")])
+    jsonschema.validate(doc, SCHEMA)
+    steps = {s["input"].rsplit("/", 1)[-1]: s for s in doc["steps"]}
+    [post] = [e for e in steps["action-started-approval.json"]["effects"] if e.get("api") == "slack:ChatPostMessage"]
+    assert post["params"]["channel"] == CHANNEL and "thread_ts" not in post["params"]
+    [reminder] = [e for e in steps["schedule:ApprovalEscalator"]["effects"] if e.get("api") == "slack:ChatPostMessage"]
+    assert reminder["params"]["thread_ts"] and "still pending" in reminder["params"]["text"]
+    for refused in ("slack:U0EVE:approve", "slack:U0MARIA:approve"):
+        assert not [e for e in steps[refused]["effects"] if e.get("api", "").startswith("codepipeline:")], refused
+    [decision] = [e for e in steps["slack:U0ALICE:approve"]["effects"] if e.get("api") == "codepipeline:PutApprovalResult"]
+    assert decision["params"]["result"] == {"status": "Approved", "summary": (
+        "Approved by Alice Approver (U0ALICE, alice@example.com) in #payments: Soak dashboard clean for 4 h")}
+    assert [e["params"]["text"] for e in steps["slack:U0ALICE:approve"]["effects"] if e.get("api") == "slack:ChatUpdate"] \
+        == ["Approved: payments-api / Approve / ProdGate by Alice Approver"]
+    [approved] = effects(doc, "message", event="approval.approved")
+    assert "Alice Approver <alice@example.com> (Slack U0ALICE)" in approved["body"]
+    [execution] = [i for i in doc["tables"]["LedgerTable"] if i.get("execution_id") == RUN and i["sk"] == "EXECUTION"]
+    assert execution["approval_person:Approve:ProdGate"]["slack_id"] == "U0ALICE"
+    assert execution["approval:Approve:ProdGate"]["status"] == "Succeeded"

@@ -60,6 +60,18 @@ def votes(item: dict[str, Any]) -> list[dict[str, Any]]:
     return sorted(found, key=lambda v: v.get("at", ""))
 
 
+def chat_approver(item: dict[str, Any]) -> str | None:
+    """Who decided an approval from chat, as messages name them (`Name <e-mail> (Slack U…)`), from the item's
+    claim; None when it was not decided from chat."""
+    if not (item.get("chat_done") and item.get("chat_decider")):
+        return None
+    try:
+        who = json.loads(item["chat_decider"])
+    except ValueError:
+        return None
+    return f"{who.get('name')} <{who.get('email')}> (Slack {who.get('id')})"
+
+
 class ChatDecisions:
     def __init__(self, dynamodb: Any, table: str) -> None:
         self._ddb = dynamodb

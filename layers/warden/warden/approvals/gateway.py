@@ -28,7 +28,6 @@ import base64
 import json
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from warden.approvals.chat_store import ChatDecisions, SeenRequests, votes
@@ -247,7 +246,7 @@ class ApprovalGateway:
             if at.code == "throttled":
                 raise Refusal("codepipeline_busy", "CodePipeline is busy: nothing was decided, try again")
             raise Refusal("codepipeline_refused", f"CodePipeline refused the decision ({at.code}): nothing changed")
-        decided_at = at if isinstance(at, datetime) else now()
+        decided_at = now()  # Warden's clock, as the votes' times (CodePipeline's approvedAt agrees to the second)
         person = {"slack_id": who["id"], "email": who["email"], "name": who["name"], "channel": who["channel"],
                   "decision": decision, "reason": reason, "at": iso(decided_at),
                   "approvals": [{"slack_id": v["id"], "name": v["name"], "email": v["email"], "at": v["at"]}

@@ -33,6 +33,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from warden.approvals.chat_store import chat_approver
 from warden.approvals.store import (
     PENDING_STATUS,
     Approvals,
@@ -272,7 +273,9 @@ class ApprovalTracker:
                   "region": event.region, "account": event.account, "execution_id": d.execution_id,
                   "action_execution_id": d.action_execution_id,
                   "comment": result.external_execution_summary if result else None,
-                  "approver": self._approver(event, d.stage, d.action) if outcome in TOLD else None}
+                  # Decided from chat: the person (CodePipeline's updatedBy is the gateway's role).
+                  "approver": (chat_approver(item) or self._approver(event, d.stage, d.action))
+                  if outcome in TOLD else None}
         resolve_page(self._notifier, item, self._approvals)
         tell = outcome in TOLD
         before = self._approvals.resolve(key, outcome, fields, owner=event.id, tell=tell)
