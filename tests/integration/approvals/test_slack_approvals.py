@@ -224,11 +224,12 @@ def test_the_bundled_scenario_clicks_approve_and_the_pipeline_proceeds_with_the_
     assert reminder["params"]["thread_ts"] and "still pending" in reminder["params"]["text"]
     for refused in ("slack:U0EVE:approve", "slack:U0MARIA:approve"):
         assert not [e for e in steps[refused]["effects"] if e.get("api", "").startswith("codepipeline:")], refused
-    [decision] = [e for e in steps["slack:U0ALICE:approve"]["effects"] if e.get("api") == "codepipeline:PutApprovalResult"]
+    alice = steps["slack:U0ALICE:approve"]["effects"]
+    [decision] = [e for e in alice if e.get("api") == "codepipeline:PutApprovalResult"]
     assert decision["params"]["result"] == {"status": "Approved", "summary": (
         "Approved by Alice Approver (U0ALICE, alice@example.com) in #payments: Soak dashboard clean for 4 h")}
-    assert [e["params"]["text"] for e in steps["slack:U0ALICE:approve"]["effects"] if e.get("api") == "slack:ChatUpdate"] \
-        == ["Approved: payments-api / Approve / ProdGate by Alice Approver"]
+    assert [e["params"]["text"] for e in alice if e.get("api") == "slack:ChatUpdate"] == [
+        "Approved: payments-api / Approve / ProdGate by Alice Approver"]
     [approved] = effects(doc, "message", event="approval.approved")
     assert "Alice Approver <alice@example.com> (Slack U0ALICE)" in approved["body"]
     [execution] = [i for i in doc["tables"]["LedgerTable"] if i.get("execution_id") == RUN and i["sk"] == "EXECUTION"]
