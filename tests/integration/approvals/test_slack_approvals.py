@@ -235,3 +235,19 @@ def test_the_bundled_scenario_clicks_approve_and_the_pipeline_proceeds_with_the_
     [execution] = [i for i in doc["tables"]["LedgerTable"] if i.get("execution_id") == RUN and i["sk"] == "EXECUTION"]
     assert execution["approval_person:Approve:ProdGate"]["slack_id"] == "U0ALICE"
     assert execution["approval:Approve:ProdGate"]["status"] == "Succeeded"
+
+
+def test_a_decision_retried_after_its_call_finishes_without_a_second_call(story):
+    """Given Alice's approval was sent to CodePipeline and the invocation died before marking it done, When she
+    confirms again, Then CodePipeline's ApprovalAlreadyCompleted carries her summary: the rest (ledger, message)
+    is finished, and nothing is called twice."""
+    story.decide("U0ALICE", reason="go")
+    ddb, table = story.world.client("dynamodb"), story.world.physical["StateTable"]["TableName"]
+    [item] = [i for i in story.world.table_items("StateTable") if i["pk"].startswith("approval#")]
+    ddb.update_item(TableName=table, Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+                    UpdateExpression="REMOVE chat_done")
+    status, answer = story.confirm("U0ALICE", "go")  # her confirmation again (Slack keeps the modal open on error)
+    assert status == 200 and len(story.approval_results()) == 1
+    assert "Approved payments-api" in json.dumps(answer)
+    [item] = [i for i in story.world.table_items("StateTable") if i["pk"].startswith("approval#")]
+    assert item["chat_done"]

@@ -54,6 +54,9 @@ TEMPLATE_EXTRAS = {"sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 IDEMPOTENCY_FAILURE = "powertools Idempotency deletes the in-progress record when the handler raises"
 INVALID_DOCUMENT = "the last valid version of a stored document that does not validate (test_config_runtime.py)"
 ELSEWHERE = {
+    ("ApprovalGateway", "ssm:GetParameterHistory"): INVALID_DOCUMENT,
+    ("ApprovalGateway", "codepipeline:ListActionExecutions"): "a decision retried after its call was made checks "
+    "that CodePipeline's summary is its own (test_slack_approvals.py), and a PARALLEL execution's approval",
     ("NotificationRouter", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
     ("ApprovalTracker", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,
     ("ApprovalEscalator", "dynamodb:DeleteItem"): IDEMPOTENCY_FAILURE,

@@ -176,7 +176,8 @@ def granted(props: dict) -> set[str]:
 
 
 def test_the_read_role_is_trusted_by_exactly_the_functions_that_assume_it(tools):
-    readers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_READ_ROLE_NAME" in fn.environment}
+    readers = {lid for lid, fn in tools.functions.items()
+               if "WORKLOAD_READ_ROLE_NAME" in fn.environment and tools.exists(fn)}
     assert trusted_functions("ReadRole", tools) == readers
     role = WORKLOAD.resources["ReadRole"]["Properties"]
     assert role["RoleName"] == {"Ref": "ReadRoleName"}
@@ -189,13 +190,27 @@ def test_the_read_role_is_trusted_by_exactly_the_functions_that_assume_it(tools)
 
 
 def test_the_deploy_role_is_trusted_by_rollback_trigger_alone_with_what_it_calls(tools):
-    deployers = {lid for lid, fn in tools.functions.items() if "WORKLOAD_DEPLOY_ROLE_NAME" in fn.environment}
+    deployers = {lid for lid, fn in tools.functions.items()
+                 if "WORKLOAD_DEPLOY_ROLE_NAME" in fn.environment and tools.exists(fn)}
     assert trusted_functions("DeployRole", tools) == deployers == {"RollbackTrigger"}
     role = WORKLOAD.resources["DeployRole"]["Properties"]
     used = {a for a in granted(tools.resolve(tools.template.resources["RollbackTrigger"]["Properties"]))
             if a.split(":")[0] in ("codepipeline", "codedeploy", "cloudwatch")}
     # DescribeAlarms: RollbackTrigger confirms an alarm's state in the alarm's own account before acting.
-    assert used <= granted(role) and granted(role) - used <= {"cloudwatch:DescribeAlarms"}
+    # PutApprovalResult: ApprovalGateway, when the tools stack has a Slack app (test below).
+    assert used <= granted(role) and granted(role) - used <= {"cloudwatch:DescribeAlarms",
+                                                              "codepipeline:PutApprovalResult"}
+
+
+def test_with_a_slack_app_the_gateway_is_trusted_too_and_decides_with_the_deploy_role():
+    with_slack = World(parameters={"TrustedAccountIds": ",".join(TRUSTED), "SlackSecretArn": "arn:slack",
+                                   "WorkloadReadRoleName": "pipeline-warden-read",
+                                   "WorkloadDeployRoleName": "pipeline-warden-deploy"})
+    assert trusted_functions("DeployRole", with_slack) == {"RollbackTrigger", "ApprovalGateway"}
+    assert "ApprovalGateway" in trusted_functions("ReadRole", with_slack)
+    gateway = granted(with_slack.resolve(with_slack.template.resources["ApprovalGateway"]["Properties"]))
+    role = WORKLOAD.resources["DeployRole"]["Properties"]
+    assert "codepipeline:PutApprovalResult" in gateway & granted(role)
 
 
 def test_the_tools_stack_parameters_name_the_workload_roles():

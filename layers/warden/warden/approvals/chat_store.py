@@ -108,7 +108,8 @@ class ChatDecisions:
             out = self._ddb.update_item(
                 TableName=self._table, Key=_key(key),
                 UpdateExpression="SET chat_decision = :d, chat_decided_by = :id, chat_decider = :who, "
-                                 "chat_decided_at = if_not_exists(chat_decided_at, :at), chat_summary = :summary",
+                                 "chat_decided_at = if_not_exists(chat_decided_at, :at), "
+                                 "chat_summary = if_not_exists(chat_summary, :summary)",
                 ConditionExpression="#s = :pending AND (attribute_not_exists(chat_decision) OR "
                                     "(chat_decided_by = :id AND chat_decision = :d "
                                     "AND attribute_not_exists(chat_done)))",

@@ -204,13 +204,16 @@ class ApprovalGateway:
         if decision == "reject" and not reason:
             return Outcome("refused", "no_reason", "a rejection needs a reason",
                            http=_json({"response_action": "errors", "errors": {"reason": "Say why you reject it."}}))
-        item = self._pending(key)
-        person = self._person(str((payload.get("user") or {}).get("id") or ""))
+        user_id = str((payload.get("user") or {}).get("id") or "")
+        item = self._pending(key, resume_for=user_id)
+        person = self._person(user_id)
         rule = self._allowed(item, person)
         self._not_self(item, person, rule)
         channel = meta.get("channel_name") or meta.get("channel") or "?"
         who = {"id": person["id"], "name": person["name"], "email": person["email"], "channel": channel,
                "decision": decision, "reason": reason}
+        if self._resuming(item, user_id):  # this person's decision, its call made or not: finish it
+            return self._decide(key, item, item["chat_decision"], who, reason, meta, votes(item))
         if decision == "approve":
             item = self._decisions.vote(key, who) or self._explain(key, person["id"])
             given = votes(item)
@@ -276,11 +279,19 @@ class ApprovalGateway:
         return bool(item.get("chat_summary")) and result.get("externalExecutionSummary") == item.get("chat_summary")
 
     # -- the checks ---------------------------------------------------------------------------------------
-    def _pending(self, key: dict[str, str]) -> dict[str, Any]:
-        """The approval, still waiting: in Warden's record, by its expiry, and in CodePipeline now."""
+    @staticmethod
+    def _resuming(item: dict[str, Any], user_id: str) -> bool:
+        return bool(item.get("chat_decision") and not item.get("chat_done") and item.get("chat_decided_by") == user_id)
+
+    def _pending(self, key: dict[str, str], resume_for: str = "") -> dict[str, Any]:
+        """The approval, still waiting: in Warden's record, by its expiry, and in CodePipeline now; or this
+        person's own decision not finished yet (its call may have been made: CodePipeline then shows it
+        decided, and `_decide` recognises its own summary)."""
         item = self._decisions.get(key)
         if not item or item.get("kind") != "approval":
             raise Refusal("unknown_approval", "Warden has no such approval")
+        if resume_for and item.get("status") == PENDING_STATUS and self._resuming(item, resume_for):
+            return item
         status = item.get("status")
         if status != PENDING_STATUS or item.get("chat_done"):
             raise Refusal("already_decided", _decided_text(item))
