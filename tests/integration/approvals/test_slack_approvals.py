@@ -251,3 +251,27 @@ def test_a_decision_retried_after_its_call_finishes_without_a_second_call(story)
     assert "Approved payments-api" in json.dumps(answer)
     [item] = [i for i in story.world.table_items("StateTable") if i["pk"].startswith("approval#")]
     assert item["chat_done"]
+
+
+def test_a_workload_accounts_approval_is_decided_there_through_the_deploy_role(tmp_path):
+    """Given payments-api in workload account 222233334444 waiting at its approval (read through the read role),
+    When Alice approves it from Slack, Then PutApprovalResult is made in that account, as the deploy role, once."""
+    from tests.integration.approvals.slack_story import approval_started, pipeline_world, started
+    from warden_local.fakes.codepipeline import codepipeline_state
+    from warden_local.replay import READ_ROLE
+
+    workload = "222233334444"
+    calls = [dict(c, account=workload) for c in json.loads(json.dumps(pipeline_world()).replace(
+        "111122223333", workload))]
+    steps = [{"event": dict(started(), account=workload)}, {"event": dict(approval_started(), account=workload)}]
+    story = Story(tmp_path, steps=steps, world_calls=calls,
+                  parameters={"WorkloadReadRoleName": READ_ROLE, "WorkloadDeployRoleName": "pipeline-warden-deploy"})
+    try:
+        story.decide("U0ALICE", reason="workload soak clean")
+        assert story.approval_results() == []  # nothing in the tools account
+        [result] = codepipeline_state(workload, "us-east-1").approval_results
+        assert result["updatedBy"].startswith(f"arn:aws:sts::{workload}:assumed-role/pipeline-warden-deploy/")
+        assert result["summary"].endswith("in #payments: workload soak clean")
+        assert "Approved* by Alice Approver" in json.dumps(story.message()["blocks"])
+    finally:
+        story.close()
