@@ -42,7 +42,7 @@ from typing import Any
 from tests.conftest import ROOT
 from tests.readme import Block, Command, blocks, commands_of, is_shell
 
-DOCUMENTS = ("artifacts", "escalation", "ledger", "rollback", "routing")
+DOCUMENTS = ("approvers", "artifacts", "escalation", "ledger", "rollback", "routing")
 PLACEHOLDER = re.compile(r"^[A-Z][A-Z0-9_]*(\.\.\.)?$|\[|\]|\.\.\.$")
 # Message attributes Warden sets on every SNS message (warden.notify.render.attributes).
 ATTRIBUTES = {"severity", "event", "pipeline", "account", "stage"}

@@ -14,7 +14,7 @@ from typing import Any
 EXIT_BAD_INPUT = 2
 EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
 # The kinds of configuration documents (warden.runtime.documents.DOCUMENTS), without importing the layer here.
-DOCUMENTS = ("artifacts", "escalation", "ledger", "rollback", "routing")
+DOCUMENTS = ("approvers", "artifacts", "escalation", "ledger", "rollback", "routing")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -39,3 +39,15 @@ def test_bad_rules_are_refused_naming_the_rule(rule, fragment):
 def test_groups_admit_any_required_count():
     doc = parse_document("approvers", {"rules": [{"name": "g", "groups": ["S0RELEASE"], "required": 2}]})
     assert doc.rules[0].required == 2
+
+
+def test_warden_config_validate_knows_the_approvers_document(tmp_path, capsys):
+    from warden_local.cli import main
+
+    path = tmp_path / "approvers.json"
+    path.write_text('{"rules": [{"name": "prod", "users": ["U0ALICE"], "required": 1}]}')
+    assert main(["config", "validate", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: valid (approvers)\n"
+    path.write_text('{"rules": [{"name": "prod", "users": ["alice"]}]}')
+    assert main(["config", "validate", str(path)]) == 2
+    assert "approvers.rules[0] (name 'prod').users" in capsys.readouterr().err
