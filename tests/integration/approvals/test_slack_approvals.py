@@ -275,3 +275,60 @@ def test_a_workload_accounts_approval_is_decided_there_through_the_deploy_role(t
         assert "Approved* by Alice Approver" in json.dumps(story.message()["blocks"])
     finally:
         story.close()
+
+
+def test_two_people_confirming_in_two_containers_at_the_same_moment_make_one_call(story, monkeypatch):
+    """Two Lambda containers (two gateways, each with its own clients) handle Alice's and Bob's confirmations
+    at once, released together by a barrier: the conditional claim lets exactly one call CodePipeline.
+    DynamoDB applies each request atomically; moto does not under threads (a condition checked by one thread
+    can be overtaken by another's write), so each embedded DynamoDB request is made atomic here, and only that:
+    the two flows still interleave request by request."""
+    import threading
+
+    import botocore.client
+
+    atomic, original = threading.Lock(), botocore.client.BaseClient._make_api_call
+
+    def one_request_at_a_time(client, operation, params):
+        if client.meta.service_model.service_name != "dynamodb":
+            return original(client, operation, params)
+        with atomic:
+            return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", one_request_at_a_time)
+
+    from warden.approvals.gateway import HttpRequest
+    from warden.runtime.container import Container
+    from warden.runtime.settings import Settings
+    from warden_local.function_url import url_event
+
+    env = story.world.environment(story.world.functions["ApprovalGateway"])
+    gateways = [Container(settings=Settings.of("ApprovalGateway", env)).approval_gateway for _ in range(2)]
+    submissions = []
+    for user in ("U0ALICE", "U0BOB"):
+        story.click(user)
+        headers, body = story.slack.signed(story.slack.submit(user, f"{user} says go"),
+                                           timestamp=int(clock.now().timestamp()))
+        submissions.append(HttpRequest.of(url_event("POST", "/", headers, body, account=story.world.account)))
+    barrier, outcomes = threading.Barrier(2), [None, None]
+    # Both reach the claim together (each past its own checks and vote): the worst moment for a double call.
+    at_claim = threading.Barrier(2, timeout=10)
+    for gateway in gateways:
+        decisions = gateway._decisions
+        claim = decisions.claim
+        decisions.claim = lambda *args, _claim=claim, **kwargs: (at_claim.wait(), _claim(*args, **kwargs))[1]
+
+    def confirm(n):
+        barrier.wait()
+        outcomes[n] = gateways[n].handle(submissions[n])
+
+    threads = [threading.Thread(target=confirm, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(o.status for o in outcomes) == ["decided", "refused"]
+    [refused] = [o for o in outcomes if o.status == "refused"]
+    assert refused.code == "already_decided"
+    [result] = story.approval_results()
+    assert result["status"] == "Approved"
