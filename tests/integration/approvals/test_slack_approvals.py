@@ -332,3 +332,35 @@ def test_two_people_confirming_in_two_containers_at_the_same_moment_make_one_cal
     assert refused.code == "already_decided"
     [result] = story.approval_results()
     assert result["status"] == "Approved"
+
+
+def _feed(story, event):
+    from warden_local.replay import Step
+
+    return story.replayer.step(Step("event", clock.parse_iso(event["time"]), event=event, inline=True))
+
+
+def test_a_redelivered_request_posts_once_and_a_slack_failure_never_holds_the_notification_back(tmp_path):
+    from tests.integration.approvals.slack_story import approval_started, started
+
+    story = Story(tmp_path, steps=[{"event": started()}])
+    try:
+        # Given Slack refuses the first post: the SNS audiences are still told, and the failure is counted
+        story.slack.failures["chat.postMessage"] = ["channel_not_found"]
+        first = _feed(story, approval_started())
+        assert [e["topic"] for e in first["effects"] if e["kind"] == "message"] == ["ApproversTopic", "ChatTopic"]
+        assert story.slack.messages == {} and '"SlackPostFailures"' in story.world.logs.getvalue()
+        # When the sweep finds it announced, and the STARTED event is delivered again, Then nothing is posted twice
+        _feed(story, approval_started())
+        _feed(story, approval_started())
+        assert story.slack.messages == {}  # told once already (approval.needed): a redelivery posts nothing new
+    finally:
+        story.close()
+
+
+def test_the_request_is_posted_once_whatever_the_redeliveries(story):
+    from tests.integration.approvals.slack_story import approval_started
+
+    _feed(story, approval_started())
+    _feed(story, approval_started())
+    assert len([m for m in story.slack.messages.values() if not m.get("thread_ts")]) == 1
