@@ -441,13 +441,25 @@ class Replayer:
             fakes.apply_event(event)
         for function, payload in routes:
             self.world.invoke(function, payload)
-        result = {"input": step.label, "at": clock.iso(at), "routed_to": [f for f, _ in routes],
-                  "effects": self.world.effects(mark)}
+        result = {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
+                  "routed_to": [f for f, _ in routes], "effects": self.world.effects(mark)}
+        if step.call and step.call.get("as"):
+            result["by"] = _session_arn(str(substitute(step.call["as"], self.saved, step.label)))
         if step.delivery:
             result["note"] = step.delivery
         elif not routes and heard:
             result["note"] = f"no route in template.yaml accepts this input: {self.why_not(event)}"
         return result
+
+    def _what(self, step: Step, event: Any) -> str:
+        """The step in words (warden_local.story): the input's kind and what it is about."""
+        from warden_local.story import describe
+
+        if step.schedule:
+            return f"schedule: {step.schedule}"
+        if step.call:
+            return f"call: {step.call['call']}"
+        return describe(event, self.world.account)
 
     # -- routes -------------------------------------------------------------------------------------
     def routes(self, event: Any) -> list[tuple[str, Any]]:
@@ -531,6 +543,16 @@ class Replayer:
                  "account": account, "time": at, "region": region,
                  "resources": [f"arn:aws:events:{region}:{account}:rule/{step.schedule}"], "detail": {}}
         return [(step.schedule, event)]
+
+
+def _session_arn(principal: str) -> str:
+    """`"as": "arn:aws:iam::…:role/release-approver/alice"` is the session CloudTrail and CodePipeline
+    record: arn:aws:sts::…:assumed-role/release-approver/alice (as `Replayer._as` assumes it)."""
+    role, _, session = principal.rpartition("/") if principal.count("/") >= 2 else (principal, "", "")
+    head, _, name = role.partition(":role/")
+    if not session or not name or ":iam::" not in head:
+        return principal
+    return f"{head.replace(':iam::', ':sts::')}:assumed-role/{name.rpartition('/')[2]}/{session}"
 
 
 def _fits(pattern: dict[str, Any], event: dict[str, Any], keys: tuple[str, ...] | None = None) -> bool:
@@ -643,7 +665,9 @@ def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
             replayer.check(scenario)
         steps = [s for scenario in scenarios for s in replayer.run(scenario)]
         tables = {lid: world.table_items(lid) for lid in world.observed_tables()}
-        return {"steps": steps, "tables": tables, "buckets": world.buckets()}
+        # The world's set-up calls (each scenario's `world`), by name: what was there before the first step.
+        setup = [str(call["call"]) for scenario in scenarios for call in scenario.world]
+        return {"steps": steps, "tables": tables, "buckets": world.buckets(), "world": setup}
     finally:
         if own:
             world.stop()
