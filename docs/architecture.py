@@ -232,7 +232,36 @@ def read(template: Path) -> tuple[list[Function], dict[str, Effect]]:
         dlq = _ref((props.get("DeadLetterQueue") or {}).get("TargetArn"))
         if dlq:
             fn.effects[effect(dlq, dlq, _alarm_of(resources, dlq), queue=True)] = "dead letters"
+    for lid, res in resources.items():  # triggers declared as resources of their own
+        for fn_id, trigger in _standalone(doc, lid, res):
+            if fn_id in functions:
+                functions[fn_id].triggers.append(trigger)
     return list(functions.values()), effects
+
+
+def _standalone(doc: dict[str, Any], lid: str, res: dict[str, Any]) -> list[tuple[str | None, Trigger]]:
+    """An EventBridge rule, SNS subscription, EventBridge Scheduler schedule or queue mapping written as its
+    own resource, with the function it invokes."""
+    kind, props = res.get("Type"), res.get("Properties") or {}
+    if kind == "AWS::Events::Rule" and props.get("EventPattern"):
+        source, line = _pattern_line(props["EventPattern"])
+        return [(_ref(t.get("Arn")), Trigger(lid, "EventBridge rule", source, line))
+                for t in props.get("Targets") or [] if isinstance(t, dict)]
+    if kind == "AWS::Events::Rule" and props.get("ScheduleExpression"):
+        return [(_ref(t.get("Arn")), Trigger(lid, "schedule", "EventBridge schedules",
+                                             _default(doc, props["ScheduleExpression"])))
+                for t in props.get("Targets") or [] if isinstance(t, dict)]
+    if kind == "AWS::Scheduler::Schedule":
+        target = props.get("Target") or {}
+        return [(_ref(target.get("Arn")), Trigger(lid, "schedule", "EventBridge schedules",
+                                                  _default(doc, props.get("ScheduleExpression"))))]
+    if kind == "AWS::SNS::Subscription" and props.get("Protocol") == "lambda":
+        topic = _ref(props.get("TopicArn")) or "SNS topic"
+        return [(_ref(props.get("Endpoint")), Trigger(lid, "SNS subscription", f"SNS: {topic}", "every message"))]
+    if kind == "AWS::Lambda::EventSourceMapping":
+        return [(_ref(props.get("FunctionName")), Trigger(lid, "queue", f"SQS: {_ref(props.get('EventSourceArn'))}",
+                                                          "event source mapping"))]
+    return []
 
 
 def _alarm_of(resources: dict[str, Any], queue: str) -> str:

@@ -17,6 +17,8 @@ from tests.conftest import ROOT
 SVG = ROOT / "docs" / "architecture.svg"
 ACCOUNTS = ROOT / "docs" / "accounts.svg"
 REDRAW = "run: make architecture"
+TRIGGER_RESOURCES = ("AWS::Events::Rule", "AWS::SNS::Subscription", "AWS::Scheduler::Schedule",
+                     "AWS::Lambda::EventSourceMapping")
 
 
 def drawer():
@@ -48,6 +50,8 @@ def wired(template: Path) -> set[str]:
         dlq = (props.get("DeadLetterQueue") or {}).get("TargetArn")
         if dlq:
             names.add(str(dlq).split(".")[0] if isinstance(dlq, str) else str(dlq[0]))
+    # Rules, subscriptions, schedules and queue mappings written as resources of their own
+    names |= {lid for lid, res in doc["Resources"].items() if res.get("Type") in TRIGGER_RESOURCES}
     return names
 
 
@@ -116,6 +120,25 @@ def test_a_rule_or_function_added_to_the_template_fails_until_it_is_drawn(tmp_pa
     redrawn = module.draw(copy)
     assert redrawn != SVG.read_text()
     assert undrawn(copy, redrawn) == set()
+
+
+STANDALONE_RULE = """  DeploymentFreezeRule:
+    Type: AWS::Events::Rule
+    Properties:
+      EventPattern: {source: [aws.codepipeline], detail-type: [CodePipeline Stage Execution State Change]}
+      Targets:
+        - Id: router
+          Arn: !GetAtt NotificationRouter.Arn
+
+"""
+
+
+def test_a_rule_written_as_its_own_resource_is_drawn_too(tmp_path):
+    text = (ROOT / "template.yaml").read_text()
+    copy = tmp_path / "template.yaml"
+    copy.write_text(text.replace("\nOutputs:\n", "\n" + STANDALONE_RULE + "Outputs:\n"))
+    assert undrawn(copy, SVG.read_text()) == {"DeploymentFreezeRule"}
+    assert undrawn(copy, drawer().draw(copy)) == set()
 
 
 def test_the_accounts_picture_names_every_forwarding_rule_queue_and_role():
