@@ -19,16 +19,24 @@ _FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/(?P<name>.+
 
 
 def short_principal(value: Any) -> str:
-    """An AWS principal as a person reads it: role/session for an assumed role, user/name for a user; anything
-    else (a name already, `unknown`) unchanged. The full ARN stays in `--json` output."""
+    """An AWS principal as a person reads it: role/session for an assumed role (an Identity Center role by its
+    permission set, an e-mail session by its name before the @), user/name for a user; anything else (a name
+    already, `unknown`) unchanged. The full ARN stays in `--json` output."""
     text = "" if value is None else str(value)
     if m := _ASSUMED.match(text):
-        return f"{m['role']}/{m['session']}"
+        return f"{_sso(m['role'])}/{m['session'].partition('@')[0] or m['session']}"
     if m := _IAM.match(text):
         return f"{m['kind']}/{m['name']}"
     if m := _FEDERATED.match(text):
         return f"federated/{m['name']}"
     return text
+
+
+def _sso(role: str) -> str:
+    """IAM Identity Center's role names as their permission set: AWSReservedSSO_ReleaseApprovers_0f1e… ->
+    ReleaseApprovers."""
+    m = re.fullmatch(r"AWSReservedSSO_(?P<set>.+)_[0-9a-f]{16}", role)
+    return m["set"] if m else role
 
 
 _DETAIL_TYPES = {
@@ -92,3 +100,20 @@ def _cloudtrail_target(params: Any) -> str:
     if isinstance(pipeline, dict) and isinstance(pipeline.get("name"), str):
         return pipeline["name"]
     return str(params.get("name", "")) if isinstance(params.get("name"), str) else ""
+
+
+def short_ids(ids: Any, length: int = 8) -> dict[str, str]:
+    """Each id by its first `length` characters, or, where another id of the same set starts alike, those
+    characters, an ellipsis and the shortest distinct ending (3c59dc04…0a02): short and still unambiguous."""
+    unique = sorted({str(i) for i in ids if i})
+    out: dict[str, str] = {}
+    for value in unique:
+        alike = [o for o in unique if o != value and o[:length] == value[:length]]
+        if not alike or len(value) <= length:
+            out[value] = value[:length]
+            continue
+        tail = 4
+        while tail < len(value) and any(o.endswith(value[-tail:]) for o in alike):
+            tail += 1
+        out[value] = f"{value[:length]}…{value[-tail:]}"
+    return out

@@ -110,6 +110,7 @@ def test_effects_and_steps_of_kinds_it_does_not_know_are_still_told_and_counted(
 @pytest.mark.parametrize(("arn", "short"), [
     ("arn:aws:sts::111122223333:assumed-role/release-approver/maria.garcia", "release-approver/maria.garcia"),
     ("arn:aws:iam::111122223333:user/jdoe", "user/jdoe"),
+    ("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admins_0f1e2d3c4b5a6978/ana@example.com", "Admins/ana"),
     ("arn:aws:iam::111122223333:role/team/deployers/ci", "role/ci"),
     ("Ana Souza", "Ana Souza"),
     (None, ""),
