@@ -3,6 +3,7 @@ named in words, set-up calls folded, every unrouted input explained, a closing s
 --verbose; `--show CHANNEL` prints what a channel receives; the README's excerpt is the real output."""
 
 import os
+import re
 
 import pytest
 
@@ -124,3 +125,12 @@ def test_inputs_are_described_by_kind():
                      "account": "222233334444", "detail": {"alarmName": "a", "state": {"value": "ALARM"}}},
                     "111122223333") == "alarm a goes ALARM (account 222233334444)"
     assert describe([1]) == "a JSON list"
+
+
+def test_every_page_in_the_timeline_names_a_runbook_that_exists(story):
+    # Whatever steps the story gains, each page a person sees in `make demo` says where its runbook is
+    flat = " ".join(render(story).split())
+    pages = flat.count("☎ pages on-call")
+    named = re.findall(r"runbook: (docs/runbooks/[a-z-]+\.md)", flat)
+    assert pages == 3 and len(named) == pages
+    assert all((ROOT / path).is_file() for path in named), named
