@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from warden_local.observe import READ_PREFIXES as READS
 from warden_local.story import short_principal
 
 WIDTH = 100
@@ -277,10 +278,11 @@ def render(doc: dict[str, Any], verbose: bool = False, width: int = WIDTH) -> st
             day = at[:10]
             lines.append(f"── {day} ──")
         clock = at[11:19] or at
-        if _is_setup(step) and not verbose:
-            run = [step]
-            while n + len(run) < len(steps) and _is_setup(steps[n + len(run)]):
-                run.append(steps[n + len(run)])
+        run = [step] if _is_setup(step) and not verbose else []
+        while run and n + len(run) < len(steps) and _is_setup(steps[n + len(run)]):
+            run.append(steps[n + len(run)])
+        # A run of calls, or reads, set the world up; one change on its own is someone doing something.
+        if run and (len(run) > 1 or str(step["input"]).partition(":")[2].partition(":")[2].startswith(READS)):
             first, last = n + 1, n + len(run)
             numbers = f"{first}" if first == last else f"{first}-{last}"
             calls = _counted([str(s["input"]).removeprefix("call:") for s in run])

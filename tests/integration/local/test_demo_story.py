@@ -134,3 +134,17 @@ def test_every_page_in_the_timeline_names_a_runbook_that_exists(story):
     named = re.findall(r"runbook: (docs/runbooks/[a-z-]+\.md)", flat)
     assert pages == 3 and len(named) == pages
     assert all((ROOT / path).is_file() for path in named), named
+
+
+def test_a_lone_change_made_outside_warden_is_someone_doing_something_not_set_up():
+    def call(api, at):
+        return {"input": f"call:{api}", "at": f"2026-11-27T{at}Z", "what": f"call: {api}", "routed_to": [],
+                "effects": []}
+
+    doc = {"steps": [call("codepipeline:GetPipelineState", "09:00:00"), call("s3:PutBucketPolicy", "10:00:00"),
+                     call("kms:CreateKey", "11:00:00"), call("s3:CreateBucket", "11:00:00")],
+           "tables": {}, "buckets": {}}
+    lines = render(doc).splitlines()
+    assert "  1  09:00:00  world: codepipeline:GetPipelineState (outside Warden)" in lines
+    assert "  2  10:00:00  someone calls s3:PutBucketPolicy (outside Warden)" in lines
+    assert "3-4  11:00:00  world: kms:CreateKey, s3:CreateBucket (outside Warden)" in lines
