@@ -279,9 +279,10 @@ def render(doc: dict[str, Any], verbose: bool = False, width: int = WIDTH) -> st
             lines.append(f"── {day} ──")
         clock = at[11:19] or at
         run = [step] if _is_setup(step) and not verbose else []
-        while run and n + len(run) < len(steps) and _is_setup(steps[n + len(run)]):
+        while (run and n + len(run) < len(steps) and _is_setup(steps[n + len(run)])
+               and steps[n + len(run)].get("at") == step.get("at")):
             run.append(steps[n + len(run)])
-        # A run of calls, or reads, set the world up; one change on its own is someone doing something.
+        # Calls made together, or reads, set the world up; one change on its own is someone doing something.
         if run and (len(run) > 1 or str(step["input"]).partition(":")[2].partition(":")[2].startswith(READS)):
             first, last = n + 1, n + len(run)
             numbers = f"{first}" if first == last else f"{first}-{last}"
