@@ -29,7 +29,7 @@ LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: demo test faults fuzz lint build bench deploy clean venv lock python
+.PHONY: architecture readme-demo demo test faults fuzz lint build bench deploy clean venv lock python
 
 # The interpreter make uses (tools/find-python), or what to install.
 python:
@@ -71,6 +71,16 @@ lock: | $(UV)
 
 demo: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/warden demo
+
+# Redraw docs/architecture.svg and docs/accounts.svg from template.yaml and workload-account.yaml (after either
+# changes; tests/integration/template/test_architecture_picture.py fails while they differ).
+architecture: $(VENV)/.installed
+	$(VENV)/bin/python docs/architecture.py
+
+# Rewrite the README's excerpt of `make demo` from its real output (after the story or the timeline changes;
+# tests/integration/local/test_demo_story.py fails while they differ).
+readme-demo: $(VENV)/.installed
+	$(LOCAL_AWS) $(VENV)/bin/python -m warden_local.demo --readme README.md
 
 lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(VENV)/bin/ruff check .

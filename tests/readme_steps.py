@@ -20,6 +20,8 @@ every step works. Per command:
   stack's outputs): STACK is a stack that a samconfig.toml environment deploys.
 - `aws sns subscribe`: `<Output>` placeholders are outputs of template.yaml; a FilterPolicy filters on
   message attributes Warden sets, with values Warden sends.
+- any other `aws SERVICE OPERATION`: the operation exists in botocore's model of the service, and every
+  option is one of its parameters or one of the AWS CLI's own.
 - `.venv-sam/bin/sam deploy`: options sam has, `--config-env` a samconfig.toml environment,
   `--parameter-overrides` names template.yaml parameters.
 
@@ -51,6 +53,11 @@ SEVERITIES = {"critical", "high", "warning", "info"}
 SAM_DEPLOY_OPTIONS = {"--guided", "--config-env", "--config-file", "--parameter-overrides", "--stack-name",
                       "--region", "--profile", "--capabilities", "--no-confirm-changeset", "--confirm-changeset",
                       "--resolve-s3", "--s3-bucket", "--tags", "--template-file", "--no-execute-changeset"}
+
+
+# The AWS CLI's own options, which any `aws` command may take besides its operation's parameters.
+AWS_CLI_OPTIONS = {"query", "output", "region", "profile", "no-cli-pager", "cli-input-json", "debug",
+                   "endpoint-url", "no-paginate"}
 
 
 def makefile_rules() -> dict[str, list[str]]:
@@ -151,6 +158,8 @@ class Reader:
                     self.problem(command, f"{value}: no such file in the repository")
         elif argv[:3] == ("aws", "sns", "subscribe"):
             self.subscribe(command)
+        elif argv[:1] == ("aws",) and len(argv) > 2:
+            self.aws_call(command)
         else:
             self.problem(command, "no check for this command: teach tests/readme_steps.py what it must satisfy")
 
@@ -263,6 +272,32 @@ class Reader:
             store.require(kind)
         if heard:
             self.problem(command, f"the functions would not read it: {heard[0].error}")
+
+    def aws_call(self, command: Command) -> None:
+        """Any other `aws SERVICE OPERATION --option ...`: the operation exists in botocore's model of the
+        service, and every option is one of its parameters (kebab-case, `--no-` for a boolean false) or one
+        of the CLI's own (--query, --output, --region, ...), so a README command cannot name a call or an
+        option AWS does not have."""
+        import botocore.session
+        from botocore import xform_name
+
+        service, operation = command.argv[1], command.argv[2]
+        try:
+            model = botocore.session.get_session().get_service_model(service)
+        except Exception:  # noqa: BLE001 (an unknown service is the README's problem, said as one)
+            self.problem(command, f"no AWS service {service!r}")
+            return
+        names = {xform_name(op, "-"): op for op in model.operation_names}
+        if operation not in names:
+            self.problem(command, f"{service} has no operation {operation!r}")
+            return
+        shape = model.operation_model(names[operation]).input_shape
+        params = {xform_name(p, "-") for p in (shape.members if shape else {})}
+        for flag in command.flags():
+            name = flag[2:]
+            if name in AWS_CLI_OPTIONS or name in params or name.removeprefix("no-") in params:
+                continue
+            self.problem(command, f"{flag}: not an option of aws {service} {operation}")
 
     def subscribe(self, command: Command) -> None:
         for arn in command.option("--topic-arn"):

@@ -28,8 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     demo = sub.add_parser("demo", help="replay the bundled story and print its timeline")
     demo.add_argument("--json", action="store_true", help="print the replay document instead")
+    demo.add_argument("--verbose", action="store_true",
+                      help="also show Warden's own bookkeeping (state and idempotency writes, mid-run ledger updates)")
+    demo.add_argument("--show", choices=("slack", "email", "pagerduty"),
+                      help="print what that channel receives instead of the timeline (every step, or --step N)")
+    demo.add_argument("--step", type=int, metavar="N", help="with --show: only step N of the timeline")
     rep = sub.add_parser("replay", help="feed events and scenarios through the routes of template.yaml")
     rep.add_argument("--json", action="store_true", help="print one JSON document (contract/replay.schema.json)")
+    rep.add_argument("--verbose", action="store_true", help="also show Warden's own bookkeeping writes")
     rep.add_argument("inputs", nargs="+", metavar="INPUT")
     config = sub.add_parser("config", help="configuration documents")
     config_sub = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
@@ -67,13 +73,13 @@ def _local_env(args: argparse.Namespace) -> Iterator[None]:
         yield
 
 
-def _print_document(doc: dict[str, Any], as_json: bool) -> None:
+def _print_document(doc: dict[str, Any], as_json: bool, verbose: bool = False) -> None:
     if as_json:
         print(json.dumps(doc, indent=2, default=str))
     else:
         from warden_local.timeline import render
 
-        print(render(doc))
+        print(render(doc, verbose=verbose))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,12 +93,22 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         if args.command == "replay":
-            _print_document(replay(args.inputs), args.json)
+            _print_document(replay(args.inputs), args.json, args.verbose)
         elif args.command == "demo":
             from warden_local.demo import STORY, failures
 
+            if args.step is not None and not args.show:
+                return _fail("--step N goes with --show slack|email|pagerduty")
             doc = replay([os.path.relpath(STORY)])
-            _print_document(doc, args.json)
+            if args.show:
+                from warden_local.channels import StepError, show
+
+                try:
+                    print(show(doc, args.show, args.step))
+                except StepError as exc:
+                    return _fail(str(exc))
+            else:
+                _print_document(doc, args.json, args.verbose)
             for failure in failures(doc):
                 print(f"warden: demo failed at {failure}", file=sys.stderr)
             return EXIT_DEMO_FAILED if failures(doc) else 0

@@ -177,30 +177,65 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
 
 
 # -- human tables ------------------------------------------------------------------------------------
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+WIDTH = 100  # a table fits a 100-column terminal; --json has every value whole
+# Columns that give way when a table is wider than WIDTH, and which end of a value they keep: an approver's
+# session (its right end) says who; an author's name, a pipeline's and a note's start do.
+# In the order they give way, each down to its minimum width.
+SHRINK = {"NOTE": "left", "AUTHOR": "left", "PIPELINE": "left", "APPROVER": "right", "STAGE": "left"}
+MIN_WIDTH = {"NOTE": 12, "AUTHOR": 10, "PIPELINE": 14, "STAGE": 10, "APPROVER": 16}
+
+
+def _clip(text: str, width: int, keep: str) -> str:
+    if len(text) <= width:
+        return text
+    return "…" + text[len(text) - width + 1:] if keep == "right" else text[:width - 1] + "…"
+
+
+def _table(headers: list[str], rows: list[list[Any]], width: int = WIDTH) -> str:
     cells = [[("-" if v is None else str(v)) for v in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    minimum = dict(MIN_WIDTH)
+    if "APPROVER" in headers:  # an approver clipped keeps at least its whole session name (the person)
+        i = headers.index("APPROVER")
+        minimum["APPROVER"] = max(minimum["APPROVER"], *(len(r[i].rpartition("/")[2]) + 1 for r in cells))
+    for rounds in (minimum, {**minimum, "APPROVER": MIN_WIDTH["APPROVER"]}):  # the session too, as a last resort
+        for name in SHRINK:  # each in turn, as far as its minimum, until the table fits
+            if name not in headers:
+                continue
+            i = headers.index(name)
+            over = sum(widths) + 2 * (len(widths) - 1) - width
+            if over <= 0:
+                break
+            widths[i] = max(widths[i] - over, min(widths[i], max(len(name), rounds[name])))
+    cells = [[_clip(c, w, SHRINK.get(h, "left")) for c, w, h in zip(row, widths, headers, strict=True)]
+             for row in cells]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines)
+    # Every column at its minimum and still too wide: the line's end gives way (--json has it all).
+    return "\n".join(_clip(line.rstrip(), width, "left") for line in lines)
+
+
+def _when(iso: str | None) -> str | None:
+    """2026-11-27T19:32:40Z -> 2026-11-27 19:32 (UTC; --json keeps the second)."""
+    return f"{iso[:10]} {iso[11:16]}" if iso and len(iso) >= 16 and iso[10] == "T" else iso
 
 
 def _short(sha: str | None) -> str | None:
-    return sha[:10] if sha else None
+    return sha[:7] if sha else None
 
 
 def _who(principal: str | None) -> str | None:
     """`arn:aws:sts::1:assumed-role/release-approver/maria.garcia` -> `release-approver/maria.garcia`."""
-    if not principal or not principal.startswith("arn:"):
-        return principal
-    resource = principal.split(":", 5)[-1]
-    return resource.split("/", 1)[1] if "/" in resource else resource
+    from warden_local.story import short_principal
+
+    return short_principal(principal) if principal else principal
 
 
-def _current_note(row: dict[str, Any]) -> str:
+def _current_note(row: dict[str, Any], ids: dict[str, str] | None = None) -> str:
     notes = []
     if row.get("execution_type") == "ROLLBACK":
-        notes.append(f"rollback to {row['release_from'][:8]}" if row.get("release_from") else "rollback")
+        target = row.get("release_from")
+        notes.append(f"rollback to {(ids or {}).get(target) or target[:8]}" if target else "rollback")
     if row.get("failed_since"):
         notes.append(f"failing since {row['failed_since']}")
     return ", ".join(notes)
@@ -221,18 +256,49 @@ def _render(command: str, result: Any) -> str:
         return _render_dora(result)
     if not result:
         return "(no records)"
+    from warden_local.story import short_ids
+
+    ids = short_ids([*(r.get("execution_id") for r in result), *(r.get("release_from") for r in result)])
     if command == "current":
-        return _table(["PIPELINE", "STAGE", "COMMIT", "AUTHOR", "APPROVER", "DEPLOYED", "EXECUTION", "NOTE"], [
-            [r["pipeline"], r["stage"] + (" (prod)" if r.get("production") else ""),
+        prod = any(r.get("production") for r in result)
+        # Grouped by pipeline (its name on a line of its own), so the columns keep their room.
+        table = _table(["STAGE", "COMMIT", "AUTHOR", "APPROVER", "DEPLOYED", "EXECUTION"], [
+            [r["stage"] + (" *" if r.get("production") else ""),
              _short(r.get("commit_id")) or "unknown", r.get("author") or "unknown",
-             _who(r.get("approver")) or "no approval", r.get("deployed_at"), r.get("execution_id", "")[:8],
-             _current_note(r)] for r in result])
-    return _table(["STARTED", "PIPELINE", "STATUS", "TYPE", "DURATION", "COMMIT", "AUTHOR", "APPROVER",
-                   "EXECUTION"], [
-        [r.get("started_at"), r.get("pipeline"), r.get("status") or "IN PROGRESS", r.get("execution_type"),
-         _duration(r.get("duration_s")), _short(r.get("commit_id")), r.get("author"), r.get("approver"),
-         r.get("execution_id", "")[:8] + (" (partial)" if r.get("enrichment") == "partial" else "")]
-        for r in result])
+             _who(r.get("approver")) or "no approval", _when(r.get("deployed_at")),
+             ids.get(r.get("execution_id") or "", "")] for r in result], WIDTH - 2).split("\n")
+        lines, pipeline = ["  " + table[0]], None
+        for row, r in zip(table[1:], result, strict=True):
+            if r["pipeline"] != pipeline:
+                pipeline = r["pipeline"]
+                lines.append(_clip(str(pipeline), WIDTH, "left"))
+            lines.append("  " + row)
+            # A row's note (a rollback, a failure since) goes on a line of its own under it.
+            if note := _current_note(r, ids):
+                lines.append(_clip(f"    ↳ {note}", WIDTH, "left"))
+        return "\n".join(lines) + ("\n* a production stage" if prod else "")
+    # `history` is one pipeline's and `commit` one commit's: what every row shares is said once, above.
+    pipelines = {r.get("pipeline") for r in result}
+    commits = {(r.get("commit_id"), r.get("author")) for r in result}
+    columns = {"STARTED": lambda r: _when(r.get("started_at")), "PIPELINE": lambda r: r.get("pipeline"),
+               "STATUS": lambda r: (r.get("status") or "IN PROGRESS")
+               + (" ↩" if r.get("execution_type") == "ROLLBACK" else ""),
+               "DURATION": lambda r: _duration(r.get("duration_s")), "COMMIT": lambda r: _short(r.get("commit_id")),
+               "AUTHOR": lambda r: r.get("author"), "APPROVER": lambda r: _who(r.get("approver")),
+               "EXECUTION": lambda r: ids.get(r.get("execution_id") or "", "")
+               + (" ~" if r.get("enrichment") == "partial" else "")}
+    heading = f"{len(result)} execution(s), newest first"
+    if command == "history" and len(pipelines) == 1:
+        heading = f"{next(iter(pipelines))}: {heading}"
+        del columns["PIPELINE"]
+    if command == "commit" and len(commits) == 1:
+        sha, author = next(iter(commits))
+        heading = f"commit {_short(sha)} by {author or 'unknown'}: {heading}"
+        del columns["COMMIT"], columns["AUTHOR"]
+    footer = "\n↩ a rollback execution" if any(r.get("execution_type") == "ROLLBACK" for r in result) else ""
+    if any(r.get("enrichment") == "partial" for r in result):
+        footer += "\n~ a partial record: CodePipeline could not be read for some of its facts (--json)"
+    return heading + "\n" + _table(list(columns), [[f(r) for f in columns.values()] for r in result]) + footer
 
 
 def _render_dora(d: dict[str, Any]) -> str:

@@ -86,6 +86,39 @@ RECORDER = CallRecorder()
 botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params", RECORDER))
 
 
+class Bodies:
+    """What each protocol of a topic receives, by SNS message id: a handler's Publish with
+    `MessageStructure=json` carries one body per protocol (email, sms, default), and the observing SQS
+    subscription sees only `default`. The Publish's own parameters (before the call) and its response's
+    MessageId (after it) pair them, so `warden demo --show email` prints what an email subscriber gets."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, dict[str, str]] = {}
+
+    def before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if RECORDER.active and params.get("MessageStructure") == "json":
+            context["warden_bodies"] = params.get("Message")
+
+    def after(self, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        message = context.pop("warden_bodies", None)
+        if message is None or not isinstance(parsed, dict) or not parsed.get("MessageId"):
+            return
+        try:
+            bodies = json.loads(message)
+        except ValueError:
+            return
+        if isinstance(bodies, dict):
+            self.by_id[parsed["MessageId"]] = {str(k): str(v) for k, v in bodies.items()}
+
+    def take(self, message_id: str) -> dict[str, str] | None:
+        return self.by_id.pop(message_id, None)
+
+
+BODIES = Bodies()
+botocore.handlers.BUILTIN_HANDLERS.append(("provide-client-params.sns.Publish", BODIES.before))
+botocore.handlers.BUILTIN_HANDLERS.append(("after-call.sns.Publish", BODIES.after))
+
+
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
     messages = []
     while True:
@@ -106,7 +139,7 @@ def message_effect(topic: str, sqs_message: dict[str, Any]) -> dict[str, Any]:
         "event": attrs.get("event"), "pipeline": attrs.get("pipeline"),
         "subject": envelope.get("Subject") or "", "attributes": attrs, "body": envelope.get("Message", ""),
         "_ts": envelope.get("Timestamp", ""),
-    }
+    } | ({"bodies": bodies} if (bodies := BODIES.take(str(envelope.get("MessageId", "")))) else {})
 
 
 def page_effect(event: dict[str, Any]) -> dict[str, Any]:

@@ -481,15 +481,18 @@ class Replayer:
         heard = event is not None and step.heard
         if step.slack is not None:
             answers = self._slack_click(step.slack)
-            return {"input": step.label, "at": clock.iso(at), "routed_to": ["ApprovalGateway"],
+            return {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
+                    "routed_to": ["ApprovalGateway"],
                     "effects": self.world.effects(mark), "note": answers}
         routes = self.schedule(step) if step.schedule else self.routes(event) if heard else []
         if event is not None and outside and step.happens:
             fakes.apply_event(event)
         for function, payload in routes:
             self.world.invoke(function, payload)
-        result = {"input": step.label, "at": clock.iso(at), "routed_to": [f for f, _ in routes],
-                  "effects": self.world.effects(mark)}
+        result = {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
+                  "routed_to": [f for f, _ in routes], "effects": self.world.effects(mark)}
+        if step.call and step.call.get("as"):
+            result["by"] = _session_arn(str(substitute(step.call["as"], self.saved, step.label)))
         if step.delivery:
             result["note"] = step.delivery
         elif not routes and heard:
@@ -526,8 +529,7 @@ class Replayer:
             request = urllib.request.Request(self._url.url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
-                    answer = response.read().decode()
-                    answers.append(f"{response.status} {answer}" if answer else str(response.status))
+                    answers.append(_said(response.status, response.read().decode()))
             except urllib.error.HTTPError as exc:
                 answers.append(str(exc.code))
             if not slack.called("views.open") or answers[-1] != "200":
@@ -547,6 +549,20 @@ class Replayer:
             if values and click.get("pipeline", "") in names and click.get("stage", "") in names:
                 return channel, ts
         raise InputError(f"slack:{click['as']}: no approval request with buttons in Slack to click")
+
+    def _what(self, step: Step, event: Any) -> str:
+        """The step in words (warden_local.story): the input's kind and what it is about."""
+        from warden_local.story import describe
+
+        if step.schedule:
+            return f"schedule: {step.schedule}"
+        if step.slack is not None:
+            click = step.slack
+            where = "/".join(str(click[k]) for k in ("pipeline", "stage") if click.get(k))
+            return f"Slack: {click['as']} clicks {click['click']}" + (f" on {where}" if where else "")
+        if step.call:
+            return f"call: {step.call['call']}"
+        return describe(event, self.world.account)
 
     # -- routes -------------------------------------------------------------------------------------
     def routes(self, event: Any) -> list[tuple[str, Any]]:
@@ -630,6 +646,16 @@ class Replayer:
                  "account": account, "time": at, "region": region,
                  "resources": [f"arn:aws:events:{region}:{account}:rule/{step.schedule}"], "detail": {}}
         return [(step.schedule, event)]
+
+
+def _session_arn(principal: str) -> str:
+    """`"as": "arn:aws:iam::…:role/release-approver/alice"` is the session CloudTrail and CodePipeline
+    record: arn:aws:sts::…:assumed-role/release-approver/alice (as `Replayer._as` assumes it)."""
+    role, _, session = principal.rpartition("/") if principal.count("/") >= 2 else (principal, "", "")
+    head, _, name = role.partition(":role/")
+    if not session or not name or ":iam::" not in head:
+        return principal
+    return f"{head.replace(':iam::', ':sts::')}:assumed-role/{name.rpartition('/')[2]}/{session}"
 
 
 def _fits(pattern: dict[str, Any], event: dict[str, Any], keys: tuple[str, ...] | None = None) -> bool:
@@ -744,8 +770,22 @@ def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
             replayer.check(scenario)
         steps = [s for scenario in scenarios for s in replayer.run(scenario)]
         tables = {lid: world.table_items(lid) for lid in world.observed_tables()}
-        return {"steps": steps, "tables": tables, "buckets": world.buckets()}
+        # The world's set-up calls (each scenario's `world`), by name: what was there before the first step.
+        setup = [str(call["call"]) for scenario in scenarios for call in scenario.world]
+        return {"steps": steps, "tables": tables, "buckets": world.buckets(), "world": setup}
     finally:
         replayer.close()
         if own:
             world.stop()
+
+
+def _said(status: int, answer: str) -> str:
+    """The gateway's HTTP answer as a person reads it: the status, and a dialog it answered with in words."""
+    try:
+        view = json.loads(answer).get("view") or {} if answer else {}
+    except (ValueError, AttributeError):
+        return f"{status} {answer}"
+    if not view:
+        return f"{status} {answer}".rstrip()
+    text = " ".join((b.get("text") or {}).get("text", "") for b in view.get("blocks") or [] if b.get("text"))
+    return f"{status}, the dialog \u201c{(view.get('title') or {}).get('text', '')}\u201d: {text}"

@@ -327,7 +327,7 @@ def test_cli_current_and_dora_on_the_demo():
     assert {c["stage"] for c in current} == set(STAGES)
     assert {(c["commit_id"], c["author"]) for c in current} == {(demo_commit, "Ana Souza")}
     table = warden("ledger", "current").stdout
-    assert "Deploy-Prod (prod)" in table and demo_commit[:10] in table
+    assert "Deploy-Prod *" in table and "* a production stage" in table and demo_commit[:7] in table
     run = warden("ledger", "dora", "--days", "1", "--json")
     assert json.loads(run.stdout)["pipelines"]["payments-api"]["deployments"] == 1
 

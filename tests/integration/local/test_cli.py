@@ -26,10 +26,11 @@ def test_demo_timeline_shows_page_approval_and_success():
     run = warden("demo")
     assert run.returncode == 0, run.stderr
     out = run.stdout
-    assert "OnCallTopic" in out and "☎ PagerDuty       trigger" in out
-    assert "ApproversTopic" in out and "approval needed" in out
-    assert "TeamTopic" in out and "succeeded" in out
-    assert "resolve" in out
+    assert "✉ on-call, chat: [CRITICAL] payments-api: Build/Compile failed" in out
+    assert "☎ pages on-call (critical): payments-api: Build/Compile failed" in out
+    assert "✉ approvers, chat: [INFO] payments-api: approval needed" in out
+    assert "✉ team, chat: [INFO] payments-api succeeded" in out
+    assert "☎ page resolved: pipeline/payments-api" in out
 
 
 def test_replay_json_prints_one_document():

@@ -117,6 +117,10 @@ BREAKAGES = {
                                                      '{\\"sev\\": [\\"critical\\"]}'),
     "a sam option that does not exist": ("sam deploy --guided --config-env staging",
                                          "sam deploy --guided --config-environment staging"),
+    "an aws operation that does not exist": ("aws cloudtrail start-logging --name",
+                                             "aws cloudtrail start-trail --name"),
+    "an aws option its operation does not have": ("aws dynamodb delete-table --table-name",
+                                                  "aws dynamodb delete-table --force --table-name"),
 }
 
 
