@@ -62,6 +62,12 @@ def _artifacts() -> type[BaseModel]:
     return ArtifactsConfig
 
 
+def _freeze() -> type[BaseModel]:
+    from warden.freeze.config import FreezeConfig
+
+    return FreezeConfig
+
+
 # kind -> its model, imported on demand so that a handler only pays for the documents it reads.
 DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "routing": _routing,
@@ -69,6 +75,7 @@ DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "escalation": _escalation,
     "rollback": _rollback,
     "artifacts": _artifacts,
+    "freeze": _freeze,
 }
 
 CACHE_SECONDS = 300
