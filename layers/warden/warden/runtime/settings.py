@@ -37,6 +37,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ArtifactGuard": ("STATE_TABLE", "LEDGER_TABLE"),
     "RollbackTrigger": ("STATE_TABLE", "LEDGER_TABLE", "IDEMPOTENCY_TABLE"),
     "DeploymentValidationHook": ("STATE_TABLE",),  # the state table only counts failed attempts
+    "DeploymentGate": ("STATE_TABLE", "LEDGER_TABLE"),  # freezes, overrides, and the override's ledger mark
 }
 
 
@@ -87,6 +88,8 @@ class Settings(BaseModel):
     # Where docs/runbooks/ is published (RunbookBaseUrl); empty: a message names the runbook's file instead.
     runbook_base_url: str = _optional("WARDEN_RUNBOOK_BASE_URL")
     hook_attempts: int = Field(3, ge=1, validation_alias=AliasChoices("hook_attempts", "HOOK_ATTEMPTS"))
+    # The deployment gate's answer when it cannot decide (its document unreadable): allow unless "true".
+    gate_fail_closed: bool = Field(False, validation_alias=AliasChoices("gate_fail_closed", "GATE_FAIL_CLOSED"))
 
     @property
     def trusted_accounts(self) -> tuple[str, ...]:
