@@ -45,6 +45,7 @@ FUNCTIONS = {
     "RollbackTrigger": ("rolls back what a firing alarm guards", ["alarm", "pipeline"],
                         ["rollback", "sns", "pagerduty", "state", "ledger"]),
     "DeploymentValidationHook": ("fails a deployment while its alarms fire", ["hook"], ["hookstatus"]),
+    "DeploymentGate": ("stage-entry gate: freezes, overrides", ["hook"], ["sns", "state", "ledger"]),
 }
 
 WIDTH, ROW, TOP = 1200, 78, 100

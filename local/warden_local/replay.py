@@ -471,6 +471,10 @@ class Replayer:
         if "DeploymentId" in event and "LifecycleEventHookExecutionId" in event:
             return [(fid, event) for fid, fn in self.world.functions.items()
                     if fn.metadata.get("InvokedBy") == "codedeploy-lifecycle-hook"]
+        if "CodePipeline.job" in event:
+            # A stage condition's LambdaInvoke rule job: the function the rule names (DeploymentGate).
+            return [(fid, event) for fid, fn in self.world.functions.items()
+                    if fn.metadata.get("InvokedBy") == "codepipeline-lambdainvoke-rule"]
         return []
 
     def _matches(self, trigger: Any, event: dict[str, Any]) -> bool:

@@ -21,7 +21,7 @@ def drawer():
 
 def test_the_picture_names_every_function_of_the_template():
     functions = set(Template(ROOT / "template.yaml").functions)
-    assert len(functions) == 7
+    assert len(functions) == 8
     titles = set(re.findall(r'<text [^>]*class="title">([^<]+)</text>', SVG.read_text()))
     assert functions <= titles
 

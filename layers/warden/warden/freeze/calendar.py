@@ -101,8 +101,8 @@ def frozen(config: FreezeConfig, pipeline: str, stage: str | None, at: datetime,
             if not longer:
                 break
             until = max(longer)
-        reasons = tuple(Reason("calendar", entry.name, entry.message, e) for _, e, entry in
-                        sorted(active, key=lambda x: x[2].name))
+        names = sorted({entry.name: entry for _, _, entry in active}.items())
+        reasons = tuple(Reason("calendar", name, entry.message, until) for name, entry in names)
         return Verdict(True, reasons, until=until)
     upcoming = sorted(((s, e, entry) for s, e, entry in spans if s > at), key=lambda x: x[0])
     if upcoming:

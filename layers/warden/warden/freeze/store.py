@@ -71,14 +71,14 @@ class FreezeStore:
     def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime) -> dict[str, Any] | None:
         """Record that the automatic freeze of `subject` is now `frozen`; the old item when this call flipped
         it (the caller tells the team), None when it was so already (nothing to tell)."""
-        condition = "attribute_not_exists(frozen) OR frozen = :false" if frozen else "frozen = :true"
+        condition = "attribute_not_exists(frozen) OR frozen = :was" if frozen else "frozen = :was"
         try:
             old = self._ddb.update_item(
                 TableName=self._table, Key=_key("automatic", subject), ReturnValues="ALL_OLD",
                 UpdateExpression="SET frozen = :now, causes = :c, changed_at = :at",
                 ConditionExpression=condition,
                 ExpressionAttributeValues={":now": to_av(frozen), ":c": to_av(causes), ":at": to_av(clock.iso(at)),
-                                           ":true": to_av(True), ":false": to_av(False)})
+                                           ":was": to_av(not frozen)})
         except self._conditional():
             return None
         return from_item(old.get("Attributes")) or {"frozen": False}

@@ -232,7 +232,7 @@ class Container:
         return DeploymentGate(
             config=lambda: self.config.require("freeze"),  # type: ignore[arg-type, return-value]
             store=FreezeStore(clients.dynamodb, settings.state_table), incidents=self.incidents,
-            rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.codepipeline,
+            rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.client("codepipeline"),
             notifier=self.notifier(), notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
             if settings.ledger_table else None, account=settings.account_id, region=settings.region,
             fail_closed=settings.gate_fail_closed)

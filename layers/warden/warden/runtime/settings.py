@@ -89,7 +89,13 @@ class Settings(BaseModel):
     runbook_base_url: str = _optional("WARDEN_RUNBOOK_BASE_URL")
     hook_attempts: int = Field(3, ge=1, validation_alias=AliasChoices("hook_attempts", "HOOK_ATTEMPTS"))
     # The deployment gate's answer when it cannot decide (its document unreadable): allow unless "true".
-    gate_fail_closed: bool = Field(False, validation_alias=AliasChoices("gate_fail_closed", "GATE_FAIL_CLOSED"))
+    gate_fail_closed_text: str = Field("false", validation_alias=AliasChoices("gate_fail_closed",
+                                                                               "GATE_FAIL_CLOSED"))
+
+    @property
+    def gate_fail_closed(self) -> bool:
+        """FailClosed of template.yaml: only "true" denies when the gate cannot decide (anything else allows)."""
+        return self.gate_fail_closed_text.strip().lower() == "true"
 
     @property
     def trusted_accounts(self) -> tuple[str, ...]:
