@@ -231,8 +231,17 @@ def _render(command: str, result: Any) -> str:
                    "EXECUTION"], [
         [r.get("started_at"), r.get("pipeline"), r.get("status") or "IN PROGRESS", r.get("execution_type"),
          _duration(r.get("duration_s")), _short(r.get("commit_id")), r.get("author"), r.get("approver"),
-         r.get("execution_id", "")[:8] + (" (partial)" if r.get("enrichment") == "partial" else "")]
+         r.get("execution_id", "")[:8] + (" (partial)" if r.get("enrichment") == "partial" else "")
+         + _override_note(r)]
         for r in result])
+
+
+def _override_note(row: dict[str, Any]) -> str:
+    """` (freeze override by release-manager/maria: hotfix for INC-42)`: who let it through a freeze, and why."""
+    override = row.get("freeze_override")
+    if not isinstance(override, dict):
+        return ""
+    return f" (freeze override by {_who(override.get('by'))}: {override.get('reason', '?')})"
 
 
 def _render_dora(d: dict[str, Any]) -> str:

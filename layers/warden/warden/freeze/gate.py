@@ -95,12 +95,13 @@ class DeploymentGate:
         return reasons
 
     def verdict(self, pipeline: str, stage: str, at: datetime, *, tags: dict[str, str] | None = None,
-                application: str | None = None, group: str | None = None) -> Verdict:
-        """The calendar's verdict and the automatic freeze, together (announcing a change of the latter)."""
+                application: str | None = None, group: str | None = None, announce: bool = True) -> Verdict:
+        """The calendar's verdict and the automatic freeze, together (announcing a change of the latter, unless
+        `announce` is off: `warden freeze status` only looks)."""
         config = self._config()
         calendar = frozen(config, pipeline, stage, at, tags)
         causes = self.automatic(config, pipeline, stage, at, application=application, group=group)
-        if config.is_production(stage) and config.automatic.enabled:
+        if announce and config.is_production(stage) and config.automatic.enabled:
             self.announce(pipeline, stage, causes, at)
         if not causes:
             return calendar
@@ -213,19 +214,45 @@ class DeploymentGate:
         answer = self.decide(app, group, at, rollback=rollback, application=app, group=group)
         return self._store.first_answer(info["deploymentId"], answer.allow, answer.reason, at)
 
+    def status(self, pipeline: str, stage: str, at: datetime) -> dict[str, Any]:
+        """What `warden freeze status` shows of one stage: frozen or not, why, until when or the next freeze,
+        and an override in force (read only: nothing is told, nothing is claimed)."""
+        verdict = self.verdict(pipeline, stage, at, announce=False)
+        override = self._store.override(f"{self._account}/{pipeline}/{stage}", at)
+        return {"pipeline": pipeline, "stage": stage, "frozen": verdict.frozen,
+                "why": [r.text() for r in verdict.reasons],
+                "until": clock.iso(verdict.until) if verdict.until else None,
+                "next": clock.iso(verdict.next_start) if verdict.next_start else None,
+                "next_why": verdict.next_reason.text() if verdict.next_reason else None,
+                "override": {k: override[k] for k in ("by", "reason", "until", "used_by") if k in override}
+                if override else None}
+
     # -- break-glass -----------------------------------------------------------------------------------------
-    def grant(self, pipeline: str, stage: str, *, by: str, reason: str, hours: float, at: datetime) -> dict[str, Any]:
+    def grant(self, pipeline: str, stage: str, *, by: str, reason: str, hours: float, at: datetime,
+              execution_id: str | None = None) -> dict[str, Any]:
+        """A break-glass override of the stage's freeze by `by` (an IAM identity) for `reason`, for `hours`: the
+        next execution the gate is asked about passes (only that one), or `execution_id` when given, whose entry
+        condition CodePipeline is then told to override (OverrideStageCondition, BEFORE_ENTRY). On-call hears of
+        it as a notice; the execution let through is marked in the ledger; the override expires by itself."""
         config = self._config()
-        if hours > config.override_max_hours:
-            raise ValueError(f"an override lasts at most {config.override_max_hours:g} hours (override_max_hours)")
+        if not 0 < hours <= config.override_max_hours:
+            raise ValueError(f"an override lasts more than 0 and at most {config.override_max_hours:g} hours "
+                             "(override_max_hours of the freeze document)")
         if not reason.strip():
             raise ValueError("an override needs a reason")
         until = at + timedelta(hours=hours)
-        item = self._store.grant(f"{self._account}/{pipeline}/{stage}", by=by, reason=reason.strip(), at=at,
-                                 until=until)
+        subject = f"{self._account}/{pipeline}/{stage}"
+        item = self._store.grant(subject, by=by, reason=reason.strip(), at=at, until=until)
+        if execution_id:
+            self._codepipeline.override_stage_condition(pipelineName=pipeline, stageName=stage,
+                                                        pipelineExecutionId=execution_id, conditionType="BEFORE_ENTRY")
+            self._store.use(subject, item, execution_id, at)
+            self._mark(pipeline, execution_id, stage, item, self.verdict(pipeline, stage, at, announce=False))
+            item = item | {"used_by": execution_id}
         notice = Notice(event="freeze.override", event_id=f"override#{pipeline}#{stage}#{clock.iso(at)}", time=at,
                         account=self._account, region=self._region, state="OVERRIDDEN", pipeline=pipeline,
-                        stage=stage, approver=by, comment=reason.strip(), expires=clock.iso(until))
+                        stage=stage, execution_id=execution_id, approver=by, comment=reason.strip(),
+                        expires=clock.iso(until))
         self._notifier.deliver(notice, ONCALL).check()
         return item
 
