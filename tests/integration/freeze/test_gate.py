@@ -155,3 +155,20 @@ def test_the_codedeploy_hook_asks_the_gate_and_a_deployment_past_it_finishes(wor
     world.invoke("DeploymentValidationHook", later)
     assert codedeploy_state().hook_status(later["LifecycleEventHookExecutionId"]) == "Succeeded"
 
+
+
+def test_a_redelivered_job_keeps_its_first_answer_and_is_not_an_error(world):
+    # Given a job answered once (denied on a holiday)
+    execution = pipeline(world)
+    configure(world, HOLIDAYS)
+    at = datetime(2026, 12, 25, 12, 0, tzinfo=UTC)
+    world.set_time(at)
+    job = codepipeline_state().issue_rule_job("payments-api", "Prod", execution)
+    world.invoke("DeploymentGate", job)
+    # When Lambda delivers the same invocation again
+    mark = world.begin()
+    again = world.invoke("DeploymentGate", job)
+    # Then CodePipeline keeps the first answer, and the redelivery is neither an error nor a dead letter
+    assert again.error is None and again.result["answered"] is False
+    assert codepipeline_state().jobs[job["CodePipeline.job"]["id"]]["status"] == "Failed"
+    assert not [e for e in world.effects(mark) if e["kind"] == "dead_letter"]

@@ -187,16 +187,31 @@ class DeploymentGate:
             execution_id = execution_id or context.get("pipelineExecutionId")
         rollback = bool(execution_id) and self._is_rollback(pipeline, execution_id)
         answer = self.decide(pipeline, stage, at, execution_id=execution_id, rollback=rollback)
-        if answer.allow:
-            self._codepipeline.put_job_success_result(jobId=job.id, executionDetails={
-                "summary": answer.reason[:2048], **({"externalExecutionId": execution_id} if execution_id else {})})
-        else:
-            self._codepipeline.put_job_failure_result(jobId=job.id, failureDetails={
-                "type": "JobFailed", "message": answer.reason[:MESSAGE_LIMIT]})
+        answered = self._answer(job.id, answer, execution_id)
         logger.info("gate answered", extra={"pipeline": pipeline, "stage": stage, "execution": execution_id,
                                              **answer.report()})
         return {"status": "allowed" if answer.allow else "denied", "pipeline": pipeline, "stage": stage,
-                "execution_id": execution_id, **answer.report()}
+                "execution_id": execution_id, "answered": answered, **answer.report()}
+
+    def _answer(self, job_id: str, answer: Answer, execution_id: str | None) -> bool:
+        """PutJobSuccessResult or PutJobFailureResult; False when the job was answered already (a redelivered
+        invocation: CodePipeline keeps the first answer, InvalidJobStateException) or is gone (JobNotFound)."""
+        try:
+            if answer.allow:
+                self._codepipeline.put_job_success_result(jobId=job_id, executionDetails={
+                    "summary": answer.reason[:2048], **({"externalExecutionId": execution_id} if execution_id
+                                                        else {})})
+            else:
+                self._codepipeline.put_job_failure_result(jobId=job_id, failureDetails={
+                    "type": "JobFailed", "message": answer.reason[:MESSAGE_LIMIT]})
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code not in ("InvalidJobStateException", "JobNotFoundException"):
+                raise  # throttling, 5xx: Lambda retries the invocation, the verdict is the same
+            logger.info("the rule's job was answered already (a redelivered invocation)", extra={
+                "job": job_id, "error": code})
+            return False
+        return True
 
     def _is_rollback(self, pipeline: str, execution_id: str) -> bool:
         execution = self._codepipeline.get_pipeline_execution(
