@@ -172,3 +172,16 @@ def test_a_redelivered_job_keeps_its_first_answer_and_is_not_an_error(world):
     assert again.error is None and again.result["answered"] is False
     assert codepipeline_state().jobs[job["CodePipeline.job"]["id"]]["status"] == "Failed"
     assert not [e for e in world.effects(mark) if e["kind"] == "dead_letter"]
+
+
+def test_a_calendar_entry_scoped_by_tags_freezes_the_pipelines_tagged_so(world):
+    execution = pipeline(world)
+    configure(world, {"calendar": [{"name": "critical", "message": "Critical services freeze",
+                                    "dates": ["2026-12-25"], "scope": {"tags": {"tier": "critical"}}}]})
+    at = datetime(2026, 12, 25, 12, 0, tzinfo=UTC)
+    job, _ = ask(world, execution, at)
+    assert job["status"] == "Succeeded"  # untagged: not covered
+    world.client("codepipeline").tag_resource(resourceArn="arn:aws:codepipeline:us-east-1:111122223333:payments-api",
+                                              tags=[{"key": "tier", "value": "critical"}])
+    job, _ = ask(world, execution, at)
+    assert job["status"] == "Failed" and "Critical services freeze" in job["failure"]["message"]

@@ -84,7 +84,8 @@ ELSEWHERE = {
     ("DeploymentValidationHook", "tag:GetResources"): "alarms tagged for the group (test_validation_hook.py)",
     **{("DeploymentGate", action): "a stage condition's rule job (freeze/test_gate.py)" for action in (
         "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult", "codepipeline:GetJobDetails",
-        "codepipeline:GetPipelineExecution", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "codepipeline:GetPipelineExecution", "codepipeline:ListTagsForResource",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
         "sns:Publish", "cloudwatch:DescribeAlarms", "ssm:GetParameter", "kms:GenerateDataKey")},
     ("DeploymentValidationHook", "dynamodb:GetItem"): "the deployment gate's freezes (test_gate.py)",
     ("DeploymentValidationHook", "dynamodb:PutItem"): "the gate's first answer per deployment (test_gate.py)",

@@ -55,7 +55,8 @@ class DeploymentGate:
     def __init__(self, *, config: Callable[[], FreezeConfig], store: FreezeStore, incidents: Incidents,
                  rolling_back: Callable[..., str | None], alarms: Callable[[str, str, str], list[str]],
                  codepipeline: Any, notifier: Any, notes: LedgerNotes | None, account: str, region: str,
-                 fail_closed: bool = False) -> None:
+                 fail_closed: bool = False, partition: str = "aws") -> None:
+        self._partition = partition
         self._config = config
         self._store = store
         self._incidents = incidents
@@ -186,7 +187,8 @@ class DeploymentGate:
             pipeline, stage = context["pipelineName"], context["stage"]["name"]
             execution_id = execution_id or context.get("pipelineExecutionId")
         rollback = bool(execution_id) and self._is_rollback(pipeline, execution_id)
-        answer = self.decide(pipeline, stage, at, execution_id=execution_id, rollback=rollback)
+        answer = self.decide(pipeline, stage, at, execution_id=execution_id, rollback=rollback,
+                             tags=None if rollback else self._tags(pipeline))
         answered = self._answer(job.id, answer, execution_id)
         logger.info("gate answered", extra={"pipeline": pipeline, "stage": stage, "execution": execution_id,
                                              **answer.report()})
@@ -212,6 +214,22 @@ class DeploymentGate:
                 "job": job_id, "error": code})
             return False
         return True
+
+    def _tags(self, pipeline: str) -> dict[str, str] | None:
+        """The pipeline's tags, read (one ListTagsForResource) only when a calendar entry's scope names tags."""
+        try:
+            if not any(entry.scope.tags for entry in self._config().calendar):
+                return None
+        except Exception:  # noqa: BLE001 (decide() meets the same error and says so)
+            return None
+        arn = f"arn:{self._partition}:codepipeline:{self._region}:{self._account}:{pipeline}"
+        try:
+            pages = self._codepipeline.get_paginator("list_tags_for_resource").paginate(resourceArn=arn)
+            return {t["key"]: t["value"] for page in pages for t in page.get("tags", [])}
+        except Exception as exc:  # noqa: BLE001 (unknown tags: a tag scope covers nothing, and it is logged)
+            logger.error("the pipeline's tags could not be read: entries scoped by tags do not apply",
+                         extra={"pipeline": pipeline, "error": f"{type(exc).__name__}: {exc}"})
+            return None
 
     def _is_rollback(self, pipeline: str, execution_id: str) -> bool:
         execution = self._codepipeline.get_pipeline_execution(

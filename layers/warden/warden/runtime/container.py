@@ -235,7 +235,8 @@ class Container:
             rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.client("codepipeline"),
             notifier=self.notifier(), notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
             if settings.ledger_table else None, account=settings.account_id, region=settings.region,
-            fail_closed=settings.gate_fail_closed)
+            fail_closed=settings.gate_fail_closed,
+            partition=clients.session.get_partition_for_region(settings.region))
 
     @cached_property
     def artifact_guard(self) -> ArtifactGuard:
