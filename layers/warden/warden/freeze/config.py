@@ -108,14 +108,6 @@ class CalendarEntry(StrictDocument):
         return ZoneInfo(self.time_zone)
 
 
-class ChangeCalendar(StrictDocument):
-    """An SSM Change Calendar (GetCalendarState): CLOSED freezes the scope."""
-
-    name: str = Field(min_length=1, description="the calendar's name or ARN")
-    message: str = Field("the change calendar is closed", max_length=500)
-    scope: FreezeScope = Field(default_factory=FreezeScope)
-
-
 class AutomaticFreeze(StrictDocument):
     """Freezing a pipeline's production stages while production is unhealthy."""
 
@@ -131,7 +123,6 @@ class FreezeConfig(StrictDocument):
         description="stage name globs the automatic freeze covers")
     automatic: AutomaticFreeze = Field(default_factory=AutomaticFreeze)
     calendar: list[CalendarEntry] = Field(default_factory=list)
-    change_calendars: list[ChangeCalendar] = Field(default_factory=list)
     override_max_hours: float = Field(12, gt=0, le=72, description="the longest break-glass override")
 
     @field_validator("calendar")
