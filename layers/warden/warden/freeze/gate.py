@@ -103,7 +103,11 @@ class DeploymentGate:
         calendar = frozen(config, pipeline, stage, at, tags)
         causes = self.automatic(config, pipeline, stage, at, application=application, group=group)
         if announce and config.is_production(stage) and config.automatic.enabled:
-            self.announce(pipeline, stage, causes, at)
+            try:
+                self.announce(pipeline, stage, causes, at)
+            except Exception as exc:  # noqa: BLE001 (telling never changes the answer; the next look tells it)
+                logger.error("the automatic freeze's change could not be told: the next question tells it",
+                             extra={"pipeline": pipeline, "stage": stage, "error": f"{type(exc).__name__}: {exc}"})
         if not causes:
             return calendar
         return Verdict(True, calendar.reasons + tuple(causes), until=calendar.until)

@@ -8,7 +8,9 @@ Correct under redelivery and reordering because every write is conditional on wh
 - the automatic freeze's state (`frozen`, its causes) flips only when it changes, with a condition on the old
   value: of any number of deliveries that see the same change, one wins the flip and tells the team; the
   others find it flipped and say nothing. A telling that fails puts the old state back, so the next look
-  tells it instead (at least once, once in the common case);
+  tells it instead (at least once, once in the common case). One gap is known: a flip whose write happened
+  and whose answer was lost past botocore's retries is not told (the next look finds it flipped); the
+  answer of the gate is right either way (tests/faults/test_gate_faults.py);
 - a deployment's first answer is kept (conditional put): a later lifecycle hook of the same deployment is
   past the gate and gets the same answer, so a deployment that entered before a freeze finishes.
 """
