@@ -185,3 +185,38 @@ def test_a_calendar_entry_scoped_by_tags_freezes_the_pipelines_tagged_so(world):
                                               tags=[{"key": "tier", "value": "critical"}])
     job, _ = ask(world, execution, at)
     assert job["status"] == "Failed" and "Critical services freeze" in job["failure"]["message"]
+
+
+def test_a_guarding_alarm_in_alarm_freezes_production(world):
+    # Given the rollback document maps payments-5xx to payments-api/Prod, and it is in ALARM
+    execution = pipeline(world)
+    configure(world, {})
+    world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
+                                      Value=json.dumps({"rules": [{"name": "p", "alarms": ["payments-5xx"],
+                                                                   "pipeline": "payments-api", "stage": "Prod"}]}))
+    cw = world.client("cloudwatch")
+    cw.put_metric_alarm(AlarmName="payments-5xx", Namespace="AWS/ApplicationELB", MetricName="HTTPCode_Target_5XX",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=5,
+                        ComparisonOperator="GreaterThanThreshold")
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    assert ask(world, execution, at)[0]["status"] == "Succeeded"  # OK: open
+    cw.set_alarm_state(AlarmName="payments-5xx", StateValue="ALARM", StateReason="Threshold Crossed")
+    job, _ = ask(world, execution, at)
+    assert job["status"] == "Failed" and "guarding alarm in ALARM: payments-5xx" in job["failure"]["message"]
+
+
+def test_a_rollback_warden_is_making_freezes_the_stage_until_it_succeeds(world):
+    from warden.rollback.state import RollbackState
+
+    execution = pipeline(world)
+    configure(world, {})
+    state = RollbackState(world.client("dynamodb"), world.ref("StateTable"))
+    key = "111122223333/pipeline/payments-api/Prod"
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    state.claim(key, transition="alarm@t", at=at, cooldown_s=1800, fields={"alarm": "payments-5xx", "acted": True,
+                                                                           "rollback_execution_id": "rb-1"})
+    job, _ = ask(world, execution, datetime(2026, 11, 27, 9, 5, tzinfo=UTC))
+    assert job["status"] == "Failed" and "Warden is rolling back payments-api/Prod" in job["failure"]["message"]
+    state.record(key, resolved_at="2026-11-27T09:20:00Z")  # the rollback succeeded
+    job, _ = ask(world, execution, datetime(2026, 11, 27, 9, 25, tzinfo=UTC))
+    assert job["status"] == "Succeeded"

@@ -27,8 +27,14 @@ class RollbackStatus:
     def __init__(self, state: RollbackState, *, cloudwatch: Callable[[], Any],
                  config: Callable[[], RollbackConfig]) -> None:
         self._state = state
-        self._cloudwatch = cloudwatch
+        self._make_cloudwatch = cloudwatch
+        self._client: Any = None  # made on the first alarm to read, then kept for the container's life
         self._config = config
+
+    def _cloudwatch(self) -> Any:
+        if self._client is None:
+            self._client = self._make_cloudwatch()
+        return self._client
 
     def in_progress(self, account: str, *, pipeline: str | None = None, stage: str | None = None,
                     application: str | None = None, group: str | None = None, at: datetime) -> str | None:
@@ -47,11 +53,11 @@ class RollbackStatus:
     def alarms_in_alarm(self, account: str, pipeline: str, stage: str) -> list[str]:
         """The alarms the `rollback` document maps to the stage that CloudWatch has in ALARM now."""
         names: set[str] = set()
-        cloudwatch = self._cloudwatch()
         for rule in self._config().rules:
             if rule.pipeline != pipeline or (rule.stage and rule.stage != stage) or (
                     rule.accounts and account not in rule.accounts):
                 continue
+            cloudwatch = self._cloudwatch()
             for glob in rule.alarms:
                 if not GLOB.search(glob):
                     names.add(glob)
@@ -65,7 +71,7 @@ class RollbackStatus:
         firing: list[str] = []
         ordered = sorted(names)
         for start in range(0, len(ordered), 100):
-            answer = cloudwatch.describe_alarms(AlarmNames=ordered[start:start + 100],
+            answer = self._cloudwatch().describe_alarms(AlarmNames=ordered[start:start + 100],
                                                AlarmTypes=["MetricAlarm", "CompositeAlarm"])
             firing += [a["AlarmName"] for a in answer.get("MetricAlarms", []) + answer.get("CompositeAlarms", [])
                        if a.get("StateValue") == "ALARM"]
