@@ -127,8 +127,13 @@ def test_an_unreadable_document_allows_and_tells_the_team_unless_fail_closed(wor
     mark = world.begin()
     job, result = ask(world, execution, datetime(2026, 12, 25, 12, 0, tzinfo=UTC))
     assert job["status"] == "Succeeded" and "cannot decide" in result["reason"]
-    told = [e for e in world.effects(mark) if e["kind"] == "message" and e["topic"] == "TeamTopic"]
-    assert told, "the team hears that the gate cannot decide"
+    told = [e for e in world.effects(mark) if e["kind"] == "message" and e.get("event") == "freeze.error"]
+    assert [e["topic"] for e in told] == ["TeamTopic"], "the team hears that the gate cannot decide"
+    assert "cannot decide" in told[0]["subject"]
+    # And asked again within the hour, it is not told again
+    mark = world.begin()
+    ask(world, execution, datetime(2026, 12, 25, 12, 30, tzinfo=UTC))
+    assert not [e for e in world.effects(mark) if e["kind"] == "message"]
 
 
 def test_a_frozen_deployment_group_fails_the_lifecycle_hook_with_the_calendars_message(world):
@@ -220,3 +225,14 @@ def test_a_rollback_warden_is_making_freezes_the_stage_until_it_succeeds(world):
     state.record(key, resolved_at="2026-11-27T09:20:00Z")  # the rollback succeeded
     job, _ = ask(world, execution, datetime(2026, 11, 27, 9, 25, tzinfo=UTC))
     assert job["status"] == "Succeeded"
+
+
+def test_fail_closed_denies_when_the_gate_cannot_decide():
+    from warden_local.world import World
+
+    with World(parameters={"FailClosed": "true"}) as world:
+        execution = pipeline(world)
+        world.client("ssm").put_parameter(Name="/pipeline-warden/freeze", Type="String", Overwrite=True,
+                                          Value='{"calendar": "not a list"}')
+        job, result = ask(world, execution, datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
+        assert job["status"] == "Failed" and "fails closed (FailClosed)" in job["failure"]["message"]

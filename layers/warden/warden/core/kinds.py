@@ -29,6 +29,7 @@ EventKind = Literal[
     "freeze.started",
     "freeze.lifted",
     "freeze.override",
+    "freeze.error",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}

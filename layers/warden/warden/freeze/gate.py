@@ -147,10 +147,10 @@ class DeploymentGate:
         if self._store.flip(f"{self._account}/{pipeline}/{stage}/error#{hour}", frozen=True, causes=error,
                             at=at) is None:
             return
-        notice = Notice(event="config.invalid", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
+        notice = Notice(event="freeze.error", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
                         account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
-                        stage=stage, error=error[:1000], parameter="the deployment gate",
-                        using="FailClosed: deny" if self._fail_closed else "allow (FailClosed is off)")
+                        stage=stage, error=error[:1000],
+                        using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)")
         self._notifier.deliver(notice, Decision(("team",), "high", rule="deployment gate error")).check()
 
     def _mark(self, pipeline: str, execution_id: str, stage: str, override: dict[str, Any],

@@ -48,6 +48,7 @@ TITLES = {
     "freeze.started": "{name}: {stage} is frozen",
     "freeze.lifted": "{name}: the freeze of {stage} is lifted",
     "freeze.override": "{name}: freeze of {stage} overridden",
+    "freeze.error": "{name}: the deployment gate cannot decide for {stage}",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}
