@@ -114,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
             if args.freeze_command == "status":
                 result: Any = _status(gate, codepipeline, args.pipeline, at)
             else:
+                stages = [s["name"] for s in codepipeline.get_pipeline(name=args.pipeline)["pipeline"]["stages"]]
+                if args.stage not in stages:
+                    raise LookupError(f"pipeline {args.pipeline} has no stage {args.stage!r} (it has: "
+                                      f"{', '.join(stages)})")
                 caller = _caller(args)
                 result = gate.grant(args.pipeline, args.stage, by=caller, reason=args.reason, hours=args.hours,
                                     at=clock.now(), execution_id=args.execution)

@@ -129,3 +129,6 @@ def test_warden_freeze_override_records_the_callers_identity(capsys):
     assert cli.main(["freeze", "override", "--replay", str(STORY), "--pipeline", "payments-api", "--stage",
                      "Deploy-Prod", "--reason", "x", "--for", "3d"]) == 2
     assert "at most 12 hours" in capsys.readouterr().err
+    assert cli.main(["freeze", "override", "--replay", str(STORY), "--pipeline", "payments-api", "--stage",
+                     "Prod", "--reason", "x"]) == 2
+    assert "has no stage 'Prod'" in capsys.readouterr().err
