@@ -236,3 +236,21 @@ def test_fail_closed_denies_when_the_gate_cannot_decide():
                                           Value='{"calendar": "not a list"}')
         job, result = ask(world, execution, datetime(2026, 11, 27, 9, 0, tzinfo=UTC))
         assert job["status"] == "Failed" and "fails closed (FailClosed)" in job["failure"]["message"]
+
+
+def test_a_rule_without_wardens_parameters_is_answered_from_the_jobs_pipeline_context(world):
+    # Given a rule whose UserParameters are not Warden's (or absent): GetJobDetails says where the job is
+    execution = pipeline(world)
+    configure(world, HOLIDAYS)
+    world.set_time(datetime(2026, 12, 25, 12, 0, tzinfo=UTC))
+    job = codepipeline_state().issue_rule_job("payments-api", "Prod", execution)
+    job["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = "freeze-check"
+    outcome = world.invoke("DeploymentGate", job)
+    answered = codepipeline_state().jobs[job["CodePipeline.job"]["id"]]
+    assert answered["status"] == "Failed" and "Public holiday in Berlin" in answered["failure"]["message"]
+    assert outcome.result["pipeline"] == "payments-api" and outcome.result["execution_id"] == execution
+
+
+def test_a_job_without_an_id_is_dead_lettered_with_the_reason(world):
+    outcome = world.invoke("DeploymentGate", {"CodePipeline.job": {"accountId": "111122223333"}})
+    assert outcome.result["status"] == "dead_lettered" and "CodePipeline.job.id" in outcome.result["error"]

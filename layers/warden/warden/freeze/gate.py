@@ -314,9 +314,11 @@ class CodePipelineJob:
         try:
             params = json.loads(raw) if isinstance(raw, str) else raw
         except ValueError:
-            raise InvalidEvent("invalid CodePipeline job: UserParameters: not JSON ({\"pipeline\", \"stage\", "
-                               "\"execution\"})", kind="CodePipeline job") from None
+            params = None
         if not isinstance(params, dict):
+            # Not Warden's parameters: the job is still answered, from GetJobDetails' pipeline context.
+            logger.warning("the rule's UserParameters are not {\"pipeline\", \"stage\", \"execution\"}: "
+                           "reading the job's pipeline context instead", extra={"job": job["id"]})
             params = {}
         return cls(job["id"], str(job.get("accountId", "")), params.get("pipeline"), params.get("stage"),
                    params.get("execution") or None)
