@@ -14,7 +14,7 @@ from typing import Any
 EXIT_BAD_INPUT = 2
 EXIT_DEMO_FAILED = 1  # the bundled story did not run as it should (a dead letter, an unrouted input)
 # The kinds of configuration documents (warden.runtime.documents.DOCUMENTS), without importing the layer here.
-DOCUMENTS = ("approvers", "artifacts", "escalation", "ledger", "rollback", "routing")
+DOCUMENTS = ("approvers", "artifacts", "escalation", "freeze", "ledger", "rollback", "routing")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     from warden_local import artifacts_cli
 
     artifacts_cli.add_parser(sub)
+    from warden_local import freeze_cli
+
+    freeze_cli.add_parser(sub)
     return parser
 
 
@@ -122,6 +125,10 @@ def _run(args: argparse.Namespace) -> int:
             from warden_local import artifacts_cli
 
             return artifacts_cli.run(args)
+        elif args.command == "freeze":
+            from warden_local import freeze_cli
+
+            return freeze_cli.run(args)
     except InputError as exc:
         return _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 (every error is one line and exit 2, never a traceback)

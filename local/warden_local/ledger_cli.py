@@ -181,8 +181,8 @@ WIDTH = 100  # a table fits a 100-column terminal; --json has every value whole
 # Columns that give way when a table is wider than WIDTH, and which end of a value they keep: an approver's
 # session (its right end) says who; an author's name, a pipeline's and a note's start do.
 # In the order they give way, each down to its minimum width.
-SHRINK = {"NOTE": "left", "AUTHOR": "left", "PIPELINE": "left", "APPROVER": "right", "STAGE": "left"}
-MIN_WIDTH = {"NOTE": 12, "AUTHOR": 10, "PIPELINE": 14, "STAGE": 10, "APPROVER": 16}
+SHRINK = {"WHY": "left", "NOTE": "left", "AUTHOR": "left", "PIPELINE": "left", "APPROVER": "right", "STAGE": "left"}
+MIN_WIDTH = {"WHY": 20, "NOTE": 12, "AUTHOR": 10, "PIPELINE": 14, "STAGE": 10, "APPROVER": 16}
 
 
 def _clip(text: str, width: int, keep: str) -> str:
@@ -286,7 +286,8 @@ def _render(command: str, result: Any) -> str:
                "DURATION": lambda r: _duration(r.get("duration_s")), "COMMIT": lambda r: _short(r.get("commit_id")),
                "AUTHOR": lambda r: r.get("author"), "APPROVER": lambda r: _who(r.get("approver")),
                "EXECUTION": lambda r: ids.get(r.get("execution_id") or "", "")
-               + (" ~" if r.get("enrichment") == "partial" else "")}
+               + (" ~" if r.get("enrichment") == "partial" else "")
+               + (" ⚑" if isinstance(r.get("freeze_override"), dict) else "")}
     heading = f"{len(result)} execution(s), newest first"
     if command == "history" and len(pipelines) == 1:
         heading = f"{next(iter(pipelines))}: {heading}"
@@ -298,7 +299,18 @@ def _render(command: str, result: Any) -> str:
     footer = "\n↩ a rollback execution" if any(r.get("execution_type") == "ROLLBACK" for r in result) else ""
     if any(r.get("enrichment") == "partial" for r in result):
         footer += "\n~ a partial record: CodePipeline could not be read for some of its facts (--json)"
+    for r in result:  # who let an execution through a freeze, and why: a line of its own (the table stays narrow)
+        if note := _override_note(r):
+            footer += "\n" + _clip(f"⚑ {ids.get(r.get('execution_id') or '', '')}:{note}", WIDTH, "left")
     return heading + "\n" + _table(list(columns), [[f(r) for f in columns.values()] for r in result]) + footer
+
+
+def _override_note(row: dict[str, Any]) -> str:
+    """` (freeze override by release-manager/maria: hotfix for INC-42)`: who let it through a freeze, and why."""
+    override = row.get("freeze_override")
+    if not isinstance(override, dict):
+        return ""
+    return f" (freeze override by {_who(override.get('by'))}: {override.get('reason', '?')})"
 
 
 def _render_dora(d: dict[str, Any]) -> str:

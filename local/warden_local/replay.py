@@ -484,16 +484,21 @@ class Replayer:
             return {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
                     "routed_to": ["ApprovalGateway"],
                     "effects": self.world.effects(mark), "note": answers}
+        asked, held = self._entry_condition(event) if event is not None and outside and step.happens else ([], None)
+        if held:  # the stage's entry condition failed: its STARTED did not happen, nobody hears of it
+            heard = False
         routes = self.schedule(step) if step.schedule else self.routes(event) if heard else []
-        if event is not None and outside and step.happens:
+        if event is not None and outside and step.happens and not held:
             fakes.apply_event(event)
         for function, payload in routes:
             self.world.invoke(function, payload)
         result = {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
-                  "routed_to": [f for f, _ in routes], "effects": self.world.effects(mark)}
+                  "routed_to": asked + [f for f, _ in routes], "effects": self.world.effects(mark)}
         if step.call and step.call.get("as"):
             result["by"] = _session_arn(str(substitute(step.call["as"], self.saved, step.label)))
-        if step.delivery:
+        if held:
+            result["note"] = held
+        elif step.delivery:
             result["note"] = step.delivery
         elif not routes and heard:
             result["note"] = f"no route in template.yaml accepts this input: {self.why_not(event)}"
@@ -564,6 +569,35 @@ class Replayer:
             return f"call: {step.call['call']}"
         return describe(event, self.world.account)
 
+    def _entry_condition(self, event: Any) -> tuple[list[str], str | None]:
+        """A stage's STARTED in the embedded CodePipeline is preceded by its beforeEntry `LambdaInvoke` rule:
+        the rule's job goes to the function that answers such jobs (DeploymentGate), and a failed job holds the
+        stage (its STARTED does not happen: a later step with the same event asks again, as a retried stage
+        would). Returns (the functions asked, why the stage is held or None)."""
+        if not (isinstance(event, dict) and event.get("source") == "aws.codepipeline"
+                and event.get("detail-type") == "CodePipeline Stage Execution State Change"
+                and (event.get("detail") or {}).get("state") == "STARTED"):
+            return [], None
+        from warden_local.fakes.codepipeline import codepipeline_state
+
+        detail = event["detail"]
+        state = codepipeline_state(event.get("account"), event.get("region"))
+        pipeline = state.definition(detail.get("pipeline"))
+        stage = next((s for s in (pipeline or {}).get("stages", []) if s.get("name") == detail.get("stage")), None)
+        rules = [r for c in ((stage or {}).get("beforeEntry") or {}).get("conditions", []) for r in c.get("rules", [])
+                 if (r.get("ruleTypeId") or {}).get("provider") == "LambdaInvoke"]
+        gates = [fid for fid, fn in self.world.functions.items()
+                 if fn.metadata.get("InvokedBy") == "codepipeline-lambdainvoke-rule"]
+        if not rules or not gates:
+            return [], None
+        job = state.issue_rule_job(detail["pipeline"], detail["stage"], detail["execution-id"])
+        self.world.invoke(gates[0], job)
+        answered = state.jobs[job["CodePipeline.job"]["id"]]
+        if answered["status"] == "Succeeded":
+            return gates[:1], None
+        why = (answered.get("failure") or {}).get("message") or f"the rule's job is {answered['status']}"
+        return gates[:1], f"entry to {detail['pipeline']}/{detail['stage']} held by its beforeEntry condition: {why}"
+
     # -- routes -------------------------------------------------------------------------------------
     def routes(self, event: Any) -> list[tuple[str, Any]]:
         if not isinstance(event, dict):
@@ -586,6 +620,10 @@ class Replayer:
         if "DeploymentId" in event and "LifecycleEventHookExecutionId" in event:
             return [(fid, event) for fid, fn in self.world.functions.items()
                     if fn.metadata.get("InvokedBy") == "codedeploy-lifecycle-hook"]
+        if "CodePipeline.job" in event:
+            # A stage condition's LambdaInvoke rule job: the function the rule names (DeploymentGate).
+            return [(fid, event) for fid, fn in self.world.functions.items()
+                    if fn.metadata.get("InvokedBy") == "codepipeline-lambdainvoke-rule"]
         return []
 
     def _matches(self, trigger: Any, event: dict[str, Any]) -> bool:

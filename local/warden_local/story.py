@@ -14,7 +14,7 @@ from typing import Any
 # arn:aws:sts::111122223333:assumed-role/release-approver/maria.garcia -> release-approver/maria.garcia;
 # arn:aws:iam::111122223333:user/jdoe -> user/jdoe; arn:aws:iam::…:role/path/name -> role/name.
 _ASSUMED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
-_IAM = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
+_IAM = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
 _FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/(?P<name>.+)$")
 
 

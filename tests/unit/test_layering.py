@@ -20,7 +20,7 @@ FUNCTIONS = ROOT / "functions"
 BASE = {"core"}
 ADAPTERS = BASE | {"models", "aws"}
 SHARED = ADAPTERS | {"notify", "ledger"}
-FEATURES = ("router", "approvals", "health", "artifacts", "rollback")
+FEATURES = ("router", "approvals", "health", "artifacts", "rollback", "freeze")
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "models": BASE,

@@ -156,6 +156,9 @@ class EmbeddedCodePipeline:
         self.approval_results: list[dict[str, Any]] = []
         self.stops: list[dict[str, Any]] = []
         self.rollbacks: list[dict[str, Any]] = []
+        # Stage-condition rule jobs (LambdaInvoke) this CodePipeline issued, and the answers they got.
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.overrides: list[dict[str, Any]] = []
 
     @property
     def backend(self) -> Any:
@@ -616,6 +619,62 @@ class EmbeddedCodePipeline:
             raise _error("UnableToRollbackStageException",
                          f"Stage {stage} is running execution {latest.execution_id}: it cannot be rolled back now")
 
+    # -- stage conditions: LambdaInvoke rule jobs and OverrideStageCondition -----------------------------
+    def issue_rule_job(self, name: str, stage: str, execution_id: str) -> dict[str, Any]:
+        """The job of the stage's beforeEntry `LambdaInvoke` rule for `execution_id`: the event CodePipeline
+        invokes the rule's function with (the documented `CodePipeline.job` shape, its configuration the rule's),
+        kept until it is answered with PutJobSuccessResult or PutJobFailureResult."""
+        pipeline = self._pipeline(name)
+        stage_def = self._stage_def(pipeline, stage)
+        if stage_def is None:
+            raise _error("StageNotFoundException", f"stage {stage} not found in pipeline {name}")
+        rules = [r for c in (stage_def.get("beforeEntry") or {}).get("conditions", []) for r in c.get("rules", [])
+                 if (r.get("ruleTypeId") or {}).get("provider") == "LambdaInvoke"]
+        if not rules:
+            raise _error("ValidationException", f"stage {stage} of {name} has no beforeEntry LambdaInvoke rule")
+        configuration = {k: v.replace("#{codepipeline.PipelineExecutionId}", execution_id)
+                         for k, v in (rules[0].get("configuration") or {}).items()}
+        job_id = str(uuid.uuid4())
+        self.jobs[job_id] = {"id": job_id, "pipeline": name, "stage": stage, "execution_id": execution_id,
+                             "rule": rules[0]["name"], "status": "InProgress"}
+        return {"CodePipeline.job": {"id": job_id, "accountId": self.account_id,
+                                     "data": {"actionConfiguration": {"configuration": configuration},
+                                              "inputArtifacts": [], "outputArtifacts": []}}}
+
+    def _job(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise _error("JobNotFoundException", f"job {job_id} not found")
+        if job["status"] != "InProgress":
+            raise _error("InvalidJobStateException", f"job {job_id} is {job['status']} already")
+        return job
+
+    def put_job_result(self, job_id: str, success: bool, failure: dict[str, Any] | None) -> None:
+        job = self._job(job_id)
+        job["status"] = "Succeeded" if success else "Failed"
+        if failure:
+            job["failure"] = failure
+
+    def get_job_details(self, job_id: str) -> dict[str, Any]:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise _error("JobNotFoundException", f"job {job_id} not found")
+        return {"id": job_id, "accountId": self.account_id, "data": {"pipelineContext": {
+            "pipelineName": job["pipeline"], "stage": {"name": job["stage"]},
+            "action": {"name": job["rule"]}, "pipelineExecutionId": job["execution_id"],
+            "pipelineArn": f"arn:{get_partition(self.region)}:codepipeline:{self.region}:{self.account_id}:"
+                           f"{job['pipeline']}"}}}
+
+    def override_stage_condition(self, name: str, stage: str, execution_id: str, condition_type: str,
+                                 caller: str) -> None:
+        pipeline = self._pipeline(name)
+        if self._stage_def(pipeline, stage) is None:
+            raise _error("StageNotFoundException", f"stage {stage} not found in pipeline {name}")
+        if self._record(name).executions.get(execution_id) is None:
+            raise _error("PipelineExecutionNotFoundException", f"execution {execution_id} not found")
+        self.overrides.append({"pipeline": name, "stage": stage, "execution_id": execution_id,
+                               "condition_type": condition_type, "by": caller})
+
     def start_pipeline_execution(self, name: str, variables: list[dict[str, str]] | None) -> str:
         pipeline = self._pipeline(name)
         # Nothing runs an API-started execution here: like moto, it has succeeded as soon as it started.
@@ -820,7 +879,29 @@ def list_pipeline_executions(self: CodePipelineResponse) -> str:
         self._get_param("pipelineName"), self._get_param("maxResults"), self._get_param("nextToken")))
 
 
+def put_job_success_result(self: CodePipelineResponse) -> str:
+    _state(self).put_job_result(self._get_param("jobId"), True, None)
+    return "{}"
+
+
+def put_job_failure_result(self: CodePipelineResponse) -> str:
+    _state(self).put_job_result(self._get_param("jobId"), False, self._get_param("failureDetails"))
+    return "{}"
+
+
+def get_job_details(self: CodePipelineResponse) -> str:
+    return _dumps({"jobDetails": _state(self).get_job_details(self._get_param("jobId"))})
+
+
+def override_stage_condition(self: CodePipelineResponse) -> str:
+    _state(self).override_stage_condition(self._get_param("pipelineName"), self._get_param("stageName"),
+                                          self._get_param("pipelineExecutionId"), self._get_param("conditionType"),
+                                          _caller_arn(self))
+    return "{}"
+
+
 RESPONSE_METHODS = (
+    put_job_success_result, put_job_failure_result, get_job_details, override_stage_condition,
     get_pipeline_state, list_action_executions, put_approval_result, stop_pipeline_execution,
     rollback_stage, start_pipeline_execution, get_pipeline_execution, list_pipeline_executions,
 )

@@ -41,7 +41,7 @@ CONFIG = [(line, kind, body) for line, kind, marked, body in blocks() if marked]
 def test_the_readme_has_an_example_of_every_document():
     kinds = [kind for _, kind, _ in CONFIG]
     assert None not in kinds, "each example is one parameter's value: <!-- config: KIND -->"
-    assert set(kinds) == {"routing", "escalation", "ledger", "rollback", "artifacts", "approvers"}
+    assert set(kinds) == {"routing", "escalation", "ledger", "rollback", "artifacts", "approvers", "freeze"}
 
 
 @pytest.mark.parametrize(("line", "kind", "body"), CONFIG, ids=[f"README.md:{c[0]}" for c in CONFIG])

@@ -87,8 +87,9 @@ def test_every_event_source_dead_letters_to_the_functions_queue_and_the_queue_ad
 
 def test_the_functions_without_a_trigger_are_the_ones_invoked_directly():
     direct = sorted(name for name, fn in FUNCTIONS.items() if not fn.triggers)
-    assert direct == ["ApprovalGateway", "DeploymentValidationHook"]
+    assert direct == ["ApprovalGateway", "DeploymentGate", "DeploymentValidationHook"]
     assert TEMPLATE.resources["ApprovalGateway"]["Properties"]["FunctionUrlConfig"] == {"AuthType": "NONE"}
+    assert TEMPLATE.resources["DeploymentGate"]["Metadata"]["InvokedBy"] == "codepipeline-lambdainvoke-rule"
     assert TEMPLATE.resources["DeploymentValidationHook"]["Metadata"]["InvokedBy"] == "codedeploy-lifecycle-hook"
 
 

@@ -85,6 +85,14 @@ ELSEWHERE = {
     ("DeploymentValidationHook", "codedeploy:GetDeploymentGroup"): "the group's alarms (test_validation_hook.py)",
     ("DeploymentValidationHook", "cloudwatch:DescribeAlarms"): "the group's alarms (test_validation_hook.py)",
     ("DeploymentValidationHook", "tag:GetResources"): "alarms tagged for the group (test_validation_hook.py)",
+    **{("DeploymentGate", action): "a stage condition's rule job (freeze/test_gate.py)" for action in (
+        "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult", "codepipeline:GetJobDetails",
+        "codepipeline:GetPipelineExecution", "codepipeline:ListTagsForResource",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        "sns:Publish", "cloudwatch:DescribeAlarms", "ssm:GetParameter", "kms:GenerateDataKey")},
+    ("DeploymentValidationHook", "dynamodb:GetItem"): "the deployment gate's freezes (test_gate.py)",
+    ("DeploymentValidationHook", "dynamodb:PutItem"): "the gate's first answer per deployment (test_gate.py)",
+    ("DeploymentValidationHook", "sns:Publish"): "telling the team of an automatic freeze (test_gate.py)",
     ("ArtifactGuard", "dynamodb:DeleteItem"): "a deleted pipeline leaves the artifact map (test_artifacts.py)",
     ("ArtifactGuard", "s3:PutEncryptionConfiguration"): "enforce mode with a customer managed key known "
                                                         "(test_artifacts.py)",
@@ -140,6 +148,27 @@ def covered(action: str, patterns: set[str]) -> bool:
     return any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in patterns)
 
 
+def gate_story():
+    """DeploymentGate asked by a stage condition: frozen by the calendar, then by an open incident, then let in."""
+    from datetime import UTC, datetime
+
+    from tests.integration.freeze.test_gate import HOLIDAYS, ask, configure, pipeline
+    from warden.notify.incidents import Incidents, incident_key
+
+    with World() as world:
+        execution = pipeline(world)
+        configure(world, HOLIDAYS | {"automatic": {"enabled": True}})
+        world.client("ssm").put_parameter(Name="/pipeline-warden/rollback", Type="String", Overwrite=True,
+                                          Value='{"rules": [{"name": "p", "alarms": ["payments-5xx"], '
+                                                '"pipeline": "payments-api", "stage": "Prod"}]}')
+        ask(world, execution, datetime(2026, 12, 25, 12, tzinfo=UTC))
+        at = datetime(2026, 11, 27, 9, tzinfo=UTC)
+        Incidents(world.client("dynamodb"), world.ref("StateTable")).open(
+            incident_key(account="111122223333", region="us-east-1", pipeline="payments-api"), event_id="e",
+            execution_id="x", at=at, summary="failed")
+        ask(world, execution, at)
+
+
 def exercised():
     """(calls per function, allowed actions per function), from one replay of everything bundled."""
     inputs = [str(p) for p in sorted((EVENTS / "scenarios").glob("*.json"))]
@@ -152,6 +181,7 @@ def exercised():
     for path in inputs:
         replay([path])  # each scenario in a world of its own (their world calls overlap)
     replay(samples)
+    gate_story()  # a stage condition's rule job: no replay input names one yet (the embedded CodePipeline issues it)
     calls: dict[str, set[str]] = {lid: set() for lid in template}
     for function, action in RECORDER.access:
         calls[function].add(IAM_ACTION_OF.get(action, action))

@@ -25,6 +25,11 @@ EventKind = Literal[
     "pipeline.slow",
     # A stored configuration document that does not validate (warden.notify.config_notices): told once.
     "config.invalid",
+    # The deployment gate (warden.freeze): an automatic freeze and its lift, told once each; a break-glass override.
+    "freeze.started",
+    "freeze.lifted",
+    "freeze.override",
+    "freeze.error",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}

@@ -100,6 +100,16 @@ class Incidents:
         except self._conditional():
             return None
 
+    def current(self, key: str) -> dict[str, Any] | None:
+        """The open incident of `key` (its opening time, execution and summary), None when none is open: what
+        the deployment gate's automatic freeze reads (one consistent GetItem, nothing written)."""
+        item = self._ddb.get_item(TableName=self._table, Key=_key(key), ConsistentRead=True).get("Item") or {}
+        if item.get("status", {}).get("S") != "open":
+            return None
+        return {"opened_at": item.get("opened_at", {}).get("S", ""),
+                "execution_id": item.get("execution_id", {}).get("S") or None,
+                "summary": item.get("summary", {}).get("S", "")}
+
     def notified(self, key: str) -> None:
         self._ddb.update_item(TableName=self._table, Key=_key(key),
                               UpdateExpression="SET #n = :true REMOVE page_failed",

@@ -45,6 +45,10 @@ TITLES = {
     "rollback.skipped": "{name}: alarm rollback of {stage} skipped",
     "artifact.noncompliant": "Artifact bucket {name} is not compliant",
     "config.invalid": "Configuration {parameter} is invalid",
+    "freeze.started": "{name}: {stage} is frozen",
+    "freeze.lifted": "{name}: the freeze of {stage} is lifted",
+    "freeze.override": "{name}: freeze of {stage} overridden",
+    "freeze.error": "{name}: the deployment gate cannot decide for {stage}",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}

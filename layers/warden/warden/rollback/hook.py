@@ -58,8 +58,11 @@ class TransientHookFailure(Exception):
 
 class ValidationHook:
     def __init__(self, *, codedeploy: Any, cloudwatch: Any, config: Callable[[], RollbackConfig],
-                 tagging: Any | None = None, account: str = "", attempts: Any = None) -> None:
-        """`attempts`: an AttemptCounter (None: every attempt is the last, as without retries)."""
+                 tagging: Any | None = None, account: str = "", attempts: Any = None,
+                 gate: Callable[[dict[str, Any]], tuple[bool, str]] | None = None) -> None:
+        """`attempts`: an AttemptCounter (None: every attempt is the last, as without retries). `gate`: the
+        deployment gate (warden.freeze), asked first with the deployment's info: a freeze fails the hook."""
+        self._gate = gate
         self._attempts = attempts
         self._codedeploy = codedeploy
         self._cloudwatch = cloudwatch
@@ -94,6 +97,12 @@ class ValidationHook:
     def _check(self, deployment_id: str) -> tuple[str, dict[str, Any]]:
         info = self._codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         app, group = info["applicationName"], info["deploymentGroupName"]
+        if self._gate is not None:
+            allow, why = self._gate(info | {"deploymentId": deployment_id})
+            if not allow:
+                logger.warning("the deployment gate denies: failing the lifecycle hook",
+                               extra={"deployment": deployment_id, "group": f"{app}/{group}", "frozen": why})
+                return "Failed", {"group": f"{app}/{group}", "frozen": why}
         alarms = sorted(self.alarms_of(app, group))
         if not alarms:
             logger.warning("no alarm guards this deployment group: nothing to validate",

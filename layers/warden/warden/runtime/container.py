@@ -19,7 +19,7 @@ from warden.aws.codepipeline import CodePipelineGateway
 from warden.core.accounts import is_own
 from warden.core.documents import InvalidDocument
 from warden.runtime.documents import ConfigStore
-from warden.runtime.invocation import Entry, Pipeline, count, deliveries, scheduled, single
+from warden.runtime.invocation import Arrival, Entry, Pipeline, count, deliveries, scheduled, single
 from warden.runtime.settings import REQUIRED_ENV, Settings
 
 if TYPE_CHECKING:
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from warden.approvals.store import Approvals
     from warden.approvals.tracker import ApprovalTracker
     from warden.artifacts.guard import ArtifactGuard
+    from warden.freeze.gate import DeploymentGate
     from warden.health.slow import SlowExecutions
     from warden.ledger.recorder import Ledger
     from warden.notify.incidents import Incidents
@@ -216,7 +217,29 @@ class Container:
         return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.client("cloudwatch"),
                               tagging=clients.client("resourcegroupstaggingapi"),
                               config=lambda: self.config.require("rollback"), account=self.settings.account_id,
-                              attempts=attempts)
+                              attempts=attempts, gate=lambda info: self.deployment_gate.for_deployment(info))
+
+    @cached_property
+    def deployment_gate(self) -> DeploymentGate:
+        """Freeze calendars, the automatic freeze (incidents, rollbacks, guarding alarms), break-glass overrides."""
+        from warden.freeze.gate import DeploymentGate
+        from warden.freeze.store import FreezeStore
+        from warden.ledger.notes import LedgerNotes
+        from warden.rollback.state import RollbackState
+        from warden.rollback.status import RollbackStatus
+
+        clients, settings = self.clients, self.settings
+        status = RollbackStatus(RollbackState(clients.dynamodb, settings.state_table),
+                                cloudwatch=lambda: clients.client("cloudwatch"),
+                                config=lambda: self.config.require("rollback"))  # type: ignore[arg-type, return-value]
+        return DeploymentGate(
+            config=lambda: self.config.require("freeze"),  # type: ignore[arg-type, return-value]
+            store=FreezeStore(clients.dynamodb, settings.state_table), incidents=self.incidents,
+            rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.client("codepipeline"),
+            notifier=self.notifier(), notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
+            if settings.ledger_table else None, account=settings.account_id, region=settings.region,
+            fail_closed=settings.gate_fail_closed,
+            partition=clients.session.get_partition_for_region(settings.region))
 
     @cached_property
     def slack_secret(self) -> SlackSecret:
@@ -425,6 +448,20 @@ def approval_gateway(c: Container) -> Entry:
                  message="approval request", report=lambda outcome: outcome.report())
 
 
+def deployment_gate(c: Container) -> Entry:
+    """A CodePipeline stage-entry condition's LambdaInvoke job. No idempotency store: a redelivered job finds
+    its answer given (InvalidJobStateException) and every effect of the verdict is conditional
+    (warden.freeze.store)."""
+    def parse(event: Any) -> list[Arrival]:
+        from warden.freeze.gate import CodePipelineJob
+
+        job = CodePipelineJob.parse(event)
+        return [Arrival(job.id, job, event)]
+
+    return Entry(c.pipeline, lambda: c.deployment_gate.on_job, parse=parse, idempotent=False,
+                 message="deployment gate")
+
+
 FUNCTIONS: dict[str, Callable[[Container], Entry]] = {
     "NotificationRouter": notification_router,
     "DeploymentTracker": deployment_tracker,
@@ -434,6 +471,7 @@ FUNCTIONS: dict[str, Callable[[Container], Entry]] = {
     "RollbackTrigger": rollback_trigger,
     "DeploymentValidationHook": deployment_validation_hook,
     "ApprovalGateway": approval_gateway,
+    "DeploymentGate": deployment_gate,
 }
 
 

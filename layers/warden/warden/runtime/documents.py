@@ -68,6 +68,12 @@ def _approvers() -> type[BaseModel]:
     return ApproversConfig
 
 
+def _freeze() -> type[BaseModel]:
+    from warden.freeze.config import FreezeConfig
+
+    return FreezeConfig
+
+
 # kind -> its model, imported on demand so that a handler only pays for the documents it reads.
 DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "routing": _routing,
@@ -76,6 +82,7 @@ DOCUMENTS: dict[str, Callable[[], type[BaseModel]]] = {
     "rollback": _rollback,
     "artifacts": _artifacts,
     "approvers": _approvers,
+    "freeze": _freeze,
 }
 
 CACHE_SECONDS = 300

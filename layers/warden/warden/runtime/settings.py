@@ -39,6 +39,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "DeploymentValidationHook": ("STATE_TABLE",),  # the state table only counts failed attempts
     # Approving from chat: the approvals (state table), the ledger's approver, and the Slack app's secret.
     "ApprovalGateway": ("STATE_TABLE", "LEDGER_TABLE", "SLACK_SECRET_ARN"),
+    "DeploymentGate": ("STATE_TABLE", "LEDGER_TABLE"),  # freezes, overrides, and the override's ledger mark
 }
 SLACK_API_URL = "https://slack.com/api"
 
@@ -94,6 +95,14 @@ class Settings(BaseModel):
     slack_secret_arn: str = _optional("SLACK_SECRET_ARN")
     # Overridable so that tests can point it at a fake Slack Web API on 127.0.0.1.
     slack_api_url: str = Field(SLACK_API_URL, validation_alias=AliasChoices("slack_api_url", "SLACK_API_URL"))
+    # The deployment gate's answer when it cannot decide (its document unreadable): allow unless "true".
+    gate_fail_closed_text: str = Field("false", validation_alias=AliasChoices("gate_fail_closed",
+                                                                               "GATE_FAIL_CLOSED"))
+
+    @property
+    def gate_fail_closed(self) -> bool:
+        """FailClosed of template.yaml: only "true" denies when the gate cannot decide (anything else allows)."""
+        return self.gate_fail_closed_text.strip().lower() == "true"
 
     @property
     def trusted_accounts(self) -> tuple[str, ...]:

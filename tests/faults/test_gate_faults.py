@@ -1,0 +1,58 @@
+"""DeploymentGate under faults: telling the team of an automatic freeze fails past botocore's retries (SNS
+throttled every attempt), or its answer is lost. The gate's answer never changes because of it (the stage
+stays frozen), and the freeze is told exactly once in the end: the failed telling puts the old state back, so
+the next question tells it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.faults.inject import BOTOCORE_ATTEMPTS
+from tests.integration.freeze.test_gate import ask, configure, pipeline
+from warden.core import clock
+from warden.notify.incidents import Incidents, incident_key
+
+
+def _incident(world, at):
+    key = incident_key(account="111122223333", region="us-east-1", pipeline="payments-api")
+    clock.set_source(lambda: at)
+    try:
+        Incidents(world.client("dynamodb"), world.ref("StateTable")).open(
+            key, event_id="e1", execution_id="x1", at=at, summary="payments-api failed in Prod")
+    finally:
+        clock.set_source(None)
+
+
+def started(world, mark):
+    return [e for e in world.effects(mark) if e["kind"] == "message" and e.get("event") == "freeze.started"]
+
+
+def test_a_freeze_that_cannot_be_told_still_denies_and_is_told_by_the_next_question(world, faults):
+    execution = pipeline(world)
+    configure(world, {})
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    _incident(world, at)
+    mark = world.begin()
+    faults.fail("sns:Publish", BOTOCORE_ATTEMPTS)  # every botocore attempt of the team message
+    job, _ = ask(world, execution, at)
+    assert job["status"] == "Failed" and "an incident is open" in job["failure"]["message"]
+    assert started(world, mark) == []
+    job, _ = ask(world, execution, at)  # the next question, with SNS back
+    ask(world, execution, at)
+    assert job["status"] == "Failed"
+    assert len(started(world, mark)) == 1
+
+
+def test_a_lost_answer_of_the_freeze_flip_tells_it_at_most_once(world, faults):
+    execution = pipeline(world)
+    configure(world, {})
+    at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    _incident(world, at)
+    mark = world.begin()
+    faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, lost=True,
+                when=lambda body: b"FREEZE#" in body and b"automatic" in body)
+    job, _ = ask(world, execution, at)
+    assert job["status"] == "Failed"  # the incident still freezes: reading it did not fail
+    ask(world, execution, at)
+    ask(world, execution, at)
+    assert len(started(world, mark)) <= 1
