@@ -39,3 +39,25 @@ def test_a_stage_started_heard_after_its_success_moves_the_execution_start_back(
     assert late["started_at"] == in_order["started_at"] == "2026-11-27T19:32:40Z"
     for field in ("started_s", "gsi1sk", "gsi2sk", "gsi3pk", "gsi3sk", "duration_s", "ended_at"):
         assert late.get(field) == in_order.get(field), field
+
+
+def test_a_stage_resumed_heard_before_the_failure_it_resumed_from_starts_at_the_failure():
+    # Given a stage that failed and was retried (RESUMED), its events naming no stage start
+    failed = story.stage_event(ROLLBACK_RUN, "FAILED", START)
+    resumed = story.stage_event(ROLLBACK_RUN, "RESUMED", START + timedelta(minutes=30))
+
+    def stage_times(order):
+        with World() as world:
+            timeline = story.Timeline(world)
+            for event in (failed, resumed):
+                timeline.happen(event)
+            for event in order:
+                timeline.deliver(event, START + timedelta(hours=1), only=("DeploymentTracker",))
+            item = _execution(world)
+            return {k: v for k, v in item.items() if k.startswith("stage:Deploy:")}
+
+    # When the RESUMED is heard first Then the stage's times are those of the in-order run: no negative duration
+    late, in_order = stage_times([resumed, failed]), stage_times([failed, resumed])
+    for field in ("started_at", "started_s", "ended_at", "duration_s"):
+        assert late.get(f"stage:Deploy:{field}") == in_order.get(f"stage:Deploy:{field}"), field
+    assert late["stage:Deploy:duration_s"] == 0

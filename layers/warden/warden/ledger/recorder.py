@@ -334,6 +334,21 @@ class Ledger:
         _timing(update, EXECUTION_TIMES, start, known, ended)
         return update
 
+    def _earlier_stage_start(self, key: dict[str, str], event: Any, item: dict[str, Any]) -> None:
+        """A stage's start, likewise: the earliest of its events (a RESUMED heard before the FAILED it resumed
+        from must not leave the stage starting after it ended, with a negative duration)."""
+        started_at, started_s, _, ended_s, duration_s = _stage_times(event.detail.stage)
+        stored = item.get(started_s)
+        if stored is None or float(stored) <= _epoch(event.time):
+            return
+        update = _Update()
+        update.set(started_at, clock.iso(event.time))
+        update.set(started_s, _epoch(event.time))
+        if item.get(ended_s) is not None:
+            update.set_expr(duration_s, f"{update.name(ended_s)} - {update.value(_epoch(event.time))}")
+        update.values[":start"] = to_av(_epoch(event.time))
+        self._update(key, update, condition=f"{update.name(started_s)} > :start")
+
     def _earlier_start(self, key: dict[str, str], event: Any, image: dict[str, Any] | None) -> None:
         """An execution's start is the earliest any of its events says. A start taken from the first event
         heard (provisional) moves back when an earlier event of the execution arrives later (a stage's SUCCEEDED
@@ -588,6 +603,7 @@ class Ledger:
         if not applied:
             item = self._update(key, build(with_status=False)) or {}
         self._earlier_start(key, event, item)
+        self._earlier_stage_start(key, event, item)
         result = Recorded("stage", self.ref(event), detail.execution_id, applied)
         # A redelivery after a failed attempt finds its status written: finish the rest, without metrics.
         replayed = item.get(stage_attr(stage, "order")) == order
