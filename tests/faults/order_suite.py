@@ -74,7 +74,9 @@ DELIVERY_SUFFIXES = ("_owner",)
 # Made by the embedded world afresh in every run: the approval token CodePipeline issues (and the review link
 # and message digest that carry it), and the wall-clock time of a pipeline's artifact-store discovery.
 WORLD_MADE = frozenset({"token", "review_link", "message_digest", "updated"})
-NORMALISED = DELIVERY_FIELDS | WORLD_MADE
+# (2) How the ledger learnt the release: from the STARTED event, or from CodePipeline's API when it came late.
+PROVENANCE = frozenset({"enrichment"})
+NORMALISED = DELIVERY_FIELDS | WORLD_MADE | PROVENANCE
 # The legitimate divergences, each a product decision (README: the order suite):
 # 1. An incident's page and message are sent on the first failure heard of the execution, worded as that
 #    event (action, stage or pipeline failed): which one arrives first is the order itself. Compared: the
@@ -87,8 +89,13 @@ INCIDENT_WORDING = frozenset({"opened_at", "summary", "event", "class", "first_e
 #    known and absent otherwise (`_facts`).
 # 3. An approval is announced by whichever of its two inputs (the action's STARTED, CodePipeline's message) is
 #    heard first, when it is heard: the announcement's chat id is that input's, its "Waiting for" is the wait
-#    so far, and its expiry is the message's when the message came first, else estimated from the action's
-#    start (the timeout). Reminders and escalations run on the sweep's clock and are compared in full.
+#    so far, its expiry is the message's when the message came first, else estimated from the action's start
+#    (the timeout), and its review link is there only while CodePipeline still shows the request pending (the
+#    token is read then). A request's message heard after its decision cannot be verified (its token is no
+#    longer pending): it is kept apart as unverified and adds nothing to the decided record, by design (a
+#    message is checked, not trusted). Reminders and escalations run on the sweep's clock, compared in full.
+MESSAGE_ONLY = frozenset({"console_link", "expires"})  # what only the request's message tells the record
+LATE_MESSAGE = "CodePipeline shows no pending approval with this token"
 # 4. A rollback is credited to the alarm transition whose delivery made it (either ALARM of a flap within
 #    the bake window is a true cause): the transition's instant is compared as "an ALARM transition".
 
@@ -205,7 +212,7 @@ def _facts(scenario: Any, saved: dict[str, Any]) -> list[tuple[re.Pattern, str]]
             for i, v in enumerate(value):
                 leaves(v, f"{path}.{i}")
         elif isinstance(value, str) and UUID.fullmatch(value) and value not in told:
-            out.append((re.compile(re.escape(value)), f"<world id {path.split('.')[1]}>"))
+            out.append((re.compile(re.escape(value)), f"<world-id:{path.split('.')[1]}>"))
 
     leaves(saved, "")
     values, alarms = set(), set()
@@ -236,14 +243,18 @@ def _facts(scenario: Any, saved: dict[str, Any]) -> list[tuple[re.Pattern, str]]
             (re.compile(r"(\\n|\n)?\**Trigger:\** [A-Za-z0-9]+"), ""),
             (re.compile(r"[^\n\"]*Commit:[^\n\"]*<release>[^\n\"]*"), "<release>"),
             (re.compile(r" ?\\*\(<release>\\*\)"), ""),
-            (re.compile(r"<release>([^\n\"\w]*<release>)+"), "<release>")]
+            (re.compile(r"<release>([^\n\"\w]*<release>)+"), "<release>")] + LISTS
     return out
 
 
+# What a removed list entry leaves behind in a JSON text.
+LISTS = [(re.compile(r"\[\s*,?\s*"), "["), (re.compile(r"\s*,\s*\]"), "]"), (re.compile(r"(, ){2,}"), ", ")]
 ANNOUNCED = [(re.compile(r"Waiting for:\** \d+h \d+m"), "Waiting for: <so far>"),
+             (re.compile(r"\n?Review: \S+"), ""),
+             (re.compile(r'"<?https://[^"\s|]*/approve/[^"\s|]*(\|Review>)?"(, )?'), ""),
              (re.compile(r"Expires:\** \S+"), "Expires: <the message's or estimated>"),
              (re.compile(r'^\{"version": "1.0", "source": "custom", "id": "[^"]*"'),
-              '{"version": "1.0", "source": "custom", "id": "<the input heard first>"')]
+              '{"version": "1.0", "source": "custom", "id": "<the input heard first>"')] + LISTS
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -339,22 +350,31 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
             observe(world.effects(mark))
         facts = _facts(scenario, replayer.saved)
         count(facts)
-        outcome.tables = {lid: sorted(_canon(facts, _plain(i)) for i in world.table_items(lid))
+        outcome.tables = {lid: sorted(_canon(facts, _plain(i)) for i in world.table_items(lid)
+                                      if not _late_message(i, replayer.saved))
                           for lid in world.observed_tables()}
         outcome.buckets = {name: _canon(facts, json.dumps(config, sort_keys=True, default=str))
                            for name, config in world.buckets().items()}
     return outcome
 
 
+def _late_message(item: dict[str, Any], saved: dict[str, Any]) -> bool:
+    """(3) A request's own message heard after its decision: kept as unverified, its token one the world issued."""
+    return item.get("status") == "unverified" and item.get("reason") == LATE_MESSAGE and \
+        item.get("token") in json.dumps(saved, default=str)
+
+
 def _plain(item: dict[str, Any]) -> str:
     """An item without its delivery bookkeeping (nested too: a rollback's record in the ledger), its sets
     sorted (DynamoDB sets have no order)."""
     incident = item.get("sk") == "incident" and "/pipeline/" in str(item.get("pk"))
+    decided = str(item.get("pk")).startswith("approval#") and item.get("status") not in (None, "pending")
 
     def without(value: Any) -> Any:
         if isinstance(value, dict):
             return {k: without(v) for k, v in sorted(value.items()) if k not in NORMALISED
-                    and not k.endswith(DELIVERY_SUFFIXES) and not (incident and k in INCIDENT_WORDING)}
+                    and not k.endswith(DELIVERY_SUFFIXES) and not (incident and k in INCIDENT_WORDING)
+                    and not (decided and k in MESSAGE_ONLY)}
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return sorted(value)
         if isinstance(value, list):
