@@ -176,8 +176,33 @@ class Approvals:
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values, ReturnValues="ALL_NEW")
         except self._conditional():
+            self._complete_decided(key, fields, since)
             return None
         return plain(out["Attributes"])
+
+    def _complete_decided(self, key: dict[str, str], fields: dict[str, Any], since: datetime | None) -> None:
+        """A late input of an approval already decided still adds what only it knows (the message's expiry
+        and console link, the action's start as `since`), so the decided record does not depend on which of
+        its inputs came before the decision. Nothing there is overwritten (`if_not_exists`; `since` only
+        moves back), the status, claims and index stay, nobody is told; a redelivery changes nothing more."""
+        names, values, sets = {"#s": "status"}, {":pending": {"S": PENDING_STATUS}}, []
+        for n, (name, value) in enumerate(fields.items()):
+            if value is not None:
+                names[f"#f{n}"], values[f":f{n}"] = name, _value(value)
+                sets.append(f"#f{n} = if_not_exists(#f{n}, :f{n})")
+        decided = "attribute_exists(pk) AND #s <> :pending"
+        requests = [(sets, decided, values)] if sets else []
+        if since is not None:
+            requests.append((["since = :since"], f"{decided} AND (attribute_not_exists(since) OR since > :since)",
+                             {":pending": values[":pending"], ":since": {"S": iso(since)}}))
+        for parts, condition, params in requests:
+            try:
+                self._ddb.update_item(TableName=self._table, Key=_key(key), UpdateExpression="SET " + ", ".join(parts),
+                                      ConditionExpression=condition, ExpressionAttributeValues=params,
+                                      ExpressionAttributeNames={k: v for k, v in names.items()
+                                                                if k in " ".join(parts) + condition})
+            except self._conditional():
+                pass  # pending after all (its own path merges it), or nothing earlier to say
 
     def get(self, key: dict[str, str]) -> dict[str, Any]:
         return plain(self._ddb.get_item(TableName=self._table, Key=_key(key), ConsistentRead=True).get("Item", {}))

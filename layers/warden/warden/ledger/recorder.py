@@ -5,7 +5,8 @@ Delivery is at least once and out of order, so every write converges instead of 
   so a terminal status never goes back and a duplicate changes nothing;
 - facts (trigger, commit, author) are plain SETs of the same values; the status history is a string
   set (ADD is idempotent); a start time from a later event is provisional (`if_not_exists`) until the
-  STARTED event or the event's `start-time` says it; durations are computed inside the update;
+  STARTED event or the event's `start-time` says it, and moves back when an earlier event of the execution
+  arrives later (`_earlier_start`, conditional); durations are computed inside the update;
 - a stage's "current deployment" item moves only forward in time, and when facts reach an execution
   after its stages succeeded (the returned old image says which), those items are refreshed.
 Enrichment (GetPipelineExecution, GetCommit, ListActionExecutions) that fails leaves the record built
@@ -333,6 +334,44 @@ class Ledger:
         _timing(update, EXECUTION_TIMES, start, known, ended)
         return update
 
+    def _earlier_stage_start(self, key: dict[str, str], event: Any, item: dict[str, Any]) -> None:
+        """A stage's start, likewise: the earliest of its events (a RESUMED heard before the FAILED it resumed
+        from must not leave the stage starting after it ended, with a negative duration)."""
+        started_at, started_s, _, ended_s, duration_s = _stage_times(event.detail.stage)
+        stored = item.get(started_s)
+        if stored is None or float(stored) <= _epoch(event.time):
+            return
+        update = _Update()
+        update.set(started_at, clock.iso(event.time))
+        update.set(started_s, _epoch(event.time))
+        if item.get(ended_s) is not None:
+            update.set_expr(duration_s, f"{update.name(ended_s)} - {update.value(_epoch(event.time))}")
+        update.values[":start"] = to_av(_epoch(event.time))
+        self._update(key, update, condition=f"{update.name(started_s)} > :start")
+
+    def _earlier_start(self, key: dict[str, str], event: Any, image: dict[str, Any] | None) -> None:
+        """An execution's start is the earliest any of its events says. A start taken from the first event
+        heard (provisional) moves back when an earlier event of the execution arrives later (a stage's SUCCEEDED
+        heard before its STARTED, for an execution whose pipeline STARTED is not heard). A start that an event
+        states (STARTED, `start-time`) is never later than any event of the execution, so it never moves; the
+        write is conditional on the stored start being later, so redelivery and races converge."""
+        start = event.detail.start_time or event.time
+        stored = (image or {}).get("started_s")
+        if stored is None or float(stored) <= _epoch(start):
+            return
+        detail, ref, update = event.detail, self.ref(event), _Update()
+        sort = f"{clock.iso(start)}#{ref}#{detail.execution_id}"
+        update.set("started_at", clock.iso(start))
+        update.set("started_s", _epoch(start))
+        update.set("gsi1sk", f"{clock.iso(start)}#{detail.execution_id}")
+        update.set("gsi2sk", sort)
+        update.set("gsi3pk", month_pk(start))
+        update.set("gsi3sk", sort)
+        if (image or {}).get("ended_s") is not None:
+            update.set_expr("duration_s", f"{update.name('ended_s')} - {update.value(_epoch(start))}")
+        update.values[":start"] = to_av(_epoch(start))
+        self._update(key, update, condition=f"{update.name('started_s')} > :start")
+
     def _pipeline_event(self, event: Any) -> Recorded:
         detail, ref = event.detail, self.ref(event)
         key = execution_key(detail.pipeline, detail.execution_id)
@@ -382,6 +421,7 @@ class Ledger:
         applied = old is not None
         if not applied:
             old = self._update(key, build(with_status=False), returns="ALL_OLD") or {}
+        self._earlier_start(key, event, old)
         # The identity too: `old` is empty when this event created the item.
         record = {"execution_type": "STANDARD", "pipeline": detail.pipeline, "execution_id": detail.execution_id,
                   "account": event.account} | old | facts | {"pipeline_ref": ref}
@@ -562,6 +602,8 @@ class Ledger:
         applied = item is not None
         if not applied:
             item = self._update(key, build(with_status=False)) or {}
+        self._earlier_start(key, event, item)
+        self._earlier_stage_start(key, event, item)
         result = Recorded("stage", self.ref(event), detail.execution_id, applied)
         # A redelivery after a failed attempt finds its status written: finish the rest, without metrics.
         replayed = item.get(stage_attr(stage, "order")) == order
