@@ -133,3 +133,20 @@ def test_given_a_fresh_interpreter_when_a_document_is_read_then_no_powertools_pa
         "print(sorted(m for m in sys.modules if m.startswith('aws_lambda_powertools.utilities.parameters')))\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_given_a_fresh_interpreter_when_the_document_models_are_imported_then_none_is_built_until_it_is_read():
+    """A document model's validator is built on its first use (`defer_build`): a cold start builds only the
+    documents its first event reads (RollbackTrigger's alarm reads `rollback`, never `routing`)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from warden.runtime.documents import DOCUMENTS, model_for, parse_document\n"
+        "models = {kind: model_for(kind) for kind in sorted(DOCUMENTS)}\n"
+        "before = [kind for kind, model in models.items() if model.__pydantic_complete__]\n"
+        "parse_document('rollback', {})\n"
+        "after = [kind for kind, model in models.items() if model.__pydantic_complete__]\n"
+        "print(before, after)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[] ['rollback']"
