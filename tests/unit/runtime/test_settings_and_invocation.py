@@ -76,7 +76,8 @@ def test_a_function_needs_only_its_own_tables():
 def test_every_function_of_the_template_is_wired_and_starts_with_the_environment_the_template_gives_it():
     """Given template.yaml's functions, when each one's settings are read from its own Environment, then each
     is wired in warden.runtime.container, every variable it needs is set there, and every variable the
-    template sets is a setting (read in warden.runtime.settings, checked at start) or powertools' own."""
+    template sets is a setting (read in warden.runtime.settings, checked at start) or powertools' or pydantic's
+    own (read by the library: POWERTOOLS_LOG_LEVEL, PYDANTIC_DISABLE_PLUGINS)."""
     from warden.runtime.container import FUNCTIONS
     from warden.runtime.settings import NEEDS
     from warden_local.template import default_template
@@ -90,7 +91,7 @@ def test_every_function_of_the_template_is_wired_and_starts_with_the_environment
         env = {key: "x" if not isinstance(value, str | int) else str(value) for key, value in fn.environment.items()}
         assert not [need for need in NEEDS[name] if need not in env], name
         Settings.of(name, env)  # no SettingsError
-        unknown = [key for key in env if not key.startswith("POWERTOOLS_") and key not in read]
+        unknown = [key for key in env if not key.startswith(("POWERTOOLS_", "PYDANTIC_")) and key not in read]
         assert unknown == [], f"{name}: not read by warden.runtime.settings: {unknown}"
 
 

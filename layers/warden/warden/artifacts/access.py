@@ -25,7 +25,8 @@ class Access:
         region = region or self._own_region
         key = ("own", service, region)
         if key not in self._made:
-            self._made[key] = self._clients.client(service, None if region == self._own_region else region)
+            # The container's shared client (made on first use): the notifier's DynamoDB client is this one.
+            self._made[key] = self._clients.lazy(service, None if region == self._own_region else region)
         return self._made[key]
 
     def workload_s3(self, account: str, region: str) -> Any | None:

@@ -3,11 +3,17 @@
 Handlers build one `Clients` at import time (which costs nothing) and pass it to domain code, so
 the first client is only paid for when an event needs it and tests can inject their own. CodePipeline
 is read through `warden.aws.codepipeline.CodePipelineGateway` (any account and region).
+
+A client costs tens of milliseconds to create at a cold start (botocore loads and parses its service
+model and endpoint rules), so the shared clients (`sns`, `dynamodb`, ..., `lazy(service, region)`) are
+created on their first call, not when a service that might call them is wired: a function pays only for
+the clients its event uses. One client per (service, region) per container, all from one session (one
+botocore loader, whose cache every client shares).
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
 from typing import Any
 
 # Standard mode retries throttling and 5xx with exponential backoff and jitter.
@@ -20,9 +26,29 @@ def client_config() -> Any:
     return Config(retries=RETRIES, connect_timeout=3, read_timeout=10)
 
 
+class LazyClient:
+    """A boto3 client made on its first use (any attribute: an operation, `meta`, `exceptions`,
+    `get_paginator`), then the same client for ever after."""
+
+    __slots__ = ("_client", "_make")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()
+        return getattr(self._client, name)
+
+    def __repr__(self) -> str:
+        return f"LazyClient({self._client!r})"
+
+
 class Clients:
     def __init__(self, session: Any = None) -> None:
         self._session = session
+        self._shared: dict[tuple[str, str | None], LazyClient] = {}
 
     @property
     def session(self) -> Any:
@@ -36,37 +62,44 @@ class Clients:
         """A new client; `region` None is the session's (Warden's own) region."""
         return self.session.client(service, region_name=region, config=client_config())
 
-    @cached_property
+    def lazy(self, service: str, region: str | None = None) -> LazyClient:
+        """The container's one client of `service` in `region` (None: the session's), created on its first call."""
+        key = (service, region)
+        if key not in self._shared:
+            self._shared[key] = LazyClient(lambda: self.client(service, region))
+        return self._shared[key]
+
+    @property
     def sns(self) -> Any:
-        return self.client("sns")
+        return self.lazy("sns")
 
-    @cached_property
+    @property
     def dynamodb(self) -> Any:
-        return self.client("dynamodb")
+        return self.lazy("dynamodb")
 
-    @cached_property
+    @property
     def codedeploy(self) -> Any:
-        return self.client("codedeploy")
+        return self.lazy("codedeploy")
 
-    @cached_property
+    @property
     def codecommit(self) -> Any:
-        return self.client("codecommit")
+        return self.lazy("codecommit")
 
-    @cached_property
+    @property
     def ssm(self) -> Any:
-        return self.client("ssm")
+        return self.lazy("ssm")
 
-    @cached_property
+    @property
     def secretsmanager(self) -> Any:
-        return self.client("secretsmanager")
+        return self.lazy("secretsmanager")
 
-    @cached_property
+    @property
     def sqs(self) -> Any:
-        return self.client("sqs")
+        return self.lazy("sqs")
 
-    @cached_property
+    @property
     def sts(self) -> Any:
-        return self.client("sts")
+        return self.lazy("sts")
 
 
 def assumed_session(sts: Any, role_arn: str, region: str, *, session_name: str, purpose: str) -> Any:

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 class StrictDocument(BaseModel):
     """The base of every document's models: configuration is typed by people, so a misspelt key is an error,
-    not a silent default."""
+    not a silent default. Each model's validator is built on its first use (`defer_build`), not when its module
+    is imported: a cold start builds only the documents its first event reads."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class Documents(Protocol):

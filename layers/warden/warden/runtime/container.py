@@ -214,8 +214,8 @@ class Container:
 
         clients = self.clients
         attempts = AttemptCounter(clients.dynamodb, self.settings.state_table, self.settings.hook_attempts)
-        return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.client("cloudwatch"),
-                              tagging=clients.client("resourcegroupstaggingapi"),
+        return ValidationHook(codedeploy=clients.codedeploy, cloudwatch=clients.lazy("cloudwatch"),
+                              tagging=clients.lazy("resourcegroupstaggingapi"),
                               config=lambda: self.config.require("rollback"), account=self.settings.account_id,
                               attempts=attempts, gate=lambda info: self.deployment_gate.for_deployment(info))
 

@@ -1,7 +1,8 @@
 """Configuration documents: one JSON document per concern, validated by a pydantic model.
 
-Deployed, each lives in SSM Parameter Store at `<prefix>/<kind>` and is read through powertools
-Parameters (cached); a missing parameter means the safe defaults built into the models. `parse_value` is
+Deployed, each lives in SSM Parameter Store at `<prefix>/<kind>` and is read with one GetParameter through
+the container's SSM client, cached here on Warden's clock (`ConfigStore`); a missing parameter means the safe
+defaults built into the models. `parse_value` is
 the one parse of a stored value: the functions use it, and so does `warden config validate`, so a document
 that validates is exactly what runs.
 
@@ -204,7 +205,6 @@ class ConfigStore:
         self._ssm = ssm_client
         self._prefix = prefix.rstrip("/")
         self._max_age = max_age
-        self._provider: Any = None
         self._cache: dict[str, tuple[float, BaseModel]] = {}
         self._fallback: dict[str, str] = {}
         self._on_invalid = on_invalid
@@ -243,16 +243,11 @@ class ConfigStore:
         return document
 
     def _load(self, kind: str, strict: bool = False) -> BaseModel:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-        if self._provider is None:
-            self._provider = SSMProvider(boto3_client=self._ssm)
         name = f"{self._prefix}/{kind}"
         try:
-            raw = self._provider.get(name, max_age=0, force_fetch=True)  # cached above, on Warden's clock
-        except GetParameterError as exc:
-            if "ParameterNotFound" not in repr(exc.__cause__ or exc):
+            raw = self._read(name)
+        except Exception as exc:  # noqa: BLE001 (any failure to read: unreadable, as Parameters' GetParameterError)
+            if "ParameterNotFound" not in repr(exc):
                 if strict:
                     logger.error("configuration unreadable: not acting on defaults", extra={
                         "parameter": name, "error": str(exc)})
@@ -277,6 +272,13 @@ class ConfigStore:
         using = f"version {last[0]} of the parameter, the last that validates" if last else "the built-in defaults"
         self._report(InvalidDocument(kind, name, problems, digest(raw), using))
         return last[1] if last else model_for(kind)()
+
+    def _read(self, name: str) -> str:
+        """The stored value, one GetParameter as powertools Parameters' SSMProvider makes it (no decryption),
+        through the container's client. The cache is `get`'s and `require`'s, on Warden's clock; the provider's
+        own (max_age 0, force_fetch) was never used, and importing it cost every cold start its provider tree
+        (AppConfig, DynamoDB, Secrets Manager)."""
+        return self._ssm.get_parameter(Name=name, WithDecryption=False)["Parameter"]["Value"]
 
     def _last_valid(self, kind: str, name: str, current: str) -> tuple[int, BaseModel] | None:
         """The newest earlier version of the parameter that validates (GetParameterHistory, newest first as
