@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from fnmatch import fnmatchcase
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from warden.core.documents import StrictDocument
+from warden.ledger.changes import Rules
 
 
 class ProductionRule(StrictDocument):
@@ -19,6 +22,27 @@ class LedgerConfig(StrictDocument):
     production: list[ProductionRule] = Field(default_factory=list)
     change_failure_window_hours: float = Field(24.0, gt=0, description="a failure or rollback this soon after "
                                                "a production deployment counts against it")
+    # How a revert or a hotfix is recognised (warden.ledger.changes): the next production deployment of the
+    # same service, within the window, from one of these branches or with a first commit line matching.
+    hotfix_branches: list[str] = Field(default_factory=lambda: ["hotfix/*", "hotfix-*"],
+                                       description="branch globs of hotfixes")
+    hotfix_message_patterns: list[str] = Field(default_factory=lambda: [r"(?i)^hotfix\b"],
+                                               description="regular expressions on a commit message's first line")
+
+    @field_validator("hotfix_message_patterns")
+    @classmethod
+    def _patterns_compile(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
+        return patterns
+
+    def rules(self, window_hours: float | None = None) -> Rules:
+        """The change-failure rules (warden.ledger.changes), with another window when one is given."""
+        return Rules(window=timedelta(hours=window_hours or self.change_failure_window_hours),
+                     hotfix_branches=tuple(self.hotfix_branches), hotfix_messages=tuple(self.hotfix_message_patterns))
 
     def production_globs(self, pipeline: str) -> list[str] | None:
         """The production stage globs for a pipeline, or None for "its last stage"."""
