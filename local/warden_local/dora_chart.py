@@ -15,12 +15,12 @@ PANELS = (
     ("Deployment frequency", "production deployments per week", lambda w: w["deployments"],
      lambda v: f"{v:g}", "#2f6fb5", "higher"),
     ("Lead time for changes", "median hours from commit to production",
-     lambda w: _hours(w["lead_time_seconds"]["median"]), lambda v: f"{v:.1f} h", "#7a5cb8", "lower"),
+     lambda w: _hours(w["lead_time_seconds"]["p50"]), lambda v: f"{v:.1f} h", "#7a5cb8", "lower"),
     ("Change failure rate", "share of production deployments that failed",
      lambda w: None if w["change_failure_rate"] is None else 100 * w["change_failure_rate"],
      lambda v: f"{v:.0f}%", "#c2453d", "lower"),
     ("Time to restore", "median hours from a production failure to the next success",
-     lambda w: _hours(w["time_to_restore_seconds"]["median"]), lambda v: f"{v:.1f} h", "#d08a1e", "lower"),
+     lambda w: _hours(w["time_to_restore_seconds"]["p50"]), lambda v: f"{v:.1f} h", "#d08a1e", "lower"),
 )
 
 

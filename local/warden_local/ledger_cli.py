@@ -241,10 +241,10 @@ def _render_dora(d: dict[str, Any]) -> str:
     per_pipeline = d.get("pipelines") or {}
     table = _table(["PIPELINE", "DEPLOYMENTS", "PER DAY", "LEAD TIME (MEDIAN)", "CHANGE FAILURE", "RESTORED (MEDIAN)",
                     "OPEN"], [
-        [ref, p["deployments"], f"{p['deployment_frequency_per_day']:g}", _duration(p["lead_time_seconds"]["median"]),
+        [ref, p["deployments"], f"{p['deployment_frequency_per_day']:g}", _duration(p["lead_time_seconds"]["p50"]),
          None if p["change_failure_rate"] is None else
          f"{p['change_failure_rate']:.0%} ({len(p['failed_deployments'])} of {p['deployments']})",
-         _duration(p["time_to_restore_seconds"]["median"]), p["time_to_restore_seconds"]["open"]]
+         _duration(p["time_to_restore_seconds"]["p50"]), p["time_to_restore_seconds"]["open"]]
         for ref, p in per_pipeline.items()])
     return "\n".join([
         f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
@@ -261,9 +261,9 @@ def _render_dora(d: dict[str, Any]) -> str:
 
 def _render_weeks(d: dict[str, Any]) -> str:
     rows = [[w["week"] + (" *" if w["partial"] else ""), w["deployments"],
-             _duration(w["lead_time_seconds"]["median"]),
+             _duration(w["lead_time_seconds"]["p50"]),
              None if w["change_failure_rate"] is None else f"{w['change_failure_rate']:.0%}",
-             _duration(w["time_to_restore_seconds"]["median"]), w["time_to_restore_seconds"]["open"]]
+             _duration(w["time_to_restore_seconds"]["p50"]), w["time_to_restore_seconds"]["open"]]
             for w in d["weeks"]]
     return "\n".join([
         f"DORA per week, {d['from']} .. {d['until']} (change-failure window {d['window_hours']:g} h)",
