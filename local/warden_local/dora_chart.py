@@ -89,8 +89,9 @@ th:first-child, td:first-child { text-align: left; }
 """
 
 
-def page(weeks: list[dict[str, Any]], *, title: str, subtitle: str) -> str:
+def page(weeks: list[dict[str, Any]], *, title: str, subtitle: str, by: str = "week") -> str:
     """The whole HTML document."""
+    weeks = [w | {"week": w[by]} for w in weeks]
     panels = []
     for name, unit, value_of, label_of, colour, better in PANELS:
         latest = next((value_of(w) for w in reversed(weeks) if value_of(w) is not None), None)

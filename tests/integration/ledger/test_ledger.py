@@ -346,7 +346,9 @@ def test_cli_current_and_dora_on_the_demo():
     (["commit", "c7d8e9"], "a commit is 7 to 40 hexadecimal characters"),
     (["commit", "not-a-sha"], "a commit is 7 to 40 hexadecimal characters"),
     (["current", "--replay", "no/such/file.json"], "no such file"),
-    (["dora", "--by", "month"], "argument --by: invalid choice"),
+    (["dora", "--by", "year"], "argument --by: invalid choice"),
+    (["dora", "--explain", "payments-api"], "--explain needs the period"),
+    (["dora", "--explain", "payments-api", "--week", "2026-W48", "--day", "2026-11-27"], "not allowed with"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
     run = warden("ledger", *args)
@@ -391,7 +393,9 @@ def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
     html = out.read_text()
     assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
     table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
-    assert table.splitlines()[1].split()[:2] == ["WEEK", "DEPLOYMENTS"] and "2026-W48 *  3" in table
+    assert table.splitlines()[1].split()[:3] == ["WEEK", "SERVICE", "DEPLOYMENTS"]
+    assert [line.split()[:4] for line in table.splitlines() if "(all services)" in line][-1] == [
+        "2026-W48", "*", "(all", "services)"] and "2026-W48 *  payments-api" in table
 
 
 # -- issue 27: git facts are written by whoever pushes: cleaned and clipped when stored and when printed --------

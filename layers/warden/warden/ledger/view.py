@@ -178,6 +178,10 @@ class LedgerReader:
             seen[(pipeline, execution_id)] = from_item(answer.get("Item"))
         return seen[(pipeline, execution_id)]
 
+    def ref(self, text: str) -> str:
+        """The ledger's ref of a pipeline as a person names it (`NAME` or `ACCOUNT/NAME`)."""
+        return normalize_ref(text, self._own_account)
+
     def history(self, ref: str, limit: int = 20) -> Page:
         """A pipeline's executions, newest first. `ref`: `NAME` (this account's pipeline) or `ACCOUNT/NAME`."""
         page = self._index("gsi1", history_pk(normalize_ref(ref, self._own_account)), limit=limit)
