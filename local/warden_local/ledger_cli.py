@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
                                  by=result["by"]))
     print(json.dumps(result, indent=2, default=str) if args.json else _render(args.ledger_command, result))
     if getattr(args, "out", None) and not args.json:
-        print(f"charts: {args.out}")
+        print(f"report: {args.out}")
     return 0
 
 
@@ -221,7 +221,7 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
     if by:
         default = {"day": timedelta(days=14), "week": timedelta(weeks=11), "month": timedelta(days=150)}[by]
         start = end - timedelta(days=args.days) if args.days else period_start(end - default, by)
-        rows = periods(records(start, end), start=start, end=end, by=by, rules=rules)
+        rows = periods(records(start, end), start=start, end=end, by=by, rules=rules, detail=bool(args.out))
         return {"by": by, "from": clock.iso(start), "until": clock.iso(end), "window_hours": window,
                 "periods": rows, **({"weeks": rows} if by == "week" else {})}
     start = end - timedelta(days=args.days or 30.0)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+import pytest
+
 from warden.core import clock
 from warden.ledger.dora import (
     BANDS_SOURCE,
@@ -17,7 +19,7 @@ from warden.ledger.dora import (
     week_start,
     weekly,
 )
-from warden_local.dora_chart import page
+from warden_local.dora_chart import duration, page, ticks
 
 PROD = "Deploy"
 
@@ -105,16 +107,40 @@ def test_bands_follow_the_2023_report_edges():
                               "time_to_restore": "elite"}
 
 
-def test_the_page_is_self_contained_charts_of_the_four_figures():
-    weeks = weekly(LEDGER, start=START, end=END, window_hours=24)
+def test_the_page_is_self_contained_with_rows_per_service_bands_and_links_to_the_deployments():
+    weeks = periods(LEDGER, start=START, end=END, by="week", window_hours=24, detail=True)
     html = page(weeks, title="DORA figures per week", subtitle="test")
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 4
     for title in ("Deployment frequency", "Lead time for changes", "Change failure rate", "Time to restore"):
-        assert f"<h2>{title}</h2>" in html
-    # A bar per week with data, its value written above it; a week without data says so.
-    assert len(re.findall(r"<rect [^>]*><title>2026-W46: 3</title>", html)) == 1
-    assert "<title>2026-W49: 100%</title>" in html and "<title>2026-W46: 33%</title>" in html
-    assert "no data" in html
+        assert f"<h3>{title}</h3>" in html
+    # The headline is the latest complete week (W48), not the partial W49.
+    assert "<h2>2026-W48: the latest complete week</h2>" in html
+    assert "<title>2026-W46: 3</title>" in html and "<title>2026-W49 (partial): 100%</title>" in html
+    # Each figure links to the deployments behind it, which are listed with their failure.
+    assert 'href="#d-2026-W46-payments-api"' in html and 'id="d-2026-W46-payments-api"' in html
+    assert 'data-execution="b-fail"' in html and "rolled back by CodePipeline" in html
+    assert '<span class="band low">low</span>' in html and "2023" in html
     # Nothing to fetch: no script, no external stylesheet or image, no URL but the SVG namespace.
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert set(re.findall(r"https?://[^\"' )]+", html)) == {"http://www.w3.org/2000/svg"}
+
+
+@pytest.mark.parametrize(("kind", "largest", "labels"), [
+    ("percent", 0.13, ["0%", "25%", "50%", "75%", "100%"]),
+    ("count", 13, ["0", "5", "10", "15"]),
+    ("count", 3, ["0", "1", "2", "3"]),
+    ("count", 0, ["0", "1"]),
+    ("duration", 0.2 * 3600, ["0 min", "5 min", "10 min", "15 min"]),  # 12 min: minutes, not 0.1 h
+    ("duration", 30260, ["0 h", "2.5 h", "5 h", "7.5 h", "10 h"]),
+    ("duration", 5 * 86400, ["0 d", "2 d", "4 d", "6 d"]),
+    ("duration", 45, ["0 s", "20 s", "40 s", "60 s"]),
+])
+def test_ticks_are_round_in_one_unit_and_never_repeat(kind, largest, labels):
+    got = [label for _, label in ticks(kind, largest)]
+    assert got == labels and len(set(got)) == len(got)
+    assert ticks(kind, largest)[-1][0] >= largest
+
+
+def test_durations_read_in_the_unit_that_fits():
+    assert [duration(s) for s in (45, 420, 3900, 30260, 3 * 86400, None)] == [
+        "45 s", "7 min", "65 min", "8.4 h", "3 d", "–"]

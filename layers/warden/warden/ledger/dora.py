@@ -74,8 +74,9 @@ def _days(start: datetime, end: datetime) -> float:
     return max((end - start).total_seconds() / DAY, 1e-9)
 
 
-def figures(deployments: list[Deployment], *, start: datetime, end: datetime) -> dict[str, Any]:
-    """The figures of `deployments` (already those of the period and the row) over [start, end)."""
+def figures(deployments: list[Deployment], *, start: datetime, end: datetime, detail: bool = False) -> dict[str, Any]:
+    """The figures of `deployments` (already those of the period and the row) over [start, end); with
+    `detail`, also the deployments themselves (`behind`), as `explain` lists them."""
     failed = [d for d in deployments if d.failure is not None]
     succeeded = [d for d in deployments if d.succeeded]
     leads = [d.lead_seconds for d in succeeded if d.lead_seconds is not None]
@@ -95,14 +96,15 @@ def figures(deployments: list[Deployment], *, start: datetime, end: datetime) ->
                   "lead_time": band("lead_time_p50_seconds", lead["p50"]),
                   "change_failure_rate": band("change_failure_rate", rate),
                   "time_to_restore": band("time_to_restore_p50_seconds", restore["p50"])},
-    }
+    } | ({"behind": [deployment_row(d) for d in deployments]} if detail else {})
 
 
-def _rows(changes: Changes, start: datetime, end: datetime) -> dict[str, Any]:
+def _rows(changes: Changes, start: datetime, end: datetime, detail: bool = False) -> dict[str, Any]:
     """Overall figures at the top level, and one row per service that deployed in [start, end)."""
     inside = [d for d in changes.deployments if start <= d.ended < end]
     result = figures(inside, start=start, end=end)
-    result["pipelines"] = {ref: figures([d for d in inside if d.service == ref], start=start, end=end)
+    result["pipelines"] = {ref: figures([d for d in inside if d.service == ref], start=start, end=end,
+                                        detail=detail)
                            for ref in sorted({d.service for d in inside})}
     return result
 
@@ -172,7 +174,8 @@ def parse_period(text: str) -> tuple[datetime, datetime, str]:
 
 
 def periods(executions: list[dict[str, Any]], *, start: datetime, end: datetime, by: str = "week",
-            window_hours: float | None = None, rules: Rules | None = None) -> list[dict[str, Any]]:
+            window_hours: float | None = None, rules: Rules | None = None,
+            detail: bool = False) -> list[dict[str, Any]]:
     """The figures per day, ISO week (Monday 00:00 UTC to the next) or calendar month, for every period that
     overlaps [start, end), oldest first. A period the range cuts short is computed over its part in the range
     and marked `partial`; a deployment's failure may come in a later period and still counts in its own."""
@@ -182,7 +185,7 @@ def periods(executions: list[dict[str, Any]], *, start: datetime, end: datetime,
         following = next_period(at, by)
         since, until = max(at, start), min(following, end)
         rows.append({by: period_name(at, by), "from": clock.iso(since), "until": clock.iso(until),
-                     "partial": since > at or until < following} | _rows(changes, since, until))
+                     "partial": since > at or until < following} | _rows(changes, since, until, detail))
         at = following
     return rows
 
@@ -198,25 +201,27 @@ def headline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 # -- explain -------------------------------------------------------------------------------------------
+def deployment_row(d: Deployment) -> dict[str, Any]:
+    """A deployment as the figures use it: outcome, lead time, and its failure (cause, evidence, restore)."""
+    row: dict[str, Any] = {"execution_id": d.execution_id, "ended_at": clock.iso(d.ended),
+                           "outcome": "SUCCEEDED" if d.succeeded else "FAILED", "commit_id": d.commit_id,
+                           "lead_time_seconds": d.lead_seconds}
+    if d.failure:
+        f = d.failure
+        row["failure"] = {"cause": f.cause, "detail": f.detail, "since": clock.iso(f.since),
+                          "evidence": f.evidence, "also": f.also,
+                          "restored_by": f.restored_by, "restored_at": f.restored_at and clock.iso(f.restored_at),
+                          "time_to_restore_seconds": f.restore_seconds}
+    return row
+
+
 def explain(executions: list[dict[str, Any]], *, service: str, start: datetime, end: datetime,
             window_hours: float | None = None, rules: Rules | None = None) -> dict[str, Any]:
     """The deployments behind a service's figures over [start, end): each with its outcome, lead time and
     failure (cause, evidence, restore); the rollbacks that restored; the figures they make."""
     changes = classify(executions, _rules(rules, window_hours))
     mine = [d for d in changes.deployments if d.service == service and start <= d.ended < end]
-    rows = []
-    for d in mine:
-        row: dict[str, Any] = {"execution_id": d.execution_id, "ended_at": clock.iso(d.ended),
-                               "outcome": "SUCCEEDED" if d.succeeded else "FAILED", "commit_id": d.commit_id,
-                               "lead_time_seconds": d.lead_seconds}
-        if d.failure:
-            f = d.failure
-            row["failure"] = {"cause": f.cause, "detail": f.detail, "since": clock.iso(f.since),
-                              "evidence": f.evidence, "also": f.also,
-                              "restored_by": f.restored_by, "restored_at": f.restored_at and clock.iso(f.restored_at),
-                              "time_to_restore_seconds": f.restore_seconds}
-        rows.append(row)
     return {"service": service, "from": clock.iso(start), "until": clock.iso(end),
-            "figures": figures(mine, start=start, end=end), "deployments": rows,
+            "figures": figures(mine, start=start, end=end), "deployments": [deployment_row(d) for d in mine],
             "rollbacks": [{"execution_id": r.execution_id, "ended_at": clock.iso(r.ended)}
                           for r in changes.rollbacks if r.service == service and start <= r.ended < end]}
