@@ -54,6 +54,8 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
             stage, _, attr = name[len(STAGE_PREFIX):].rpartition(":")
             if attr not in ("order", "started_s", "ended_s"):
                 view["stages"].setdefault(stage, {})[attr] = value
+            elif attr == "order" and isinstance(value, str) and value[:4].isdigit() and int(value[:4]) > 1:
+                view["stages"].setdefault(stage, {})["attempt"] = int(value[:4])  # a retry (order_key's attempt)
         elif name.startswith(APPROVAL_PREFIX):
             view["approvals"].append(value)
         elif name == "history":
