@@ -89,6 +89,9 @@ def add_parser(subparsers: Any) -> None:
     commit = sub.add_parser("commit", parents=[common], help="every execution of a commit")
     commit.add_argument("sha", type=commit_sha, metavar="SHA",
                         help="the commit's SHA, or its first 7 or more characters")
+    health = sub.add_parser("health", parents=[common],
+                            help="each pipeline and stage against its own history: p50/p95, slowdowns, stuck, flaky")
+    health.add_argument("--until", help="the time to judge at, ISO 8601 (default: now; the replay's last step locally)")
     dora = sub.add_parser("dora", parents=[common], help="DORA figures over the last N days")
     dora.add_argument("--days", type=positive(float),
                       help="length of the period (default: 30 days; 12 weeks with --by week)")
@@ -197,6 +200,8 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
         return reader.history(args.pipeline, limit=args.limit).items
     if args.ledger_command == "commit":
         return reader.by_commit(args.sha).items
+    if args.ledger_command == "health":
+        return _health(reader, source, until)
     from warden.ledger.dora import dora, explain, period_start, periods
 
     end = until or source.now
@@ -226,6 +231,32 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
                 "periods": rows, **({"weeks": rows} if by == "week" else {})}
     start = end - timedelta(days=args.days or 30.0)
     return dora(records(start, end), start=start, end=end, rules=rules)
+
+
+def _health(reader: Any, source: Source, until: datetime | None) -> dict[str, Any]:
+    """One query for the pipelines, one per pipeline for its recent history, one for what runs now."""
+    from warden.health.history import flaky, rules_from, slowdowns, stuck, summary, weekly_flaky
+
+    rules = rules_from(source.config.health)
+    now = until or source.now
+    refs = sorted({c["pipeline"] for c in reader.current().items} | {r["pipeline"] for r in reader.running().items})
+    history = {ref: [r for r in reader.history(ref, limit=2 * (rules.window + rules.k)).items
+                     if r.get("ended_at") and clock.parse_iso(r["ended_at"]) <= now] for ref in refs}
+    records = [r for rows in history.values() for r in rows]
+    running = [r for r in reader.running().items if clock.parse_iso(r["started_at"]) <= now]
+    return {
+        "at": clock.iso(now), "rules": {"window_runs": rules.window, "consecutive": rules.k, "factor": rules.factor,
+                                        "stuck_factor": rules.stuck_factor,
+                                        "stuck_ceiling_hours": rules.stuck_ceiling.total_seconds() / 3600},
+        "baselines": summary(records, rules),
+        "slowdowns": [{"pipeline": s.pipeline, "stage": s.stage, "bar_seconds": s.bar_seconds,
+                       "p95_seconds": s.baseline.p95, "baseline_runs": s.baseline.count,
+                       "streak": [{"execution_id": r.execution_id, "seconds": r.seconds} for r in s.streak],
+                       "says": s.describe()} for s in slowdowns(records, rules)],
+        "stuck": [found for r in running
+                  if (found := stuck(r, history.get(r["pipeline"], []), now, rules)) is not None],
+        "flaky": flaky(records), "flaky_by_week": weekly_flaky(records),
+    }
 
 
 # -- human tables ------------------------------------------------------------------------------------
@@ -267,6 +298,8 @@ def _duration(seconds: float | None) -> str | None:
 
 
 def _render(command: str, result: Any) -> str:
+    if command == "health":
+        return _render_health(result)
     if command == "dora" and "explain" in result:
         return _render_explain(result["explain"])
     if command == "dora" and result.get("by"):
@@ -354,4 +387,23 @@ def _render_explain(e: dict[str, Any]) -> str:
     if e["rollbacks"]:
         lines.append("rollback executions (restores, not deployments): "
                      + ", ".join(r["execution_id"] for r in e["rollbacks"]))
+    return "\n".join(lines)
+
+
+def _render_health(h: dict[str, Any]) -> str:
+    rules = h["rules"]
+    lines = [f"Pipeline health at {h['at']} against each pipeline's own last {rules['window_runs']} runs "
+             f"(approval waits excluded)",
+             _table(["PIPELINE", "STAGE", "RUNS", "P50", "P95", "MAX"], [
+                 [b["pipeline"], b["stage"], b["runs"], _duration(b["p50_seconds"]), _duration(b["p95_seconds"]),
+                  _duration(b["max_seconds"])] for b in h["baselines"]]),
+             f"sustained slowdowns ({rules['consecutive']} runs in a row over p95 x {rules['factor']:g}):"]
+    lines += [f"  {s['says']}" for s in h["slowdowns"]] or ["  none"]
+    lines.append(f"stuck (longer than the history's maximum x {rules['stuck_factor']:g}, or "
+                 f"{rules['stuck_ceiling_hours']:g} h):")
+    lines += [f"  {s['pipeline']} {s['stage']} in {s['execution_id']}: running {_duration(s['running_seconds'])}, "
+              f"limit {_duration(s['limit_seconds'])}" for s in h["stuck"]] or ["  none"]
+    lines.append("flaky stages (failed, then succeeded for the same revision), per week:")
+    lines += [f"  {week}: " + ", ".join(f"{row} x{n}" for row, n in rows.items())
+              for week, rows in sorted(h["flaky_by_week"].items())] or ["  none"]
     return "\n".join(lines)

@@ -218,3 +218,10 @@ def weekly_flaky(records: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
         week = digest.setdefault(f"{iso.year}-W{iso.week:02d}", {})
         week[f"{f['pipeline']} {f['stage']}"] = week.get(f"{f['pipeline']} {f['stage']}", 0) + 1
     return digest
+
+
+def rules_from(settings: Any) -> HealthRules:
+    """HealthRules from the `ledger` document's `health` settings (warden.ledger.config.HealthSettings)."""
+    return HealthRules(window=settings.window_runs, min_samples=settings.min_samples, k=settings.consecutive,
+                       factor=settings.factor, stuck_factor=settings.stuck_factor,
+                       stuck_ceiling=timedelta(hours=settings.stuck_ceiling_hours))

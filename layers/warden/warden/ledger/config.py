@@ -17,6 +17,17 @@ class ProductionRule(StrictDocument):
     stages: list[str] = Field(min_length=1, description="stage name globs that count as production")
 
 
+class HealthSettings(StrictDocument):
+    """Pipeline health against its own history (warden.health.history)."""
+
+    window_runs: int = Field(20, ge=2, le=500, description="runs in the rolling baseline")
+    min_samples: int = Field(5, ge=1, description="fewer runs than this: no baseline, nothing called slow")
+    consecutive: int = Field(3, ge=1, le=50, description="runs in a row over the bar make a sustained slowdown")
+    factor: float = Field(1.5, ge=1, description="the bar: p95 x factor")
+    stuck_factor: float = Field(2.0, ge=1, description="stuck: running longer than the history's maximum x this")
+    stuck_ceiling_hours: float = Field(6.0, gt=0, le=8 * 24, description="stuck, whatever the history says")
+
+
 class LedgerConfig(StrictDocument):
     # First rule whose `pipelines` match decides; no rule matching means the pipeline's last stage.
     production: list[ProductionRule] = Field(default_factory=list)
@@ -28,6 +39,8 @@ class LedgerConfig(StrictDocument):
                                        description="branch globs of hotfixes")
     hotfix_message_patterns: list[str] = Field(default_factory=lambda: [r"(?i)^hotfix\b"],
                                                description="regular expressions on a commit message's first line")
+
+    health: HealthSettings = Field(default_factory=HealthSettings)
 
     @field_validator("hotfix_message_patterns")
     @classmethod

@@ -211,6 +211,14 @@ class LedgerReader:
             raise AmbiguousCommit(prefix, commits)
         return page
 
+    def running(self) -> Page:
+        """Executions running now, oldest first (the sparse running index: its size is what runs)."""
+        from warden.ledger.keys import RUNNING_GSI4PK, RUNNING_INDEX
+
+        page = self._index(RUNNING_INDEX, RUNNING_GSI4PK, newest_first=False)
+        page.items = [execution_view(i) for i in page.items]
+        return page
+
     def started_between(self, start: datetime, end: datetime) -> Page:
         """Executions that started in [start, end], oldest first, through the monthly time index."""
         total, month = Page([]), start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
