@@ -21,6 +21,7 @@ from datetime import timedelta
 from tests.helpers import write_scenario
 from tests.integration.ledger.test_dora_story import PIPELINE_EVENT, STAGE_EVENT, _event
 from warden.core import clock
+from warden_local.replay import replay
 
 PIPELINE = "payments-api"
 T0 = clock.parse_iso("2026-11-23T00:00:00Z")
@@ -90,3 +91,33 @@ def test_health_finds_the_slowdown_the_stuck_stage_and_the_flaky_ones_and_nothin
     assert "payments-api Build: the last 3 runs took 40 min, 40 min, 40 min, each over 15 min" in table
     assert "payments-api Build in h13: running 3h00m, limit 1h20m" in table
     assert "2026-W48: payments-api Deploy-Prod x2" in table
+
+
+def history_messages(step: dict) -> list[tuple[str, str]]:
+    return [(e["topic"], e["subject"]) for e in step["effects"] if e["kind"] == "message"
+            and e["event"] == "pipeline.slow" and "still running" not in e["subject"]]
+
+
+def test_the_schedule_tells_a_slowdown_once_pages_a_stuck_stage_by_policy_and_tells_the_recovery(tmp_path):
+    # Given the story, and sweeps of the ApprovalEscalator schedule: at 09:00 (h13's Build 3 h in), 09:05 (past
+    # twice its 80 min limit, still) and after h14, a usual run, has ended
+    sweeps = [{"at": at, "schedule": "ApprovalEscalator"} for at in (_t(13, 180), _t(13, 185))]
+    after = [{"at": e["time"], "event": e} for e in execution(14)]
+    after.append({"at": _t(14, 30), "schedule": "ApprovalEscalator"})
+    doc = replay([write_scenario(tmp_path, [*story(), *sweeps, *after])])
+    first, second, last = (s for s in doc["steps"] if s.get("routed_to") == ["ApprovalEscalator"])
+    # Then the first sweep tells the team of both slowdowns and of the stuck stage, once each
+    assert sorted(history_messages(first)) == [
+        ("TeamTopic", "[WARNING] payments-api: (execution) is slower than its own history"),
+        ("TeamTopic", "[WARNING] payments-api: Build is slower than its own history"),
+        ("TeamTopic", "[WARNING] payments-api: Build looks stuck (1313131)")]
+    body = next(e["body"] for e in first["effects"] if e["kind"] == "message" and "Build is slower" in e["subject"])
+    assert "the last 3 runs took 40 min, 40 min, 40 min, each over 15 min" in body
+    # the second pages on-call for the stage still stuck past twice its limit, and repeats nothing else
+    assert history_messages(second) == [("OnCallTopic", "[HIGH] payments-api: Build looks stuck (1313131)"),
+                                        ("TeamTopic", "[HIGH] payments-api: Build looks stuck (1313131)")]
+    assert [e["action"] for e in second["effects"] if e["kind"] == "page"] == ["trigger"]
+    # and once a usual run ends, the recovery of both is told, once
+    assert sorted(history_messages(last)) == [
+        ("TeamTopic", "[WARNING] payments-api: (execution) is back within its usual time"),
+        ("TeamTopic", "[WARNING] payments-api: Build is back within its usual time")]
