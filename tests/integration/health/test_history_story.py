@@ -121,3 +121,16 @@ def test_the_schedule_tells_a_slowdown_once_pages_a_stuck_stage_by_policy_and_te
     assert sorted(history_messages(last)) == [
         ("TeamTopic", "[WARNING] payments-api: (execution) is back within its usual time"),
         ("TeamTopic", "[WARNING] payments-api: Build is back within its usual time")]
+
+
+def test_the_first_sweep_of_a_week_tells_the_previous_weeks_flaky_stages_once(tmp_path):
+    # Given the story (two flaky runs of Deploy-Prod in week 48), and sweeps on Monday of week 49
+    sweeps = [{"at": at, "schedule": "ApprovalEscalator"} for at in ("2026-11-30T00:05:00Z", "2026-11-30T00:10:00Z")]
+    doc = replay([write_scenario(tmp_path, [*story(), *sweeps])])
+    first, second = (s for s in doc["steps"] if s.get("routed_to") == ["ApprovalEscalator"])
+    digest = [e for e in first["effects"] if e["kind"] == "message" and "Weekly digest" in e["subject"]]
+    # Then the first tells the team the week's flaky stages with their counts, and the second nothing more
+    assert [(e["topic"], e["subject"]) for e in digest] == [
+        ("TeamTopic", "[WARNING] Weekly digest: flaky stages in 2026-W48")]
+    assert "in 2026-W48: payments-api Deploy-Prod x2" in digest[0]["body"]
+    assert not [e for e in second["effects"] if e["kind"] == "message" and "Weekly digest" in e["subject"]]

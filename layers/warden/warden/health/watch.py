@@ -7,7 +7,8 @@ query on the state table's `pipeline-warden/health` partition). Then:
 - a sustained slowdown is told to the team once, with its numbers, and its recovery is told once when the
   pipeline or stage is back under the bar;
 - a stuck stage is told to the team once; still stuck at twice its limit, it is told again as a page to
-  on-call, which the one paging policy (the routing document's `paging` rules) lets through or not.
+  on-call, which the one paging policy (the routing document's `paging` rules) lets through or not;
+- the first sweep of an ISO week tells the team the previous week's flaky stages (the weekly digest).
 Each notice is claimed on its state item with a conditional write before it is sent (two sweeps at once send
 it once); the claim names the sweep, so Lambda's retry of the same scheduled event (the same sweep id) takes
 its own claim again and sends what did not go out; the item records `sent` after the notice went out.
@@ -17,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from warden.core import clock
 from warden.core.scope import PipelineScope
-from warden.health.history import HealthRules, Slowdown, slowdowns, stuck
+from warden.health.history import HealthRules, Slowdown, slowdowns, stuck, weekly_flaky
 from warden.ledger.running import RunningExecutions
-from warden.ledger.view import current_items, execution_view, recent_executions
+from warden.ledger.view import LedgerReader, current_items, execution_view, recent_executions
 from warden.notify.notice import Notice
 from warden.notify.notifier import Notifier
 from warden.notify.rules import Decision
@@ -101,7 +102,8 @@ class HistoryWatch:
         refs = sorted({i.get("pipeline_ref") or i["pipeline"] for i in current_items(self._ddb, self._ledger)
                        if i.get("pipeline")})
         history: dict[str, list[dict[str, Any]]] = {}
-        result: dict[str, list[str]] = {"slowdowns": [], "recovered": [], "stuck": [], "stuck_paged": []}
+        result: dict[str, list[str]] = {"slowdowns": [], "recovered": [], "stuck": [], "stuck_paged": [],
+                                        "digest": []}
         slow_now: dict[str, Slowdown] = {}
         for ref in refs:
             if not self._scope.covers(ref.rpartition("/")[2]):
@@ -125,6 +127,9 @@ class HistoryWatch:
                 self._notifier.send(_recovered_notice(key, item, at, sweep_id))
                 self._state.close(key)
                 result["recovered"].append(key)
+        digest = self._digest(sweep_id, at, told)
+        if digest:
+            result["digest"] = [digest]
         running = RunningExecutions(self._ddb, self._ledger).started_before(clock.iso(at))
         for view in (execution_view(i) for i in running):
             if view.get("execution_id") in waiting or not self._scope.covers(view.get("pipeline_name")):
@@ -149,6 +154,29 @@ class HistoryWatch:
                 self._state.sent(key, "paged")
                 result["stuck_paged"].append(key)
         return result
+
+
+    def _digest(self, sweep_id: str, at: datetime, told: dict[str, dict[str, Any]]) -> str | None:
+        """The first sweep of an ISO week tells the team the previous week's flaky stages (when there were any):
+        from the executions started in that week and the one before (the time index, one query per month
+        partition: proportional to those executions), each counted in the week it succeeded."""
+        this_week = (at - timedelta(days=at.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        last_week = this_week - timedelta(days=7)
+        iso = last_week.isocalendar()
+        name = f"{iso.year}-W{iso.week:02d}"
+        key = f"digest#{name}"
+        if told.get(key, {}).get("opened_sent") is True or not self._state.claim(key, "opened", sweep_id):
+            return None
+        records = LedgerReader(self._ddb, self._ledger).started_between(last_week - timedelta(days=7), this_week).items
+        counts = weekly_flaky([r for r in records if self._scope.covers(r.get("pipeline_name"))]).get(name, {})
+        if counts:
+            notice = Notice(event="pipeline.slow", event_id=f"{sweep_id}:digest:{name}", time=at, account="",
+                            region="", state="Digest", stage=name)
+            notice.error = (f"Stages that failed, then succeeded for the same revision, in {name}: "
+                            + ", ".join(f"{row} x{n}" for row, n in sorted(counts.items())))
+            self._notifier.send(notice)
+        self._state.sent(key, "opened")
+        return key if counts else None
 
 
 def _minutes(seconds: float | None) -> str:

@@ -77,7 +77,8 @@ class Rendered:
 # Health against a pipeline's own history (warden.health.watch): the notice's state says which.
 HISTORY_TITLES = {"Slowdown": "{name}: {stage} is slower than its own history",
                   "Recovered": "{name}: {stage} is back within its usual time",
-                  "Stuck": "{name}: {stage} looks stuck"}
+                  "Stuck": "{name}: {stage} looks stuck",
+                  "Digest": "Weekly digest: flaky stages in {stage}"}
 
 
 def title(notice: Notice) -> str:
