@@ -8,7 +8,7 @@ query on the state table's `pipeline-warden/health` partition). Then:
   pipeline or stage is back under the bar;
 - a stuck stage is told to the team once; still stuck at twice its limit, it is told again as a page to
   on-call, which the one paging policy (the routing document's `paging` rules) lets through or not;
-- the first sweep of an ISO week tells the team the previous week's flaky stages (the weekly digest).
+- the first sweeps of an ISO week tell the team the previous week's flaky stages, once (the weekly digest).
 Each notice is claimed on its state item with a conditional write before it is sent (two sweeps at once send
 it once); the claim names the sweep, so Lambda's retry of the same scheduled event (the same sweep id) takes
 its own claim again and sends what did not go out; the item records `sent` after the notice went out.
@@ -31,6 +31,7 @@ from warden.notify.notifier import Notifier
 from warden.notify.rules import Decision
 
 PARTITION = "pipeline-warden/health"
+DIGEST_WINDOW = timedelta(minutes=30)  # the weekly digest is made by the sweeps of Monday 00:00-00:30 UTC
 
 
 @dataclass(frozen=True)
@@ -157,26 +158,30 @@ class HistoryWatch:
 
 
     def _digest(self, sweep_id: str, at: datetime, told: dict[str, dict[str, Any]]) -> str | None:
-        """The first sweep of an ISO week tells the team the previous week's flaky stages (when there were any):
-        from the executions started in that week and the one before (the time index, one query per month
-        partition: proportional to those executions), each counted in the week it succeeded."""
+        """In the first DIGEST_WINDOW of an ISO week, the team hears the previous week's flaky stages, once, when
+        there were any: from the executions started in that week and the one before (the time index, one query
+        per month partition: proportional to those executions; a few sweeps a week ask), each counted in the
+        week it succeeded. A week without any writes nothing."""
         this_week = (at - timedelta(days=at.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        if at - this_week >= DIGEST_WINDOW:
+            return None
         last_week = this_week - timedelta(days=7)
         iso = last_week.isocalendar()
         name = f"{iso.year}-W{iso.week:02d}"
         key = f"digest#{name}"
-        if told.get(key, {}).get("opened_sent") is True or not self._state.claim(key, "opened", sweep_id):
+        if told.get(key, {}).get("opened_sent") is True:
             return None
         records = LedgerReader(self._ddb, self._ledger).started_between(last_week - timedelta(days=7), this_week).items
         counts = weekly_flaky([r for r in records if self._scope.covers(r.get("pipeline_name"))]).get(name, {})
-        if counts:
-            notice = Notice(event="pipeline.slow", event_id=f"{sweep_id}:digest:{name}", time=at, account="",
-                            region="", state="Digest", stage=name)
-            notice.error = (f"Stages that failed, then succeeded for the same revision, in {name}: "
-                            + ", ".join(f"{row} x{n}" for row, n in sorted(counts.items())))
-            self._notifier.send(notice)
+        if not counts or not self._state.claim(key, "opened", sweep_id):
+            return None
+        notice = Notice(event="pipeline.slow", event_id=f"{sweep_id}:digest:{name}", time=at, account="",
+                        region="", state="Digest", stage=name)
+        notice.error = (f"Stages that failed, then succeeded for the same revision, in {name}: "
+                        + ", ".join(f"{row} x{n}" for row, n in sorted(counts.items())))
+        self._notifier.send(notice)
         self._state.sent(key, "opened")
-        return key if counts else None
+        return key
 
 
 def _minutes(seconds: float | None) -> str:
