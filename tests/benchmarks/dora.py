@@ -30,12 +30,13 @@ END = clock.parse_iso("2026-11-30T00:00:00Z")
 WEEK = "2026-W47"
 
 
-def _seed(world: Any, size: int) -> None:
+def _seed(world: Any, first: int, last: int) -> None:
+    """Items `first`..`last` counted back from END (0: the newest), at the fixed rate."""
     ddb, table = world.client("dynamodb"), world.physical["LedgerTable"]["TableName"]
     per_hour = PIPELINES * PER_DAY / 24
     batch: list[dict[str, Any]] = []
-    for n in range(size):
-        started = END - timedelta(hours=(size - n) / per_hour)
+    for n in range(first, last):
+        started = END - timedelta(hours=(n + 1) / per_hour)
         ended = started + timedelta(minutes=12)
         pipeline, eid = f"svc-{n % PIPELINES:02d}", f"b{n:06d}"
         s, e = clock.iso(started), clock.iso(ended)
@@ -61,31 +62,27 @@ def _timed(read: Any) -> tuple[Any, float]:
     return page, round((time.perf_counter() - begun) * 1000, 1)
 
 
-def measure_size(size: int) -> dict[str, Any]:
-    from warden_local.world import World
-
-    with World() as world:
-        _seed(world, size)
-        reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"])
-        start, end, _ = parse_period(WEEK)
-        week, week_ms = _timed(lambda: reader.for_dora(start, end + timedelta(days=1)))
-        figures = dora(week.items, start=start, end=end)
-        history, history_ms = _timed(lambda: reader.history("svc-00", limit=46))
-        running, running_ms = _timed(reader.running)
-        return {"items": size,
-                "dora_week": {"returned": len(week.items), "scanned": week.scanned, "queries": week.queries,
-                              "ms": week_ms, "deployments": figures["deployments"]},
-                "history_46": {"returned": len(history.items), "scanned": history.scanned,
-                               "queries": history.queries, "ms": history_ms},
-                "running": {"returned": len(running.items), "scanned": running.scanned, "ms": running_ms}}
+def measure_size(world: Any, size: int) -> dict[str, Any]:
+    """The reads with `size` items in the ledger."""
+    reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"])
+    start, end, _ = parse_period(WEEK)
+    week, week_ms = _timed(lambda: reader.for_dora(start, end + timedelta(days=1)))
+    figures = dora(week.items, start=start, end=end)
+    history, history_ms = _timed(lambda: reader.history("svc-00", limit=46))
+    running, running_ms = _timed(reader.running)
+    return {"items": size,
+            "dora_week": {"returned": len(week.items), "scanned": week.scanned, "queries": week.queries,
+                          "ms": week_ms, "deployments": figures["deployments"]},
+            "history_46": {"returned": len(history.items), "scanned": history.scanned,
+                           "queries": history.queries, "ms": history_ms},
+            "running": {"returned": len(running.items), "scanned": running.scanned, "ms": running_ms}}
 
 
 def measure(world: Any, warm: Any) -> dict[str, Any]:
-    """Each size in a world of its own (the one given stays empty)."""
-    return {"dora": {f"items_{size}": measure_size(size) for size in SIZES}}
-
-
-if __name__ == "__main__":
-    import json
-
-    print(json.dumps(measure(None, None), indent=2))
+    """The same ledger grown from 10,000 to 100,000 items (older history added), measured at each size."""
+    found, seeded = {}, 0
+    for size in SIZES:
+        _seed(world, seeded, size)
+        seeded = size
+        found[f"items_{size}"] = measure_size(world, size)
+    return {"dora": found}
