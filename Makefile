@@ -29,7 +29,7 @@ LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: architecture readme-demo demo test faults fuzz lint build bench deploy clean venv lock python
+.PHONY: architecture readme-demo demo test faults fuzz lint build bench deploy clean venv lock python browser
 
 # The interpreter make uses (tools/find-python), or what to install.
 python:
@@ -92,8 +92,15 @@ lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
 
-test: lint build
+test: lint build browser
 	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/unit tests/integration tests/faults
+
+# The headless browser the DORA report's test opens (tests/integration/ledger/test_dora_report_browser.py):
+# Debian's chromium, installed when missing (as root, or through sudo); CI reaches the package registries.
+CHROMIUM := /usr/bin/chromium
+APT := $(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive apt-get
+browser:
+	@test -x $(CHROMIUM) || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
 # Every fault mode of every call in every story (`make test` runs each call and mode once).
 faults: $(VENV)/.installed

@@ -55,6 +55,24 @@ def html_path(text: str) -> Path:
     return path
 
 
+def iso_period(by: str) -> Any:
+    """An argparse type: a week (`2026-W48`), a day (`2026-11-27`) or a month (`2026-11`) -> (start, end)."""
+    def parse(text: str) -> tuple[datetime, datetime]:
+        from warden.ledger.dora import parse_period
+
+        try:
+            start, end, kind = parse_period(text)
+        except ValueError:
+            kind = None
+        if kind != by:
+            example = {"week": "2026-W48", "day": "2026-11-27", "month": "2026-11"}[by]
+            raise argparse.ArgumentTypeError(f"not a {by} like {example}: {text!r}")
+        return start, end
+
+    parse.__name__ = by
+    return parse
+
+
 def add_parser(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -71,21 +89,36 @@ def add_parser(subparsers: Any) -> None:
     commit = sub.add_parser("commit", parents=[common], help="every execution of a commit")
     commit.add_argument("sha", type=commit_sha, metavar="SHA",
                         help="the commit's SHA, or its first 7 or more characters")
+    health = sub.add_parser("health", parents=[common],
+                            help="each pipeline and stage against its own history: p50/p95, slowdowns, stuck, flaky")
+    health.add_argument("--until", help="the time to judge at, ISO 8601 (default: now; the replay's last step locally)")
     dora = sub.add_parser("dora", parents=[common], help="DORA figures over the last N days")
     dora.add_argument("--days", type=positive(float),
                       help="length of the period (default: 30 days; 12 weeks with --by week)")
     dora.add_argument("--until", help="end of the period, ISO 8601 (default: now; the replay's last step locally)")
     dora.add_argument("--window-hours", type=positive(float), help="change-failure window (default: the ledger config)")
-    dora.add_argument("--by", choices=["week"], help="the figures per ISO week (Monday to Sunday, UTC)")
+    dora.add_argument("--by", choices=["day", "week", "month"],
+                      help="the figures per day, ISO week (Monday to Sunday) or calendar month, UTC")
     dora.add_argument("--out", type=html_path, metavar="FILE.html",
-                      help="also write the weekly figures as charts: one self-contained HTML file (implies --by week)")
+                      help="also write the figures as a report: one self-contained HTML file (implies --by week "
+                           "unless --by says otherwise)")
+    dora.add_argument("--explain", metavar="REF", help="list the deployments behind a service's figures in one "
+                                                       "period (with --week, --day or --month)")
+    period = dora.add_mutually_exclusive_group()
+    period.add_argument("--week", type=iso_period("week"), metavar="YYYY-Www", help="an ISO week, e.g. 2026-W48")
+    period.add_argument("--day", type=iso_period("day"), metavar="YYYY-MM-DD", help="a day (UTC)")
+    period.add_argument("--month", type=iso_period("month"), metavar="YYYY-MM", help="a calendar month (UTC)")
 
 
 @dataclass
 class Source:
     reader: Any
     now: datetime
-    window_hours: float
+    config: Any  # the `ledger` configuration document (warden.ledger.config.LedgerConfig)
+
+    @property
+    def window_hours(self) -> float:
+        return self.config.change_failure_window_hours
 
 
 @contextmanager
@@ -104,7 +137,7 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         config = ConfigStore(boto3.client("ssm"), params.get("ConfigPrefix") or "/pipeline-warden").get("ledger")
         own_account = stack["StackId"].split(":")[4]  # arn:<partition>:cloudformation:<region>:<account>:stack/...
         yield Source(LedgerReader(boto3.client("dynamodb"), outputs["LedgerTableName"], own_account), clock.now(),
-                     config.change_failure_window_hours)
+                     config)
         return
     from warden_local.demo import STORY
     from warden_local.replay import load, replay, world_of
@@ -117,8 +150,7 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
         prefix = world.parameter("ConfigPrefix")
         config = ConfigStore(world.client("ssm"), prefix, max_age=0).get("ledger")
         table = world.physical["LedgerTable"]["TableName"]
-        yield Source(LedgerReader(world.client("dynamodb"), table, world.account), clock.now(),
-                     config.change_failure_window_hours)
+        yield Source(LedgerReader(world.client("dynamodb"), table, world.account), clock.now(), config)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
         until = clock.parse_iso(args.until) if getattr(args, "until", None) else None
     except ValueError:
         print(f"warden: --until is not an ISO 8601 time: {args.until!r}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if getattr(args, "explain", None) and not (args.week or args.day or args.month):
+        print("warden: --explain needs the period: --week YYYY-Www, --day YYYY-MM-DD or --month YYYY-MM",
+              file=sys.stderr)
         return EXIT_BAD_INPUT
     from warden.ledger.facts import printable
 
@@ -143,15 +179,16 @@ def run(args: argparse.Namespace) -> int:
     except (ClientError, BotoCoreError, LookupError) as exc:  # credentials, a missing stack: one line
         print(f"warden: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if getattr(args, "out", None):
+    if getattr(args, "out", None) and "periods" in result:
         from warden_local.dora_chart import page
 
-        args.out.write_text(page(result["weeks"], title="DORA figures per week",
+        args.out.write_text(page(result["periods"], title=f"DORA figures per {result['by']}",
                                  subtitle=f"{result['from']} .. {result['until']}, production deployments of every "
-                                          f"pipeline; change-failure window {result['window_hours']:g} h"))
+                                          f"pipeline; change-failure window {result['window_hours']:g} h",
+                                 by=result["by"]))
     print(json.dumps(result, indent=2, default=str) if args.json else _render(args.ledger_command, result))
     if getattr(args, "out", None) and not args.json:
-        print(f"charts: {args.out}")
+        print(f"report: {args.out}")
     return 0
 
 
@@ -163,17 +200,63 @@ def _query(args: argparse.Namespace, source: Source, until: datetime | None) -> 
         return reader.history(args.pipeline, limit=args.limit).items
     if args.ledger_command == "commit":
         return reader.by_commit(args.sha).items
-    from warden.ledger.dora import dora, week_start, weekly
+    if args.ledger_command == "health":
+        return _health(reader, source, until)
+    from warden.ledger.dora import dora, explain, period_start, periods
 
     end = until or source.now
-    window = args.window_hours or source.window_hours
-    if args.by or args.out:
-        start = end - timedelta(days=args.days) if args.days else week_start(end) - timedelta(weeks=11)
-        weeks = weekly(reader.for_dora(start, end).items, start=start, end=end, window_hours=window)
-        return {"by": "week", "from": clock.iso(start), "until": clock.iso(end), "window_hours": window,
-                "weeks": weeks}
+    rules = source.config.rules(args.window_hours)
+    window = rules.window.total_seconds() / 3600
+    chosen = args.week or args.day or args.month
+    # Evidence after the period (a revert, a rollback, a restore) still counts against its deployments:
+    # read on until a week or the window after it, whichever is longer, and never past now.
+    after = max(timedelta(hours=window), timedelta(days=7))
+
+    def records(start: datetime, until_: datetime) -> list[dict[str, Any]]:
+        return reader.for_dora(start, min(until_ + after, max(source.now, until_))).items
+
+    if args.explain:
+        start, end = chosen
+        return {"explain": explain(records(start, end), service=reader.ref(args.explain), start=start, end=end,
+                                   rules=rules), "window_hours": window}
+    if chosen:
+        start, end = chosen
+        return dora(records(start, end), start=start, end=end, rules=rules)
+    by = args.by or ("week" if args.out else None)
+    if by:
+        default = {"day": timedelta(days=14), "week": timedelta(weeks=11), "month": timedelta(days=150)}[by]
+        start = end - timedelta(days=args.days) if args.days else period_start(end - default, by)
+        rows = periods(records(start, end), start=start, end=end, by=by, rules=rules, detail=bool(args.out))
+        return {"by": by, "from": clock.iso(start), "until": clock.iso(end), "window_hours": window,
+                "periods": rows, **({"weeks": rows} if by == "week" else {})}
     start = end - timedelta(days=args.days or 30.0)
-    return dora(reader.for_dora(start, end).items, start=start, end=end, window_hours=window)
+    return dora(records(start, end), start=start, end=end, rules=rules)
+
+
+def _health(reader: Any, source: Source, until: datetime | None) -> dict[str, Any]:
+    """One query for the pipelines, one per pipeline for its recent history, one for what runs now."""
+    from warden.health.history import flaky, rules_from, slowdowns, stuck, summary, weekly_flaky
+
+    rules = rules_from(source.config.health)
+    now = until or source.now
+    refs = sorted({c["pipeline"] for c in reader.current().items} | {r["pipeline"] for r in reader.running().items})
+    history = {ref: [r for r in reader.history(ref, limit=2 * (rules.window + rules.k)).items
+                     if r.get("ended_at") and clock.parse_iso(r["ended_at"]) <= now] for ref in refs}
+    records = [r for rows in history.values() for r in rows]
+    running = [r for r in reader.running().items if clock.parse_iso(r["started_at"]) <= now]
+    return {
+        "at": clock.iso(now), "rules": {"window_runs": rules.window, "consecutive": rules.k, "factor": rules.factor,
+                                        "stuck_factor": rules.stuck_factor,
+                                        "stuck_ceiling_hours": rules.stuck_ceiling.total_seconds() / 3600},
+        "baselines": summary(records, rules),
+        "slowdowns": [{"pipeline": s.pipeline, "stage": s.stage, "bar_seconds": s.bar_seconds,
+                       "p95_seconds": s.baseline.p95, "baseline_runs": s.baseline.count,
+                       "streak": [{"execution_id": r.execution_id, "seconds": r.seconds} for r in s.streak],
+                       "says": s.describe()} for s in slowdowns(records, rules)],
+        "stuck": [found for r in running
+                  if (found := stuck(r, history.get(r["pipeline"], []), now, rules)) is not None],
+        "flaky": flaky(records), "flaky_by_week": weekly_flaky(records),
+    }
 
 
 # -- human tables ------------------------------------------------------------------------------------
@@ -250,8 +333,12 @@ def _duration(seconds: float | None) -> str | None:
 
 
 def _render(command: str, result: Any) -> str:
-    if command == "dora" and result.get("by") == "week":
-        return _render_weeks(result)
+    if command == "health":
+        return _render_health(result)
+    if command == "dora" and "explain" in result:
+        return _render_explain(result["explain"])
+    if command == "dora" and result.get("by"):
+        return _render_periods(result)
     if command == "dora":
         return _render_dora(result)
     if not result:
@@ -313,37 +400,88 @@ def _override_note(row: dict[str, Any]) -> str:
     return f" (freeze override by {_who(override.get('by'))}: {override.get('reason', '?')})"
 
 
+FIGURE_HEADERS = ["DEPLOYMENTS", "PER DAY", "LEAD P50", "LEAD P90", "CHANGE FAILURE", "RESTORE P50", "RESTORE P90",
+                  "OPEN", "BANDS (DF/LT/CFR/TTR)"]
+
+
+def _figure_cells(f: dict[str, Any]) -> list[Any]:
+    """One row's figures, each with the counts behind it."""
+    lead, ttr, bands = f["lead_time_seconds"], f["time_to_restore_seconds"], f["bands"]
+    rate = f["change_failure_rate"]
+    cfr = None if rate is None else f"{rate:.0%} ({f['failed']}/{f['deployments']})"
+    return [f["deployments"], f"{f['deployment_frequency_per_day']:g}", _duration(lead["p50"]), _duration(lead["p90"]),
+            cfr, _duration(ttr["p50"]), _duration(ttr["p90"]), ttr["open"],
+            "/".join(bands[k] or "-" for k in ("deployment_frequency", "lead_time", "change_failure_rate",
+                                                 "time_to_restore"))]
+
+
 def _render_dora(d: dict[str, Any]) -> str:
-    lead, ttr = d["lead_time_seconds"], d["time_to_restore_seconds"]
-    cfr = "-" if d["change_failure_rate"] is None else f"{d['change_failure_rate']:.0%}"
-    per_pipeline = d.get("pipelines") or {}
-    table = _table(["PIPELINE", "DEPLOYMENTS", "PER DAY", "LEAD TIME (MEDIAN)", "CHANGE FAILURE", "RESTORED (MEDIAN)",
-                    "OPEN"], [
-        [ref, p["deployments"], f"{p['deployment_frequency_per_day']:g}", _duration(p["lead_time_seconds"]["median"]),
-         None if p["change_failure_rate"] is None else
-         f"{p['change_failure_rate']:.0%} ({len(p['failed_deployments'])} of {p['deployments']})",
-         _duration(p["time_to_restore_seconds"]["median"]), p["time_to_restore_seconds"]["open"]]
-        for ref, p in per_pipeline.items()])
-    return "\n".join([
-        f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
-        f"  deployment frequency  {d['deployments']} production deployments, "
-        f"{d['deployment_frequency_per_day']:g}/day",
-        f"  lead time for changes median {_duration(lead['median']) or '-'}, p90 {_duration(lead['p90']) or '-'} "
-        f"({lead['count']} changes)",
-        f"  change failure rate   {cfr} ({len(d['failed_deployments'])} of {d['deployments']})",
-        f"  time to restore       median {_duration(ttr['median']) or '-'} ({ttr['count']} restored, "
-        f"{ttr['open']} open)",
-        *(["", table] if per_pipeline else []),
-    ])
+    rows = [[ref, *_figure_cells(p)] for ref, p in (d.get("pipelines") or {}).items()]
+    rows.append(["(all services)", *_figure_cells(d)])
+    causes = ", ".join(f"{n} {c}" for c, n in d["failures_by_cause"].items()) or "none"
+    lines = [f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
+             _table(["SERVICE", *FIGURE_HEADERS], rows),
+             f"failures by cause: {causes}",
+             f"bands: {d['bands_source']}"]
+    for u in d.get("unattributed_rollbacks") or []:
+        lines.append(f"rollback {u['rollback']} of {u['service']} not counted against a deployment: {u['why']}")
+    return "\n".join(lines)
 
 
-def _render_weeks(d: dict[str, Any]) -> str:
-    rows = [[w["week"] + (" *" if w["partial"] else ""), w["deployments"],
-             _duration(w["lead_time_seconds"]["median"]),
-             None if w["change_failure_rate"] is None else f"{w['change_failure_rate']:.0%}",
-             _duration(w["time_to_restore_seconds"]["median"]), w["time_to_restore_seconds"]["open"]]
-            for w in d["weeks"]]
+def _render_periods(d: dict[str, Any]) -> str:
+    by = d["by"]
+    rows = []
+    for p in d["periods"]:
+        name = p[by] + (" *" if p["partial"] else "")
+        rows += [[name, ref, *_figure_cells(f)] for ref, f in p["pipelines"].items()]
+        rows.append([name, "(all services)", *_figure_cells(p)])
     return "\n".join([
-        f"DORA per week, {d['from']} .. {d['until']} (change-failure window {d['window_hours']:g} h)",
-        _table(["WEEK", "DEPLOYMENTS", "LEAD TIME (MEDIAN)", "CHANGE FAILURE", "RESTORED (MEDIAN)", "OPEN"], rows),
-        "* a week the period cuts short"])
+        f"DORA per {by}, {d['from']} .. {d['until']} (change-failure window {d['window_hours']:g} h)",
+        _table([by.upper(), "SERVICE", *FIGURE_HEADERS], rows),
+        f"* a {by} the period cuts short: not complete, never a headline"])
+
+
+def _render_explain(e: dict[str, Any]) -> str:
+    f = e["figures"]
+    rows = []
+    for d in e["deployments"]:
+        failure = d.get("failure") or {}
+        rows.append([d["ended_at"], d["execution_id"], d["outcome"], _short(d.get("commit_id")),
+                     _duration(d.get("lead_time_seconds")), failure.get("cause") or "ok",
+                     failure.get("evidence"), failure.get("restored_by") or ("open" if failure else None),
+                     _duration(failure.get("time_to_restore_seconds"))])
+    lines = [f"{e['service']}, {e['from']} .. {e['until']}: the deployments behind its figures",
+             _table(["PRODUCTION END", "EXECUTION", "OUTCOME", "COMMIT", "LEAD TIME", "FAILURE", "EVIDENCE",
+                     "RESTORED BY", "RESTORE"], rows) if rows else "(no production deployments)",
+             f"deployments {f['deployments']} ({f['succeeded']} succeeded); change failure "
+             f"{f['failed']}/{f['deployments']}; lead time over {f['lead_time_seconds']['count']} "
+             f"({f['lead_time_seconds']['missing']} without a commit date); restored "
+             f"{f['time_to_restore_seconds']['count']}, open {f['time_to_restore_seconds']['open']}"]
+    for d in e["deployments"]:
+        failure = d.get("failure")
+        if failure:
+            lines.append(f"  {d['execution_id']}: {failure['detail']}"
+                         + "".join(f"; also {a}" for a in failure["also"]))
+    if e["rollbacks"]:
+        lines.append("rollback executions (restores, not deployments): "
+                     + ", ".join(r["execution_id"] for r in e["rollbacks"]))
+    return "\n".join(lines)
+
+
+def _render_health(h: dict[str, Any]) -> str:
+    rules = h["rules"]
+    lines = [f"Pipeline health at {h['at']} against each pipeline's own last {rules['window_runs']} runs "
+             f"(approval waits excluded)",
+             _table(["PIPELINE", "STAGE", "RUNS", "P50", "P95", "MAX"], [
+                 [b["pipeline"], b["stage"], b["runs"], _duration(b["p50_seconds"]), _duration(b["p95_seconds"]),
+                  _duration(b["max_seconds"])] for b in h["baselines"]]),
+             f"sustained slowdowns ({rules['consecutive']} runs in a row over p95 x {rules['factor']:g}):"]
+    lines += [f"  {s['says']}" for s in h["slowdowns"]] or ["  none"]
+    lines.append(f"stuck (longer than the history's maximum x {rules['stuck_factor']:g}, or "
+                 f"{rules['stuck_ceiling_hours']:g} h):")
+    lines += [f"  {s['pipeline']} {s['stage']} in {s['execution_id']}: running {_duration(s['running_seconds'])}, "
+              f"limit {_duration(s['limit_seconds'])}" for s in h["stuck"]] or ["  none"]
+    lines.append("flaky stages (failed, then succeeded for the same revision), per week:")
+    lines += [f"  {week}: " + ", ".join(f"{row} x{n}" for row, n in rows.items())
+              for week, rows in sorted(h["flaky_by_week"].items())] or ["  none"]
+    return "\n".join(lines)

@@ -6,8 +6,9 @@ The story (pipeline payments-api: Source, Build, Approve, Deploy-Prod; productio
   C  12:00-13:01  commit c3 (authored 11:30), approved by bob 12:40, Deploy-Prod 12:50-13:00     SUCCEEDED
   R  14:00-14:11  rollback of Deploy-Prod to A (RollbackStage), Deploy-Prod 14:00:30-14:10       SUCCEEDED
 By hand: 2 production deployments (A 10:00, C 13:00; the rollback is a restore, not a deployment);
-lead times 7200 s and 5400 s (median 6300, p90 7200); C is followed by the rollback within 24 h, A by no
-production failure before C: change failure rate 1/2; time to restore 14:00:30 -> 14:10 = 570 s.
+lead times 7200 s and 5400 s (median 6300, p90 7200); C was live when the rollback started, within 24 h of
+its end: C failed (rolled back by CodePipeline), change failure rate 1/2; time to restore from C's production
+end to the rollback's, 13:00 -> 14:10 = 4200 s.
 """
 
 from __future__ import annotations
@@ -265,12 +266,15 @@ def test_dora_figures_match_the_hand_computed_ones(in_order):
     start = end - timedelta(days=1)
     figures = dora(reader(in_order).for_dora(start, end).items, start=start, end=end, window_hours=24)
     assert figures["deployments"] == 2 and figures["deployment_frequency_per_day"] == 2
-    assert figures["lead_time_seconds"] == {"count": 2, "median": 6300, "p90": 7200}
+    assert figures["lead_time_seconds"] == {"count": 2, "missing": 0, "p50": 6300, "p90": 7200}
     assert figures["change_failure_rate"] == 0.5 and figures["failed_deployments"] == ["exec-c"]
-    assert figures["time_to_restore_seconds"] == {"count": 1, "median": 570, "p90": 570, "open": 0}
-    # A one-hour window ends before the rollback: C no longer counts as failed.
-    assert dora(reader(in_order).for_dora(start, end).items, start=start, end=end,
-                window_hours=0.5)["change_failure_rate"] == 0
+    assert figures["failures_by_cause"] == {"rolled_back:codepipeline": 1}
+    # From C's production end (13:00: no alarm is known) to the rollback's (14:10).
+    assert figures["time_to_restore_seconds"] == {"count": 1, "open": 0, "p50": 4200, "p90": 4200}
+    # A half-hour window ends before the rollback started: it is not blamed on C, and says why.
+    narrow = dora(reader(in_order).for_dora(start, end).items, start=start, end=end, window_hours=0.5)
+    assert narrow["change_failure_rate"] == 0
+    assert [u["rollback"] for u in narrow["unattributed_rollbacks"]] != []
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
@@ -342,7 +346,9 @@ def test_cli_current_and_dora_on_the_demo():
     (["commit", "c7d8e9"], "a commit is 7 to 40 hexadecimal characters"),
     (["commit", "not-a-sha"], "a commit is 7 to 40 hexadecimal characters"),
     (["current", "--replay", "no/such/file.json"], "no such file"),
-    (["dora", "--by", "month"], "argument --by: invalid choice"),
+    (["dora", "--by", "year"], "argument --by: invalid choice"),
+    (["dora", "--explain", "payments-api"], "--explain needs the period"),
+    (["dora", "--explain", "payments-api", "--week", "2026-W48", "--day", "2026-11-27"], "not allowed with"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
     run = warden("ledger", *args)
@@ -387,7 +393,9 @@ def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
     html = out.read_text()
     assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
     table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
-    assert table.splitlines()[1].split()[:2] == ["WEEK", "DEPLOYMENTS"] and "2026-W48 *  3" in table
+    assert table.splitlines()[1].split()[:3] == ["WEEK", "SERVICE", "DEPLOYMENTS"]
+    assert [line.split()[:4] for line in table.splitlines() if "(all services)" in line][-1] == [
+        "2026-W48", "*", "(all", "services)"] and "2026-W48 *  payments-api" in table
 
 
 # -- issue 27: git facts are written by whoever pushes: cleaned and clipped when stored and when printed --------

@@ -342,14 +342,15 @@ def test_same_named_pipelines_of_two_accounts_keep_their_own_deployments_histori
     end = clock.parse_iso(at_hour("12:00:00"))
     start = end - timedelta(days=1)
     figures = dora(ledger.for_dora(start, end).items, start=start, end=end, window_hours=24)
-    assert figures["deployments"] == 2 and figures["failed_deployments"] == ["wl-deploy"]
+    # The workload's second execution failed in production: a deployment of its own, the one that failed.
+    assert figures["deployments"] == 3 and figures["failed_deployments"] == ["wl-fail"]
     assert figures["time_to_restore_seconds"]["open"] == 1
     mine, theirs = figures["pipelines"]["payments-api"], figures["pipelines"][REF]
     assert (mine["deployments"], mine["change_failure_rate"], mine["time_to_restore_seconds"]["open"]) == (1, 0, 0)
-    assert mine["lead_time_seconds"]["median"] == 9600  # 08:00 -> 10:40
+    assert mine["lead_time_seconds"]["p50"] == 9600  # 08:00 -> 10:40
     assert (theirs["deployments"], theirs["change_failure_rate"], theirs["failed_deployments"]) == (
-        1, 1, ["wl-deploy"])
-    assert theirs["lead_time_seconds"]["median"] == 5400 and theirs["time_to_restore_seconds"]["open"] == 1
+        2, 0.5, ["wl-fail"])
+    assert theirs["lead_time_seconds"]["p50"] == 5400 and theirs["time_to_restore_seconds"]["open"] == 1
 
 
 def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
@@ -365,7 +366,7 @@ def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
     assert WL_SHA[:10] in prod[REF] and "failing since 2026-11-27T11:20:00Z" in prod[REF]
     run = warden_cli("ledger", "dora", "--days", "1", "--until", at_hour("12:00:00"), "--json", "--replay", scenario)
     per_pipeline = json.loads(run.stdout)["pipelines"]
-    assert {ref: p["change_failure_rate"] for ref, p in per_pipeline.items()} == {"payments-api": 0, REF: 1}
+    assert {ref: p["change_failure_rate"] for ref, p in per_pipeline.items()} == {"payments-api": 0, REF: 0.5}
 
 
 # -- the client picker ----------------------------------------------------------------------------

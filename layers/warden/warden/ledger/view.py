@@ -56,6 +56,8 @@ def execution_view(item: dict[str, Any]) -> dict[str, Any]:
             stage, _, attr = name[len(STAGE_PREFIX):].rpartition(":")
             if attr not in ("order", "started_s", "ended_s"):
                 view["stages"].setdefault(stage, {})[attr] = value
+            elif attr == "order" and isinstance(value, str) and value[:4].isdigit() and int(value[:4]) > 1:
+                view["stages"].setdefault(stage, {})["attempt"] = int(value[:4])  # a retry (order_key's attempt)
         elif name.startswith(APPROVAL_PREFIX):
             view["approvals"].append(value)
         elif name.startswith(PERSON_PREFIX):
@@ -206,6 +208,10 @@ class LedgerReader:
             seen[(pipeline, execution_id)] = from_item(answer.get("Item"))
         return seen[(pipeline, execution_id)]
 
+    def ref(self, text: str) -> str:
+        """The ledger's ref of a pipeline as a person names it (`NAME` or `ACCOUNT/NAME`)."""
+        return normalize_ref(text, self._own_account)
+
     def history(self, ref: str, limit: int = 20) -> Page:
         """A pipeline's executions, newest first. `ref`: `NAME` (this account's pipeline) or `ACCOUNT/NAME`."""
         page = self._index("gsi1", history_pk(normalize_ref(ref, self._own_account)), limit=limit)
@@ -231,6 +237,14 @@ class LedgerReader:
         commits = sorted({str(i["commit_id"]).lower() for i in page.items})
         if len(commits) > 1:
             raise AmbiguousCommit(prefix, commits)
+        return page
+
+    def running(self) -> Page:
+        """Executions running now, oldest first (the sparse running index: its size is what runs)."""
+        from warden.ledger.keys import RUNNING_GSI4PK, RUNNING_INDEX
+
+        page = self._index(RUNNING_INDEX, RUNNING_GSI4PK, newest_first=False)
+        page.items = [execution_view(i) for i in page.items]
         return page
 
     def started_between(self, start: datetime, end: datetime) -> Page:

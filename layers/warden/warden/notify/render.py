@@ -78,11 +78,20 @@ class Rendered:
     attributes: dict[str, dict[str, str]]
 
 
+# Health against a pipeline's own history (warden.health.watch): the notice's state says which.
+HISTORY_TITLES = {"Slowdown": "{name}: {stage} is slower than its own history",
+                  "Recovered": "{name}: {stage} is back within its usual time",
+                  "Stuck": "{name}: {stage} looks stuck",
+                  "Digest": "Weekly digest: flaky stages in {stage}"}
+
+
 def title(notice: Notice) -> str:
     """One line naming what happened; every part is cleaned (names come from the event)."""
     template = TITLES.get(notice.event, "{name}: " + notice.event)
     if notice.event.startswith("deployment.") and notice.state == "STOP" and notice.stopped_by:
         template = "{name}: deployment {deployment} was stopped by " + clean(notice.stopped_by, LIMITS["author"])
+    if notice.event == "pipeline.slow" and notice.state in HISTORY_TITLES:  # warden.health.watch
+        template = HISTORY_TITLES[notice.state]
     if notice.not_paged:
         template = "Paging is broken, on-call was not paged: " + template
     name = LIMITS["name"]

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from warden.artifacts.guard import ArtifactGuard
     from warden.freeze.gate import DeploymentGate
     from warden.health.slow import SlowExecutions
+    from warden.health.watch import HistoryWatch
     from warden.ledger.recorder import Ledger
     from warden.notify.incidents import Incidents
     from warden.notify.notifier import Notifier
@@ -135,6 +136,16 @@ class Container:
         return SlowExecutions(running=RunningExecutions(self.clients.dynamodb, self.settings.ledger_table),
                               notifier=self.notifier(), config=self.config, skip=self.skipped("running execution"),
                               scope=self.settings.scope)
+
+    @cached_property
+    def history_watch(self) -> HistoryWatch:
+        from warden.health.history import rules_from
+        from warden.health.watch import HealthState, HistoryWatch
+
+        return HistoryWatch(dynamodb=self.clients.dynamodb, ledger_table=self.settings.ledger_table,
+                            state=HealthState(self.clients.dynamodb, self.settings.state_table),
+                            notifier=self.notifier(), scope=self.settings.scope,
+                            rules=lambda: rules_from(self.config.get("ledger").health))
 
     @cached_property
     def approvals(self) -> Approvals:
@@ -375,14 +386,15 @@ def approval_escalator(c: Container) -> Entry:
     """Pending approvals (escalation tiers) and running executions (pipeline.slow), in one schedule, keyed
     on the scheduled event's id: a retried invocation is the same sweep (its claims are its own)."""
     def both_sweeps() -> Callable[[Any, str], Any]:
-        approvals, escalator, slow = c.approvals, c.approval_escalator, c.slow_executions
+        approvals, escalator, slow, watch = c.approvals, c.approval_escalator, c.slow_executions, c.history_watch
 
         def run(scheduled_event: Any, sweep_id: str) -> Any:
             pending = approvals.pending()
             waiting = frozenset(i["execution_id"] for i in pending if i.get("execution_id"))
             # Through sweep(), not escalate(): a channel that failed must fail the invocation (after both
             # sweeps ran) so that Lambda retries it; each effect already done is skipped on the retry.
-            return escalator.sweep(sweep_id, pending, also=lambda: {"executions": slow.sweep(sweep_id, waiting)})
+            return escalator.sweep(sweep_id, pending, also=lambda: {"executions": slow.sweep(sweep_id, waiting),
+                                                                    "history": watch.sweep(sweep_id, waiting)})
 
         return run
 
