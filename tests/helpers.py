@@ -16,7 +16,8 @@ _OURS = json.loads((ROOT / "tests" / "contract" / "replay.schema.json").read_tex
 SCHEMA = json.loads(_SHARED.read_text()) if _SHARED.exists() else _OURS
 # Warden's own notices (config.invalid, freeze.*) extend the shared vocabulary of `event`; the copy in
 # tests/contract lists them. Everything else is checked against the shared contract as it is.
-SCHEMA["$defs"]["event"]["enum"] += [e for e in _OURS["$defs"]["event"]["enum"] if e not in SCHEMA["$defs"]["event"]["enum"]]
+_EVENTS = SCHEMA["$defs"]["event"]["enum"]
+_EVENTS += [e for e in _OURS["$defs"]["event"]["enum"] if e not in _EVENTS]
 DEMO = json.loads((EVENTS / "scenarios" / "demo.json").read_text())
 
 

@@ -162,5 +162,5 @@ def _render(command: str, result: Any) -> str:
         [r["pipeline"], r["stage"], "FROZEN" if r["frozen"] else "open",
          r["until"] if r["frozen"] else (r["next"] or "-"),
          "; ".join(r["why"]) if r["frozen"] else (r["next_why"] or "")] for r in result]) + "".join(
-        f"\noverride {r['pipeline']}/{r['stage']}: {short_principal(r['override']['by'])} until {r['override']['until']}: "
-        f"{r['override']['reason']}" for r in result if r.get("override"))
+        f"\noverride {r['pipeline']}/{r['stage']}: {short_principal(r['override']['by'])} "
+        f"until {r['override']['until']}: {r['override']['reason']}" for r in result if r.get("override"))
