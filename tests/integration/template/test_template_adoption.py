@@ -75,10 +75,16 @@ def test_a_config_prefix_that_would_break_the_parameter_arns_is_refused(prefix):
     assert re.fullmatch(pattern, "/pipeline-warden/prod") and re.fullmatch(pattern, "/pipeline-warden")
 
 
-def test_the_ledger_outlives_its_stack():
-    ledger = Template(ROOT / "template.yaml").resources["LedgerTable"]
+def test_the_ledger_outlives_its_stack_and_stays_readable():
+    """The retained ledger is encrypted with WardenKey: the key is retained with it, or the record is lost."""
+    resources = Template(ROOT / "template.yaml").resources
+    ledger = resources["LedgerTable"]
     assert ledger["DeletionPolicy"] == "Retain"
     assert ledger["UpdateReplacePolicy"] == "Retain"
+    key = ledger["Properties"]["SSESpecification"]["KMSMasterKeyId"]
+    assert "WardenKey" in str(key)
+    assert resources["WardenKey"]["DeletionPolicy"] == "Retain"
+    assert resources["WardenKey"]["UpdateReplacePolicy"] == "Retain"
 
 
 def test_only_wardens_own_breakage_pages_on_call_from_an_alarm():
