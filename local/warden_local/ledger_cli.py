@@ -400,8 +400,18 @@ def _override_note(row: dict[str, Any]) -> str:
     return f" (freeze override by {_who(override.get('by'))}: {override.get('reason', '?')})"
 
 
-FIGURE_HEADERS = ["DEPLOYMENTS", "PER DAY", "LEAD P50", "LEAD P90", "CHANGE FAILURE", "RESTORE P50", "RESTORE P90",
-                  "OPEN", "BANDS (DF/LT/CFR/TTR)"]
+FIGURE_HEADERS = ["DEPLOYS", "PER DAY", "LEAD P50", "LEAD P90", "CHANGE FAIL", "TTR P50", "TTR P90", "OPEN",
+                  "BANDS"]
+# Bands by initial, so that a row fits 100 columns; the legend is printed under every table that has them.
+BAND_INITIALS = {"elite": "E", "high": "H", "medium": "M", "low": "L"}
+BANDS_LEGEND = ("BANDS: deployment frequency/lead time/change failure/time to restore,\n"
+                "       each E elite, H high, M medium, L low, - not enough data")
+
+
+def _wrapped(text: str) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent="  ", break_on_hyphens=False))
 
 
 def _figure_cells(f: dict[str, Any]) -> list[Any]:
@@ -411,8 +421,8 @@ def _figure_cells(f: dict[str, Any]) -> list[Any]:
     cfr = None if rate is None else f"{rate:.0%} ({f['failed']}/{f['deployments']})"
     return [f["deployments"], f"{f['deployment_frequency_per_day']:g}", _duration(lead["p50"]), _duration(lead["p90"]),
             cfr, _duration(ttr["p50"]), _duration(ttr["p90"]), ttr["open"],
-            "/".join(bands[k] or "-" for k in ("deployment_frequency", "lead_time", "change_failure_rate",
-                                                 "time_to_restore"))]
+            "/".join(BAND_INITIALS.get(bands[k] or "", "-") for k in (
+                "deployment_frequency", "lead_time", "change_failure_rate", "time_to_restore"))]
 
 
 def _render_dora(d: dict[str, Any]) -> str:
@@ -421,10 +431,12 @@ def _render_dora(d: dict[str, Any]) -> str:
     causes = ", ".join(f"{n} {c}" for c, n in d["failures_by_cause"].items()) or "none"
     lines = [f"DORA, {d['from']} .. {d['until']} ({d['days']:g} days, change-failure window {d['window_hours']:g} h)",
              _table(["SERVICE", *FIGURE_HEADERS], rows),
-             f"failures by cause: {causes}",
-             f"bands: {d['bands_source']}"]
+             BANDS_LEGEND,
+             _wrapped(f"failures by cause: {causes}"),
+             _wrapped(f"bands: {d['bands_source']}")]
     for u in d.get("unattributed_rollbacks") or []:
-        lines.append(f"rollback {u['rollback']} of {u['service']} not counted against a deployment: {u['why']}")
+        lines.append(_wrapped(f"rollback {u['rollback']} of {u['service']} not counted against a deployment: "
+                              f"{u['why']}"))
     return "\n".join(lines)
 
 
@@ -438,20 +450,28 @@ def _render_periods(d: dict[str, Any]) -> str:
     return "\n".join([
         f"DORA per {by}, {d['from']} .. {d['until']} (change-failure window {d['window_hours']:g} h)",
         _table([by.upper(), "SERVICE", *FIGURE_HEADERS], rows),
+        BANDS_LEGEND,
         f"* a {by} the period cuts short: not complete, never a headline"])
 
 
 def _render_explain(e: dict[str, Any]) -> str:
+    """One row per deployment (ids shortened, unambiguous); each failure's evidence on a line of its own below,
+    so the table stays within 100 columns (--json has every field)."""
+    from warden_local.story import short_ids
+
     f = e["figures"]
+    ids = short_ids([x for d in e["deployments"] for x in (d["execution_id"], (d.get("failure") or {})
+                                                          .get("restored_by"))])
     rows = []
     for d in e["deployments"]:
         failure = d.get("failure") or {}
-        rows.append([d["ended_at"], d["execution_id"], d["outcome"], _short(d.get("commit_id")),
-                     _duration(d.get("lead_time_seconds")), failure.get("cause") or "ok",
-                     failure.get("evidence"), failure.get("restored_by") or ("open" if failure else None),
+        restored = failure.get("restored_by")
+        rows.append([d["ended_at"], ids.get(d["execution_id"], d["execution_id"]), d["outcome"],
+                     _short(d.get("commit_id")), _duration(d.get("lead_time_seconds")), failure.get("cause") or "ok",
+                     ids.get(restored, restored) if restored else ("open" if failure else None),
                      _duration(failure.get("time_to_restore_seconds"))])
     lines = [f"{e['service']}, {e['from']} .. {e['until']}: the deployments behind its figures",
-             _table(["PRODUCTION END", "EXECUTION", "OUTCOME", "COMMIT", "LEAD TIME", "FAILURE", "EVIDENCE",
+             _table(["PRODUCTION END", "EXECUTION", "OUTCOME", "COMMIT", "LEAD TIME", "FAILURE",
                      "RESTORED BY", "RESTORE"], rows) if rows else "(no production deployments)",
              f"deployments {f['deployments']} ({f['succeeded']} succeeded); change failure "
              f"{f['failed']}/{f['deployments']}; lead time over {f['lead_time_seconds']['count']} "
@@ -461,6 +481,7 @@ def _render_explain(e: dict[str, Any]) -> str:
         failure = d.get("failure")
         if failure:
             lines.append(f"  {d['execution_id']}: {failure['detail']}"
+                         + (f" (evidence: {failure['evidence']})" if failure.get("evidence") else "")
                          + "".join(f"; also {a}" for a in failure["also"]))
     if e["rollbacks"]:
         lines.append("rollback executions (restores, not deployments): "

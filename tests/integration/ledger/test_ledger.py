@@ -393,7 +393,7 @@ def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
     html = out.read_text()
     assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
     table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
-    assert table.splitlines()[1].split()[:3] == ["WEEK", "SERVICE", "DEPLOYMENTS"]
+    assert table.splitlines()[1].split()[:3] == ["WEEK", "SERVICE", "DEPLOYS"]
     assert [line.split()[:4] for line in table.splitlines() if "(all services)" in line][-1] == [
         "2026-W48", "*", "(all", "services)"] and "2026-W48 *  payments-api" in table
 

@@ -360,10 +360,20 @@ def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
     assert [(r["execution_id"], r["pipeline"], r["account"]) for r in json.loads(run.stdout)] == [
         ("wl-fail", REF, WORKLOAD), ("wl-deploy", REF, WORKLOAD)]
     table = warden_cli("ledger", "current", "--replay", scenario).stdout
-    prod = {line.split()[0]: line for line in table.splitlines()[1:] if "Deploy-Prod (prod)" in line}
+    # Grouped by pipeline: its name on a line of its own, its stages under it (the production one marked *),
+    # a row's note on the line below the row.
+    prod: dict[str, str] = {}
+    pipeline = None
+    for line in table.splitlines()[1:]:
+        if line and not line.startswith(" "):
+            pipeline = line
+        elif line.startswith("  Deploy-Prod *"):
+            prod[pipeline] = line
+        elif line.startswith("    ↳") and pipeline in prod:
+            prod[pipeline] += line
     assert sorted(prod) == sorted(["payments-api", REF])
-    assert OWN_SHA[:10] in prod["payments-api"] and "failing since" not in prod["payments-api"]
-    assert WL_SHA[:10] in prod[REF] and "failing since 2026-11-27T11:20:00Z" in prod[REF]
+    assert OWN_SHA[:7] in prod["payments-api"] and "failing since" not in prod["payments-api"]
+    assert WL_SHA[:7] in prod[REF] and "failing since 2026-11-27T11:20:00Z" in prod[REF]
     run = warden_cli("ledger", "dora", "--days", "1", "--until", at_hour("12:00:00"), "--json", "--replay", scenario)
     per_pipeline = json.loads(run.stdout)["pipelines"]
     assert {ref: p["change_failure_rate"] for ref, p in per_pipeline.items()} == {"payments-api": 0, REF: 0.5}
