@@ -94,6 +94,18 @@ def codedeploy():
 STORIES = {"bake": bake, "stopping": stopping, "codedeploy": codedeploy}
 
 
+def observe():
+    """The bake story with RollbackTrigger in dry_run: the alarm in E2's bake window rolls nothing back, and E2's
+    ledger item is noted failed by it (alarm_in_bake), by EventBridge and by SNS alike."""
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    return story.world(), [*releases(), story.step(story.alarm_event(fired)),
+                           story.step(story.alarm_notification(fired), fired + timedelta(seconds=2))]
+
+
+# Stories of one write each, run by their own tests (not rotated through the generic cases above).
+OWN_STORIES = {"observe": (observe, {"mode": "dry_run"})}
+
+
 def warden_only(body: bytes) -> bool:
     return RECORDER.function == "RollbackTrigger"
 
@@ -115,12 +127,13 @@ Faults.__call__ = _counting  # the same answers, RollbackTrigger's requests coun
 def play(world, faults, tmp_path, name, *, arm=None) -> dict:
     """Deliver the story; `arm(step_index)` arms faults before a step. Dead letters are redriven after the
     faults are cleared. Returns what was observed."""
-    calls, steps = STORIES[name]()
+    story_of, extra = OWN_STORIES.get(name, (STORIES.get(name), {}))
+    calls, steps = story_of()
     for index, step in enumerate(steps):  # fixed ids: every run delivers the same events
         if isinstance(step.get("event"), dict) and "id" in step["event"]:
             step["event"]["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{index}"))
     scenario = load(write_scenario(tmp_path, steps, world=calls, name=f"{name}.json",
-                                   config={"rollback": {"tag_grants": story.GRANTS}}))
+                                   config={"rollback": {"tag_grants": story.GRANTS, **extra}}))
     replayer = Replayer(world)
     replayer.run(type(scenario)("world", world=scenario.world, config=scenario.config))
     messages, pages, dead, made = Counter(), Counter(), [], []
@@ -273,3 +286,30 @@ def test_a_failing_call_of_rollback_trigger_changes_no_outcome(references, world
         assert observed["messages"] == expected["messages"]
     for lid, items in expected["tables"].items():
         assert observed["tables"][lid] == items, (lid, sorted(set(observed["tables"][lid]) ^ set(items)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_failing_alarm_in_bake_note_changes_no_outcome(faults, tmp_path_factory, mode):
+    """The note of an alarm in a release's bake window that Warden did not roll back (dry_run): its UpdateItem
+    failing once, answered but lost, or every attempt (dead-lettered, redriven) ends with the same ledger."""
+    from warden_local.world import World
+
+    with World() as clean:
+        expected = play(clean, faults, tmp_path_factory.mktemp("observe"), "observe")
+    noted = [i for i in expected["tables"]["LedgerTable"] if '"alarm_in_bake"' in i]
+    assert len(noted) == 1 and f'"{E2}"' in noted[0]
+    assert not expected["world"]["rollbacks"] and not expected["dead"]
+    rules = []
+
+    def arm(index):
+        times = BOTOCORE_ATTEMPTS * (LAMBDA_ATTEMPTS if mode == "every_attempt" else 1)
+        rules.append(faults.fail("dynamodb:UpdateItem", 1 if mode == "lost" else times,
+                                 lambda body: warden_only(body) and b"alarm_in_bake" in body, lost=mode == "lost"))
+
+    with World() as world:
+        observed = play(world, faults, tmp_path_factory.mktemp("observe-faulty"), "observe", arm=arm)
+    assert any(rule.failed for rule in rules)
+    if mode == "every_attempt":
+        assert observed["dead"], "failing every attempt dead-letters the input"
+    assert observed["tables"] == expected["tables"]
+    assert observed["world"] == expected["world"] and observed["pages"] == expected["pages"]

@@ -268,7 +268,9 @@ class RollbackTrigger:
             by_id = {v["execution_id"]: v for v in self._ledger.history(ref, limit=HISTORY).items}
             release = by_id.get(release["execution_id"], release)
             goal = by_id.get(goal.get("execution_id"), goal) if goal else goal
-        return Plan(item["action"], release=release, target=goal, would=item.get("would"))
+        # A claim is made only for a plan that passed the window's checks: its alarm came in the release's bake.
+        return Plan(item["action"], release=release, target=goal, would=item.get("would"),
+                    in_bake=bool(target.pipeline) and item.get("action") != "stop_deployment")
 
     # -- CodeDeploy ---------------------------------------------------------------------------------
     def _deployment_group(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
@@ -726,6 +728,16 @@ class RollbackTrigger:
                 "execution_type": "ROLLBACK", "rollback_target": plan.target_id, "pipeline": pipeline,
                 "execution_id": rollback_id, "account": target.account})
 
+    def _alarm_in_bake(self, transition: Transition, target: Target, plan: Plan, reason: str) -> None:
+        """The release an alarm fired on in its bake window, not rolled back by Warden: failed all the same. The
+        earliest transition is kept (two of one alarm, or two alarms, in one window: the same fact in any
+        order); a rollback of the release that follows stays its cause (warden.ledger.changes' precedence)."""
+        if self._notes and target.pipeline and plan.release_id:
+            self._notes.earliest(target.pipeline, plan.release_id, "alarm_in_bake", {
+                "alarm": transition.alarm, "at": clock.iso(transition.at), "account": transition.account,
+                "stage": target.stage, "reason": (transition.reason or "")[:500], "not_rolled_back": reason[:300],
+                "by": "RollbackTrigger"}, order=("at", "alarm"))
+
     def _ledger_update(self, pipeline: str, execution_id: str, fields: dict[str, Any]) -> None:
         if self._notes and execution_id:
             self._notes.add(pipeline, execution_id, fields)  # plain SETs: a redelivery writes the same item
@@ -764,6 +776,8 @@ class RollbackTrigger:
               log: Any = None) -> RollbackOutcome:
         """Say why Warden holds back, and which kind of skip it is: final (on what is known), or provisional (for
         want of knowledge still to come: decided again when it arrives, while the alarm is in ALARM)."""
+        if plan.in_bake and not provisional:
+            self._alarm_in_bake(transition, target, plan, reason)
         notice = self._notice("rollback.skipped", transition, target, plan)
         notice.rollback_target = None  # nothing was rolled back: the target is in what Warden would have done
         notice.skipped_because = (f"provisional: {reason}; Warden decides again when the stage's next event brings "
