@@ -197,4 +197,3 @@ def test_cli_shows_per_service_rows_and_explains_a_week(story_path):
         "elite/elite/low/high")
     bad = warden("ledger", "dora", "--explain", "payments-api", "--week", "2026-48")
     assert bad.returncode == 2 and "not a week like 2026-W48" in bad.stderr
-
