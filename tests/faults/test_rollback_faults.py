@@ -202,6 +202,7 @@ def references(tmp_path_factory):
 APIS = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "codedeploy:BatchGetDeployments",
         "codedeploy:GetDeployment", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
         "codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState",
+        "codepipeline:ListActionExecutions",
         "codepipeline:RollbackStage", "codepipeline:StopPipelineExecution", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish",
         "ssm:GetParameter", "secrets-manager:GetSecretValue"]

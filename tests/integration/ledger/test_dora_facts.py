@@ -46,3 +46,60 @@ def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployme
     assert run.returncode == 0, run.stderr
     line = next(line for line in run.stdout.splitlines() if A02 in line)
     assert "alarm_in" in line  # the cause column, clipped to its width
+
+
+def test_codedeploy_rolling_a_pipelines_deployment_back_on_its_own_is_the_cause(world, tmp_path):
+    from datetime import timedelta
+
+    from tests import rollback_story as rs
+    from tests.integration.rollback.test_rollback import C1, C2, E1, E2, T0, T1, codedeploy_world, deploy_step, play
+    from warden.ledger.changes import classify
+
+    # Given checkout-api's group rolls back on a failed deployment, and E2's Deploy action runs deployment d
+    calls = codedeploy_world()
+    group = next(c for c in calls if c["call"] == "codedeploy:CreateDeploymentGroup")
+    group["params"]["autoRollbackConfiguration"] = {"enabled": True, "events": ["DEPLOYMENT_FAILURE"]}
+    deployment, kind = "${d.deploymentId}", {"owner": "AWS", "provider": "CodeDeploy", "category": "Deploy",
+                                             "version": "1"}
+    result = {"execution-result": {"external-execution-id": deployment,
+                                   "external-execution-summary": "Deployment failed"}}
+    failed_at = T1 + timedelta(minutes=6)
+    rollback_start = {
+        "version": "0", "id": "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "detail-type": "CodeDeploy Deployment State-change Notification", "source": "aws.codedeploy",
+        "account": rs.ACCOUNT, "time": rs.clock.iso(failed_at + timedelta(seconds=10)), "region": rs.REGION,
+        "resources": [f"arn:aws:codedeploy:{rs.REGION}:{rs.ACCOUNT}:deploymentgroup:checkout/prod"],
+        "detail": {"region": rs.REGION, "application": "checkout", "deploymentGroup": "prod",
+                   "deploymentId": "${rb.deploymentInfo.rollbackInfo.rollbackDeploymentId}", "state": "START",
+                   "instanceGroupId": "b7e2f1c4-3a9d-4e8b-a6c5-0d1f2e3a4b5c"}}
+    steps = [
+        *rs.release(E1, T0, commit=C1, author="Ana Lima"),
+        *rs.release(E2, T1, commit=C2, author="Bo Chen", finish=False),
+        deploy_step(T1 + timedelta(minutes=2)),
+        rs.step(rs._pipeline_event("Action", E2, "STARTED", T1 + timedelta(minutes=2), stage=rs.STAGE,
+                                   action="Deploy", type=kind, **{"execution-result": {
+                                       "external-execution-id": deployment}})),
+        # When its validation hook fails the deployment and CodeDeploy starts its own rollback deployment
+        {"at": rs.clock.iso(failed_at), "call": "codedeploy:PutLifecycleEventHookExecutionStatus", "params": {
+            "deploymentId": deployment, "lifecycleEventHookExecutionId": "hook-1", "status": "Failed"}},
+        {"at": rs.clock.iso(failed_at), "call": "codedeploy:GetDeployment", "save": "rb",
+         "params": {"deploymentId": deployment}},
+        rs.step(rollback_start),
+        # and CodePipeline's Deploy action, stage and execution fail with it
+        rs.step(rs._pipeline_event("Action", E2, "FAILED", failed_at + timedelta(minutes=1), stage=rs.STAGE,
+                                   action="Deploy", type=kind, **result)),
+        rs.step(rs.stage_event(E2, "FAILED", failed_at + timedelta(minutes=1))),
+        rs.step(rs.pipeline_event(E2, "FAILED", failed_at + timedelta(minutes=1))),
+    ]
+    doc = play(world, tmp_path, steps, calls=calls)
+    assert not [e for s in doc["steps"] for e in s["effects"] if e["kind"] == "dead_letter"]
+    reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], rs.ACCOUNT)
+    records = reader.for_dora(T0 - timedelta(hours=1), T1 + timedelta(hours=2)).items
+    # Then E2 failed because CodeDeploy rolled its deployment back, not merely because its stage failed
+    changes = classify(records)
+    e2 = next(d for d in changes.deployments if d.execution_id == E2)
+    assert e2.failure is not None and e2.failure.cause == "rolled_back:codedeploy", e2.failure
+    assert "HOOK_EXECUTION_FAILURE" in e2.failure.detail
+    assert [d.execution_id for d in changes.deployments if d.failure] == [E2]
+    note = next(r for r in records if r["execution_id"] == E2)["codedeploy_rollback"]
+    assert note["rollback_deployment_id"] != note["deployment_id"] and note["code"] == "HOOK_EXECUTION_FAILURE"

@@ -651,8 +651,11 @@ class RollbackTrigger:
     # -- CodeDeploy's rollback of a deployment Warden stopped --------------------------------------------
     def on_deployment(self, event: Any) -> dict[str, Any]:
         """A deployment's SUCCESS: when it is CodeDeploy's rollback of a deployment Warden stopped, the page
-        of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then)."""
+        of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then). A
+        deployment's START: see `_codedeploy_rollback`."""
         detail = event.detail
+        if detail.state == "START":
+            return self._codedeploy_rollback(event)
         if detail.state != "SUCCESS" or self._marks is None:
             return {"status": "ignored", "reason": f"a deployment's {detail.state} resolves no rollback"}
         group = self._marks.get(event.account, f"codedeploy-group/{detail.application}/{detail.deployment_group}")
@@ -676,6 +679,56 @@ class RollbackTrigger:
         self._state.record(group["target_key"], condition="attribute_not_exists(#resolved_at)",
                            resolved_at=clock.iso(event.time))
         return {"status": "resolved", "incident": group["incident"], "rollback_deployment": detail.deployment_id}
+
+    def _codedeploy_rollback(self, event: Any) -> dict[str, Any]:
+        """A deployment's START: when it is CodeDeploy's own rollback (creator codeDeployRollback) of a deployment
+        an alarm or a failure ended (not a person's or Warden's StopDeployment: MANUAL_STOP), the pipeline
+        execution whose deploy action ran the rolled-back deployment (ListActionExecutions' externalExecutionId)
+        is noted `codedeploy_rollback` in the ledger (warden.ledger.changes). One GetDeployment per START, the
+        rest only for a rollback. Every value comes from CodeDeploy's record, not the delivery: a redelivery
+        writes the same note (plain SETs), and the execution's own events never remove it."""
+        detail = event.detail
+        access = self._access(event.account)
+        if access is None or self._notes is None:
+            return {"status": "ignored", "reason": "no access to the account" if access is None else "no ledger"}
+        codedeploy = access.client("codedeploy", event.region)
+        info = codedeploy.get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        failed_id = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        if info.get("creator") != ROLLBACK_CREATOR or not failed_id:
+            return {"status": "ignored", "reason": "not a rollback deployment of CodeDeploy's"}
+        failed = codedeploy.get_deployment(deploymentId=failed_id)["deploymentInfo"]
+        code = (failed.get("errorInformation") or {}).get("code")
+        if code == "MANUAL_STOP":
+            return {"status": "ignored", "reason": f"deployment {failed_id} was stopped by StopDeployment (a person, "
+                                                   "or Warden, which records its own rollbacks): not CodeDeploy's own"}
+        found = self._deploying_run(access, event, detail.application, detail.deployment_group, failed_id)
+        if found is None:
+            logger.info("CodeDeploy rolled back a deployment no recently active pipeline ran",
+                        extra={"deployment": failed_id, "rollback": detail.deployment_id})
+            return {"status": "ignored", "reason": f"no recently active pipeline's deploy action ran {failed_id}"}
+        pipeline, execution_id = found
+        at = failed.get("completeTime") or info.get("createTime")
+        self._ledger_update(pipeline, execution_id, {"codedeploy_rollback": {
+            "deployment_id": failed_id, "rollback_deployment_id": detail.deployment_id, "code": code,
+            "at": clock.iso(_utc(at)) if at else None, "application": detail.application,
+            "deployment_group": detail.deployment_group, "by": "CodeDeploy"}})
+        return {"status": "noted", "execution_id": execution_id, "deployment": failed_id,
+                "rollback_deployment": detail.deployment_id}
+
+    def _deploying_run(self, access: Any, event: Any, application: str, group: str,
+                       deployment_id: str) -> tuple[str, str] | None:
+        """(pipeline, execution) whose action in the stage that deploys `application`/`group` ran `deployment_id`,
+        among the account's recently active pipelines (warden.rollback.mapping); None when none did."""
+        codepipeline = access.client("codepipeline", event.region)
+        for pipeline, stage in self._alarms.deploying(event.account, event.time, access, application, group):
+            pages = codepipeline.get_paginator("list_action_executions").paginate(
+                pipelineName=pipeline, PaginationConfig={"MaxItems": 100, "PageSize": 100})
+            for page in pages:  # newest first: the deployment's run is among the latest
+                for run in page.get("actionExecutionDetails", []):
+                    result = (run.get("output") or {}).get("executionResult") or {}
+                    if run.get("stageName") == stage and result.get("externalExecutionId") == deployment_id:
+                        return pipeline, run["pipelineExecutionId"]
+        return None
 
     def _resolve(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
         if item.get("resolved_at"):
