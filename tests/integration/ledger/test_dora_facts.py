@@ -48,12 +48,12 @@ def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployme
     assert "alarm_in" in line  # the cause column, clipped to its width
 
 
-def test_codedeploy_rolling_a_pipelines_deployment_back_on_its_own_is_the_cause(world, tmp_path):
+def codedeploy_rollback_story() -> tuple[list, list]:
+    """(world calls, steps): E2's deployment fails its hook and CodeDeploy rolls it back on its own."""
     from datetime import timedelta
 
     from tests import rollback_story as rs
-    from tests.integration.rollback.test_rollback import C1, C2, E1, E2, T0, T1, codedeploy_world, deploy_step, play
-    from warden.ledger.changes import classify
+    from tests.integration.rollback.test_rollback import C1, C2, E1, E2, T0, T1, codedeploy_world, deploy_step
 
     # Given checkout-api's group rolls back on a failed deployment, and E2's Deploy action runs deployment d
     calls = codedeploy_world()
@@ -91,6 +91,18 @@ def test_codedeploy_rolling_a_pipelines_deployment_back_on_its_own_is_the_cause(
         rs.step(rs.stage_event(E2, "FAILED", failed_at + timedelta(minutes=1))),
         rs.step(rs.pipeline_event(E2, "FAILED", failed_at + timedelta(minutes=1))),
     ]
+    return calls, steps
+
+
+def test_codedeploy_rolling_a_pipelines_deployment_back_on_its_own_is_the_cause(world, tmp_path):
+    from datetime import timedelta
+
+    from tests import rollback_story as rs
+    from tests.integration.rollback.test_rollback import E2, T0, T1, play
+    from warden.ledger.changes import classify
+
+    # Given E2's deployment, whose group rolls back on failure; When its hook fails it (codedeploy_rollback_story)
+    calls, steps = codedeploy_rollback_story()
     doc = play(world, tmp_path, steps, calls=calls)
     assert not [e for s in doc["steps"] for e in s["effects"] if e["kind"] == "dead_letter"]
     reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], rs.ACCOUNT)

@@ -707,7 +707,7 @@ class RollbackTrigger:
                         extra={"deployment": failed_id, "rollback": detail.deployment_id})
             return {"status": "ignored", "reason": f"no recently active pipeline's deploy action ran {failed_id}"}
         pipeline, execution_id = found
-        at = failed.get("completeTime") or info.get("createTime")
+        at = info.get("createTime") or failed.get("completeTime")  # the rollback began: the failure was known
         self._ledger_update(pipeline, execution_id, {"codedeploy_rollback": {
             "deployment_id": failed_id, "rollback_deployment_id": detail.deployment_id, "code": code,
             "at": clock.iso(_utc(at)) if at else None, "application": detail.application,
