@@ -94,6 +94,26 @@ def codedeploy():
 STORIES = {"bake": bake, "stopping": stopping, "codedeploy": codedeploy}
 
 
+def observe():
+    """The bake story with RollbackTrigger in dry_run: the alarm in E2's bake window rolls nothing back, and E2's
+    ledger item is noted failed by it (alarm_in_bake), by EventBridge and by SNS alike."""
+    fired = story.deploy_end(T1) + timedelta(minutes=20)
+    return story.world(), [*releases(), story.step(story.alarm_event(fired)),
+                           story.step(story.alarm_notification(fired), fired + timedelta(seconds=2))]
+
+
+# Stories of one write each, run by their own tests (not rotated through the generic cases above).
+def codedeploy_own():
+    """A pipeline's deployment fails its hook and CodeDeploy rolls it back on its own: the rollback deployment's
+    START notes codedeploy_rollback on the execution (tests/integration/ledger/test_dora_facts.py)."""
+    from tests.integration.ledger.test_dora_facts import codedeploy_rollback_story
+
+    return codedeploy_rollback_story()
+
+
+OWN_STORIES = {"observe": (observe, {"mode": "dry_run"}), "codedeploy_own": (codedeploy_own, {})}
+
+
 def warden_only(body: bytes) -> bool:
     return RECORDER.function == "RollbackTrigger"
 
@@ -115,12 +135,13 @@ Faults.__call__ = _counting  # the same answers, RollbackTrigger's requests coun
 def play(world, faults, tmp_path, name, *, arm=None) -> dict:
     """Deliver the story; `arm(step_index)` arms faults before a step. Dead letters are redriven after the
     faults are cleared. Returns what was observed."""
-    calls, steps = STORIES[name]()
+    story_of, extra = OWN_STORIES.get(name, (STORIES.get(name), {}))
+    calls, steps = story_of()
     for index, step in enumerate(steps):  # fixed ids: every run delivers the same events
         if isinstance(step.get("event"), dict) and "id" in step["event"]:
             step["event"]["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{name}/{index}"))
     scenario = load(write_scenario(tmp_path, steps, world=calls, name=f"{name}.json",
-                                   config={"rollback": {"tag_grants": story.GRANTS}}))
+                                   config={"rollback": {"tag_grants": story.GRANTS, **extra}}))
     replayer = Replayer(world)
     replayer.run(type(scenario)("world", world=scenario.world, config=scenario.config))
     messages, pages, dead, made = Counter(), Counter(), [], []
@@ -189,6 +210,7 @@ def references(tmp_path_factory):
 APIS = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "codedeploy:BatchGetDeployments",
         "codedeploy:GetDeployment", "codedeploy:ListDeployments", "codedeploy:StopDeployment",
         "codepipeline:GetPipeline", "codepipeline:GetPipelineExecution", "codepipeline:GetPipelineState",
+        "codepipeline:ListActionExecutions",
         "codepipeline:RollbackStage", "codepipeline:StopPipelineExecution", "dynamodb:GetItem",
         "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "sns:Publish",
         "ssm:GetParameter", "secrets-manager:GetSecretValue"]
@@ -273,3 +295,39 @@ def test_a_failing_call_of_rollback_trigger_changes_no_outcome(references, world
         assert observed["messages"] == expected["messages"]
     for lid, items in expected["tables"].items():
         assert observed["tables"][lid] == items, (lid, sorted(set(observed["tables"][lid]) ^ set(items)))
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("name", "fact", "api"), [
+    ("observe", "alarm_in_bake", "dynamodb:UpdateItem"),
+    ("codedeploy_own", "codedeploy_rollback", "dynamodb:UpdateItem"),
+    ("codedeploy_own", "codedeploy_rollback", "codepipeline:ListActionExecutions")])
+def test_a_failing_change_failure_note_changes_no_outcome(faults, tmp_path_factory, name, fact, api, mode):
+    """A note of a failed release (alarm_in_bake in dry_run; CodeDeploy's own rollback): its UpdateItem (or the
+    read that finds the execution) failing once, answered but lost, or every attempt (dead-lettered, redriven)
+    ends with the same ledger."""
+    from warden_local.world import World
+
+    if mode == "lost" and api not in WRITES:
+        pytest.skip("a lost read is a failed read")
+    with World() as clean:
+        expected = play(clean, faults, tmp_path_factory.mktemp(name), name)
+    noted = [i for i in expected["tables"]["LedgerTable"] if f'"{fact}"' in i]
+    assert len(noted) == 1 and f'"{E2}"' in noted[0]
+    assert not expected["world"]["rollbacks"] and not expected["dead"]
+    rules = []
+
+    def arm(index):
+        times = BOTOCORE_ATTEMPTS * (LAMBDA_ATTEMPTS if mode == "every_attempt" else 1)
+        match = (lambda body: warden_only(body) and fact.encode() in body) if api.startswith("dynamodb") \
+            else warden_only
+        rules.append(faults.fail(api, 1 if mode == "lost" else times, match, lost=mode == "lost"))
+
+    with World() as world:
+        observed = play(world, faults, tmp_path_factory.mktemp(f"{name}-faulty"), name, arm=arm)
+    assert any(rule.failed for rule in rules)
+    if mode == "every_attempt":
+        assert observed["dead"], "failing every attempt dead-letters the input"
+    for lid, items in expected["tables"].items():
+        assert observed["tables"][lid] == items, (lid, sorted(set(observed["tables"][lid]) ^ set(items)))
+    assert observed["world"] == expected["world"] and observed["pages"] == expected["pages"]

@@ -134,3 +134,22 @@ def test_the_first_sweep_of_a_week_tells_the_previous_weeks_flaky_stages_once(tm
         ("TeamTopic", "[WARNING] Weekly digest: flaky stages in 2026-W48")]
     assert "in 2026-W48: payments-api Deploy-Prod x2" in digest[0]["body"]
     assert not [e for e in second["effects"] if e["kind"] == "message" and "Weekly digest" in e["subject"]]
+
+
+def test_a_stuck_executions_page_is_resolved_once_when_it_ends(tmp_path):
+    # Given h13's Build paged as stuck (the sweeps at 09:00 and 09:05)
+    sweeps = [{"at": at, "schedule": "ApprovalEscalator"} for at in (_t(13, 180), _t(13, 185))]
+    # When h13 ends (its Build finally fails, and the execution with it), and the next sweeps run
+    trigger = {"execution-trigger": {"trigger-type": "WebhookV2", "commit-id": "13" * 20, "author-date": _t(13, -5),
+                                     "author-display-name": "Dev", "branch-name": "main"}}
+    ended = [_event(STAGE_EVENT, PIPELINE, "h13", "FAILED", _t(13, 190), stage="Build"),
+             _event(PIPELINE_EVENT, PIPELINE, "h13", "FAILED", _t(13, 190), **trigger)]
+    after = [*({"at": e["time"], "event": e} for e in ended),
+             *({"at": at, "schedule": "ApprovalEscalator"} for at in (_t(13, 195), _t(13, 200)))]
+    doc = replay([write_scenario(tmp_path, [*story(), *sweeps, *after])])
+    _, paged, resolved, later = [[(e["action"], e["dedup_key"]) for e in s["effects"] if e["kind"] == "page"]
+                                 for s in doc["steps"] if s.get("routed_to") == ["ApprovalEscalator"]]
+    # Then the sweep after its end resolves the page it opened, and the next one resolves nothing again
+    assert paged == [("trigger", f"pipeline-warden/stuck/{PIPELINE}/h13")]
+    assert resolved == [("resolve", f"pipeline-warden/stuck/{PIPELINE}/h13")]
+    assert later == []

@@ -78,6 +78,9 @@ ELSEWHERE = {
                                                                "(test_rollback.py)",
     ("RollbackTrigger", "cloudwatch:DescribeAlarms"): "confirming an alarm message from SNS "
                                                       "(tests/faults/test_rollback_hostile.py)",
+    ("RollbackTrigger", "codepipeline:ListActionExecutions"): "which execution ran a deployment CodeDeploy rolled "
+                                                              "back on its own (tests/integration/ledger/"
+                                                              "test_dora_facts.py)",
     ("RollbackTrigger", "codedeploy:GetDeployment"): "CodeDeploy's rollback of a deployment Warden stopped "
                                                      "(tests/faults/test_rollback_hostile.py)",
     ("DeploymentValidationHook", "dynamodb:UpdateItem"): "counting attempts after a transient read failure "

@@ -8,6 +8,9 @@ query on the state table's `pipeline-warden/health` partition). Then:
   pipeline or stage is back under the bar;
 - a stuck stage is told to the team once; still stuck at twice its limit, it is told again as a page to
   on-call, which the one paging policy (the routing document's `paging` rules) lets through or not;
+- a stuck stage whose execution is no longer running (the ledger's running index no longer holds it: it ended,
+  whichever way) has its page resolved, once: the resolve is claimed like a notice, and the item is deleted
+  after it, so a retry resolves again (harmless) and a later sweep finds nothing to resolve;
 - the first sweeps of an ISO week tell the team the previous week's flaky stages, once (the weekly digest).
 Each notice is claimed on its state item with a conditional write before it is sent (two sweeps at once send
 it once); the claim names the sweep, so Lambda's retry of the same scheduled event (the same sweep id) takes
@@ -132,6 +135,7 @@ class HistoryWatch:
         if digest:
             result["digest"] = [digest]
         running = RunningExecutions(self._ddb, self._ledger).started_before(clock.iso(at))
+        self._resolve_ended(told, {i.get("execution_id") for i in running}, sweep_id, result)
         for view in (execution_view(i) for i in running):
             if view.get("execution_id") in waiting or not self._scope.covers(view.get("pipeline_name")):
                 continue
@@ -156,6 +160,22 @@ class HistoryWatch:
                 result["stuck_paged"].append(key)
         return result
 
+
+    def _resolve_ended(self, told: dict[str, dict[str, Any]], running: set[Any], sweep_id: str,
+                       result: dict[str, list[str]]) -> None:
+        """Resolve the page of each stuck execution that no longer runs; forget what was told of it."""
+        for key, item in told.items():
+            if not key.startswith("stuck#"):
+                continue
+            _, ref, execution_id, _stage = key.split("#", 3)
+            if execution_id in running:
+                continue
+            if item.get("paged_sent") is True or item.get("paged"):
+                if not self._state.claim(key, "resolved", sweep_id):
+                    continue
+                self._notifier.settle(f"pipeline-warden/stuck/{ref}/{execution_id}").check()
+                result.setdefault("stuck_resolved", []).append(key)
+            self._state.close(key)
 
     def _digest(self, sweep_id: str, at: datetime, told: dict[str, dict[str, Any]]) -> str | None:
         """In the first DIGEST_WINDOW of an ISO week, the team hears the previous week's flaky stages, once, when

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from warden.core.log import logger
@@ -274,6 +275,12 @@ class AlarmMap:
             for stage, app, group in self._pipeline_conditions(access, name)[1]:
                 found.setdefault((app, group), (name, stage))
         return found
+
+    def deploying(self, account: str, at: Any, access: Any, application: str, group: str) -> list[tuple[str, str]]:
+        """(pipeline, stage) of the account's recently active pipelines whose stage deploys `application`/`group`."""
+        moment = SimpleNamespace(account=account, at=at)
+        return [(name, stage) for name in self._active(moment)
+                for stage, app, grp in self._pipeline_conditions(access, name)[1] if (app, grp) == (application, group)]
 
     def _active(self, transition: Any) -> list[str]:
         if self._ledger is None:

@@ -268,7 +268,9 @@ class RollbackTrigger:
             by_id = {v["execution_id"]: v for v in self._ledger.history(ref, limit=HISTORY).items}
             release = by_id.get(release["execution_id"], release)
             goal = by_id.get(goal.get("execution_id"), goal) if goal else goal
-        return Plan(item["action"], release=release, target=goal, would=item.get("would"))
+        # A claim is made only for a plan that passed the window's checks: its alarm came in the release's bake.
+        return Plan(item["action"], release=release, target=goal, would=item.get("would"),
+                    in_bake=bool(target.pipeline) and item.get("action") != "stop_deployment")
 
     # -- CodeDeploy ---------------------------------------------------------------------------------
     def _deployment_group(self, transition: Transition, target: Target, config: RollbackConfig, access: Any,
@@ -649,8 +651,11 @@ class RollbackTrigger:
     # -- CodeDeploy's rollback of a deployment Warden stopped --------------------------------------------
     def on_deployment(self, event: Any) -> dict[str, Any]:
         """A deployment's SUCCESS: when it is CodeDeploy's rollback of a deployment Warden stopped, the page
-        of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then)."""
+        of that rollback is resolved (one GetItem for any other deployment; GetDeployment only then). A
+        deployment's START: see `_codedeploy_rollback`."""
         detail = event.detail
+        if detail.state == "START":
+            return self._codedeploy_rollback(event)
         if detail.state != "SUCCESS" or self._marks is None:
             return {"status": "ignored", "reason": f"a deployment's {detail.state} resolves no rollback"}
         group = self._marks.get(event.account, f"codedeploy-group/{detail.application}/{detail.deployment_group}")
@@ -674,6 +679,56 @@ class RollbackTrigger:
         self._state.record(group["target_key"], condition="attribute_not_exists(#resolved_at)",
                            resolved_at=clock.iso(event.time))
         return {"status": "resolved", "incident": group["incident"], "rollback_deployment": detail.deployment_id}
+
+    def _codedeploy_rollback(self, event: Any) -> dict[str, Any]:
+        """A deployment's START: when it is CodeDeploy's own rollback (creator codeDeployRollback) of a deployment
+        an alarm or a failure ended (not a person's or Warden's StopDeployment: MANUAL_STOP), the pipeline
+        execution whose deploy action ran the rolled-back deployment (ListActionExecutions' externalExecutionId)
+        is noted `codedeploy_rollback` in the ledger (warden.ledger.changes). One GetDeployment per START, the
+        rest only for a rollback. Every value comes from CodeDeploy's record, not the delivery: a redelivery
+        writes the same note (plain SETs), and the execution's own events never remove it."""
+        detail = event.detail
+        access = self._access(event.account)
+        if access is None or self._notes is None:
+            return {"status": "ignored", "reason": "no access to the account" if access is None else "no ledger"}
+        codedeploy = access.client("codedeploy", event.region)
+        info = codedeploy.get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        failed_id = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
+        if info.get("creator") != ROLLBACK_CREATOR or not failed_id:
+            return {"status": "ignored", "reason": "not a rollback deployment of CodeDeploy's"}
+        failed = codedeploy.get_deployment(deploymentId=failed_id)["deploymentInfo"]
+        code = (failed.get("errorInformation") or {}).get("code")
+        if code == "MANUAL_STOP":
+            return {"status": "ignored", "reason": f"deployment {failed_id} was stopped by StopDeployment (a person, "
+                                                   "or Warden, which records its own rollbacks): not CodeDeploy's own"}
+        found = self._deploying_run(access, event, detail.application, detail.deployment_group, failed_id)
+        if found is None:
+            logger.info("CodeDeploy rolled back a deployment no recently active pipeline ran",
+                        extra={"deployment": failed_id, "rollback": detail.deployment_id})
+            return {"status": "ignored", "reason": f"no recently active pipeline's deploy action ran {failed_id}"}
+        pipeline, execution_id = found
+        at = info.get("createTime") or failed.get("completeTime")  # the rollback began: the failure was known
+        self._ledger_update(pipeline, execution_id, {"codedeploy_rollback": {
+            "deployment_id": failed_id, "rollback_deployment_id": detail.deployment_id, "code": code,
+            "at": clock.iso(_utc(at)) if at else None, "application": detail.application,
+            "deployment_group": detail.deployment_group, "by": "CodeDeploy"}})
+        return {"status": "noted", "execution_id": execution_id, "deployment": failed_id,
+                "rollback_deployment": detail.deployment_id}
+
+    def _deploying_run(self, access: Any, event: Any, application: str, group: str,
+                       deployment_id: str) -> tuple[str, str] | None:
+        """(pipeline, execution) whose action in the stage that deploys `application`/`group` ran `deployment_id`,
+        among the account's recently active pipelines (warden.rollback.mapping); None when none did."""
+        codepipeline = access.client("codepipeline", event.region)
+        for pipeline, stage in self._alarms.deploying(event.account, event.time, access, application, group):
+            pages = codepipeline.get_paginator("list_action_executions").paginate(
+                pipelineName=pipeline, PaginationConfig={"MaxItems": 100, "PageSize": 100})
+            for page in pages:  # newest first: the deployment's run is among the latest
+                for run in page.get("actionExecutionDetails", []):
+                    result = (run.get("output") or {}).get("executionResult") or {}
+                    if run.get("stageName") == stage and result.get("externalExecutionId") == deployment_id:
+                        return pipeline, run["pipelineExecutionId"]
+        return None
 
     def _resolve(self, target: Target, item: dict[str, Any], event: Any) -> dict[str, Any]:
         if item.get("resolved_at"):
@@ -726,6 +781,16 @@ class RollbackTrigger:
                 "execution_type": "ROLLBACK", "rollback_target": plan.target_id, "pipeline": pipeline,
                 "execution_id": rollback_id, "account": target.account})
 
+    def _alarm_in_bake(self, transition: Transition, target: Target, plan: Plan, reason: str) -> None:
+        """The release an alarm fired on in its bake window, not rolled back by Warden: failed all the same. The
+        earliest transition is kept (two of one alarm, or two alarms, in one window: the same fact in any
+        order); a rollback of the release that follows stays its cause (warden.ledger.changes' precedence)."""
+        if self._notes and target.pipeline and plan.release_id:
+            self._notes.earliest(target.pipeline, plan.release_id, "alarm_in_bake", {
+                "alarm": transition.alarm, "at": clock.iso(transition.at), "account": transition.account,
+                "stage": target.stage, "reason": (transition.reason or "")[:500], "not_rolled_back": reason[:300],
+                "by": "RollbackTrigger"}, order=("at", "alarm"))
+
     def _ledger_update(self, pipeline: str, execution_id: str, fields: dict[str, Any]) -> None:
         if self._notes and execution_id:
             self._notes.add(pipeline, execution_id, fields)  # plain SETs: a redelivery writes the same item
@@ -764,6 +829,8 @@ class RollbackTrigger:
               log: Any = None) -> RollbackOutcome:
         """Say why Warden holds back, and which kind of skip it is: final (on what is known), or provisional (for
         want of knowledge still to come: decided again when it arrives, while the alarm is in ALARM)."""
+        if plan.in_bake and not provisional:
+            self._alarm_in_bake(transition, target, plan, reason)
         notice = self._notice("rollback.skipped", transition, target, plan)
         notice.rollback_target = None  # nothing was rolled back: the target is in what Warden would have done
         notice.skipped_because = (f"provisional: {reason}; Warden decides again when the stage's next event brings "

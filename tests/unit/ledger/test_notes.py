@@ -1,0 +1,36 @@
+"""LedgerNotes.earliest: one fact several events claim converges on the earliest, whatever the order."""
+
+from __future__ import annotations
+
+import itertools
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from warden.aws.dynamodb import from_item
+from warden.ledger.keys import execution_key
+from warden.ledger.notes import LedgerNotes
+
+FIRST = {"alarm": "checkout-5xx", "at": "2026-11-27T19:32:00Z", "not_rolled_back": "dry run"}
+SAME_TIME = {"alarm": "checkout-latency", "at": "2026-11-27T19:32:00Z", "not_rolled_back": "dry run"}
+LATER = {"alarm": "checkout-5xx", "at": "2026-11-27T19:37:00Z", "not_rolled_back": "cooldown"}
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations([FIRST, SAME_TIME, LATER, FIRST])))
+def test_given_transitions_in_any_order_and_redelivered_then_the_earliest_is_the_fact(order):
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="ledger", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                               {"AttributeName": "sk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
+        notes = LedgerNotes(ddb, "ledger")
+        notes.add("checkout-api", "a02", {"pipeline": "checkout-api"})
+        kept = [notes.earliest("checkout-api", "a02", "alarm_in_bake", fact, order=("at", "alarm")) for fact in order]
+        item = from_item(ddb.get_item(TableName="ledger", Key={k: {"S": v} for k, v in execution_key(
+            "checkout-api", "a02").items()})["Item"])
+    # the earliest time, then the first alarm name at that time; the other attributes untouched
+    assert item["alarm_in_bake"] == FIRST and item["pipeline"] == "checkout-api"
+    assert kept[0] is True and kept.count(True) <= 3
