@@ -18,6 +18,7 @@ from warden.aws.clients import Clients
 from warden.aws.codepipeline import CodePipelineGateway
 from warden.core.accounts import is_own
 from warden.core.documents import InvalidDocument
+from warden.core.lazy import Later
 from warden.runtime.documents import ConfigStore
 from warden.runtime.invocation import Arrival, Entry, Pipeline, count, deliveries, scheduled, single
 from warden.runtime.settings import REQUIRED_ENV, Settings
@@ -119,14 +120,15 @@ class Container:
                                   incidents=self.incidents, releases=self.releases,
                                   codedeploy_in=lambda account: self.clients.codedeploy
                                   if is_own(account, self.settings.account_id) else None,
-                                  marks=self.rollback_marks)
+                                  marks=Later(lambda: self.rollback_marks))  # read for stops and rollbacks only
 
     @cached_property
     def releases(self) -> Releases:
         """The commit and author of a page: the execution's start, else one cached GetPipelineExecution."""
         from warden.notify.release import Releases
 
-        return Releases(triggers=self.approvals, codepipeline=self.codepipeline)
+        # The approval store is read when a page looks its release up: a cold start that pages nobody skips it.
+        return Releases(triggers=Later(lambda: self.approvals), codepipeline=self.codepipeline)
 
     @cached_property
     def slow_executions(self) -> SlowExecutions:

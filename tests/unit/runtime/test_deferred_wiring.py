@@ -1,0 +1,65 @@
+"""Collaborators only some events use are built on their first use (warden.core.lazy): a cold start that does
+not use them neither imports nor builds them, and one that does gets the same object as before."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from warden.core.lazy import Later
+
+ROOT = Path(__file__).resolve().parents[3]
+
+WIRE_THE_ROUTER = """
+import json, sys
+from warden.aws.clients import Clients
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
+
+class Session:
+    def client(self, service, **kwargs):
+        raise AssertionError("no client is made while wiring")
+
+env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
+container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+router = container.notification_router
+before = sorted(m for m in sys.modules if m.startswith("warden."))
+store, marks = router._releases._triggers, router._marks
+assert callable(store.trigger) and callable(marks.get)  # looked up, not called: no AWS call
+after = sorted(m for m in sys.modules if m.startswith("warden."))
+print(json.dumps({"before": before, "after": after, "built": [type(store._made).__name__, type(marks._made).__name__]}))
+"""
+
+
+def test_the_router_wired_imports_neither_the_approval_store_nor_the_rollback_marks():
+    # Given a fresh interpreter, when NotificationRouter is wired (as at its cold start)
+    done = subprocess.run([sys.executable, "-c", WIRE_THE_ROUTER], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    # Then the approval store (read by a page's release lookup) and the rollback marks (read for stops and
+    # rollbacks) are not imported yet; the first use of either builds it
+    assert "warden.approvals.store" not in seen["before"] and "warden.rollback.state" not in seen["before"]
+    assert {"warden.approvals.store", "warden.rollback.state"} <= set(seen["after"])
+    assert seen["built"] == ["Approvals", "RollbackMarks"]
+
+
+def test_later_builds_once_on_first_use_and_is_the_built_objects_every_attribute():
+    # Given a collaborator that counts its constructions
+    made = []
+
+    class Store:
+        def __init__(self) -> None:
+            made.append(1)
+            self.table = "state"
+
+        def get(self, key: str) -> str:
+            return f"{self.table}:{key}"
+
+    later = Later(Store)
+    # When nothing was asked of it, then nothing was built
+    assert made == []
+    # When it is used twice, then it was built once and answers as the object does
+    assert later.get("a") == "state:a" and later.table == "state" and made == [1]
+    assert later is not None and "Store" in repr(later)
