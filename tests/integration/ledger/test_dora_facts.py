@@ -44,8 +44,10 @@ def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployme
     # And `warden ledger dora --explain` lists it with its cause
     run = warden("ledger", "dora", "--explain", "checkout-api", "--week", WEEK, "--replay", str(path))
     assert run.returncode == 0, run.stderr
-    line = next(line for line in run.stdout.splitlines() if A02 in line)
-    assert "alarm_in" in line  # the cause column, clipped to its width
+    row = next(line for line in run.stdout.splitlines() if f"{A02[:8]}…{A02[-4:]}" in line)  # its id shortened
+    assert "alarm_in_bake" in row
+    detail = next(line for line in run.stdout.splitlines() if A02 in line)  # the failure's line under the table
+    assert "fired in its bake window" in detail
 
 
 def codedeploy_rollback_story() -> tuple[list, list]:
