@@ -217,7 +217,9 @@ def _no_trigger():
     ("RollbackTrigger", lambda: sample("codepipeline/stage-failed-build.json"),
      "Warden is rolling back nothing at this stage"),
     ("RollbackTrigger", lambda: sample("codedeploy/deployment-start.json"),
-     "a deployment's START resolves no rollback"),
+     "CodeDeploy has no deployment d-4B8RT2KQX: no rollback of its to attribute"),
+    ("RollbackTrigger", lambda: sample("codedeploy/deployment-start.json", state="READY"),
+     "a deployment's READY resolves no rollback"),
 ])
 def test_an_input_accepted_and_left_alone_says_why_in_its_result_and_its_log(function, event, reason):
     """Given an input a handler accepts but has nothing to do for (986 of the fuzzer's inputs were so, with

@@ -692,7 +692,15 @@ class RollbackTrigger:
         if access is None or self._notes is None:
             return {"status": "ignored", "reason": "no access to the account" if access is None else "no ledger"}
         codedeploy = access.client("codedeploy", event.region)
-        info = codedeploy.get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        try:
+            info = codedeploy.get_deployment(deploymentId=detail.deployment_id)["deploymentInfo"]
+        except _client_error() as exc:
+            # A START whose deployment CodeDeploy does not know (deleted with its application, or an input
+            # that names none): nothing to attribute, and no retry would find it.
+            if _error_code(exc) not in ("DeploymentDoesNotExistException", "InvalidDeploymentIdException"):
+                raise
+            return {"status": "ignored", "reason": f"CodeDeploy has no deployment {detail.deployment_id}: "
+                                                   "no rollback of its to attribute"}
         failed_id = (info.get("rollbackInfo") or {}).get("rollbackTriggeringDeploymentId")
         if info.get("creator") != ROLLBACK_CREATOR or not failed_id:
             return {"status": "ignored", "reason": "not a rollback deployment of CodeDeploy's"}
