@@ -1,7 +1,7 @@
 """DeploymentGate under faults: telling the team of an automatic freeze fails past botocore's retries (SNS
 throttled every attempt), or its answer is lost. The gate's answer never changes because of it (the stage
-stays frozen), and the freeze is told exactly once in the end: the failed telling puts the old state back, so
-the next question tells it."""
+stays frozen), and the freeze is told exactly once in the end: a failed telling gives its claim back, and a
+flip whose answer was lost is still recorded untold, so the next question tells it."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_a_freeze_that_cannot_be_told_still_denies_and_is_told_by_the_next_quest
     assert len(started(world, mark)) == 1
 
 
-def test_a_lost_answer_of_the_freeze_flip_tells_it_at_most_once(world, faults):
+def test_a_lost_answer_of_the_freeze_flip_is_told_by_the_next_question_exactly_once(world, faults):
     execution = pipeline(world)
     configure(world, {})
     at = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -53,6 +53,28 @@ def test_a_lost_answer_of_the_freeze_flip_tells_it_at_most_once(world, faults):
                 when=lambda body: b"FREEZE#" in body and b"automatic" in body)
     job, _ = ask(world, execution, at)
     assert job["status"] == "Failed"  # the incident still freezes: reading it did not fail
+    assert started(world, mark) == []  # the flip happened, its answer was lost: not told yet
     ask(world, execution, at)
     ask(world, execution, at)
-    assert len(started(world, mark)) <= 1
+    assert len(started(world, mark)) == 1  # before: 0, the lost flip was never told
+
+
+def test_a_gate_error_whose_telling_failed_is_told_by_the_next_question_in_the_hour(world, faults):
+    """Before, the hour's notice was claimed before it was told: a throttled publish muted the gate's error for
+    the rest of the hour while it allowed every deployment."""
+    execution = pipeline(world)
+    world.client("ssm").put_parameter(Name="/pipeline-warden/freeze", Type="String", Overwrite=True,
+                                      Value='{"calendar": [{"name": "x"}]}')
+    mark = world.begin()
+    faults.fail("sns:Publish", 100)  # SNS throttled throughout the first question
+    job, _ = ask(world, execution, datetime(2026, 12, 25, 12, 0, tzinfo=UTC))
+    assert job["status"] == "Succeeded"  # the answer does not wait for the telling
+    faults.clear()
+
+    def told():
+        return [e for e in world.effects(mark) if e["kind"] == "message" and e.get("event") == "freeze.error"]
+
+    assert told() == []
+    ask(world, execution, datetime(2026, 12, 25, 12, 20, tzinfo=UTC))
+    ask(world, execution, datetime(2026, 12, 25, 12, 40, tzinfo=UTC))
+    assert len(told()) == 1

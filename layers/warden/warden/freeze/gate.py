@@ -144,14 +144,28 @@ class DeploymentGate:
 
     def _tell_error(self, pipeline: str, stage: str, at: datetime, error: str) -> None:
         hour = at.strftime("%Y%m%d%H")  # at most one notice per pipeline stage per hour
-        if self._store.flip(f"{self._account}/{pipeline}/{stage}/error#{hour}", frozen=True, causes=error,
-                            at=at) is None:
-            return
-        notice = Notice(event="freeze.error", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
-                        account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
-                        stage=stage, error=error[:1000],
-                        using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)")
-        self._notifier.deliver(notice, Decision(("team",), "high", rule="deployment gate error")).check()
+        self._tell_once(f"{self._account}/{pipeline}/{stage}/error#{hour}", True, error, at, lambda change: (
+            Notice(event="freeze.error", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
+                   account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
+                   stage=stage, error=error[:1000],
+                   using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)"),
+            Decision(("team",), "high", rule="deployment gate error")))
+
+    def _tell_once(self, subject: str, frozen: bool, causes: str, at: datetime,
+                   told: Callable[[dict[str, Any]], tuple[Notice, Decision]]) -> bool:
+        """Record the change and tell it once (warden.freeze.store): a change recorded by an earlier look whose
+        telling failed or whose answer was lost is told now. False when there was nothing to tell."""
+        self._store.flip(subject, frozen=frozen, causes=causes, at=at)
+        change = self._store.claim(subject, frozen=frozen)
+        if change is None:
+            return False
+        notice, decision = told(change)
+        try:
+            self._notifier.deliver(notice, decision).check()
+        except Exception:
+            self._store.release(subject, change["changed_at"])  # the next look tells it
+            raise
+        return True
 
     def _mark(self, pipeline: str, execution_id: str, stage: str, override: dict[str, Any],
               verdict: Verdict) -> None:
@@ -164,19 +178,16 @@ class DeploymentGate:
     # -- telling the automatic freeze's changes, once each ---------------------------------------------------
     def announce(self, pipeline: str, stage: str, causes: list[Reason], at: datetime) -> str | None:
         subject = f"{self._account}/{pipeline}/{stage}"
-        text = "; ".join(r.message for r in causes)
-        old = self._store.flip(subject, frozen=bool(causes), causes=text, at=at)
-        if old is None or (not causes and not old.get("frozen")):
-            return None
         event = "freeze.started" if causes else "freeze.lifted"
-        notice = Notice(event=event, event_id=f"{event}#{subject}#{clock.iso(at)}", time=at, account=self._account,
-                        region=self._region, state="FROZEN" if causes else "OPEN", pipeline=pipeline, stage=stage,
-                        custom_data=text or f"was frozen because: {old.get('causes', '?')}")
-        try:
-            self._notifier.deliver(notice, TEAM).check()
-        except Exception:
-            self._store.unflip(subject, old)  # the next look tells it
-            raise
+
+        def told(change: dict[str, Any]) -> tuple[Notice, Decision]:
+            return Notice(event=event, event_id=f"{event}#{subject}#{change['changed_at']}", time=at,
+                          account=self._account, region=self._region, state="FROZEN" if causes else "OPEN",
+                          pipeline=pipeline, stage=stage,
+                          custom_data=change.get("causes") or f"was frozen because: {change.get('was') or '?'}"), TEAM
+
+        if not self._tell_once(subject, bool(causes), "; ".join(r.message for r in causes), at, told):
+            return None
         logger.info("automatic freeze told", extra={"event": event, "pipeline": pipeline, "stage": stage})
         return event
 

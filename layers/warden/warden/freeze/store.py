@@ -6,11 +6,11 @@ Correct under redelivery and reordering because every write is conditional on wh
   `until` checked on read (TTL deletion lags); it lets one execution through: the first to `use` it claims
   it (`used_by`), the same execution asking again is let through again, any other is not;
 - the automatic freeze's state (`frozen`, its causes) flips only when it changes, with a condition on the old
-  value: of any number of deliveries that see the same change, one wins the flip and tells the team; the
-  others find it flipped and say nothing. A telling that fails puts the old state back, so the next look
-  tells it instead (at least once, once in the common case). One gap is known: a flip whose write happened
-  and whose answer was lost past botocore's retries is not told (the next look finds it flipped); the
-  answer of the gate is right either way (tests/faults/test_gate_faults.py);
+  value, and a flip is recorded untold (`told` false, with the causes it replaced in `was`). Telling is a
+  second, separate claim (`told` false -> true): of any number of deliveries, one claims it and tells the
+  team; a telling that fails gives the claim back (`release`), and a flip whose answer was lost is still
+  untold, so the next look claims and tells it. At least once, once in the common case
+  (tests/faults/test_gate_faults.py);
 - a deployment's first answer is kept (conditional put): a later lifecycle hook of the same deployment is
   past the gate and gets the same answer, so a deployment that entered before a freeze finishes.
 """
@@ -70,25 +70,42 @@ class FreezeStore:
         return True
 
     # -- the automatic freeze's told state ---------------------------------------------------------------
-    def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime) -> dict[str, Any] | None:
-        """Record that the automatic freeze of `subject` is now `frozen`; the old item when this call flipped
-        it (the caller tells the team), None when it was so already (nothing to tell)."""
+    def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime) -> bool:
+        """Record that the automatic freeze of `subject` is now `frozen`, untold; False when it was so already."""
         condition = "attribute_not_exists(frozen) OR frozen = :was" if frozen else "frozen = :was"
         try:
-            old = self._ddb.update_item(
-                TableName=self._table, Key=_key("automatic", subject), ReturnValues="ALL_OLD",
-                UpdateExpression="SET frozen = :now, causes = :c, changed_at = :at",
+            self._ddb.update_item(
+                TableName=self._table, Key=_key("automatic", subject),
+                UpdateExpression="SET frozen = :now, was = if_not_exists(causes, :none), causes = :c, "
+                                 "changed_at = :at, told = :no",
                 ConditionExpression=condition,
                 ExpressionAttributeValues={":now": to_av(frozen), ":c": to_av(causes), ":at": to_av(clock.iso(at)),
-                                           ":was": to_av(not frozen)})
+                                           ":was": to_av(not frozen), ":none": to_av(""), ":no": to_av(False)})
+        except self._conditional():
+            return False
+        return True
+
+    def claim(self, subject: str, *, frozen: bool) -> dict[str, Any] | None:
+        """The untold change of `subject` to `frozen`, claimed for telling; None when there is none to tell (told
+        already, being told, or the state is not `frozen` any more)."""
+        try:
+            new = self._ddb.update_item(
+                TableName=self._table, Key=_key("automatic", subject), ReturnValues="ALL_NEW",
+                UpdateExpression="SET told = :yes", ConditionExpression="frozen = :f AND told = :no",
+                ExpressionAttributeValues={":f": to_av(frozen), ":yes": to_av(True), ":no": to_av(False)})
         except self._conditional():
             return None
-        return from_item(old.get("Attributes")) or {"frozen": False}
+        return from_item(new.get("Attributes"))
 
-    def unflip(self, subject: str, old: dict[str, Any]) -> None:
-        """Put back the state `flip` replaced (telling of it failed: the next look tells it)."""
-        self._ddb.put_item(TableName=self._table, Item=_key("automatic", subject) | {
-            k: to_av(v) for k, v in old.items() if k not in ("pk", "sk")})
+    def release(self, subject: str, changed_at: str) -> None:
+        """Telling the change of `changed_at` failed: it is untold again, for the next look (unless it changed)."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table, Key=_key("automatic", subject), UpdateExpression="SET told = :no",
+                ConditionExpression="changed_at = :c",
+                ExpressionAttributeValues={":c": to_av(changed_at), ":no": to_av(False)})
+        except self._conditional():
+            pass
 
     def automatic(self, subject: str) -> dict[str, Any]:
         return self._get(_key("automatic", subject))
