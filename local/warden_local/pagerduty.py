@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from warden_local.http_server import LocalHttpServer, json_answer
 
 ACTIONS = {"trigger", "acknowledge", "resolve"}
 SEVERITIES = {"critical", "error", "warning", "info"}
@@ -41,31 +42,11 @@ class PagerDutyServer:
         self.events: list[dict[str, Any]] = []
         self.failures: list[int] = []  # statuses to answer with, first to last, before succeeding
         self._lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, answer = server._answer(self.path, body)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # A short poll: `shutdown` waits up to one poll interval, and every world stops its server.
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        self._http = LocalHttpServer(lambda method, path, headers, body: json_answer(*self._answer(path, body)))
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v2/enqueue"
+        return self._http.base_url() + "/v2/enqueue"
 
     def _answer(self, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         with self._lock:
@@ -88,9 +69,8 @@ class PagerDutyServer:
         return 202, {"status": "success", "message": "Event processed", "dedup_key": dedup}
 
     def start(self) -> PagerDutyServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()

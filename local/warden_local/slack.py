@@ -15,10 +15,10 @@ import threading
 import time
 import urllib.parse
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from warden.approvals.signing import sign
+from warden_local.http_server import LocalHttpServer, json_answer
 
 BOT_TOKEN = "xoxb-local-0000-warden"
 SIGNING_SECRET = "local-signing-secret-0000000000"
@@ -44,38 +44,20 @@ class SlackServer:
         self.failures: dict[str, list[str]] = {}  # method -> errors to answer with, first to last
         self._lock = threading.Lock()
         self._ts = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer = server._answer(self.path.strip("/").removeprefix("api/"), dict(self.headers), body)
-                data = json.dumps(answer).encode()
-                self.send_response(200)  # Slack answers 200 with ok: false for its refusals
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                        daemon=True)
+        # Slack answers 200 with ok: false for its refusals
+        self._http = LocalHttpServer(lambda method, path, headers, body: json_answer(
+            200, self._answer(path.strip("/").removeprefix("api/"), headers, body)))
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/api"
+        return self._http.base_url() + "/api"
 
     def start(self) -> SlackServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        self._http.stop()
 
     # -- what was asked ---------------------------------------------------------------------------------
     def called(self, method: str) -> list[dict[str, Any]]:
