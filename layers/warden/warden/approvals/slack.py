@@ -18,8 +18,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from warden.core.aged import Aged
+
 SLACK_API_URL = "https://slack.com/api"
 JSON_METHODS = frozenset({"chat.postMessage", "chat.update", "views.open"})
+SECRET_SECONDS = 300  # a rotated bot token or signing secret is picked up within five minutes (Warden's clock)
 
 
 class SlackError(Exception):
@@ -32,31 +35,31 @@ class SlackError(Exception):
 
 
 class SlackSecret:
-    """`{"bot_token", "signing_secret"}` from Secrets Manager, fetched once (`fetch()` returns the
-    GetSecretValue answer)."""
+    """`{"bot_token", "signing_secret"}` from Secrets Manager (`fetch()` returns the GetSecretValue answer), kept
+    for SECRET_SECONDS of Warden's clock (a rotated signing secret is picked up), and only when it holds both:
+    a secret fixed after it was found incomplete is read again by the very next request."""
 
-    def __init__(self, fetch: Callable[[], dict[str, Any]]) -> None:
-        self._fetch = fetch
-        self._value: dict[str, str] | None = None
-
-    def _load(self) -> dict[str, str]:
-        if self._value is None:
-            try:
-                value = json.loads(self._fetch()["SecretString"])
-            except (KeyError, TypeError, ValueError):
-                value = None
-            if not isinstance(value, dict):
-                raise SlackError("secret", "the Slack secret is not JSON with bot_token and signing_secret")
-            self._value = {k: str(v) for k, v in value.items() if k in ("bot_token", "signing_secret") and v}
-        return self._value
+    def __init__(self, fetch: Callable[[], dict[str, Any]], *, max_age: float = SECRET_SECONDS) -> None:
+        self._value = Aged(lambda: _parse(fetch), max_age,
+                           keep=lambda value: bool(value.get("bot_token") and value.get("signing_secret")))
 
     @property
     def bot_token(self) -> str:
-        return self._load().get("bot_token", "")
+        return self._value().get("bot_token", "")
 
     @property
     def signing_secret(self) -> str:
-        return self._load().get("signing_secret", "")
+        return self._value().get("signing_secret", "")
+
+
+def _parse(fetch: Callable[[], dict[str, Any]]) -> dict[str, str]:
+    try:
+        value = json.loads(fetch()["SecretString"])
+    except (KeyError, TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise SlackError("secret", "the Slack secret is not JSON with bot_token and signing_secret")
+    return {k: str(v) for k, v in value.items() if k in ("bot_token", "signing_secret") and v}
 
 
 class SlackApi:

@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from warden.core.clock import now
+from warden.core.aged import Aged
 from warden.core.errors import PermanentError
 
 SEVERITY = {"critical": "critical", "high": "error", "warning": "warning", "info": "info"}
@@ -135,16 +135,7 @@ class RoutingKey:
     wall clock, and caches what it read whatever it holds."""
 
     def __init__(self, read: Callable[[], dict[str, Any]], *, max_age: int = SECRET_SECONDS) -> None:
-        self._read = read
-        self._max_age = max_age
-        self._cached: tuple[float, str] | None = None  # (read at, key), seconds on Warden's clock
+        self._key = Aged(lambda: routing_key_from_secret(read().get("SecretString")), max_age)
 
     def __call__(self) -> str:
-        at = now().timestamp()
-        if self._cached is not None and self._cached[0] <= at < self._cached[0] + self._max_age:
-            return self._cached[1]
-        self._cached = None
-        answer = self._read()
-        key = routing_key_from_secret(answer.get("SecretString"))
-        self._cached = (at, key)
-        return key
+        return self._key()
