@@ -18,6 +18,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
+
 from tests.helpers import write_scenario
 from tests.integration.ledger.test_dora_story import PIPELINE_EVENT, STAGE_EVENT, _event
 from warden.core import clock
@@ -123,9 +125,12 @@ def test_the_schedule_tells_a_slowdown_once_pages_a_stuck_stage_by_policy_and_te
         ("TeamTopic", "[WARNING] payments-api: Build is back within its usual time")]
 
 
-def test_the_first_sweep_of_a_week_tells_the_previous_weeks_flaky_stages_once(tmp_path):
-    # Given the story (two flaky runs of Deploy-Prod in week 48), and sweeps on Monday of week 49
-    sweeps = [{"at": at, "schedule": "ApprovalEscalator"} for at in ("2026-11-30T00:05:00Z", "2026-11-30T00:10:00Z")]
+@pytest.mark.parametrize("times", [("2026-11-30T00:05:00Z", "2026-11-30T00:10:00Z"),
+                                   # Monday's early sweeps all failed (before: that week's digest was lost)
+                                   ("2026-11-30T09:00:00Z", "2026-12-02T15:00:00Z")])
+def test_the_first_sweep_of_a_week_tells_the_previous_weeks_flaky_stages_once(tmp_path, times):
+    # Given the story (two flaky runs of Deploy-Prod in week 48), and sweeps in week 49
+    sweeps = [{"at": at, "schedule": "ApprovalEscalator"} for at in times]
     doc = replay([write_scenario(tmp_path, [*story(), *sweeps])])
     first, second = (s for s in doc["steps"] if s.get("routed_to") == ["ApprovalEscalator"])
     digest = [e for e in first["effects"] if e["kind"] == "message" and "Weekly digest" in e["subject"]]

@@ -11,7 +11,8 @@ query on the state table's `pipeline-warden/health` partition). Then:
 - a stuck stage whose execution is no longer running (the ledger's running index no longer holds it: it ended,
   whichever way) has its page resolved, once: the resolve is claimed like a notice, and the item is deleted
   after it, so a retry resolves again (harmless) and a later sweep finds nothing to resolve;
-- the first sweeps of an ISO week tell the team the previous week's flaky stages, once (the weekly digest).
+- the first sweep of an ISO week that gets through tells the team the previous week's flaky stages, once
+  (the weekly digest).
 Each notice is claimed on its state item with a conditional write before it is sent (two sweeps at once send
 it once); the claim names the sweep, so Lambda's retry of the same scheduled event (the same sweep id) takes
 its own claim again and sends what did not go out; the item records `sent` after the notice went out.
@@ -34,7 +35,6 @@ from warden.notify.notifier import Notifier
 from warden.notify.rules import Decision
 
 PARTITION = "pipeline-warden/health"
-DIGEST_WINDOW = timedelta(minutes=30)  # the weekly digest is made by the sweeps of Monday 00:00-00:30 UTC
 
 
 @dataclass(frozen=True)
@@ -178,13 +178,12 @@ class HistoryWatch:
             self._state.close(key)
 
     def _digest(self, sweep_id: str, at: datetime, told: dict[str, dict[str, Any]]) -> str | None:
-        """In the first DIGEST_WINDOW of an ISO week, the team hears the previous week's flaky stages, once, when
-        there were any: from the executions started in that week and the one before (the time index, one query
-        per month partition: proportional to those executions; a few sweeps a week ask), each counted in the
-        week it succeeded. A week without any writes nothing."""
+        """The first sweep of an ISO week that gets through tells the team the previous week's flaky stages,
+        once (not only the sweeps of Monday's first minutes: a week whose early sweeps all failed still gets its
+        digest). From the executions started in that week and the one before (the time index, one query per
+        month partition: proportional to those executions), each counted in the week it succeeded. A week
+        without any is marked done too, so that the week's later sweeps do not ask again."""
         this_week = (at - timedelta(days=at.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
-        if at - this_week >= DIGEST_WINDOW:
-            return None
         last_week = this_week - timedelta(days=7)
         iso = last_week.isocalendar()
         name = f"{iso.year}-W{iso.week:02d}"
@@ -193,7 +192,10 @@ class HistoryWatch:
             return None
         records = LedgerReader(self._ddb, self._ledger).started_between(last_week - timedelta(days=7), this_week).items
         counts = weekly_flaky([r for r in records if self._scope.covers(r.get("pipeline_name"))]).get(name, {})
-        if not counts or not self._state.claim(key, "opened", sweep_id):
+        if not self._state.claim(key, "opened", sweep_id):
+            return None
+        if not counts:
+            self._state.sent(key, "opened")  # nothing to tell this week: done
             return None
         notice = Notice(event="pipeline.slow", event_id=f"{sweep_id}:digest:{name}", time=at, account="",
                         region="", state="Digest", stage=name)
