@@ -12,7 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from tests.conftest import ROOT
-from tests.helpers import SCHEMA
+from tests.helpers import SCHEMA, without_quiet_digest_mark
 from warden_local.replay import load, replay_stacks
 
 DEMO = str(ROOT / "events" / "scenarios" / "demo.json")  # prod's pipelines: payments-api, checkout-api
@@ -59,7 +59,7 @@ def test_each_stack_document_is_a_replay_document(stacks):
 def test_the_staging_stack_never_acts_on_prods_pipelines(stacks):
     # Then staging, whose documents are prod's own defaults, neither writes, rolls back nor pages for them
     staging = _effects(stacks["staging"], DEMO)
-    assert staging == []
+    assert without_quiet_digest_mark(staging) == []  # only its own week marked as having nothing to tell
     prod = _effects(stacks["prod"], DEMO)
     assert _calls(prod) == Counter({"s3:PutBucketVersioning": 1, "s3:PutPublicAccessBlock": 1,
                                     "s3:PutBucketLifecycleConfiguration": 1, "s3:PutBucketPolicy": 2,
