@@ -418,6 +418,8 @@ def notice_of(item: dict[str, Any], event: str, *, event_id: str, state: str = "
         release_unknown=item.get("release_unknown"),
     )
     if state == "PENDING":
+        if event == "approval.needed":
+            notice.approval_token = item.get("token") or None  # for chat buttons only (warden.notify.render)
         notice.age = age_text(at - parse_iso(item["since"]))
         notice.expires = iso(expires_of(item))
         if item.get("review_link"):

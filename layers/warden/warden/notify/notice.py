@@ -76,6 +76,9 @@ class Notice:
     also_waiting: list[str] = field(default_factory=list)
     # Paging is broken (warden.notify.paging): why PagerDuty, or its secret, refused this notice's page.
     not_paged: str | None = None
+    # A pending approval's token (approval.needed only): never shown or logged (kept out of repr); the chat
+    # message carries it for Amazon Q Developer's Approve and Reject buttons (warden.notify.render.chat_actions).
+    approval_token: str | None = field(default=None, repr=False)
 
     @property
     def short_commit(self) -> str | None:

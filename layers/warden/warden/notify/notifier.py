@@ -37,15 +37,20 @@ LOW_URGENCY = {"critical": "warning", "high": "warning"}
 
 class Notifier:
     def __init__(self, *, publisher: Publisher, config: Documents, pagerduty: PagerDuty | None = None,
-                 paging: PagingHealth | None = None, runbook_base: str | None = None) -> None:
+                 paging: PagingHealth | None = None, runbook_base: str | None = None,
+                 chat_actions_account: str | None = None) -> None:
         """`paging`: where a refused page is recorded, so that the team hears once per reason that paging
         is broken (warden.notify.paging); without it a refusal is only logged and counted. `runbook_base`:
-        where the runbooks are published (RunbookBaseUrl); without it a message names the runbook's file."""
+        where the runbooks are published (RunbookBaseUrl); without it a message names the runbook's file.
+        `chat_actions_account`: the account whose Amazon Q Developer Approve and Reject actions the stack
+        created (QDeveloperApprovalActions); approval.needed chat messages of its pipelines carry what the
+        buttons need (warden.notify.render.chat_actions). None: no chat message carries it."""
         self._publisher = publisher
         self._config = config
         self._pagerduty = pagerduty
         self._paging = paging
         self._runbook_base = runbook_base or None
+        self._chat_actions_account = chat_actions_account or None
 
     def decide(self, notice: Notice) -> Decision:
         routing: RoutingConfig = self._config.get("routing")  # type: ignore[assignment]
@@ -120,7 +125,8 @@ class Notifier:
 
     def _publish(self, notice: Notice, decision: Decision, audience: str) -> None:
         chat = audience == "chat"
-        rendered = render_chat(notice, decision) if chat else render(notice, decision)
+        rendered = render_chat(notice, decision, actions_account=self._chat_actions_account) if chat \
+            else render(notice, decision)
         self._publisher.publish(audience, rendered, structured=not chat)
 
     def _pages(self, decision: Decision) -> bool:

@@ -2,7 +2,10 @@
 
 SNS `MessageStructure=json` lets email get the full story, SMS a line, and everything else
 (SQS, HTTPS, Lambda) a plain `default`. The chat topic gets the Amazon Q Developer in chat
-applications custom notification schema instead, threaded per pipeline execution.
+applications custom notification schema instead, threaded per pipeline execution. When the stack creates
+Amazon Q Developer's Approve and Reject custom actions (QDeveloperApprovalActions), an approval.needed chat
+message also carries what their command needs in `metadata.additionalContext` (`chat_actions`): data for
+the buttons, never shown in the message's text.
 
 Everything taken from an event is data. Each fact is cleaned and clipped (warden.core.text: no
 control characters or direction overrides, one line, at most `FACT_LIMITS[label]` characters), so a
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 from warden import __version__
 from warden.core import links
+from warden.core.accounts import is_own
 from warden.core.text import ELLIPSIS, LIMITS, clean
 from warden.notify import runbooks
 from warden.notify.notice import Notice
@@ -215,8 +219,38 @@ def _label(key: str) -> str:
     return LINK_LABELS.get(key) or clean(key.replace("_", " "), 30).title()
 
 
-def render_chat(notice: Notice, decision: Decision) -> Rendered:
-    """Amazon Q Developer in chat applications custom notification (version 1.0)."""
+# What Amazon Q Developer's Approve and Reject custom actions (template.yaml QDeveloperApproveAction,
+# QDeveloperRejectAction) read from an approval.needed message: their Variables name these keys as
+# event.metadata.additionalContext.<key>, and their command is `codepipeline put-approval-result`.
+CHAT_ACTION_KEYS = ("pipelineName", "stageName", "actionName", "approvalToken", "region")
+# Each value is substituted into that command as one argument: only what PutApprovalResult itself accepts
+# (its names' and token's patterns, botocore's model), so that no value can add an argument of its own.
+_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
+_CHAT_ACTION_VALUES = {"pipelineName": _NAME, "stageName": _NAME, "actionName": _NAME,
+                       "approvalToken": re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+                       "region": re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")}
+
+
+def chat_actions(notice: Notice, actions_account: str | None) -> dict[str, str]:
+    """The values Q Developer's Approve and Reject buttons need, for an approval.needed notice with its token
+    of a pipeline in `actions_account` (Warden's own account, where the stack's custom actions and the
+    channel's role run; None: the stack has no such actions); {} otherwise, and then the message shows no
+    buttons (their Criteria ask for the token). A workload account's approval gets none: a command run in
+    this account cannot decide it. A value PutApprovalResult would refuse gets none either."""
+    if not actions_account or notice.event != "approval.needed" or not notice.approval_token:
+        return {}
+    if not is_own(notice.account, actions_account):
+        return {}
+    values = dict(zip(CHAT_ACTION_KEYS, (notice.pipeline, notice.stage, notice.action, notice.approval_token,
+                                         notice.region), strict=True))
+    if not all(value and _CHAT_ACTION_VALUES[key].fullmatch(value) for key, value in values.items()):
+        return {}
+    return values  # type: ignore[return-value]
+
+
+def render_chat(notice: Notice, decision: Decision, *, actions_account: str | None = None) -> Rendered:
+    """Amazon Q Developer in chat applications custom notification (version 1.0). `actions_account`: where
+    the stack's Approve and Reject custom actions run, when it has them (`chat_actions`)."""
     found = all_links(notice, decision)
     shown = facts(notice) + ([("Runbook", text)] if (text := runbook_text(decision)) else [])
     shown.append(("Sent by", f"Pipeline Warden {__version__}"))  # the footer, as a fact of its own
@@ -240,7 +274,8 @@ def render_chat(notice: Notice, decision: Decision) -> Rendered:
             "summary": title(notice),
             "eventType": notice.event,
             "relatedResources": list(found.values()),
-            "additionalContext": {"severity": decision.severity, "account": clean(notice.account, 40)},
+            "additionalContext": {"severity": decision.severity, "account": clean(notice.account, 40),
+                                  **chat_actions(notice, actions_account)},
         },
     }
     return Rendered(subject=_subject(notice, decision), message=json.dumps(payload),

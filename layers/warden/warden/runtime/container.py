@@ -190,7 +190,8 @@ class Container:
 
         paging = PagingHealth(self.clients.dynamodb, self.settings.state_table) if self.settings.state_table else None
         return Notifier(publisher=Publisher(self.clients.sns, self.settings.topics), config=self.config,
-                        pagerduty=self.pagerduty(), paging=paging, runbook_base=self.settings.runbook_base_url)
+                        pagerduty=self.pagerduty(), paging=paging, runbook_base=self.settings.runbook_base_url,
+                        chat_actions_account=self.settings.account_id if self.settings.chat_approval_actions else None)
 
     def pagerduty(self) -> PagerDuty | None:
         """The Events API v2 client when a routing-key secret is configured, else None (paging off)."""

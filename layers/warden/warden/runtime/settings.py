@@ -95,6 +95,9 @@ class Settings(BaseModel):
     slack_secret_arn: str = _optional("SLACK_SECRET_ARN")
     # Overridable so that tests can point it at a fake Slack Web API on 127.0.0.1.
     slack_api_url: str = Field(SLACK_API_URL, validation_alias=AliasChoices("slack_api_url", "SLACK_API_URL"))
+    # QDeveloperApprovalActions of template.yaml: "enabled" when the stack created Amazon Q Developer's Approve
+    # and Reject custom actions, so that approval.needed chat messages carry what they need (warden.notify.render).
+    q_developer_approval_actions: str = _optional("Q_DEVELOPER_APPROVAL_ACTIONS", "disabled")
     # The deployment gate's answer when it cannot decide (its document unreadable): allow unless "true".
     gate_fail_closed_text: str = Field("false", validation_alias=AliasChoices("gate_fail_closed",
                                                                                "GATE_FAIL_CLOSED"))
@@ -103,6 +106,11 @@ class Settings(BaseModel):
     def gate_fail_closed(self) -> bool:
         """FailClosed of template.yaml: only "true" denies when the gate cannot decide (anything else allows)."""
         return self.gate_fail_closed_text.strip().lower() == "true"
+
+    @property
+    def chat_approval_actions(self) -> bool:
+        """Only "enabled" turns them on (anything else, the default included, leaves them off)."""
+        return self.q_developer_approval_actions.strip().lower() == "enabled"
 
     @property
     def trusted_accounts(self) -> tuple[str, ...]:
