@@ -185,6 +185,15 @@ def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipelin
     assert not [m for m in effects(doc, "message") if m["event"] in ("pipeline.failed", "stage.failed",
                                                                        "action.failed", "deployment.failed")]
     assert effects(doc, "dead_letter") == []
+    # And the ledger counts E2 as rolled back by Warden (its stop), not merely as a failed production stage
+    from warden.ledger.changes import classify
+    from warden.ledger.view import LedgerReader
+
+    reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], story.ACCOUNT)
+    failed = [d for d in classify(reader.for_dora(T0 - timedelta(hours=1), T1 + timedelta(hours=2)).items).deployments
+              if d.failure]
+    assert [(d.execution_id, d.failure.cause) for d in failed] == [(E2, "rolled_back:warden")]
+    assert "checkout-api-prod-5xx" in failed[0].failure.detail and failed[0].failure.since == at
 
 
 # -- 4. guard rails ----------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ SUCCEEDED or FAILED (or ended otherwise and was rolled back). Rollback execution
 `executionType` ROLLBACK, Warden's and CodePipeline's alike) are never in the denominator: they restore.
 A production deployment is *failed* when, and only when, one of these holds, named by the first that does:
 
-  rolled_back:warden        RollbackTrigger rolled it back (its `rolled_back` note names this execution)
+  rolled_back:warden        RollbackTrigger rolled its stage back, or stopped its CodeDeploy deployment with rollback
+                            (the `rolled_back` note on this execution)
   rolled_back:codedeploy    CodeDeploy rolled its deployment back (`codedeploy_rollback` on the execution)
   rolled_back:codepipeline  a CodePipeline rollback execution (manual or a stage condition's) started while it
                             was the service's latest production deployment and within the window of its end

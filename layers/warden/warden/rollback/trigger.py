@@ -307,6 +307,7 @@ class RollbackTrigger:
     def _stop_deployment(self, transition: Transition, target: Target, plan: Plan, codedeploy: Any,
                          item: dict[str, Any], access: Any = None) -> RollbackOutcome:
         deployment_id = plan.release_id or ""
+        execution = item.get("pipeline_execution") or None  # recorded by the pass that acted (a retry reads it)
         if not item.get("acted"):
             self._mark(target.account, f"codedeploy/{deployment_id}", target, transition)
             if target.pipeline and access is not None:
@@ -329,7 +330,13 @@ class RollbackTrigger:
                     # "Already completed" may be our own stop whose answer was lost: live state decides.
                     if not self._deployment_stopped(codedeploy, deployment_id):
                         return self._refused(transition, target, plan, f"CodeDeploy refused StopDeployment: {exc}")
-            self._state.record(target.key, owner=transition.key, acted=True, deployment_id=deployment_id)
+            self._state.record(target.key, owner=transition.key, acted=True, deployment_id=deployment_id,
+                               pipeline_execution=execution or "")
+        if target.pipeline and execution:
+            # That execution is rolled back by Warden (warden.ledger.changes), whatever CodeDeploy's rollback
+            # deployment adds later; a plain SET after acting, so a retry writes the same note again.
+            self._ledger_update(target.pipeline, execution, {"rolled_back": self._cause(transition, target) | {
+                "stopped_deployment_id": deployment_id}})
         self._started(transition, target, plan, deployment_id=deployment_id)
         return RollbackOutcome(target.name, "stopped_deployment", execution_id=deployment_id)
 
@@ -777,8 +784,7 @@ class RollbackTrigger:
 
     def _record_ledger(self, transition: Transition, target: Target, plan: Plan, rollback_id: str | None) -> None:
         """The ledger keeps the cause on the release rolled back and on the rollback execution."""
-        cause = {"alarm": transition.alarm, "reason": (transition.reason or "")[:500],
-                 "alarm_at": clock.iso(transition.at), "stage": target.stage, "by": "RollbackTrigger"}
+        cause = self._cause(transition, target)
         pipeline = target.pipeline or ""
         if plan.release_id:
             self._ledger_update(pipeline, plan.release_id, {"rolled_back": cause | {
@@ -788,6 +794,11 @@ class RollbackTrigger:
                 "rollback_cause": cause | {"rolled_back_execution_id": plan.release_id},
                 "execution_type": "ROLLBACK", "rollback_target": plan.target_id, "pipeline": pipeline,
                 "execution_id": rollback_id, "account": target.account})
+
+    @staticmethod
+    def _cause(transition: Transition, target: Target) -> dict[str, Any]:
+        return {"alarm": transition.alarm, "reason": (transition.reason or "")[:500],
+                "alarm_at": clock.iso(transition.at), "stage": target.stage, "by": "RollbackTrigger"}
 
     def _alarm_in_bake(self, transition: Transition, target: Target, plan: Plan, reason: str) -> None:
         """The release an alarm fired on in its bake window, not rolled back by Warden: failed all the same. The
