@@ -111,7 +111,16 @@ def codedeploy_own():
     return codedeploy_rollback_story()
 
 
-OWN_STORIES = {"observe": (observe, {"mode": "dry_run"}), "codedeploy_own": (codedeploy_own, {})}
+def warden_stop():
+    """Warden stops a pipeline's CodeDeploy deployment with rollback: the stop notes rolled_back on the execution
+    whose action ran it (tests/integration/rollback/test_rollback.py)."""
+    from tests.integration.rollback.test_rollback import warden_stop_story
+
+    return warden_stop_story()
+
+
+OWN_STORIES = {"observe": (observe, {"mode": "dry_run"}), "codedeploy_own": (codedeploy_own, {}),
+               "warden_stop": (warden_stop, {})}
 
 
 def warden_only(body: bytes) -> bool:
@@ -301,7 +310,8 @@ def test_a_failing_call_of_rollback_trigger_changes_no_outcome(references, world
 @pytest.mark.parametrize(("name", "fact", "api"), [
     ("observe", "alarm_in_bake", "dynamodb:UpdateItem"),
     ("codedeploy_own", "codedeploy_rollback", "dynamodb:UpdateItem"),
-    ("codedeploy_own", "codedeploy_rollback", "codepipeline:ListActionExecutions")])
+    ("codedeploy_own", "codedeploy_rollback", "codepipeline:ListActionExecutions"),
+    ("warden_stop", "rolled_back", "dynamodb:UpdateItem")])
 def test_a_failing_change_failure_note_changes_no_outcome(faults, tmp_path_factory, name, fact, api, mode):
     """A note of a failed release (alarm_in_bake in dry_run; CodeDeploy's own rollback): its UpdateItem (or the
     read that finds the execution) failing once, answered but lost, or every attempt (dead-lettered, redriven)

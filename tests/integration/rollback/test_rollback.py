@@ -148,8 +148,9 @@ def test_given_a_codedeploy_deployment_in_progress_when_its_alarm_fires_then_it_
     assert len(triggers(doc)) == 1
 
 
-def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipeline_failure_fold_into_the_rollback(
-        world, tmp_path):
+def warden_stop_story() -> tuple[list, list]:
+    """(world calls, steps): E2's Deploy action runs a CodeDeploy deployment of the group its alarm guards; the
+    alarm fires while it deploys, Warden stops it with rollback, and the action, stage and execution fail."""
     # The group's deployment runs in E2's Deploy action; the alarm guards the group, which that stage deploys.
     at = T1 + timedelta(minutes=4)
     deployment = "${d.deploymentId}"
@@ -176,7 +177,14 @@ def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipelin
              *story.release(E2, T1, commit=C2, author="Bo Chen", finish=False),
              deploy_step(T1 + timedelta(minutes=2)), story.step(deploy_action),
              story.step(story.alarm_event(at)), story.step(stop), *[story.step(e) for e in failed]]
-    doc = play(world, tmp_path, steps, calls=codedeploy_world())
+    return codedeploy_world(), steps
+
+
+def test_given_warden_stops_a_pipelines_deployment_then_its_stop_and_the_pipeline_failure_fold_into_the_rollback(
+        world, tmp_path):
+    at = T1 + timedelta(minutes=4)
+    calls_, steps = warden_stop_story()
+    doc = play(world, tmp_path, steps, calls=calls_)
     assert len(calls(doc, "codedeploy:StopDeployment")) == 1
     # One incident, the rollback's, paged once: not a second one for the pipeline's failure.
     assert [p["dedup_key"].rsplit("/", 3)[1:] for p in triggers(doc)] == [["rollback", "checkout-api", "Deploy"]]
