@@ -78,3 +78,8 @@ def test_a_gate_error_whose_telling_failed_is_told_by_the_next_question_in_the_h
     ask(world, execution, datetime(2026, 12, 25, 12, 20, tzinfo=UTC))
     ask(world, execution, datetime(2026, 12, 25, 12, 40, tzinfo=UTC))
     assert len(told()) == 1
+    # And the hour's item expires (DynamoDB's TTL) two days after the error was first recorded
+    items = world.client("dynamodb").scan(TableName=world.physical["StateTable"]["TableName"])["Items"]
+    hours = [i for i in items if i["pk"]["S"].startswith("FREEZE#") and "/error#" in i["pk"]["S"]]
+    assert [i["pk"]["S"].rsplit("#", 1)[1] for i in hours] == ["2026122512"]
+    assert int(hours[0]["expires_at"]["N"]) == int(datetime(2026, 12, 27, 12, 0, tzinfo=UTC).timestamp())

@@ -27,7 +27,7 @@ from warden.core import clock
 from warden.core.log import logger
 from warden.freeze.calendar import Reason, Verdict, frozen
 from warden.freeze.config import FreezeConfig
-from warden.freeze.store import FreezeStore
+from warden.freeze.store import KEEP, FreezeStore
 from warden.ledger.notes import LedgerNotes
 from warden.notify.incidents import Incidents, incident_key
 from warden.notify.notice import Notice
@@ -144,18 +144,23 @@ class DeploymentGate:
 
     def _tell_error(self, pipeline: str, stage: str, at: datetime, error: str) -> None:
         hour = at.strftime("%Y%m%d%H")  # at most one notice per pipeline stage per hour
-        self._tell_once(f"{self._account}/{pipeline}/{stage}/error#{hour}", True, error, at, lambda change: (
-            Notice(event="freeze.error", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
-                   account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
-                   stage=stage, error=error[:1000],
-                   using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)"),
-            Decision(("team",), "high", rule="deployment gate error")))
 
-    def _tell_once(self, subject: str, frozen: bool, causes: str, at: datetime,
-                   told: Callable[[dict[str, Any]], tuple[Notice, Decision]]) -> bool:
+        def told(_change: dict[str, Any]) -> tuple[Notice, Decision]:
+            return (Notice(event="freeze.error", event_id=f"gate-error#{pipeline}#{stage}#{hour}", time=at,
+                           account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
+                           stage=stage, error=error[:1000],
+                           using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)"),
+                    Decision(("team",), "high", rule="deployment gate error"))
+
+        # The hour's item is never looked at after its hour: DynamoDB deletes it (KEEP later).
+        self._tell_once(f"{self._account}/{pipeline}/{stage}/error#{hour}", True, error, at, told=told,
+                        expires=at + KEEP)
+
+    def _tell_once(self, subject: str, frozen: bool, causes: str, at: datetime, *,
+                   told: Callable[[dict[str, Any]], tuple[Notice, Decision]], expires: datetime | None = None) -> bool:
         """Record the change and tell it once (warden.freeze.store): a change recorded by an earlier look whose
         telling failed or whose answer was lost is told now. False when there was nothing to tell."""
-        self._store.flip(subject, frozen=frozen, causes=causes, at=at)
+        self._store.flip(subject, frozen=frozen, causes=causes, at=at, expires=expires)
         change = self._store.claim(subject, frozen=frozen)
         if change is None:
             return False
@@ -186,7 +191,7 @@ class DeploymentGate:
                           pipeline=pipeline, stage=stage,
                           custom_data=change.get("causes") or f"was frozen because: {change.get('was') or '?'}"), TEAM
 
-        if not self._tell_once(subject, bool(causes), "; ".join(r.message for r in causes), at, told):
+        if not self._tell_once(subject, bool(causes), "; ".join(r.message for r in causes), at, told=told):
             return None
         logger.info("automatic freeze told", extra={"event": event, "pipeline": pipeline, "stage": stage})
         return event

@@ -70,17 +70,20 @@ class FreezeStore:
         return True
 
     # -- the automatic freeze's told state ---------------------------------------------------------------
-    def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime) -> bool:
-        """Record that the automatic freeze of `subject` is now `frozen`, untold; False when it was so already."""
+    def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime, expires: datetime | None = None) -> bool:
+        """Record that the automatic freeze of `subject` is now `frozen`, untold; False when it was so already.
+        `expires`: when DynamoDB may delete the item (a subject of its own time, such as an hour's error notice,
+        is never looked at again after it); None keeps it (a stage's freeze state lives as long as the stage)."""
         condition = "attribute_not_exists(frozen) OR frozen = :was" if frozen else "frozen = :was"
+        values = {":now": to_av(frozen), ":c": to_av(causes), ":at": to_av(clock.iso(at)), ":was": to_av(not frozen),
+                  ":none": to_av(""), ":no": to_av(False)}
+        update = "SET frozen = :now, was = if_not_exists(causes, :none), causes = :c, changed_at = :at, told = :no"
+        if expires is not None:
+            update += ", expires_at = :exp"
+            values[":exp"] = to_av(int(expires.timestamp()))
         try:
-            self._ddb.update_item(
-                TableName=self._table, Key=_key("automatic", subject),
-                UpdateExpression="SET frozen = :now, was = if_not_exists(causes, :none), causes = :c, "
-                                 "changed_at = :at, told = :no",
-                ConditionExpression=condition,
-                ExpressionAttributeValues={":now": to_av(frozen), ":c": to_av(causes), ":at": to_av(clock.iso(at)),
-                                           ":was": to_av(not frozen), ":none": to_av(""), ":no": to_av(False)})
+            self._ddb.update_item(TableName=self._table, Key=_key("automatic", subject), UpdateExpression=update,
+                                  ConditionExpression=condition, ExpressionAttributeValues=values)
         except self._conditional():
             return False
         return True
