@@ -204,22 +204,37 @@ class Container:
 
     @cached_property
     def rollback_trigger(self) -> RollbackTrigger:
-        from warden.ledger.notes import LedgerNotes
-        from warden.ledger.view import LedgerReader
         from warden.rollback.access import DeployAccess
-        from warden.rollback.state import RollbackState
         from warden.rollback.trigger import RollbackTrigger
 
         clients, settings = self.clients, self.settings
+
+        def state() -> Any:
+            from warden.rollback.state import RollbackState
+
+            return RollbackState(clients.dynamodb, settings.state_table)
+
+        def ledger() -> Any:
+            from warden.ledger.view import LedgerReader
+
+            return LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id)
+
+        def notes() -> Any:
+            from warden.ledger.notes import LedgerNotes
+
+            return LedgerNotes(clients.dynamodb, settings.ledger_table)
+
+        # Admitting and mapping an alarm needs the access and the document; the notifier, the ledger, the
+        # rollback state, incidents and releases are built when an alarm first acts on (or skips) a target,
+        # so an alarm that is ignored, refused or unmapped never builds them.
         return RollbackTrigger(
-            notifier=self.notifier(), incidents=self.incidents,
-            state=RollbackState(clients.dynamodb, settings.state_table),
-            ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
+            notifier=Later(self.notifier), incidents=Later(lambda: self.incidents), state=Later(state),
+            ledger=Later(ledger),
             access=DeployAccess(clients, own_account=settings.account_id, role_name=settings.workload_deploy_role_name,
                                 trusted=settings.trusted_accounts, organization=settings.organization_id),
             config=lambda: self.config.require("rollback"), own_account=settings.account_id,
-            notes=LedgerNotes(clients.dynamodb, settings.ledger_table), releases=self.releases,
-            marks=self.rollback_marks, scope=settings.scope)
+            notes=Later(notes), releases=Later(lambda: self.releases),
+            marks=Later(lambda: self.rollback_marks), scope=settings.scope)
 
     @cached_property
     def validation_hook(self) -> ValidationHook:
