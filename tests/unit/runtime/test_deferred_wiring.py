@@ -110,3 +110,38 @@ def test_an_alarm_is_admitted_without_building_what_acting_on_a_target_needs():
     assert deferred <= set(seen["after"])
     assert seen["built"] == ["Notifier", "LedgerReader", "RollbackState", "LedgerNotes", "Incidents", "Releases",
                              "RollbackMarks"]
+
+
+WIRE_THE_GATE = """
+import json, sys
+from warden.aws.clients import Clients
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
+
+class Session:
+    def client(self, service, **kwargs):
+        return object()  # made, never called while wiring
+
+    def get_partition_for_region(self, region):
+        return "aws"
+
+env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
+container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+gate = container.deployment_gate
+before = sorted(m for m in sys.modules if m.startswith("warden."))
+deliver = gate._notifier.deliver  # looked up, not called
+print(json.dumps({"before": before, "built": type(deliver.__self__).__name__}))
+"""
+
+
+def test_the_deployment_gate_wired_builds_no_notifier_and_imports_no_notice_until_it_tells():
+    # Given a fresh interpreter, when DeploymentGate is wired (as at its cold start)
+    done = subprocess.run([sys.executable, "-c", WIRE_THE_GATE], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    # Then the notifier, the notices (and the event models they name) and the routing rules are not imported: an
+    # answer that tells nothing (most of them) never needs them
+    assert {"warden.notify.notifier", "warden.notify.notice", "warden.notify.rules",
+            "warden.models.codepipeline"}.isdisjoint(seen["before"])
+    # And the first use of the notifier builds it
+    assert seen["built"] == "Notifier"

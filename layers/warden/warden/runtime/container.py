@@ -264,7 +264,8 @@ class Container:
             config=lambda: self.config.require("freeze"),  # type: ignore[arg-type, return-value]
             store=FreezeStore(clients.dynamodb, settings.state_table), incidents=self.incidents,
             rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.client("codepipeline"),
-            notifier=self.notifier(), notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
+            notifier=Later(self.notifier),  # built when a freeze, its lift or an override is first told
+            notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
             if settings.ledger_table else None, account=settings.account_id, region=settings.region,
             fail_closed=settings.gate_fail_closed,
             partition=clients.session.get_partition_for_region(settings.region))
