@@ -7,15 +7,27 @@ baseline are the ones the handler made, recorded in a separate run: same service
 operations and parameters, each through a plain client. A call that fails the second time (a
 conditional write already done) still costs its round trip, which is what is compared. Each run gets
 its own event (fresh ids), so idempotency and the approval store see a first delivery every time.
+
+Each side loads what it loads in Lambda. The handler imports the layer as deployed: a copy of Warden's package
+and of the layer's requirements (the versions layers/warden/requirements.txt pins, from this environment),
+given bytecode by the layer build's own step (`make -C layers/warden bytecode`), first on the path; no process
+may write bytecode (PYTHONDONTWRITEBYTECODE, as on Lambda's read-only /opt). boto3, which the Lambda runtime
+provides, is this environment's on both sides, with its bytecode compiled beforehand: the baseline is plain
+boto3 at its fastest.
 """
 
 from __future__ import annotations
 
+import compileall
+import importlib.metadata
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -47,6 +59,12 @@ module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
 module.handler(event, Context())
 elapsed = time.perf_counter() - t
+import os
+layer = os.environ.get("PYTHONPATH")  # the deployed layer's copy, when the bench gives one (deployed_env)
+for name in ("warden", "pydantic", "aws_lambda_powertools"):
+    loaded = getattr(sys.modules.get(name), "__file__", None) or ""
+    if layer and name in sys.modules and not loaded.startswith(layer):
+        sys.exit(f"{{name}} was loaded from {{loaded}}, not from the layer {{layer}}")
 print("ELAPSED", elapsed)
 """
 
@@ -85,6 +103,51 @@ for service, region, operation, params in calls:
 elapsed = time.perf_counter() - t
 print("ELAPSED", elapsed)
 """
+
+
+# boto3 and what it imports: the Lambda runtime's part, loaded from this environment on both sides.
+RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
+
+
+def _layer_requirements() -> dict[str, str]:
+    text = (ROOT / "layers" / "warden" / "requirements.txt").read_text()
+    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^ \\]+)", text, re.MULTILINE))
+
+
+def deployed_layer(into: Path, root: Path = ROOT, bytecode: bool = True) -> Path:
+    """A copy of the layer as `sam build` ships it (layers/warden/Makefile), at into/python: Warden's package
+    from `root` and the pinned requirements' files from this environment (the same versions: uv.lock and the
+    layer's lock agree), with the build's bytecode unless `bytecode` is False (what SAM's python builder shipped)."""
+    layer = into / "python"
+    shutil.copytree(root / "layers" / "warden" / "warden", layer / "warden",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name, version in _layer_requirements().items():
+        dist = importlib.metadata.distribution(name)
+        if dist.version != version:
+            raise RuntimeError(f"{name} {dist.version} here, {version} in the layer's lock: run make venv")
+        for file in dist.files or []:
+            if "__pycache__" in file.parts or file.parts[0].endswith((".data", "bin")) or file.parts[0] == "..":
+                continue
+            (layer / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(dist.locate_file(file), layer / file)
+    if bytecode:
+        subprocess.run(["make", "--no-print-directory", "-s", "-C", str(ROOT / "layers" / "warden"), "bytecode",
+                        f"LAYER={layer}", f"PYTHON={sys.executable}"], check=True, capture_output=True)
+    return layer
+
+
+def runtime_bytecode() -> None:
+    """Bytecode for boto3 and its dependencies in this environment (a no-op when it is there already)."""
+    for name in RUNTIME_DISTRIBUTIONS:
+        dist = importlib.metadata.distribution(name)
+        for file in dist.files or []:
+            if file.suffix == ".py" and "__pycache__" not in file.parts:
+                compileall.compile_file(str(dist.locate_file(file)), quiet=2)
+
+
+def deployed_env(env: dict[str, str], layer: Path) -> dict[str, str]:
+    """A handler's environment with the deployed layer first on the path."""
+    return {**env, "PYTHONPATH": str(layer)}
 
 
 def _run(code: str, env: dict[str, str], marker: str) -> str:
@@ -163,11 +226,15 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    built = Path(tempfile.mkdtemp(prefix="warden-layer-"))
     try:
+        runtime_bytecode()
+        layer = deployed_layer(built)
         base_env = {**os.environ, **local_env(world.account, world.region),
                     "AWS_ENDPOINT_URL": f"http://{host}:{port}", "PYTHONDONTWRITEBYTECODE": "1"}
         factories = {fid: f for fid, f in first_events(world).items() if fid in world.functions}
-        envs = {fid: {**base_env, **world.environment(world.functions[fid])} for fid in factories}
+        envs = {fid: deployed_env({**base_env, **world.environment(world.functions[fid])}, layer)
+                for fid in factories}
         paths = {fid: str(world.functions[fid].module_path) for fid in factories}
         calls = {fid: _run(RECORD.format(name=fid, event=json.dumps(factories[fid]()), path=paths[fid]),
                            envs[fid], "CALLS") for fid in factories}
@@ -180,5 +247,6 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
                 ratios[fid].append(handled / baseline)
     finally:
         server.stop()
+        shutil.rmtree(built, ignore_errors=True)
     return {"handlers": {fid: {"cold_first_event_ratio": round(statistics.median(r), 2),
                                "first_event_calls": len(json.loads(calls[fid]))} for fid, r in ratios.items()}}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ def _job(execution_id: str) -> dict[str, Any]:
 def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
     from datetime import datetime
 
+    from tests.benchmarks import first_event
     from tests.benchmarks.bench import CallMeter
     from tests.benchmarks.first_event import BASELINE, HANDLER, RECORD, RUNS, _run
 
@@ -73,10 +76,13 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    built = Path(tempfile.mkdtemp(prefix="warden-layer-"))
     try:
+        first_event.runtime_bytecode()
+        layer = first_event.deployed_layer(built)  # the handler loads the layer as deployed, bytecode included
         base_env = {**os.environ, **local_env(world.account, world.region),
                     "AWS_ENDPOINT_URL": f"http://{host}:{port}", "PYTHONDONTWRITEBYTECODE": "1"}
-        env = {**base_env, **world.environment(world.functions["DeploymentGate"])}
+        env = first_event.deployed_env({**base_env, **world.environment(world.functions["DeploymentGate"])}, layer)
         path = str(world.functions["DeploymentGate"].module_path)
         calls = _run(RECORD.format(name="DeploymentGate", event=json.dumps(_job(execution)), path=path), env, "CALLS")
         ratios = []
@@ -87,6 +93,7 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
             ratios.append(handled / baseline)
     finally:
         server.stop()
+        shutil.rmtree(built, ignore_errors=True)
     return {"handlers": {"DeploymentGate": {**warm, "cold_first_event_ratio": round(statistics.median(ratios), 2),
                                             "first_event_calls": len(json.loads(calls))}},
             "gate": {"warm_answer_ms": warm["warm_ms"], "cold_first_answer_ratio": round(statistics.median(ratios), 2),

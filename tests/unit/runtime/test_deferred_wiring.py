@@ -63,3 +63,85 @@ def test_later_builds_once_on_first_use_and_is_the_built_objects_every_attribute
     # When it is used twice, then it was built once and answers as the object does
     assert later.get("a") == "state:a" and later.table == "state" and made == [1]
     assert later is not None and "Store" in repr(later)
+
+
+ADMIT_AN_ALARM = """
+import json, sys
+from pathlib import Path
+from warden.aws.clients import Clients
+from warden.models import parse_event
+from warden.rollback.inputs import RollbackInputs
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
+
+class Session:
+    def client(self, service, **kwargs):
+        raise AssertionError("no client is made to admit an alarm")
+
+env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
+container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+inputs = RollbackInputs(lambda: container.rollback_trigger, region="us-east-1")
+event = json.loads(Path("events/cloudwatch/alarm-5xx-alarm.json").read_text())
+item = inputs.prepare(parse_event(event))
+skipped = inputs.skip(item)
+before = sorted(m for m in sys.modules if m.startswith("warden."))
+trigger = container.rollback_trigger
+used = [trigger._notifier.deliver, trigger._ledger.history, trigger._state.get, trigger._notes.add,
+        trigger._incidents.open, trigger._releases.fill, trigger._marks.mark]  # looked up: each built, no AWS call
+after = sorted(m for m in sys.modules if m.startswith("warden."))
+print(json.dumps({"skipped": skipped, "before": before, "after": after,
+                  "built": [type(method.__self__).__name__ for method in used]}))
+"""
+
+
+def test_an_alarm_is_admitted_without_building_what_acting_on_a_target_needs():
+    # Given a fresh interpreter, when RollbackTrigger is wired and admits an alarm into ALARM (as at its cold start)
+    done = subprocess.run([sys.executable, "-c", ADMIT_AN_ALARM], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["skipped"] is None  # admitted: it goes on to be claimed and mapped
+    # Then neither the notifier, the notices, the ledger, the rollback state, incidents nor releases were imported,
+    # and no CodePipeline or CodeDeploy model was imported to tell that the alarm is neither of their events
+    deferred = {"warden.notify.notifier", "warden.notify.notice", "warden.notify.incidents", "warden.notify.release",
+                "warden.ledger.view", "warden.ledger.notes", "warden.rollback.state"}
+    assert deferred.isdisjoint(seen["before"])
+    assert {"warden.models.codepipeline", "warden.models.codedeploy"}.isdisjoint(seen["before"])
+    # And the first use of each builds what was wired before
+    assert deferred <= set(seen["after"])
+    assert seen["built"] == ["Notifier", "LedgerReader", "RollbackState", "LedgerNotes", "Incidents", "Releases",
+                             "RollbackMarks"]
+
+
+WIRE_THE_GATE = """
+import json, sys
+from warden.aws.clients import Clients
+from warden.runtime.container import Container
+from warden.runtime.settings import Settings
+
+class Session:
+    def client(self, service, **kwargs):
+        return object()  # made, never called while wiring
+
+    def get_partition_for_region(self, region):
+        return "aws"
+
+env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
+container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+gate = container.deployment_gate
+before = sorted(m for m in sys.modules if m.startswith("warden."))
+deliver = gate._notifier.deliver  # looked up, not called
+print(json.dumps({"before": before, "built": type(deliver.__self__).__name__}))
+"""
+
+
+def test_the_deployment_gate_wired_builds_no_notifier_and_imports_no_notice_until_it_tells():
+    # Given a fresh interpreter, when DeploymentGate is wired (as at its cold start)
+    done = subprocess.run([sys.executable, "-c", WIRE_THE_GATE], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    # Then the notifier, the notices (and the event models they name) and the routing rules are not imported: an
+    # answer that tells nothing (most of them) never needs them
+    assert {"warden.notify.notifier", "warden.notify.notice", "warden.notify.rules",
+            "warden.models.codepipeline"}.isdisjoint(seen["before"])
+    # And the first use of the notifier builds it
+    assert seen["built"] == "Notifier"

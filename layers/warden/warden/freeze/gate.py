@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warden.core import clock
 from warden.core.log import logger
@@ -30,12 +30,24 @@ from warden.freeze.config import FreezeConfig
 from warden.freeze.store import KEEP, FreezeStore
 from warden.ledger.notes import LedgerNotes
 from warden.notify.incidents import Incidents, incident_key
-from warden.notify.notice import Notice
-from warden.notify.rules import Decision
+
+if TYPE_CHECKING:  # imported when something is told: an answer that tells nothing builds no notice
+    from warden.notify.notice import Notice
+    from warden.notify.rules import Decision
 
 ROLLBACK_TRIGGERS = {"ManualRollback", "AutomatedRollback"}
-TEAM = Decision(("team",), "warning", rule="deployment gate (not routable)")
-ONCALL = Decision(("oncall", "team"), "high", rule="deployment gate override (not routable)")
+
+
+def _team() -> Decision:
+    from warden.notify.rules import Decision
+
+    return Decision(("team",), "warning", rule="deployment gate (not routable)")
+
+
+def _oncall() -> Decision:
+    from warden.notify.rules import Decision
+
+    return Decision(("oncall", "team"), "high", rule="deployment gate override (not routable)")
 MESSAGE_LIMIT = 5000  # PutJobFailureResult failureDetails.message
 
 
@@ -143,6 +155,9 @@ class DeploymentGate:
         return Answer(True, f"the deployment gate cannot decide ({error[:300]}): allowed, and the team is told")
 
     def _tell_error(self, pipeline: str, stage: str, at: datetime, error: str) -> None:
+        from warden.notify.notice import Notice
+        from warden.notify.rules import Decision
+
         hour = at.strftime("%Y%m%d%H")  # at most one notice per pipeline stage per hour
 
         def told(_change: dict[str, Any]) -> tuple[Notice, Decision]:
@@ -186,10 +201,13 @@ class DeploymentGate:
         event = "freeze.started" if causes else "freeze.lifted"
 
         def told(change: dict[str, Any]) -> tuple[Notice, Decision]:
-            return Notice(event=event, event_id=f"{event}#{subject}#{change['changed_at']}", time=at,
-                          account=self._account, region=self._region, state="FROZEN" if causes else "OPEN",
-                          pipeline=pipeline, stage=stage,
-                          custom_data=change.get("causes") or f"was frozen because: {change.get('was') or '?'}"), TEAM
+            from warden.notify.notice import Notice
+
+            notice = Notice(event=event, event_id=f"{event}#{subject}#{change['changed_at']}", time=at,
+                            account=self._account, region=self._region, state="FROZEN" if causes else "OPEN",
+                            pipeline=pipeline, stage=stage,
+                            custom_data=change.get("causes") or f"was frozen because: {change.get('was') or '?'}")
+            return notice, _team()
 
         if not self._tell_once(subject, bool(causes), "; ".join(r.message for r in causes), at, told=told):
             return None
@@ -302,11 +320,13 @@ class DeploymentGate:
             self._store.use(subject, item, execution_id, at)
             self._mark(pipeline, execution_id, stage, item, self.verdict(pipeline, stage, at, announce=False))
             item = item | {"used_by": execution_id}
+        from warden.notify.notice import Notice
+
         notice = Notice(event="freeze.override", event_id=f"override#{pipeline}#{stage}#{clock.iso(at)}", time=at,
                         account=self._account, region=self._region, state="OVERRIDDEN", pipeline=pipeline,
                         stage=stage, execution_id=execution_id, approver=by, comment=reason.strip(),
                         expires=clock.iso(until))
-        self._notifier.deliver(notice, ONCALL).check()
+        self._notifier.deliver(notice, _oncall()).check()
         return item
 
 

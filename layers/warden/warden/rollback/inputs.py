@@ -12,17 +12,27 @@ converge by themselves and claim nothing. Anything else is ignored, with its rea
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from warden.rollback.trigger import RollbackTrigger
 
+STAGE = ("warden.models.codepipeline", "StageExecutionStateChange")
+DEPLOYMENT = ("warden.models.codedeploy", "CodeDeployDeploymentStateChange")
+
+
+def _loaded(*models: tuple[str, str]) -> tuple[type, ...]:
+    """The models named (module, class) whose module is loaded. An input of a model whose module was never
+    imported cannot exist (parse_event imports the model of the input it parses), so testing an input against
+    the loaded ones only answers the same, and an alarm's first event imports no CodePipeline or CodeDeploy
+    model to find out it is neither."""
+    return tuple(getattr(sys.modules[module], name) for module, name in models if module in sys.modules)
+
 
 def _converging() -> tuple[type, ...]:
-    from warden.models import CodeDeployDeploymentStateChange, StageExecutionStateChange
-
-    return (StageExecutionStateChange, CodeDeployDeploymentStateChange)
+    return _loaded(STAGE, DEPLOYMENT)
 
 
 class RollbackInputs:
@@ -60,10 +70,8 @@ class RollbackInputs:
         return {"id": item.key} if isinstance(item, Transition) else None
 
     def handle(self, item: Any) -> Any:
-        from warden.models import StageExecutionStateChange
-
         trigger = self._trigger()
-        if isinstance(item, StageExecutionStateChange):
+        if isinstance(item, _loaded(STAGE)):
             return trigger.on_stage(item)
         if isinstance(item, _converging()):
             return trigger.on_deployment(item)

@@ -44,24 +44,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from warden.core import clock, links
 from warden.core.errors import PermanentError
 from warden.core.log import logger
 from warden.core.scope import PipelineScope
-from warden.ledger.notes import LedgerNotes
 from warden.ledger.refs import pipeline_ref
-from warden.ledger.view import LedgerReader
-from warden.notify.notice import Notice
-from warden.notify.notifier import Notifier
 from warden.rollback.alarm import Transition
 from warden.rollback.config import RollbackConfig
 from warden.rollback.confirm import CONFIRMED, FORGED, SUPPRESSED, confirm, suppressed, verified
 from warden.rollback.decide import Known, Plan, plan_stage, stage_times
 from warden.rollback.mapping import AlarmMap, Target
-from warden.rollback.state import RollbackMarks, RollbackState
+
+if TYPE_CHECKING:  # the notifier, the ledger and the state are built on first use (runtime.container)
+    from warden.ledger.notes import LedgerNotes
+    from warden.ledger.view import LedgerReader
+    from warden.notify.notice import Notice
+    from warden.notify.notifier import Notifier
+    from warden.rollback.state import RollbackMarks, RollbackState
 
 HISTORY = 25  # executions of a pipeline read per decision: enough to find the previous release
 ROLLBACK_TYPE = "ROLLBACK"
@@ -818,6 +820,8 @@ class RollbackTrigger:
         return f"pipeline-warden/{target.account}/{region}/rollback/{target.name}"
 
     def _notice(self, event: str, transition: Transition, target: Target, plan: Plan) -> Notice:
+        from warden.notify.notice import Notice  # an unmapped or skipped alarm never imports the notices
+
         release = plan.release or {}
         region = target.region or transition.region  # the stage's or group's region (the alarm's by default)
         notice = Notice(

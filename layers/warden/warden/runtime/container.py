@@ -205,22 +205,37 @@ class Container:
 
     @cached_property
     def rollback_trigger(self) -> RollbackTrigger:
-        from warden.ledger.notes import LedgerNotes
-        from warden.ledger.view import LedgerReader
         from warden.rollback.access import DeployAccess
-        from warden.rollback.state import RollbackState
         from warden.rollback.trigger import RollbackTrigger
 
         clients, settings = self.clients, self.settings
+
+        def state() -> Any:
+            from warden.rollback.state import RollbackState
+
+            return RollbackState(clients.dynamodb, settings.state_table)
+
+        def ledger() -> Any:
+            from warden.ledger.view import LedgerReader
+
+            return LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id)
+
+        def notes() -> Any:
+            from warden.ledger.notes import LedgerNotes
+
+            return LedgerNotes(clients.dynamodb, settings.ledger_table)
+
+        # Admitting and mapping an alarm needs the access and the document; the notifier, the ledger, the
+        # rollback state, incidents and releases are built when an alarm first acts on (or skips) a target,
+        # so an alarm that is ignored, refused or unmapped never builds them.
         return RollbackTrigger(
-            notifier=self.notifier(), incidents=self.incidents,
-            state=RollbackState(clients.dynamodb, settings.state_table),
-            ledger=LedgerReader(clients.dynamodb, settings.ledger_table, settings.account_id),
+            notifier=Later(self.notifier), incidents=Later(lambda: self.incidents), state=Later(state),
+            ledger=Later(ledger),
             access=DeployAccess(clients, own_account=settings.account_id, role_name=settings.workload_deploy_role_name,
                                 trusted=settings.trusted_accounts, organization=settings.organization_id),
             config=lambda: self.config.require("rollback"), own_account=settings.account_id,
-            notes=LedgerNotes(clients.dynamodb, settings.ledger_table), releases=self.releases,
-            marks=self.rollback_marks, scope=settings.scope)
+            notes=Later(notes), releases=Later(lambda: self.releases),
+            marks=Later(lambda: self.rollback_marks), scope=settings.scope)
 
     @cached_property
     def validation_hook(self) -> ValidationHook:
@@ -250,7 +265,8 @@ class Container:
             config=lambda: self.config.require("freeze"),  # type: ignore[arg-type, return-value]
             store=FreezeStore(clients.dynamodb, settings.state_table), incidents=self.incidents,
             rolling_back=status.in_progress, alarms=status.alarms_in_alarm, codepipeline=clients.client("codepipeline"),
-            notifier=self.notifier(), notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
+            notifier=Later(self.notifier),  # built when a freeze, its lift or an override is first told
+            notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
             if settings.ledger_table else None, account=settings.account_id, region=settings.region,
             fail_closed=settings.gate_fail_closed,
             partition=clients.session.get_partition_for_region(settings.region))
