@@ -68,7 +68,13 @@ DELIVERY_FIELDS = frozenset({
     # when Warden heard what resolved an incident or an approval, and when an artifact pass read, wrote and
     # told (the pass a late CloudTrail event triggers runs when it arrives)
     "resolved_at", "read_at", "written_at", "told_at",
+    # the ts of an approval's Slack message: when the delivery that posted it ran (Slack's ts is its post time)
+    "slack_ts",
 })
+SLACK_INSTANTS = frozenset({"ts", "thread_ts"})
+# Slack's signed requests Warden accepted (replay protection) are keyed by their signature, which covers the
+# message clicked (as the delivery that posted it worded it): compared by kind, not by signature.
+SEEN_REQUEST = re.compile(r'"slack-request#[0-9a-z=]+"')
 # A claim's owner is the delivery that holds it: `needed_owner`, `tier_remind_owner`, ...
 DELIVERY_SUFFIXES = ("_owner",)
 # Made by the embedded world afresh in every run: the approval token CodePipeline issues (and the review link
@@ -265,16 +271,18 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
     from warden_local import fakes
     from warden_local.fakes import codepipeline_state
     from warden_local.replay import Replayer, Scenario, substitute, world_of
-    from warden_local.world import World
+    from warden_local.world import SLACK_APP, World
 
     scenario = story.scenario()
     account, region = world_of([scenario])
     outcome = Outcome()
-    with World(account=account, region=region) as world:
+    # A story with a Slack workspace runs on a stack with a Slack app (as `warden replay` gives it one).
+    parameters = {"SlackSecretArn": SLACK_APP} if scenario.slack is not None else None
+    with World(account=account, region=region, parameters=parameters) as world:
         replayer = Replayer(world)
         replayer.check(scenario)
         replayer.run(Scenario(scenario.label, world=scenario.world, config=scenario.config,
-                              workloads=scenario.workloads))
+                              workloads=scenario.workloads, slack=scenario.slack))
         pipeline = codepipeline_state(world.account, world.region)
         queue: list[tuple[datetime, tuple, tuple]] = []
         for index, step in enumerate(scenario.steps):
@@ -315,7 +323,9 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
                                               if k != "trigger"}
                     outcome.pages[_canon(facts, json.dumps(page, sort_keys=True))] += 1
                 elif e["kind"] == "call":
-                    params = json.dumps(e["params"], sort_keys=True, default=str)
+                    # A Slack message's ts is the instant it was posted: a delivery's, when a late input posted it.
+                    params = json.dumps({k: v for k, v in e["params"].items() if not (
+                        e["api"].startswith("slack:") and k in SLACK_INSTANTS)}, sort_keys=True, default=str)
                     outcome.calls[_canon(facts, f"{e['api']} {params}")] += 1
                 elif e["kind"] == "dead_letter":
                     outcome.dead[(e["function"], e["error"])] += 1
@@ -332,7 +342,7 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
                 continue
             index = action[1]
             step = scenario.steps[index]
-            if step.event is None:  # a call or a schedule: at its time, in story time (its own effects observed)
+            if step.event is None:  # a call, a click or a schedule: at its time, in story time (effects observed)
                 observe(replayer.step(step)["effects"])
                 continue
             event = substitute(step.event, replayer.saved, step.label) if step.inline else step.event
@@ -381,7 +391,7 @@ def _plain(item: dict[str, Any]) -> str:
             return [without(v) for v in value]
         return value
 
-    return json.dumps(without(item), sort_keys=True, default=str)
+    return SEEN_REQUEST.sub('"slack-request#<signature>"', json.dumps(without(item), sort_keys=True, default=str))
 
 
 # -- comparison ------------------------------------------------------------------------------------------
