@@ -148,6 +148,7 @@ def test_effects_and_steps_of_kinds_it_does_not_know_are_still_told_and_counted(
     ("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admins_0f1e2d3c4b5a6978/ana@example.com", "Admins/ana"),
     ("arn:aws:iam::111122223333:role/team/deployers/ci", "role/ci"),
     ("Ana Souza", "Ana Souza"),
+    ("Maria Garcia <maria.garcia@example.com> (Slack U0MARIA) in #payments", "Maria Garcia (Slack U0MARIA)"),
     (None, ""),
 ])
 def test_principals_are_shortened_to_role_and_session(arn, short):
