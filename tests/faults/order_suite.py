@@ -77,6 +77,9 @@ SLACK_INSTANTS = frozenset({"ts", "thread_ts"})
 SEEN_REQUEST = re.compile(r'"slack-request#[0-9a-z=]+"')
 # A claim's owner is the delivery that holds it: `needed_owner`, `tier_remind_owner`, ...
 DELIVERY_SUFFIXES = ("_owner",)
+# The health watch's claims hold their owner (the sweep's scheduled event id, made afresh in every run) under the
+# phase's own name (warden.health.watch: opened, paged, recovered, resolved), on its partition's items.
+HEALTH_PARTITION, HEALTH_CLAIMS = "pipeline-warden/health", frozenset({"opened", "paged", "recovered", "resolved"})
 # Made by the embedded world afresh in every run: the approval token CodePipeline issues (and the review link
 # and message digest that carry it), and the wall-clock time of a pipeline's artifact-store discovery.
 WORLD_MADE = frozenset({"token", "review_link", "message_digest", "updated"})
@@ -110,6 +113,8 @@ LATE_MESSAGE = "CodePipeline shows no pending approval with this token"
 class Story:
     name: str
     scenario: Callable[[], Any]  # a fresh warden_local.replay.Scenario (its events keep fixed ids)
+    # What the world's outside parties do besides (a Slack outage), set on the started world of every run.
+    outside: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -180,6 +185,10 @@ STORIES = {
     # The Slack app: the request's post (owed from its announcement, claimed per try), its thread, and clicks
     # refused and decided, while the announcing inputs arrive late and repeated.
     "slack-approval": Story("slack-approval", _bundled("slack-approval.json")),
+    # The same with Slack down until 10:00: the request is owed, and posted once by the sweep (13:10), whichever
+    # of its inputs' copies came first, before the reminder that threads under it.
+    "slack-down": Story("slack-approval", _bundled("slack-approval.json"), outside=lambda world: world.slack.outage(
+        status=503, until=clock.parse_iso("2026-11-27T10:00:00Z"))),
 }
 
 
@@ -282,6 +291,8 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
     # A story with a Slack workspace runs on a stack with a Slack app (as `warden replay` gives it one).
     parameters = {"SlackSecretArn": SLACK_APP} if scenario.slack is not None else None
     with World(account=account, region=region, parameters=parameters) as world:
+        if story.outside is not None:
+            story.outside(world)
         replayer = Replayer(world)
         replayer.check(scenario)
         replayer.run(Scenario(scenario.label, world=scenario.world, config=scenario.config,
@@ -385,6 +396,8 @@ def _plain(item: dict[str, Any]) -> str:
     """An item without its delivery bookkeeping (nested too: a rollback's record in the ledger), its sets
     sorted (DynamoDB sets have no order)."""
     incident = item.get("sk") == "incident" and "/pipeline/" in str(item.get("pk"))
+    if item.get("pk") == HEALTH_PARTITION:
+        item = {k: v for k, v in item.items() if k not in HEALTH_CLAIMS}
     decided = str(item.get("pk")).startswith("approval#") and item.get("status") not in (None, "pending")
 
     def without(value: Any) -> Any:
