@@ -63,11 +63,11 @@ def audit(world: Any) -> list[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from warden_local.demo import STORY
-    from warden_local.replay import replay
-    from warden_local.world import World
+    from warden_local.replay import load, replay, world_for
 
-    with World() as world:
-        replay(args.replay or [str(STORY)], world=world)
+    inputs = args.replay or [str(STORY)]
+    with world_for([load(p) for p in inputs]) as world:
+        replay(inputs, world=world)
         rows = audit(world)
     if args.json:
         print(json.dumps({"buckets": rows}, indent=2))

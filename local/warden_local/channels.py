@@ -3,7 +3,8 @@
 Read from the replay document's observed effects, never re-rendered here: email is the `email` body of the
 message Warden published with `MessageStructure=json` (observe.Bodies pairs it with the message the topic
 delivered), Slack is the ChatTopic message in the Amazon Q Developer in chat applications custom
-notification schema (title, description, next steps), PagerDuty is the Events API v2 event the local
+notification schema (title, description, next steps) and, with a Slack app, what the app posted or updated in
+the approval's channel (its buttons as `[Approve] [Reject]`), PagerDuty is the Events API v2 event the local
 PagerDuty server received. Step numbers are the timeline's (1-based, in replay order).
 """
 
@@ -43,6 +44,8 @@ def _unescape(text: str) -> str:
 
 
 def _slack(effect: dict[str, Any]) -> list[str] | None:
+    if effect.get("kind") == "call" and str(effect.get("api", "")).startswith("slack:Chat"):
+        return _slack_app(effect)
     if effect.get("kind") != "message" or effect.get("topic") != CHAT_TOPIC:
         return None
     try:
@@ -59,6 +62,19 @@ def _slack(effect: dict[str, Any]) -> list[str] | None:
     thread = (doc.get("metadata") or {}).get("threadId")
     if thread:
         lines.append(f"(thread {thread})")
+    return lines
+
+
+def _slack_app(effect: dict[str, Any]) -> list[str]:
+    """A message of Warden's Slack app (an approval request, its thread, its update), as the channel shows it:
+    its text, and its buttons as `[Approve] [Reject]`."""
+    params = effect.get("params") or {}
+    channel = f"#{params['channel_name']}" if params.get("channel_name") else str(params.get("channel", "?"))
+    how = {"slack:ChatUpdate": "updated in place", "slack:ChatPostMessage": "in the thread"
+           if params.get("thread_ts") else "posted"}.get(str(effect.get("api")), "")
+    lines = [f"Slack (Warden's Slack app, {channel}, {how})", *_unescape(str(params.get("text", ""))).splitlines()]
+    if params.get("buttons"):
+        lines.append(" ".join(f"[{label}]" for label in params["buttons"]))
     return lines
 
 

@@ -91,12 +91,10 @@ def _gate(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
         container = Container(settings=settings)
         yield container.deployment_gate, container.clients.client("codepipeline")
         return
-    from warden_local.replay import load, replay, world_of
-    from warden_local.world import World
+    from warden_local.replay import load, replay, world_for
 
     inputs = args.replay or [str(STORY)]
-    account, region = world_of([load(p) for p in inputs])
-    with World(account=account, region=region) as world:
+    with world_for([load(p) for p in inputs]) as world:
         replay(inputs, world=world)
         env = world.environment(world.functions["DeploymentGate"])
         container = Container(settings=Settings.of("DeploymentGate", env))

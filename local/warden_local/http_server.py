@@ -1,7 +1,8 @@
 """A real HTTP server on 127.0.0.1 for the embedded world's outside parties (PagerDuty, Slack, a function URL):
 one place for the socket, the thread and the shutdown, each party giving only how it answers a request.
 
-`answer(method, path, headers, body) -> (status, headers, body bytes)`; the server adds Content-Length.
+`answer(method, path, headers, body) -> (status, headers, body bytes)`; the server adds Content-Length. Status
+DROP closes the connection without an answer (a request whose answer is lost on the way back).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 Answer = tuple[int, dict[str, str], bytes]
 JSON = {"Content-Type": "application/json"}
+DROP = 0
 
 
 def json_answer(status: int, document: Any) -> Answer:
@@ -26,6 +28,9 @@ class LocalHttpServer:
             def _serve(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, headers, data = answer(self.command, self.path, dict(self.headers), body)
+                if status == DROP:
+                    self.close_connection = True
+                    return
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)

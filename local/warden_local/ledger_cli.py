@@ -140,12 +140,10 @@ def _source(args: argparse.Namespace) -> Iterator[Source]:
                      config)
         return
     from warden_local.demo import STORY
-    from warden_local.replay import load, replay, world_of
-    from warden_local.world import World
+    from warden_local.replay import load, replay, world_for
 
     inputs = args.replay or [str(STORY)]
-    account, region = world_of([load(p) for p in inputs])
-    with World(account=account, region=region) as world:
+    with world_for([load(p) for p in inputs]) as world:
         replay(inputs, world=world)
         prefix = world.parameter("ConfigPrefix")
         config = ConfigStore(world.client("ssm"), prefix, max_age=0).get("ledger")

@@ -479,6 +479,9 @@ class Replayer:
             self._call(step.call, f"{step.label}: call")
         event = substitute(step.event, self.saved, step.label) if step.inline else step.event
         heard = event is not None and step.heard
+        if step.slack is not None and not outside:  # a person clicks in the first stack's Slack app, not this one's
+            return {"input": step.label, "at": clock.iso(at), "what": self._what(step, event), "routed_to": [],
+                    "effects": self.world.effects(mark), "note": "the click is for another stack's Slack app"}
         if step.slack is not None:
             answers = self._slack_click(step.slack)
             return {"input": step.label, "at": clock.iso(at), "what": self._what(step, event),
@@ -564,7 +567,9 @@ class Replayer:
         if step.slack is not None:
             click = step.slack
             where = "/".join(str(click[k]) for k in ("pipeline", "stage") if click.get(k))
-            return f"Slack: {click['as']} clicks {click['click']}" + (f" on {where}" if where else "")
+            user = (self.world.slack.users.get(click["as"]) if self.world.slack else None) or {}
+            who = f"{user['real_name']} ({click['as']})" if user.get("real_name") else click["as"]
+            return f"Slack: {who} clicks {click['click'].title()}" + (f" on {where}" if where else "")
         if step.call:
             return f"call: {step.call['call']}"
         return describe(event, self.world.account)
@@ -764,10 +769,12 @@ def replay_stacks(paths: list[str], stacks: dict[str, dict[str, str]]) -> dict[s
     scenarios = [load(p) for p in paths]
     account, region = world_of(scenarios)
     worlds: dict[str, World] = {}
+    # A scenario with a Slack workspace: each stack has a Slack app (as `replay` gives its stack one).
+    slack = {"SlackSecretArn": SLACK_APP} if any(s.slack is not None for s in scenarios) else {}
     try:
         for name, parameters in stacks.items():
             first = next(iter(worlds.values()), None)
-            worlds[name] = World(parameters=parameters, account=account, region=region, beside=first,
+            worlds[name] = World(parameters=slack | parameters, account=account, region=region, beside=first,
                                  stack=f"pipeline-warden-{name}")
             worlds[name].start()
         replayers = {name: Replayer(world) for name, world in worlds.items()}
@@ -780,8 +787,11 @@ def replay_stacks(paths: list[str], stacks: dict[str, dict[str, str]]) -> dict[s
                 replayer.check(scenario)
                 replayer._setup(scenario, outside=replayer is primary)
             for step in scenario.steps:
+                # A click in Slack is made in the Slack app of the stack that posted the approval's message.
+                clicker = _clicker(replayers, step) if step.slack is not None else None
                 for name, replayer in replayers.items():
-                    steps[name].append(replayer.step(step, outside=replayer is primary))
+                    outside = name == clicker if clicker else replayer is primary
+                    steps[name].append(replayer.step(step, outside=outside))
         return {name: {"steps": steps[name],
                        "tables": {lid: world.table_items(lid) for lid in world.observed_tables()},
                        "buckets": world.buckets()} for name, world in worlds.items()}
@@ -790,16 +800,32 @@ def replay_stacks(paths: list[str], stacks: dict[str, dict[str, str]]) -> dict[s
             world.stop()
 
 
+def _clicker(replayers: dict[str, Replayer], step: Step) -> str:
+    """The stack whose Slack app posted the message a `slack` step clicks (else the first: it says why not)."""
+    for name, replayer in replayers.items():
+        try:
+            if replayer.world.slack is not None and replayer._slack_message(step.slack or {}):
+                return name
+        except InputError:
+            continue
+    return next(iter(replayers))
+
+
+def world_for(scenarios: list[Scenario]) -> World:
+    """A world (not started) for the scenarios: their account and region, and a stack with what they need."""
+    account, region = world_of(scenarios)
+    # A scenario that acts in a trusted workload account gets a stack that reads it through the read role.
+    reads = {"WorkloadReadRoleName": READ_ROLE} if any(s.workloads for s in scenarios) else {}
+    # A scenario with a Slack workspace gets a stack with a Slack app (the world's fake Slack Web API).
+    reads |= {"SlackSecretArn": SLACK_APP} if any(s.slack is not None for s in scenarios) else {}
+    return World(parameters=reads, account=account, region=region)
+
+
 def replay(paths: list[str], world: World | None = None) -> dict[str, Any]:
     scenarios = [load(p) for p in paths]  # all input errors before anything runs
     own = world is None
     if world is None:
-        account, region = world_of(scenarios)
-        # A scenario that acts in a trusted workload account gets a stack that reads it through the read role.
-        reads = {"WorkloadReadRoleName": READ_ROLE} if any(s.workloads for s in scenarios) else {}
-        # A scenario with a Slack workspace gets a stack with a Slack app (the world's fake Slack Web API).
-        reads |= {"SlackSecretArn": SLACK_APP} if any(s.slack is not None for s in scenarios) else {}
-        world = World(parameters=reads, account=account, region=region)
+        world = world_for(scenarios)
     if own:
         world.start()
     replayer = Replayer(world)

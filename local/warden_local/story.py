@@ -16,13 +16,18 @@ from typing import Any
 _ASSUMED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:assumed-role/(?P<role>[^/]+)/(?P<session>.+)$")
 _IAM = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?P<kind>user|role)/(?:.*/)?(?P<name>[^/]+)$")
 _FEDERATED = re.compile(r"^arn:aws[a-z-]*:sts::\d{12}:federated-user/(?P<name>.+)$")
+# A person who decided from chat, as the ledger says it (warden.ledger.view.person_text).
+_CHAT_PERSON = re.compile(r"^(?P<name>.+?) <[^<>]*> \(Slack (?P<id>[^()\s]+)\)( in #\S+)?$")
 
 
 def short_principal(value: Any) -> str:
     """An AWS principal as a person reads it: role/session for an assumed role (an Identity Center role by its
-    permission set, an e-mail session by its name before the @), user/name for a user; anything else (a name
-    already, `unknown`) unchanged. The full ARN stays in `--json` output."""
+    permission set, an e-mail session by its name before the @), user/name for a user, a person who decided
+    from chat by name and Slack id; anything else (a name already, `unknown`) unchanged. The full ARN (the
+    person's e-mail and channel) stays in `--json` output."""
     text = "" if value is None else str(value)
+    if m := _CHAT_PERSON.match(text):
+        return f"{m['name']} (Slack {m['id']})"
     if m := _ASSUMED.match(text):
         return f"{_sso(m['role'])}/{m['session'].partition('@')[0] or m['session']}"
     if m := _IAM.match(text):

@@ -21,6 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from warden.ledger.approvers import PERSON_PREFIX
+from warden.ledger.view import person_text
 from warden_local.observe import READ_PREFIXES as READS
 from warden_local.story import short_principal
 
@@ -139,8 +141,11 @@ def _run(item: dict[str, Any], status: str) -> str:
     run = short_id(item.get("execution_id"))
     kind = "rollback run" if item.get("execution_type") == "ROLLBACK" else "run"
     text = f"{item.get('pipeline', '?')} {kind} {run} {status}"
-    approver = next((short_principal(v.get("by")) for k, v in sorted(item.items())
-                     if k.startswith("approval:") and isinstance(v, dict) and v.get("by")), None)
+    # Decided from chat: the person (warden.ledger.approvers), not the gateway's role CodePipeline recorded.
+    approver = next((person_text(v) for k, v in sorted(item.items())
+                     if k.startswith(PERSON_PREFIX) and isinstance(v, dict) and v.get("decision") == "approve"), None) \
+        or next((short_principal(v.get("by")) for k, v in sorted(item.items())
+                 if k.startswith("approval:") and isinstance(v, dict) and v.get("by")), None)
     if approver and status in TERMINAL:
         text += f" (approved by {approver})"
     undone = item.get("rolled_back")
@@ -185,7 +190,8 @@ def _target(params: dict[str, Any]) -> str:
     return next((v for v in params.values() if isinstance(v, str)), "")
 
 
-# What Warden did in Slack (world.slack_effects), said as a person in the channel sees it.
+# What Warden did in Slack (world.slack_effects), said as a person in the channel sees it: buttons as
+# `[Approve] [Reject]`, an updated message that lost its buttons as such, a channel by its name when known.
 SLACK_SAID = {"ChatPostMessage": "posted in {channel}", "ChatUpdate": "updated its message in {channel} for everyone",
               "ViewsOpen": "showed the person a dialog \u201c{title}\u201d"}
 
@@ -193,9 +199,15 @@ SLACK_SAID = {"ChatPostMessage": "posted in {channel}", "ChatUpdate": "updated i
 def _slack(effect: dict[str, Any]) -> str:
     params = effect.get("params") or {}
     operation = str(effect.get("api", "")).partition(":")[2]
-    said = SLACK_SAID.get(operation, operation).format_map({"channel": "?", "title": "?", **params})
+    where = {"channel": f"#{params['channel_name']}"} if params.get("channel_name") else {}
+    said = SLACK_SAID.get(operation, operation).format_map({"channel": "?", "title": "?", **params, **where})
     thread = " (in the thread)" if params.get("thread_ts") else ""
-    return f"{MARKS['chat']} Slack: Warden {said}{thread}: {params.get('text') or ''}".rstrip(": ")
+    buttons = params.get("buttons")
+    if operation == "ChatUpdate" and buttons == []:
+        thread += " (no buttons now)"
+    text = str(params.get("text") or "").replace("*", "")  # mrkdwn bold, as the reader sees it: plain
+    shown = " ".join(f"[{label}]" for label in buttons or [])
+    return f"{MARKS['chat']} Slack: Warden {said}{thread}: {text}{' ' + shown if shown else ''}".rstrip(": ")
 
 
 def _calls(effects: list[dict[str, Any]], why: str | None, verbose: bool) -> list[str]:

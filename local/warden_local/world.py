@@ -512,7 +512,7 @@ class World:
         for lid, before in mark["tables"].items():
             found += item_effects(lid, self.physical[lid]["Keys"], before, after[lid])
         found += RECORDER.calls[mark["calls"]:]
-        found += slack_effects(self.slack.calls[mark.get("slack", 0):] if self.slack else [])
+        found += slack_effects(self.slack.calls[mark.get("slack", 0):], self.slack.channels) if self.slack else []
         for url, fn in {} if drained else self._dlqs.items():
             for m in drain(sqs, url):
                 error = m.get("MessageAttributes", {}).get("ErrorMessage", {}).get("StringValue", "")
@@ -524,21 +524,34 @@ class World:
 SLACK_WRITES = {"chat.postMessage": "ChatPostMessage", "chat.update": "ChatUpdate", "views.open": "ViewsOpen"}
 
 
-def slack_effects(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def slack_effects(calls: list[dict[str, Any]], channels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """What Warden changed in Slack (its messages and the modals it opened), as `call` effects `slack:<Method>`
-    with what a person sees (channel, thread, text), not the block markup."""
+    with what a person sees (channel, its name, thread, text, and the labels of the buttons shown: none left
+    on an updated message), not the block markup."""
     found = []
     for call in calls:
         api = SLACK_WRITES.get(call["method"])
-        if api:
+        if api and not call.get("refused"):  # a call an outage refused changed nothing
             params = call["params"]
             shown = {k: params[k] for k in ("channel", "ts", "thread_ts", "text") if params.get(k)}
+            if (channels or {}).get(str(params.get("channel"))):
+                shown["channel_name"] = (channels or {})[str(params["channel"])]
+            if api != "ViewsOpen" and not params.get("thread_ts"):
+                shown["buttons"] = _buttons(params.get("blocks"))
             if api == "ViewsOpen":
                 view = params.get("view") or {}
                 shown = {"title": (view.get("title") or {}).get("text"), "text": " ".join(
-                    (b.get("text") or {}).get("text", "") for b in view.get("blocks") or [] if b.get("text"))}
+                    (b.get("text") or {}).get("text", "") for b in view.get("blocks") or [] if b.get("text")),
+                    "buttons": [str((view.get(k) or {}).get("text")) for k in ("submit", "close") if view.get(k)]}
             found.append({"kind": "call", "api": f"slack:{api}", "params": shown})
     return found
+
+
+def _buttons(blocks: Any) -> list[str]:
+    """The labels of a message's buttons, in order."""
+    return [str((element.get("text") or {}).get("text")) for block in blocks or [] if isinstance(block, dict)
+            and block.get("type") == "actions" for element in block.get("elements") or []
+            if isinstance(element, dict) and element.get("type") == "button"]
 
 
 def _site(exc: BaseException) -> str | None:

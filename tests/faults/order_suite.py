@@ -68,9 +68,18 @@ DELIVERY_FIELDS = frozenset({
     # when Warden heard what resolved an incident or an approval, and when an artifact pass read, wrote and
     # told (the pass a late CloudTrail event triggers runs when it arrives)
     "resolved_at", "read_at", "written_at", "told_at",
+    # the ts of an approval's Slack message: when the delivery that posted it ran (Slack's ts is its post time)
+    "slack_ts",
 })
+SLACK_INSTANTS = frozenset({"ts", "thread_ts"})
+# Slack's signed requests Warden accepted (replay protection) are keyed by their signature, which covers the
+# message clicked (as the delivery that posted it worded it): compared by kind, not by signature.
+SEEN_REQUEST = re.compile(r'"slack-request#[0-9a-z=]+"')
 # A claim's owner is the delivery that holds it: `needed_owner`, `tier_remind_owner`, ...
 DELIVERY_SUFFIXES = ("_owner",)
+# The health watch's claims hold their owner (the sweep's scheduled event id, made afresh in every run) under the
+# phase's own name (warden.health.watch: opened, paged, recovered, resolved), on its partition's items.
+HEALTH_PARTITION, HEALTH_CLAIMS = "pipeline-warden/health", frozenset({"opened", "paged", "recovered", "resolved"})
 # Made by the embedded world afresh in every run: the approval token CodePipeline issues (and the review link
 # and message digest that carry it), and the wall-clock time of a pipeline's artifact-store discovery.
 WORLD_MADE = frozenset({"token", "review_link", "message_digest", "updated"})
@@ -104,6 +113,8 @@ LATE_MESSAGE = "CodePipeline shows no pending approval with this token"
 class Story:
     name: str
     scenario: Callable[[], Any]  # a fresh warden_local.replay.Scenario (its events keep fixed ids)
+    # What the world's outside parties do besides (a Slack outage), set on the started world of every run.
+    outside: Callable[[Any], None] | None = None
 
 
 @dataclass
@@ -171,6 +182,13 @@ STORIES = {
     "demo": Story("demo", _bundled("demo.json")),
     "alarm": Story("alarm", alarm_story),
     "approval-asked-again": Story("approval-asked-again", _bundled("approval-asked-again.json")),
+    # The Slack app: the request's post (owed from its announcement, claimed per try), its thread, and clicks
+    # refused and decided, while the announcing inputs arrive late and repeated.
+    "slack-approval": Story("slack-approval", _bundled("slack-approval.json")),
+    # The same with Slack down until 10:00: the request is owed, and posted once by the sweep (13:10), whichever
+    # of its inputs' copies came first, before the reminder that threads under it.
+    "slack-down": Story("slack-approval", _bundled("slack-approval.json"), outside=lambda world: world.slack.outage(
+        status=503, until=clock.parse_iso("2026-11-27T10:00:00Z"))),
 }
 
 
@@ -265,16 +283,20 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
     from warden_local import fakes
     from warden_local.fakes import codepipeline_state
     from warden_local.replay import Replayer, Scenario, substitute, world_of
-    from warden_local.world import World
+    from warden_local.world import SLACK_APP, World
 
     scenario = story.scenario()
     account, region = world_of([scenario])
     outcome = Outcome()
-    with World(account=account, region=region) as world:
+    # A story with a Slack workspace runs on a stack with a Slack app (as `warden replay` gives it one).
+    parameters = {"SlackSecretArn": SLACK_APP} if scenario.slack is not None else None
+    with World(account=account, region=region, parameters=parameters) as world:
+        if story.outside is not None:
+            story.outside(world)
         replayer = Replayer(world)
         replayer.check(scenario)
         replayer.run(Scenario(scenario.label, world=scenario.world, config=scenario.config,
-                              workloads=scenario.workloads))
+                              workloads=scenario.workloads, slack=scenario.slack))
         pipeline = codepipeline_state(world.account, world.region)
         queue: list[tuple[datetime, tuple, tuple]] = []
         for index, step in enumerate(scenario.steps):
@@ -315,7 +337,9 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
                                               if k != "trigger"}
                     outcome.pages[_canon(facts, json.dumps(page, sort_keys=True))] += 1
                 elif e["kind"] == "call":
-                    params = json.dumps(e["params"], sort_keys=True, default=str)
+                    # A Slack message's ts is the instant it was posted: a delivery's, when a late input posted it.
+                    params = json.dumps({k: v for k, v in e["params"].items() if not (
+                        e["api"].startswith("slack:") and k in SLACK_INSTANTS)}, sort_keys=True, default=str)
                     outcome.calls[_canon(facts, f"{e['api']} {params}")] += 1
                 elif e["kind"] == "dead_letter":
                     outcome.dead[(e["function"], e["error"])] += 1
@@ -332,7 +356,7 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
                 continue
             index = action[1]
             step = scenario.steps[index]
-            if step.event is None:  # a call or a schedule: at its time, in story time (its own effects observed)
+            if step.event is None:  # a call, a click or a schedule: at its time, in story time (effects observed)
                 observe(replayer.step(step)["effects"])
                 continue
             event = substitute(step.event, replayer.saved, step.label) if step.inline else step.event
@@ -348,7 +372,11 @@ def run(story: Story, seed: int | None, caused: dict[str, timedelta] | None = No
                     heapq.heappush(queue, (when + delay, (index, 1, function, n), ("deliver", index, function,
                                                                                   payload)))
             observe(world.effects(mark))
-        facts = _facts(scenario, replayer.saved)
+        # The approval tokens the embedded CodePipeline issued (a story that saves none still carries them: the
+        # review link, PutApprovalResult from Slack): made afresh in every run, like the saved responses' ids.
+        issued = {i["token"] for lid in world.observed_tables() for i in world.table_items(lid)
+                  if isinstance(i.get("token"), str) and UUID.fullmatch(i["token"])}
+        facts = _facts(scenario, replayer.saved | {"issued": sorted(issued)})
         count(facts)
         outcome.tables = {lid: sorted(_canon(facts, _plain(i)) for i in world.table_items(lid)
                                       if not _late_message(i, replayer.saved))
@@ -368,6 +396,8 @@ def _plain(item: dict[str, Any]) -> str:
     """An item without its delivery bookkeeping (nested too: a rollback's record in the ledger), its sets
     sorted (DynamoDB sets have no order)."""
     incident = item.get("sk") == "incident" and "/pipeline/" in str(item.get("pk"))
+    if item.get("pk") == HEALTH_PARTITION:
+        item = {k: v for k, v in item.items() if k not in HEALTH_CLAIMS}
     decided = str(item.get("pk")).startswith("approval#") and item.get("status") not in (None, "pending")
 
     def without(value: Any) -> Any:
@@ -381,7 +411,7 @@ def _plain(item: dict[str, Any]) -> str:
             return [without(v) for v in value]
         return value
 
-    return json.dumps(without(item), sort_keys=True, default=str)
+    return SEEN_REQUEST.sub('"slack-request#<signature>"', json.dumps(without(item), sort_keys=True, default=str))
 
 
 # -- comparison ------------------------------------------------------------------------------------------

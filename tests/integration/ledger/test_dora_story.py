@@ -122,9 +122,9 @@ def story_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def records(story_path):
-    from warden_local.world import World
+    from warden_local.world import SLACK_APP, World
 
-    with World() as world:
+    with World(parameters={"SlackSecretArn": SLACK_APP}) as world:  # the demo's approval is decided in Slack
         replay([story_path], world=world)
         reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], ACCOUNT)
         start, end, _ = parse_period(WEEK)

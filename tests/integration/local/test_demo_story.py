@@ -36,7 +36,9 @@ def test_the_timeline_fits_100_columns_and_ends_with_the_summary(story):
                             "  messages: approvers 2, chat 6, on-call 4, team 12"]
     assert "  approvals: 1 requested, 2 reminded or escalated, 1 approved, 0 rejected" in summary
     assert "  rollbacks: 1 started, 1 skipped" in summary
-    assert any(line.startswith("  changes in AWS: codepipeline 1 call(s) on checkout-api/Deploy; s3 5 call(s)")
+    assert "  Slack: 5 post(s), update(s) or dialog(s) by Warden" in summary
+    assert any(line.startswith("  changes in AWS: codepipeline 2 call(s) on checkout-api/Deploy, payments-api/Approve; "
+                               "s3 5 call(s)")
                for line in summary)
     assert summary[-1] == "  dead letters: none"
 
@@ -59,9 +61,41 @@ def test_set_up_calls_fold_into_one_world_line_and_people_are_named(story):
             in text)
     assert "call:kms:CreateKey" not in text
     # A person's call is theirs, shortened to role/session (the full ARN is in --json)
-    assert " 11  17:44:30  release-approver/maria.garcia calls codepipeline:PutApprovalResult" in text
-    step = story["steps"][10]
-    assert step["by"] == "arn:aws:sts::111122223333:assumed-role/release-approver/maria.garcia"
+    assert " 23  18:31:00  release-approver/jdoe calls s3:PutBucketPolicy (outside Warden)" in text
+    step = story["steps"][22]
+    assert step["by"] == "arn:aws:sts::111122223333:assumed-role/release-approver/jdoe"
+
+
+def test_the_approval_is_asked_clicked_and_told_in_slack_and_the_ledger_names_the_person(story):
+    # Given the bundled story, whose stack has a Slack app and whose approvers document allows Maria Garcia
+    text = render(story)
+    flat = " ".join(text.split())  # as read, across wrapped lines
+    # Then the request is posted in the pipeline's channel with its buttons, as text
+    assert ("💬 Slack: Warden posted in #payments: Approval needed: payments-api / Approve / ManualApproval "
+            "[Approve] [Reject]") in flat
+    # and the reminder (4 h) and the escalation (8 h) go in its thread
+    assert flat.count("💬 Slack: Warden posted in #payments (in the thread): payments-api: approval at "
+                      "Approve/ManualApproval still pending") == 2
+    # When Maria clicks Approve and confirms in the dialog
+    assert " 11  17:44:30  Slack: Maria Garcia (U0MARIA) clicks Approve on payments-api → ApprovalGateway" in text
+    assert "💬 Slack: Warden showed the person a dialog “Approve?”: Approve payments-api / Approve / " \
+           "ManualApproval? [Approve] [Cancel]" in flat
+    # Then Warden decides it in CodePipeline, and the message is updated for everyone, its buttons gone
+    assert ("💬 Slack: Warden updated its message in #payments for everyone (no buttons now): Approved: "
+            "payments-api / Approve / ManualApproval by Maria Garcia") in flat
+    assert "⚙ Warden changed codepipeline payments-api/Approve: PutApprovalResult" in flat
+    [call] = [e for e in story["steps"][10]["effects"] if e.get("api") == "codepipeline:PutApprovalResult"]
+    assert call["params"]["result"] == {
+        "status": "Approved",
+        "summary": "Approved by Maria Garcia (U0MARIA, maria.garcia@example.com) in #payments: "
+                   "Canary clean for 8 hours."}
+    # and the ledger names her as the approver, not the gateway's role
+    assert ("▤ ledger: payments-api run 2a9d7b63 SUCCEEDED (approved by Maria Garcia <maria.garcia@example.com> "
+            "(Slack U0MARIA) in #payments)") in flat
+    # and the channel, as its readers see it, holds the updated message without buttons
+    channel = show(story, "slack", 11)
+    assert "Slack (Warden's Slack app, #payments, updated in place)" in channel and "[Approve]" not in channel
+    assert "[Approve] [Reject]" in show(story, "slack", 6)
 
 
 def test_what_warden_changed_says_why_and_every_unrouted_input_says_why(story):
@@ -114,6 +148,7 @@ def test_effects_and_steps_of_kinds_it_does_not_know_are_still_told_and_counted(
     ("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admins_0f1e2d3c4b5a6978/ana@example.com", "Admins/ana"),
     ("arn:aws:iam::111122223333:role/team/deployers/ci", "role/ci"),
     ("Ana Souza", "Ana Souza"),
+    ("Maria Garcia <maria.garcia@example.com> (Slack U0MARIA) in #payments", "Maria Garcia (Slack U0MARIA)"),
     (None, ""),
 ])
 def test_principals_are_shortened_to_role_and_session(arn, short):

@@ -56,10 +56,21 @@ def test_every_table_fits_100_columns_over_a_realistic_ledger():
 
 def test_history_and_commit_name_the_approver_by_role_and_session_and_json_keeps_the_arn():
     full = "arn:aws:sts::111122223333:assumed-role/release-approver/maria.garcia"
-    for args in (("ledger", "history", "payments-api"), ("ledger", "commit", "c7d8e9f")):
+    row = realistic(1)[0] | {"approver": full}
+    for command in ("history", "commit"):
+        text = _render(command, [row])
+        assert "release-approver/maria.garcia" in text and full not in text, text
+
+
+def test_the_demos_approver_from_slack_is_named_by_name_and_slack_id_and_json_keeps_the_rest():
+    # Given the demo, whose release Maria Garcia approved from Slack
+    full = "Maria Garcia <maria.garcia@example.com> (Slack U0MARIA) in #payments"
+    for args in (("ledger", "history", "payments-api"), ("ledger", "commit", "c7d8e9f"), ("ledger", "current")):
         table = warden(*args)
         assert table.returncode == 0, table.stderr
-        assert "release-approver/maria.garcia" in table.stdout and full not in table.stdout
+        # Then the tables name her, whole, within 100 columns; --json keeps her e-mail and the channel
+        assert "Maria Garcia (Slack U0MARIA)" in table.stdout and full not in table.stdout, table.stdout
         assert max(len(line) for line in table.stdout.splitlines()) <= WIDTH
-        document = warden(*args, "--json")
-        assert full in {r.get("approver") for r in json.loads(document.stdout)}
+        if args[1] != "current":
+            document = warden(*args, "--json")
+            assert full in {r.get("approver") for r in json.loads(document.stdout)}

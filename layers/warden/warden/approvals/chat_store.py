@@ -9,6 +9,12 @@ Every write is conditional, so any delivery order and any number of copies conve
 - `ChatDecisions.claim`: the one decision, written once (`chat_decision`, by whom): of two people, two
   clicks or a retried request, exactly one claims it and calls PutApprovalResult. The claimant may claim
   again until it marks the call done (a retry after a failed call); nobody else can.
+- `ChatDecisions.claim_post`: the approval request's Slack post, owed from the moment its approval.needed is
+  marked sent (`slack_owed`, the channel, written in that same write by warden.approvals.tracker), is claimed
+  before each attempt (`slack_post_owner`, like a notification's claim: its owner may claim again, anyone once
+  it is stale) and counted (`slack_post_attempts`). A later attempt than the first knows an earlier one may
+  have reached Slack (warden.approvals.posting looks in the channel first). `posted` records the message and
+  clears the debt in one write; `post_failed` gives the claim back with what Slack said, for the next sweep.
 The approval items themselves (key, pending/resolved) belong to warden.approvals.store.
 """
 
@@ -20,11 +26,15 @@ from typing import Any
 
 from warden.approvals.store import PENDING_STATUS, plain
 from warden.core.clock import iso, now
+from warden.notify.effects import CLAIM_SECONDS
 
 SEEN_PREFIX = "slack-request#"
 KEEP_SEEN = timedelta(minutes=15)  # longer than the five minutes a signed request is accepted
 VOTERS = "chat_voters"
 VOTE = "chat_vote#"  # chat_vote#<user id>: who, when, as JSON
+# What an owed Slack post keeps until it is posted (`ChatDecisions.claim_post`, `post_failed`).
+POST_DEBT = ("slack_owed", "slack_post_owner", "slack_post_claimed_at", "slack_post_first_at", "slack_post_attempts",
+             "slack_post_error", "slack_post_not_before")
 
 
 def _key(key: dict[str, str]) -> dict[str, Any]:
@@ -139,8 +149,44 @@ class ChatDecisions:
                               UpdateExpression="SET chat_done = :at", ExpressionAttributeValues={":at": {"S": iso(at)}})
 
     def posted(self, key: dict[str, str], channel: str, ts: str) -> None:
-        """Where the approval's Slack message is (reminders thread under it; decisions update it)."""
+        """Where the approval's Slack message is (reminders thread under it; decisions update it); the post is
+        no longer owed. The first message recorded stays (a redelivery, or a click on it, writes the same)."""
         self._ddb.update_item(TableName=self._table, Key=_key(key),
                               UpdateExpression="SET slack_channel = if_not_exists(slack_channel, :c), "
-                                               "slack_ts = if_not_exists(slack_ts, :t)",
+                                               "slack_ts = if_not_exists(slack_ts, :t) REMOVE " + ", ".join(POST_DEBT),
                               ExpressionAttributeValues={":c": {"S": channel}, ":t": {"S": ts}})
+
+    def claim_post(self, key: dict[str, str], channel: str, owner: str) -> dict[str, Any] | None:
+        """Claim the approval request's Slack post for one attempt by `owner`; the item after it (its
+        `slack_post_attempts` counts this one), or None when it is posted, no longer pending, or another
+        delivery's attempt is under way (a claim older than CLAIM_SECONDS is taken over: its holder died)."""
+        stale = iso(now() - timedelta(seconds=CLAIM_SECONDS))
+        try:
+            out = self._ddb.update_item(
+                TableName=self._table, Key=_key(key),
+                UpdateExpression="SET slack_owed = if_not_exists(slack_owed, :c), slack_post_owner = :me, "
+                                 "slack_post_claimed_at = :now, "
+                                 "slack_post_first_at = if_not_exists(slack_post_first_at, :now) "
+                                 "ADD slack_post_attempts :one",
+                ConditionExpression="#s = :pending AND attribute_not_exists(slack_ts) AND (attribute_not_exists("
+                                    "slack_post_owner) OR slack_post_owner = :me OR slack_post_claimed_at < :stale)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":c": {"S": channel}, ":me": {"S": owner}, ":now": {"S": iso(now())},
+                                           ":one": {"N": "1"}, ":stale": {"S": stale},
+                                           ":pending": {"S": PENDING_STATUS}},
+                ReturnValues="ALL_NEW")
+        except self._conditional():
+            return None
+        return plain(out["Attributes"])
+
+    def post_failed(self, key: dict[str, str], owner: str, error: str, not_before: datetime) -> None:
+        """`owner`'s attempt failed: the post stays owed, for the next sweep from `not_before` on."""
+        try:
+            self._ddb.update_item(TableName=self._table, Key=_key(key),
+                                  UpdateExpression="SET slack_post_error = :e, slack_post_not_before = :nb "
+                                                   "REMOVE slack_post_owner, slack_post_claimed_at",
+                                  ConditionExpression="slack_post_owner = :me",
+                                  ExpressionAttributeValues={":e": {"S": error[:100]}, ":nb": {"S": iso(not_before)},
+                                                             ":me": {"S": owner}})
+        except self._conditional():
+            pass  # taken over meanwhile (this attempt outlived its claim): the new holder decides

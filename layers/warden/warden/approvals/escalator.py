@@ -11,6 +11,8 @@ conditional write before it is sent, so two sweeps running at once, or a retried
 a claim whose sweep died is taken over by a later sweep (warden.approvals.store), and an
 approval.needed that its input never got out is announced by the sweep. Each channel of each
 notification is recorded as it goes out (warden.notify.effects): a retry sends only what is missing.
+An approval request whose Slack post failed stays owed, and each sweep pays what is due (claimed, and
+looked for in the channel first: warden.approvals.posting), before its reminders, which then thread under it.
 
 Paging follows incidents, not items: the approvals of one pipeline execution that reach a tier in one
 sweep are one notification, told and paged once (dedup key of the execution), listing the others waiting.
@@ -111,7 +113,7 @@ class ApprovalEscalator:
         at = now()
         states: dict[tuple[str, str, str], Any] = {}  # one GetPipelineState per pipeline per sweep
         done: dict[str, list[str]] = {"escalated": [], "reconciled": [], "unconfirmed": [], "announced": [],
-                                      "left": []}
+                                      "posted": [], "left": []}
         since_of: list[datetime] = []
         due: dict[tuple[str, str, str], list[tuple[dict[str, Any], Tier, str | None]]] = {}
 
@@ -169,6 +171,8 @@ class ApprovalEscalator:
         since_of.append(since)
         if not item.get("needed_sent") and self._announce(item, sweep_id):
             done["announced"].append(item["sk"])
+        elif self._slack is not None and self._slack.owed(item, sweep_id):
+            done["posted"].append(item["sk"])  # its Slack post, owed since an earlier attempt failed
         for tier in reached:
             if tier.open_at(at):
                 notice_of(item, "approval.escalated", event_id=sweep_id)  # an item that cannot be told is skipped here
@@ -255,9 +259,12 @@ class ApprovalEscalator:
         delivery = self._notifier.deliver(notice_of(claimed, "approval.needed", event_id=f"{sweep_id}:needed"),
                                           log=self._approvals.effects(key, "needed", claimed))
         if delivery.complete:
-            self._approvals.sent(key, "needed")
-            if self._slack is not None:
-                self._slack.needed(claimed)
+            owed = self._slack.owed_fields(claimed) if self._slack is not None else {}
+            self._approvals.sent(key, "needed", **owed)
+            if self._slack is not None and owed:
+                ts = self._slack.needed(claimed | owed, sweep_id)
+                if ts:  # its message: this sweep's reminder threads under it
+                    item |= {"slack_channel": owed["slack_owed"], "slack_ts": ts}
         self._failed.extend(delivery.failures)
         return True
 

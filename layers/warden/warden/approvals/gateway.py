@@ -177,13 +177,16 @@ class ApprovalGateway:
             return Outcome("ignored", reason="not an Approve or Reject button")
         key = _ref(action.get("value"))
         item = self._pending(key)
-        person = self._person(str((payload.get("user") or {}).get("id") or ""))
-        rule = self._allowed(item, person)
-        self._not_self(item, person, rule)
         container = payload.get("container") or {}
         channel = payload.get("channel") or {}
         meta = {"ref": key, "decision": decision, "channel": channel.get("id") or container.get("channel_id"),
                 "channel_name": channel.get("name"), "ts": container.get("message_ts")}
+        if not item.get("slack_ts") and meta["channel"] and meta["ts"]:
+            # Clicked on a request whose post lost its answer: Slack's signed click says where it is.
+            self._decisions.posted(key, str(meta["channel"]), str(meta["ts"]))
+        person = self._person(str((payload.get("user") or {}).get("id") or ""))
+        rule = self._allowed(item, person)
+        self._not_self(item, person, rule)
         try:
             self._slack.open_view(str(payload.get("trigger_id") or ""), _confirm_view(item, decision, meta, rule))
         except SlackError as exc:

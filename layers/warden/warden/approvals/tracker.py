@@ -225,9 +225,11 @@ class ApprovalTracker:
         delivery = self._notifier.deliver(notice_of(claimed | who, "approval.needed", event_id=owner),
                                           log=self._approvals.effects(key, "needed", claimed))
         if delivery.complete:
-            self._approvals.sent(key, "needed", **who)
-            if self._slack is not None:
-                self._slack.needed(claimed | who)
+            # The Slack post is owed from this same write (warden.approvals.posting): posted now, or by a sweep.
+            owed = self._slack.owed_fields(claimed) if self._slack is not None else {}
+            self._approvals.sent(key, "needed", **who, **owed)
+            if self._slack is not None and owed:
+                self._slack.needed(claimed | who | owed, owner)
         delivery.check()
         return {"status": "sent", "event": "approval.needed", "approval": key["sk"], "audiences": delivery.sent}
 
