@@ -93,7 +93,7 @@ build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
 
 test: lint build browser
-	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 tests/unit tests/integration tests/faults
+	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 --durations=15 tests/unit tests/integration tests/faults
 
 # The headless browser the DORA report's test opens (tests/integration/ledger/test_dora_report_browser.py):
 # Debian's chromium, installed when missing (as root, or through sudo); CI reaches the package registries.
