@@ -22,13 +22,13 @@ def observe_mode_story() -> dict:
 
 
 def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployment(tmp_path):
-    from warden_local.world import World
+    from warden_local.world import SLACK_APP, World
 
     # Given checkout-api's A02 in production and RollbackTrigger only observing (dry_run)
     path = tmp_path / "observe.json"
     path.write_text(json.dumps(observe_mode_story()))
     # When the guarding alarm fires 20 minutes after A02's production stage ended (its 60-minute bake window)
-    with World() as world:
+    with World(parameters={"SlackSecretArn": SLACK_APP}) as world:  # the demo's approval is decided in Slack
         replay([str(path)], world=world)
         reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], ACCOUNT)
         start, end, _ = parse_period(WEEK)

@@ -61,9 +61,11 @@ def test_the_staging_stack_never_acts_on_prods_pipelines(stacks):
     staging = _effects(stacks["staging"], DEMO)
     assert without_quiet_digest_mark(staging) == []  # only its own week marked as having nothing to tell
     prod = _effects(stacks["prod"], DEMO)
+    # prod enforces its bucket, rolls back once, and decides the approval Maria confirms in Slack
     assert _calls(prod) == Counter({"s3:PutBucketVersioning": 1, "s3:PutPublicAccessBlock": 1,
                                     "s3:PutBucketLifecycleConfiguration": 1, "s3:PutBucketPolicy": 2,
-                                    "codepipeline:RollbackStage": 1})
+                                    "codepipeline:RollbackStage": 1, "codepipeline:PutApprovalResult": 1,
+                                    "slack:ChatPostMessage": 3, "slack:ViewsOpen": 1, "slack:ChatUpdate": 1})
     assert [e["action"] for e in prod if e["kind"] == "page"].count("trigger") == 3
 
 
