@@ -11,19 +11,31 @@ from pathlib import Path
 from warden.core.lazy import Later
 
 ROOT = Path(__file__).resolve().parents[3]
-
-WIRE_THE_ROUTER = """
+# Each script below: a fresh interpreter wiring one function as at its cold start, with a `Session` of its own.
+WIRING = """
 import json, sys
 from warden.aws.clients import Clients
 from warden.runtime.container import Container
 from warden.runtime.settings import Settings
+"""
+WIRED = """
+env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
+container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+"""
 
+
+def _run(session: str, body: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", WIRING + session + WIRED + body], capture_output=True, text=True,
+                          cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])
+
+NO_CLIENT = """
 class Session:
     def client(self, service, **kwargs):
         raise AssertionError("no client is made while wiring")
-
-env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
-container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+"""
+WIRE_THE_ROUTER = """
 router = container.notification_router
 before = sorted(m for m in sys.modules if m.startswith("warden."))
 store, marks = router._releases._triggers, router._marks
@@ -35,9 +47,7 @@ print(json.dumps({"before": before, "after": after, "built": [type(store._made).
 
 def test_the_router_wired_imports_neither_the_approval_store_nor_the_rollback_marks():
     # Given a fresh interpreter, when NotificationRouter is wired (as at its cold start)
-    done = subprocess.run([sys.executable, "-c", WIRE_THE_ROUTER], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = _run(NO_CLIENT, WIRE_THE_ROUTER)
     # Then the approval store (read by a page's release lookup) and the rollback marks (read for stops and
     # rollbacks) are not imported yet; the first use of either builds it
     assert "warden.approvals.store" not in seen["before"] and "warden.rollback.state" not in seen["before"]
@@ -66,20 +76,9 @@ def test_later_builds_once_on_first_use_and_is_the_built_objects_every_attribute
 
 
 ADMIT_AN_ALARM = """
-import json, sys
 from pathlib import Path
-from warden.aws.clients import Clients
 from warden.models import parse_event
 from warden.rollback.inputs import RollbackInputs
-from warden.runtime.container import Container
-from warden.runtime.settings import Settings
-
-class Session:
-    def client(self, service, **kwargs):
-        raise AssertionError("no client is made to admit an alarm")
-
-env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
-container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
 inputs = RollbackInputs(lambda: container.rollback_trigger, region="us-east-1")
 event = json.loads(Path("events/cloudwatch/alarm-5xx-alarm.json").read_text())
 item = inputs.prepare(parse_event(event))
@@ -96,9 +95,7 @@ print(json.dumps({"skipped": skipped, "before": before, "after": after,
 
 def test_an_alarm_is_admitted_without_building_what_acting_on_a_target_needs():
     # Given a fresh interpreter, when RollbackTrigger is wired and admits an alarm into ALARM (as at its cold start)
-    done = subprocess.run([sys.executable, "-c", ADMIT_AN_ALARM], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = _run(NO_CLIENT, ADMIT_AN_ALARM)
     assert seen["skipped"] is None  # admitted: it goes on to be claimed and mapped
     # Then neither the notifier, the notices, the ledger, the rollback state, incidents nor releases were imported,
     # and no CodePipeline or CodeDeploy model was imported to tell that the alarm is neither of their events
@@ -112,21 +109,15 @@ def test_an_alarm_is_admitted_without_building_what_acting_on_a_target_needs():
                              "RollbackMarks"]
 
 
-WIRE_THE_GATE = """
-import json, sys
-from warden.aws.clients import Clients
-from warden.runtime.container import Container
-from warden.runtime.settings import Settings
-
+UNCALLED_CLIENTS = """
 class Session:
     def client(self, service, **kwargs):
         return object()  # made, never called while wiring
 
     def get_partition_for_region(self, region):
         return "aws"
-
-env = {"LEDGER_TABLE": "l", "STATE_TABLE": "s", "IDEMPOTENCY_TABLE": "i", "DEAD_LETTER_QUEUE_URL": "https://q"}
-container = Container(clients=Clients(Session()), settings=Settings.from_env(env))
+"""
+WIRE_THE_GATE = """
 gate = container.deployment_gate
 before = sorted(m for m in sys.modules if m.startswith("warden."))
 deliver = gate._notifier.deliver  # looked up, not called
@@ -136,9 +127,7 @@ print(json.dumps({"before": before, "built": type(deliver.__self__).__name__}))
 
 def test_the_deployment_gate_wired_builds_no_notifier_and_imports_no_notice_until_it_tells():
     # Given a fresh interpreter, when DeploymentGate is wired (as at its cold start)
-    done = subprocess.run([sys.executable, "-c", WIRE_THE_GATE], capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout.splitlines()[-1])
+    seen = _run(UNCALLED_CLIENTS, WIRE_THE_GATE)
     # Then the notifier, the notices (and the event models they name) and the routing rules are not imported: an
     # answer that tells nothing (most of them) never needs them
     assert {"warden.notify.notifier", "warden.notify.notice", "warden.notify.rules",
