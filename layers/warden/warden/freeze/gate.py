@@ -175,7 +175,8 @@ class DeploymentGate:
                    told: Callable[[dict[str, Any]], tuple[Notice, Decision]], expires: datetime | None = None) -> bool:
         """Record the change and tell it once (warden.freeze.store): a change recorded by an earlier look whose
         telling failed or whose answer was lost is told now. False when there was nothing to tell."""
-        self._store.flip(subject, frozen=frozen, causes=causes, at=at, expires=expires)
+        if not self._store.flip(subject, frozen=frozen, causes=causes, at=at, expires=expires):
+            return False
         change = self._store.claim(subject, frozen=frozen)
         if change is None:
             return False

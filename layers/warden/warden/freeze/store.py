@@ -71,7 +71,9 @@ class FreezeStore:
 
     # -- the automatic freeze's told state ---------------------------------------------------------------
     def flip(self, subject: str, *, frozen: bool, causes: str, at: datetime, expires: datetime | None = None) -> bool:
-        """Record that the automatic freeze of `subject` is now `frozen`, untold; False when it was so already.
+        """Record that the automatic freeze of `subject` is now `frozen`, untold. True when there is a change to
+        `frozen` to tell: this one, or an earlier one still untold (its telling failed, or its flip's answer was
+        lost); False when it was so already and told, so that the common look costs this one call, no claim.
         `expires`: when DynamoDB may delete the item (a subject of its own time, such as an hour's error notice,
         is never looked at again after it); None keeps it (a stage's freeze state lives as long as the stage)."""
         condition = "attribute_not_exists(frozen) OR frozen = :was" if frozen else "frozen = :was"
@@ -83,9 +85,11 @@ class FreezeStore:
             values[":exp"] = to_av(int(expires.timestamp()))
         try:
             self._ddb.update_item(TableName=self._table, Key=_key("automatic", subject), UpdateExpression=update,
-                                  ConditionExpression=condition, ExpressionAttributeValues=values)
-        except self._conditional():
-            return False
+                                  ConditionExpression=condition, ExpressionAttributeValues=values,
+                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except self._conditional() as exc:
+            old = from_item(exc.response.get("Item"))  # what the condition met: no item when never frozen
+            return bool(old) and old.get("frozen") is frozen and old.get("told") is False
         return True
 
     def claim(self, subject: str, *, frozen: bool) -> dict[str, Any] | None:
