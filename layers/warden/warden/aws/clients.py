@@ -13,8 +13,9 @@ botocore loader, whose cache every client shares).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
+
+from warden.core.lazy import Later
 
 # Standard mode retries throttling and 5xx with exponential backoff and jitter.
 RETRIES = {"mode": "standard", "max_attempts": 5}
@@ -26,29 +27,10 @@ def client_config() -> Any:
     return Config(retries=RETRIES, connect_timeout=3, read_timeout=10)
 
 
-class LazyClient:
-    """A boto3 client made on its first use (any attribute: an operation, `meta`, `exceptions`,
-    `get_paginator`), then the same client for ever after."""
-
-    __slots__ = ("_client", "_make")
-
-    def __init__(self, make: Callable[[], Any]) -> None:
-        self._make = make
-        self._client: Any = None
-
-    def __getattr__(self, name: str) -> Any:
-        if self._client is None:
-            self._client = self._make()
-        return getattr(self._client, name)
-
-    def __repr__(self) -> str:
-        return f"LazyClient({self._client!r})"
-
-
 class Clients:
     def __init__(self, session: Any = None) -> None:
         self._session = session
-        self._shared: dict[tuple[str, str | None], LazyClient] = {}
+        self._shared: dict[tuple[str, str | None], Later] = {}
 
     @property
     def session(self) -> Any:
@@ -62,11 +44,11 @@ class Clients:
         """A new client; `region` None is the session's (Warden's own) region."""
         return self.session.client(service, region_name=region, config=client_config())
 
-    def lazy(self, service: str, region: str | None = None) -> LazyClient:
+    def lazy(self, service: str, region: str | None = None) -> Later:
         """The container's one client of `service` in `region` (None: the session's), created on its first call."""
         key = (service, region)
         if key not in self._shared:
-            self._shared[key] = LazyClient(lambda: self.client(service, region))
+            self._shared[key] = Later(lambda: self.client(service, region))
         return self._shared[key]
 
     @property

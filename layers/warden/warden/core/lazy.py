@@ -1,7 +1,8 @@
 """A collaborator built on its first use.
 
 A service wired with another that only some events need (the router's release lookup and rollback marks are
-read for failures and rollbacks only) takes `Later(lambda: ...)` instead: the same object, built (its module
+read for failures and rollbacks only) takes `Later(lambda: ...)` instead (and so does every shared AWS client,
+warden.aws.clients): the same object, built (its module
 imported, its clients made) when it is first used, then the same one for ever after. A cold start then pays
 only for what its first event uses. Construction has no effects, so building it later changes nothing else.
 """
