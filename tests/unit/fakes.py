@@ -276,3 +276,16 @@ class InMemoryIncidents:
 
     def close(self, incident: Any, *, event_id: str) -> None:
         self.items[incident.key]["status"] = "resolved"
+
+
+def keyed_table(name: str) -> Any:
+    """A DynamoDB table keyed like Warden's (`pk`, `sk`), in the embedded AWS (call inside `mock_aws`)."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    return ddb

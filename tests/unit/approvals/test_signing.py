@@ -5,10 +5,10 @@ string is known to be assembled as Slack assembles it, not only as this module a
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.fakes import keyed_table
 from warden.approvals.chat_store import SeenRequests
 from warden.approvals.signing import Refused, sign, verify
 
@@ -66,12 +66,7 @@ def test_the_window_is_five_minutes_inclusive():
 @mock_aws
 def test_a_replayed_request_is_seen_once():
     # Given a state table
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+    ddb = keyed_table("state")
     seen = SeenRequests(ddb, "state")
     # When the same signed request arrives twice, Then only the first is new
     assert seen.first(SIGNATURE, TIMESTAMP) is True

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import itertools
 
-import boto3
 import pytest
 from moto import mock_aws
 
+from tests.unit.fakes import keyed_table
 from warden.aws.dynamodb import from_item
 from warden.ledger.keys import execution_key
 from warden.ledger.notes import LedgerNotes
@@ -20,12 +20,7 @@ LATER = {"alarm": "checkout-5xx", "at": "2026-11-27T19:37:00Z", "not_rolled_back
 @pytest.mark.parametrize("order", list(itertools.permutations([FIRST, SAME_TIME, LATER, FIRST])))
 def test_given_transitions_in_any_order_and_redelivered_then_the_earliest_is_the_fact(order):
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(TableName="ledger", BillingMode="PAY_PER_REQUEST",
-                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                               {"AttributeName": "sk", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                    {"AttributeName": "sk", "KeyType": "RANGE"}])
+        ddb = keyed_table("ledger")
         notes = LedgerNotes(ddb, "ledger")
         notes.add("checkout-api", "a02", {"pipeline": "checkout-api"})
         kept = [notes.earliest("checkout-api", "a02", "alarm_in_bake", fact, order=("at", "alarm")) for fact in order]

@@ -1,24 +1,14 @@
 """Whether paging works (warden.notify.paging): the team is told once per change of reason."""
 
-import boto3
 from moto import mock_aws
 
+from tests.unit.fakes import keyed_table
 from warden.notify.paging import PagingHealth
-
-
-def _table():
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(TableName="state", BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                {"AttributeName": "sk", "KeyType": "RANGE"}])
-    return ddb
 
 
 @mock_aws
 def test_a_refusal_is_news_once_per_reason_and_again_after_paging_worked():
-    paging = PagingHealth(_table(), "state")
+    paging = PagingHealth(keyed_table("state"), "state")
     # Given paging refused for a reason, When it is refused again for it, Then that is no news
     assert paging.refused("PagerDutyMisconfigured: no routing_key") is True
     assert paging.refused("PagerDutyMisconfigured: no routing_key") is False
