@@ -159,30 +159,26 @@ def plan_stage(*, history: list[dict[str, Any]], stage: str, at: datetime, bake:
     target, why = target_before(history, stage, release_id)
     would = (f"RollbackStage of {stage} from {release_id} to "
              f"{target['execution_id'] if target else 'an earlier execution'}")
-    plan = Plan("rollback_stage", release=current, target=target or {}, would=would,
-                deployed_at=clock.iso(ended) if ended else None, in_bake=True)
     window = int(bake.total_seconds() // 60)
+    # Why the alarm is not in the release's bake window (None: it is, and the release failed whatever is done).
+    outside, provisional = None, False
     if started and at < started:
-        plan.skip = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {release_id} "
-                     f"started ({clock.iso(started)}): it is about an older release")
-        plan.in_bake = False
+        outside = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {release_id} "
+                   f"started ({clock.iso(started)}): it is about an older release")
     elif ended is not None and at > ended + bake:
-        plan.skip = (f"outside the bake window: the stage finished at {clock.iso(ended)}, more than "
-                     f"{window} minutes before the alarm")
-        plan.in_bake = False
+        outside = (f"outside the bake window: the stage finished at {clock.iso(ended)}, more than "
+                   f"{window} minutes before the alarm")
     elif ended is None and known.finished.get(release_id) and at > known.finished[release_id] + bake:
-        plan.skip = (f"outside the bake window: execution {release_id} finished at "
-                     f"{clock.iso(known.finished[release_id])}, more than {window} minutes before the alarm")
-        plan.in_bake = False
+        outside = (f"outside the bake window: execution {release_id} finished at "
+                   f"{clock.iso(known.finished[release_id])}, more than {window} minutes before the alarm")
     elif ended is None and not (started and at <= started + bake):
-        plan.skip = (f"it is not known yet when {stage} of {release_id} finished (the ledger has not recorded "
-                     f"it, CodePipeline does not say), so whether the alarm came within its {window}-minute "
-                     "bake window is not known")
-        plan.provisional = True
-        plan.in_bake = False
-    elif target is None:
-        plan.skip = f"no valid rollback target: {why}"
-    return plan
+        outside = (f"it is not known yet when {stage} of {release_id} finished (the ledger has not recorded "
+                   f"it, CodePipeline does not say), so whether the alarm came within its {window}-minute "
+                   "bake window is not known")
+        provisional = True
+    return Plan("rollback_stage", release=current, target=target or {}, would=would,
+                deployed_at=clock.iso(ended) if ended else None, in_bake=outside is None, provisional=provisional,
+                skip=outside or (None if target else f"no valid rollback target: {why}"))
 
 
 def _plan_running(history: list[dict[str, Any]], stage: str, at: datetime, running: dict[str, Any]) -> Plan:
@@ -193,11 +189,7 @@ def _plan_running(history: list[dict[str, Any]], stage: str, at: datetime, runni
         target, why = target_before(history, stage, running["execution_id"])
     would = (f"StopPipelineExecution of {running['execution_id']}, then RollbackStage of {stage} to "
              f"{target['execution_id'] if target else 'an earlier execution'}")
-    plan = Plan("stop_and_rollback", release=running, target=target or {}, would=would, in_bake=True)
-    if started and at < started:
-        plan.skip = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {running['execution_id']} "
-                     f"started ({clock.iso(started)}): it is about an older release")
-        plan.in_bake = False
-    elif target is None:
-        plan.skip = f"no valid rollback target: {why}"
-    return plan
+    older = (f"the alarm changed state at {clock.iso(at)}, before the deployment of {running['execution_id']} "
+             f"started ({clock.iso(started)}): it is about an older release") if started and at < started else None
+    return Plan("stop_and_rollback", release=running, target=target or {}, would=would, in_bake=older is None,
+                skip=older or (None if target else f"no valid rollback target: {why}"))
