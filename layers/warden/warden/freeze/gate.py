@@ -36,19 +36,14 @@ if TYPE_CHECKING:  # imported when something is told: an answer that tells nothi
     from warden.notify.rules import Decision
 
 ROLLBACK_TRIGGERS = {"ManualRollback", "AutomatedRollback"}
-
-
-def _team() -> Decision:
-    from warden.notify.rules import Decision
-
-    return Decision(("team",), "warning", rule="deployment gate (not routable)")
-
-
-def _oncall() -> Decision:
-    from warden.notify.rules import Decision
-
-    return Decision(("oncall", "team"), "high", rule="deployment gate override (not routable)")
 MESSAGE_LIMIT = 5000  # PutJobFailureResult failureDetails.message
+
+
+def _decision(*audiences: str, severity: str, rule: str) -> Decision:
+    """The gate's own notices are not routable: their audience is fixed (imported only when one is told)."""
+    from warden.notify.rules import Decision
+
+    return Decision(audiences, severity, rule=rule)
 
 
 @dataclass(frozen=True)
@@ -156,7 +151,6 @@ class DeploymentGate:
 
     def _tell_error(self, pipeline: str, stage: str, at: datetime, error: str) -> None:
         from warden.notify.notice import Notice
-        from warden.notify.rules import Decision
 
         hour = at.strftime("%Y%m%d%H")  # at most one notice per pipeline stage per hour
 
@@ -165,7 +159,7 @@ class DeploymentGate:
                            account=self._account, region=self._region, state="CANNOT DECIDE", pipeline=pipeline,
                            stage=stage, error=error[:1000],
                            using="deny (FailClosed)" if self._fail_closed else "allow (FailClosed is off)"),
-                    Decision(("team",), "high", rule="deployment gate error"))
+                    _decision("team", severity="high", rule="deployment gate error"))
 
         # The hour's item is never looked at after its hour: DynamoDB deletes it (KEEP later).
         self._tell_once(f"{self._account}/{pipeline}/{stage}/error#{hour}", True, error, at, told=told,
@@ -208,7 +202,7 @@ class DeploymentGate:
                             account=self._account, region=self._region, state="FROZEN" if causes else "OPEN",
                             pipeline=pipeline, stage=stage,
                             custom_data=change.get("causes") or f"was frozen because: {change.get('was') or '?'}")
-            return notice, _team()
+            return notice, _decision("team", severity="warning", rule="deployment gate (not routable)")
 
         if not self._tell_once(subject, bool(causes), "; ".join(r.message for r in causes), at, told=told):
             return None
@@ -327,7 +321,8 @@ class DeploymentGate:
                         account=self._account, region=self._region, state="OVERRIDDEN", pipeline=pipeline,
                         stage=stage, execution_id=execution_id, approver=by, comment=reason.strip(),
                         expires=clock.iso(until))
-        self._notifier.deliver(notice, _oncall()).check()
+        self._notifier.deliver(notice, _decision("oncall", "team", severity="high",
+                                                 rule="deployment gate override (not routable)")).check()
         return item
 
 
