@@ -58,3 +58,13 @@ def test_the_token_is_never_text_and_never_in_the_notice_repr():
     chat = json.loads(render_chat(notice, DECISION, actions_account=OWN).message)
     assert TOKEN not in json.dumps(chat["content"])
     assert TOKEN not in repr(notice)
+
+
+def test_a_request_sent_without_buttons_for_a_refused_value_says_which_field(caplog):
+    # Given an approval of this account whose token is not CodePipeline's form
+    notice = needed(approval_token="0f8d3e2a --region us-west-2")
+    # When its chat message is rendered, Then it carries no button values and a warning names the field
+    assert chat_actions(notice, OWN) == {}
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.fields == ["approvalToken"] and warning.pipeline == "payments-api"
+    assert "0f8d3e2a" not in warning.getMessage() + repr(warning.__dict__)  # never the token itself

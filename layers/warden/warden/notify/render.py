@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from warden import __version__
 from warden.core import links
 from warden.core.accounts import is_own
+from warden.core.log import logger
 from warden.core.text import ELLIPSIS, LIMITS, clean
 from warden.notify import runbooks
 from warden.notify.notice import Notice
@@ -243,7 +244,10 @@ def chat_actions(notice: Notice, actions_account: str | None) -> dict[str, str]:
         return {}
     values = dict(zip(CHAT_ACTION_KEYS, (notice.pipeline, notice.stage, notice.action, notice.approval_token,
                                          notice.region), strict=True))
-    if not all(value and _CHAT_ACTION_VALUES[key].fullmatch(value) for key, value in values.items()):
+    refused = [key for key, value in values.items() if not (value and _CHAT_ACTION_VALUES[key].fullmatch(value))]
+    if refused:  # the request still goes out, without buttons: said, so a missing button is explained
+        logger.warning("approval request sent without Q Developer buttons: a value PutApprovalResult would refuse",
+                       extra={"pipeline": notice.pipeline, "fields": refused})
         return {}
     return values  # type: ignore[return-value]
 
