@@ -62,3 +62,14 @@ def test_every_public_name_resolves_to_its_modules_own():
         codepipeline.ActionExecutionStateChange, codedeploy.CodeDeployDeploymentStateChange,
         cloudwatch.CloudWatchAlarmStateChange, cloudtrail.CloudTrailApiCallEvent, approval.ManualApprovalMessage,
         lifecycle.CodeDeployLifecycleHookEvent, cloudwatch.CloudWatchAlarmNotification}
+
+
+def test_the_lazy_table_and_the_type_checkers_imports_name_the_same_modules():
+    # Given the two lists warden.models keeps (the names it resolves on first use, and the imports a type
+    # checker reads), when one gains or moves a name, then the other must too
+    import ast
+
+    tree = ast.parse(Path(warden.models.__file__).read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and getattr(n.test, "id", "") == "TYPE_CHECKING")
+    typed = {alias.name: node.module.rsplit(".", 1)[1] for node in block.body for alias in node.names}
+    assert typed == warden.models._EXPORTS
