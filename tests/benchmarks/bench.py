@@ -196,9 +196,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{'handler':<26}{'cold/boto3':>11}{'1st event':>10}{'warm ms':>9}{'calls/ev':>10}{'peak MB':>9}")
+    print(f"{'handler':<26}{'cold/boto3':>11}{'1st event':>10}{'floor':>7}{'warm ms':>9}{'calls/ev':>10}{'peak MB':>9}")
     for fid, row in report["handlers"].items():
         print(f"{fid:<26}{row.get('cold_import_ratio', '-'):>11}{row.get('cold_first_event_ratio', '-'):>10}"
+              f"{row.get('stack_floor_ratio', '-'):>7}"
               f"{row.get('warm_ms', '-'):>9}{row.get('calls_per_event', '-'):>10}{row.get('peak_mb', '-'):>9}")
     for section, values in report.items():
         if section != "handlers":

@@ -104,6 +104,41 @@ elapsed = time.perf_counter() - t
 print("ELAPSED", elapsed)
 """
 
+# What every function on this stack loads before any of Warden's code: pydantic (imported, one model defined and
+# validated) and powertools' Logger and Metrics (one log line with the Lambda context, one metric flushed), from
+# the deployed layer, around the same calls with plain clients. Its ratio to BASELINE is the least a handler can
+# reach with these libraries; the handler's ratio minus it is Warden's own share.
+FLOOR = CONTEXT + """
+import json, time
+calls = json.loads({calls!r})
+event = json.loads({event!r})
+t = time.perf_counter()
+import boto3
+from botocore import xform_name
+from pydantic import BaseModel
+from aws_lambda_powertools import Logger, Metrics
+logger, metrics = Logger(), Metrics()
+class Event(BaseModel):
+    id: str | None = None
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event, context):
+    Event.model_validate(event)
+    clients = {{}}
+    for service, region, operation, params in calls:
+        key = (service, region)
+        if key not in clients:
+            clients[key] = boto3.client(service, region_name=region)
+        try:
+            getattr(clients[key], xform_name(operation))(**params)
+        except Exception:
+            pass
+    metrics.add_metric(name="Handled", unit="Count", value=1)
+    logger.info("handled")
+handler(event, Context())
+elapsed = time.perf_counter() - t
+print("ELAPSED", elapsed)
+"""
 
 # boto3 and what it imports: the Lambda runtime's part, loaded from this environment on both sides.
 RUNTIME_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
@@ -156,6 +191,21 @@ def _run(code: str, env: dict[str, str], marker: str) -> str:
     if done.returncode or not lines:
         raise RuntimeError(f"first-event run failed ({marker}): {done.stderr[-2000:]}")
     return lines[-1].split(" ", 1)[1]
+
+
+def cold_run(fid: str, event: dict[str, Any], path: str, calls: str, env: dict[str, str],
+             base_env: dict[str, str]) -> tuple[float, float]:
+    """One run: (the handler's first event, the stack's floor), each over plain boto3 making the same calls."""
+    handled = float(_run(HANDLER.format(name=fid, event=json.dumps(event), path=path), env, "ELAPSED"))
+    baseline = float(_run(BASELINE.format(calls=calls), base_env, "ELAPSED"))
+    floor = float(_run(FLOOR.format(name=fid, event=json.dumps(event), calls=calls), env, "ELAPSED"))
+    return handled / baseline, floor / baseline
+
+
+def ratios(runs: list[tuple[float, float]], calls: str) -> dict[str, Any]:
+    return {"cold_first_event_ratio": round(statistics.median(r[0] for r in runs), 2),
+            "stack_floor_ratio": round(statistics.median(r[1] for r in runs), 2),
+            "first_event_calls": len(json.loads(calls))}
 
 
 def first_events(world: Any) -> dict[str, Callable[[], dict[str, Any]]]:
@@ -238,15 +288,11 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
         paths = {fid: str(world.functions[fid].module_path) for fid in factories}
         calls = {fid: _run(RECORD.format(name=fid, event=json.dumps(factories[fid]()), path=paths[fid]),
                            envs[fid], "CALLS") for fid in factories}
-        ratios: dict[str, list[float]] = {fid: [] for fid in factories}
+        runs: dict[str, list[tuple[float, float]]] = {fid: [] for fid in factories}
         for _ in range(RUNS):
             for fid, factory in factories.items():
-                handled = float(_run(HANDLER.format(name=fid, event=json.dumps(factory()), path=paths[fid]),
-                                     envs[fid], "ELAPSED"))
-                baseline = float(_run(BASELINE.format(calls=calls[fid]), base_env, "ELAPSED"))
-                ratios[fid].append(handled / baseline)
+                runs[fid].append(cold_run(fid, factory(), paths[fid], calls[fid], envs[fid], base_env))
     finally:
         server.stop()
         shutil.rmtree(built, ignore_errors=True)
-    return {"handlers": {fid: {"cold_first_event_ratio": round(statistics.median(r), 2),
-                               "first_event_calls": len(json.loads(calls[fid]))} for fid, r in ratios.items()}}
+    return {"handlers": {fid: ratios(r, calls[fid]) for fid, r in runs.items()}}

@@ -47,7 +47,7 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
 
     from tests.benchmarks import first_event
     from tests.benchmarks.bench import CallMeter
-    from tests.benchmarks.first_event import BASELINE, HANDLER, RECORD, RUNS, _run
+    from tests.benchmarks.first_event import RECORD, RUNS, _run
 
     execution = _setup(world)
     world.set_time(datetime.fromisoformat(HOLIDAY))
@@ -85,16 +85,12 @@ def measure(world: Any, _warm: Any = None) -> dict[str, Any]:
         env = first_event.deployed_env({**base_env, **world.environment(world.functions["DeploymentGate"])}, layer)
         path = str(world.functions["DeploymentGate"].module_path)
         calls = _run(RECORD.format(name="DeploymentGate", event=json.dumps(_job(execution)), path=path), env, "CALLS")
-        ratios = []
-        for _ in range(RUNS):
-            handled = float(_run(HANDLER.format(name="DeploymentGate", event=json.dumps(_job(execution)), path=path),
-                                 env, "ELAPSED"))
-            baseline = float(_run(BASELINE.format(calls=calls), base_env, "ELAPSED"))
-            ratios.append(handled / baseline)
+        runs = [first_event.cold_run("DeploymentGate", _job(execution), path, calls, env, base_env)
+                for _ in range(RUNS)]
     finally:
         server.stop()
         shutil.rmtree(built, ignore_errors=True)
-    return {"handlers": {"DeploymentGate": {**warm, "cold_first_event_ratio": round(statistics.median(ratios), 2),
-                                            "first_event_calls": len(json.loads(calls))}},
-            "gate": {"warm_answer_ms": warm["warm_ms"], "cold_first_answer_ratio": round(statistics.median(ratios), 2),
+    cold = first_event.ratios(runs, calls)
+    return {"handlers": {"DeploymentGate": {**warm, **cold}},
+            "gate": {"warm_answer_ms": warm["warm_ms"], "cold_first_answer_ratio": cold["cold_first_event_ratio"],
                      "calls_per_answer": warm["calls_per_event"]}}
