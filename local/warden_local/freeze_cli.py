@@ -159,6 +159,7 @@ def _render(command: str, result: Any) -> str:
     return _table(["PIPELINE", "STAGE", "STATE", "UNTIL / NEXT", "WHY"], [
         [r["pipeline"], r["stage"], "FROZEN" if r["frozen"] else "open",
          r["until"] if r["frozen"] else (r["next"] or "-"),
-         "; ".join(r["why"]) if r["frozen"] else (r["next_why"] or "")] for r in result]) + "".join(
+         "; ".join(r["why"]) if r["frozen"] else "; ".join(filter(None, [r["next_why"], *r.get("notes", [])]))]
+        for r in result]) + "".join(
         f"\noverride {r['pipeline']}/{r['stage']}: {short_principal(r['override']['by'])} "
         f"until {r['override']['until']}: {r['override']['reason']}" for r in result if r.get("override"))

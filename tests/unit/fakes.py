@@ -238,17 +238,31 @@ class InMemoryIncidents:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
 
-    def open(self, key: str, *, event_id: str, execution_id: str | None, at: Any, summary: str) -> Any:
-        from warden.notify.incidents import Incident
+    def open(self, key: str, *, event_id: str, execution_id: str | None, at: Any, summary: str,
+             failure: Any = None) -> Any:
+        from warden.notify.incidents import Failure, Incident
 
+        failure = failure or Failure(execution_id or event_id)
         item = self.items.get(key)
         if item and item.get("last_success_at") is not None and item["last_success_at"] >= at:
             return None
         if item and item.get("status") == "open" and not (item["owner"] == event_id and not item["notified"]):
+            self.record(key, failure, at=at)
             return None
+        if item and item.get("status") == "open":  # this event's retry: its claim, and its record added
+            self.record(key, failure, at=at)
+            return Incident(key, key, item["execution_id"], str(item["opened_at"]))
         self.items[key] = (item or {}) | {"status": "open", "owner": event_id, "notified": False,
-                                           "execution_id": execution_id, "summary": summary, "opened_at": at}
+                                           "execution_id": execution_id, "summary": summary, "opened_at": at,
+                                           "failures": {failure}}
         return Incident(key, key, execution_id, str(at))
+
+    def record(self, key: str, failure: Any, *, at: Any) -> bool:
+        item = self.items.get(key) or {}
+        if item.get("status") != "open" or (item.get("last_success_at") is not None and item["last_success_at"] >= at):
+            return False
+        item.setdefault("failures", set()).add(failure)
+        return True
 
     def effects(self, incident: Any) -> Any:
         from warden.notify.effects import MemoryLog
@@ -276,6 +290,7 @@ class InMemoryIncidents:
 
     def close(self, incident: Any, *, event_id: str) -> None:
         self.items[incident.key]["status"] = "resolved"
+        self.items[incident.key].pop("failures", None)
 
 
 def keyed_table(name: str) -> Any:

@@ -4,8 +4,13 @@ PutJobSuccessResult, or PutJobFailureResult whose message the console shows) and
 hook (warden.rollback.hook, which reports Failed on a deny).
 
 The answer, in order: a rollback is never blocked; a calendar freeze or an automatic one (an open incident of
-the pipeline, a rollback in progress, a guarding alarm in ALARM, on production stages) denies, unless a
-break-glass override of the stage lets this one execution through (marked in the ledger); otherwise allow.
+the pipeline about production, a rollback in progress, a guarding alarm in ALARM, on production stages) denies,
+unless a break-glass override of the stage lets this one execution through (marked in the ledger); otherwise allow.
+An incident is about production when a production stage failed in it, a deployment failed or was rolled back, or
+where some execution of it failed is unknown (its stage not learnt, or the item older than the record: the gate
+does not pick, it freezes and says the stage is unknown). An incident of non-production stages only (a Build
+that failed) does not freeze: the pipeline resolves it only by succeeding, through production; `warden freeze
+status` says it is open and why it does not freeze.
 When the gate cannot decide (its document unreadable or invalid, the state table unreachable) it allows and
 tells the team, unless the stack says FailClosed: a gate must never freeze a company by accident, and a
 release that goes out during an outage of the gate is one the team hears of and can roll back.
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,8 +83,10 @@ class DeploymentGate:
 
     # -- the verdict ----------------------------------------------------------------------------------------
     def automatic(self, config: FreezeConfig, pipeline: str, stage: str, at: datetime, *,
-                  application: str | None = None, group: str | None = None) -> list[Reason]:
-        """Why production is unhealthy now (for a production stage, when the automatic freeze is on)."""
+                  application: str | None = None, group: str | None = None,
+                  notes: list[str] | None = None) -> list[Reason]:
+        """Why production is unhealthy now (for a production stage, when the automatic freeze is on). `notes`
+        gets what is open and does not freeze (an incident of non-production stages only)."""
         auto = config.automatic
         if not auto.enabled or not config.is_production(stage):
             return []
@@ -89,8 +96,17 @@ class DeploymentGate:
                                application=application, deployment_group=group)
             incident = self._incidents.current(key)
             if incident:
-                reasons.append(Reason("incident", pipeline, f"an incident is open since {incident['opened_at']}"
-                                      + (f": {incident['summary']}" if incident.get("summary") else "")))
+                freezes, about = _about(config, incident)
+                text = (f"an incident is open since {incident['opened_at']}"
+                        + (f": {incident['summary']}" if incident.get("summary") else "") + f" ({about})")
+                if freezes:
+                    reasons.append(Reason("incident", pipeline, text))
+                else:
+                    logger.info("an open incident of non-production stages does not freeze production",
+                                extra={"pipeline": pipeline, "stage": stage, "failed_stages":
+                                       sorted(incident["failed_stages"])})
+                    if notes is not None:
+                        notes.append(f"{text}: does not freeze {stage}")
         if auto.rollbacks:
             why = self._rolling_back(self._account, pipeline=None if group else pipeline,
                                      stage=None if group else stage, application=application, group=group, at=at)
@@ -108,7 +124,8 @@ class DeploymentGate:
         `announce` is off: `warden freeze status` only looks)."""
         config = self._config()
         calendar = frozen(config, pipeline, stage, at, tags)
-        causes = self.automatic(config, pipeline, stage, at, application=application, group=group)
+        notes: list[str] = []
+        causes = self.automatic(config, pipeline, stage, at, application=application, group=group, notes=notes)
         if announce and config.is_production(stage) and config.automatic.enabled:
             try:
                 self.announce(pipeline, stage, causes, at)
@@ -116,7 +133,7 @@ class DeploymentGate:
                 logger.error("the automatic freeze's change could not be told: the next question tells it",
                              extra={"pipeline": pipeline, "stage": stage, "error": f"{type(exc).__name__}: {exc}"})
         if not causes:
-            return calendar
+            return replace(calendar, notes=calendar.notes + tuple(notes)) if notes else calendar
         return Verdict(True, calendar.reasons + tuple(causes), until=calendar.until)
 
     def decide(self, pipeline: str, stage: str, at: datetime, *, execution_id: str | None = None,
@@ -290,6 +307,7 @@ class DeploymentGate:
                 "until": clock.iso(verdict.until) if verdict.until else None,
                 "next": clock.iso(verdict.next_start) if verdict.next_start else None,
                 "next_why": verdict.next_reason.text() if verdict.next_reason else None,
+                "notes": list(verdict.notes),
                 "override": {k: override[k] for k in ("by", "reason", "until", "used_by") if k in override}
                 if override else None}
 
@@ -324,6 +342,30 @@ class DeploymentGate:
         self._notifier.deliver(notice, _decision("oncall", "team", severity="high",
                                                  rule="deployment gate override (not routable)")).check()
         return item
+
+
+def _about(config: FreezeConfig, incident: dict[str, Any]) -> tuple[bool, str]:
+    """(whether the open incident freezes production, what it is about, said in the deny and the notices). A
+    production stage, a deployment, or an execution whose failing stage is unknown: frozen. Unknown is never
+    read as "not production": the gate cannot tell, and says so."""
+    stages = sorted(incident.get("failed_stages") or ())
+    production = [s for s in stages if config.is_production(s)]
+    others = [s for s in stages if s not in production]
+    parts = []
+    if production:
+        parts.append(f"failed in production stage{'s' if len(production) > 1 else ''} {', '.join(production)}")
+    if incident.get("deployments_failed"):
+        parts.append("a deployment failed or was rolled back")
+    unknown = sorted(incident.get("stage_unknown") or ())
+    if not incident.get("recorded"):
+        parts.append("the failing stage is unknown (the incident was opened before Warden recorded failing stages)")
+    elif unknown or not (stages or parts):
+        parts.append("the failing stage is unknown" + (f" for execution {', '.join(unknown[:3])}"
+                                                       + (" and others" if len(unknown) > 3 else "") if unknown else "")
+                     + " (only its pipeline FAILED was heard, and CodePipeline could not say where)")
+    if parts:
+        return True, "; ".join(parts + ([f"also failed in {', '.join(others)}"] if others else []))
+    return False, f"failed only in {', '.join(others)}, not a production stage"
 
 
 @dataclass(frozen=True)

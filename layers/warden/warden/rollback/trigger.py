@@ -873,8 +873,11 @@ class RollbackTrigger:
             notice.links["rollback"] = links.execution(notice.region, target.pipeline, rollback_id)
         key = self._incident_key(target, notice.region)
         decision = self._notifier.decide(notice)
+        from warden.notify.incidents import Failure  # a rollback's incident is about a deployment (the gate's)
+
         incident = self._incidents.open(key, event_id=transition.key, execution_id=plan.release_id, at=transition.at,
-                                        summary=f"alarm {transition.alarm} rolls back {target.title}")
+                                        summary=f"alarm {transition.alarm} rolls back {target.title}",
+                                        failure=Failure(transition.key, deployment=True))
         if incident is None:
             # The stage's incident is open already: the messages go out, no second page.
             self._notifier.deliver(notice, decision, log=self._incidents.event_effects(transition.key)).check()

@@ -18,6 +18,11 @@ either mark makes the execution Warden's own. A person's or CodePipeline's own r
 A CodeDeploy deployment RollbackTrigger stopped (marked before StopDeployment) is not a person's stop, and the
 pipeline execution whose action ran it fails because of that stop (marked too): both fold into the rollback's
 incident, which RollbackTrigger told and paged; nobody is paged again or told that a person stopped it.
+Every failure event records on the incident where it failed (warden.notify.incidents: string sets, any order):
+the opener with the opening (a pipeline FAILED event, which names no stage, adds the stage its enrichment found,
+one more UpdateItem), a fold with the write that used to try the claim's take-over, and a muted failure too while
+an incident is open (one UpdateItem): muting a stage's failure silences its messages, it does not make
+production healthy for the deployment gate. A failed write fails the event: retried, then dead-lettered.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from typing import Any
 from warden.aws.codepipeline import CodePipelineGateway, Unknown
 from warden.core import links
 from warden.notify.effects import Delivery
-from warden.notify.incidents import Incidents, incident_key
+from warden.notify.incidents import Failure, Incidents, incident_key
 from warden.notify.notice import Notice, classify
 from warden.notify.notifier import Notifier
 from warden.notify.release import Releases
@@ -97,6 +102,9 @@ class NotificationRouter:
         resolved, settled = self._recover(notice) if notice.event in RECOVERY_EVENTS else (None, Delivery())
         extra = {"resolved": resolved} if resolved is not None else {}
         if decision.muted:
+            if notice.event in INCIDENT_EVENTS and not notice.stopped_by:
+                # Where it failed still counts for the deployment gate, while an incident is open.
+                self._incidents.record(self._key(notice), _failure(notice), at=notice.time)
             settled.check()
             return {"status": "muted", "event": notice.event, "rule": decision.rule} | extra
         if notice.event in INCIDENT_EVENTS and not notice.stopped_by:
@@ -165,8 +173,9 @@ class NotificationRouter:
 
     def _incident(self, notice: Notice, decision: Any) -> dict[str, Any]:
         key = self._key(notice)
+        failure = _failure(notice)
         incident = self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
-                                        at=notice.time, summary=title(notice))
+                                        at=notice.time, summary=title(notice), failure=failure)
         if incident is None:
             return {"status": "folded", "event": notice.event, "incident": key}
         self._enrich(notice)
@@ -174,6 +183,9 @@ class NotificationRouter:
             self._releases.fill(notice)  # never raises: a page without its release beats no page
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
                                           page=incident.dedup_key)
+        placed = failure.placed(notice.stage)
+        if placed != failure:  # a pipeline FAILED: the stage its enrichment found (before the claim is let go)
+            self._incidents.record(key, placed, at=notice.time)
         if delivery.page_failed:  # on-call was not paged: the redrive, or the next failure, pages
             self._incidents.page_failed(key, delivery.page_failed)
         elif delivery.complete:
@@ -205,3 +217,12 @@ class NotificationRouter:
         if not settled.failures:
             self._incidents.close(incident, event_id=notice.event_id)
         return settled.resolved or not settled.failures, settled
+
+
+def _failure(notice: Notice) -> Failure:
+    """Where a failure event says it failed: a deployment (CodeDeploy's, or a pipeline's rollback execution), a
+    stage, or an unknown stage of its execution (a pipeline FAILED event, before its enrichment)."""
+    execution = notice.deployment_id or notice.execution_id or notice.event_id
+    if notice.deployment_id or notice.event == "deployment.rolled_back":
+        return Failure(execution, deployment=True)
+    return Failure(execution, stage=notice.stage)
