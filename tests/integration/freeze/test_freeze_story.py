@@ -43,12 +43,25 @@ def test_the_freeze_story():
     frozen = steps["2026-12-28T08:40:00Z"]
     assert "an incident is open" in frozen["note"]
     assert [m["topic"] for m in messages(frozen, "freeze.started")] == ["TeamTopic"]
+    # the deny and the notice name the failing stage
+    assert "(failed in production stage Deploy-Prod)" in frozen["note"]
+    assert "(failed in production stage Deploy-Prod)" in messages(frozen, "freeze.started")[0]["body"]
     # The rollback passes the freeze
     rollback = steps["2026-12-28T08:45:10Z"]
     assert calls(rollback, "codepipeline:PutJobSuccessResult") and "note" not in rollback
     # Once it succeeded, the freeze is lifted (told once) and C enters
     lifted = steps["2026-12-28T09:00:00Z"]
     assert len(messages(lifted, "freeze.lifted")) == 1 and calls(lifted, "codepipeline:PutJobSuccessResult")
+    # D fails in Build: on-call is paged for the incident, but only Build failed: production is not frozen
+    failed = steps["2026-12-28T10:05:00Z"]
+    assert [p["action"] for p in failed["effects"] if p["kind"] == "page"] == ["trigger"]
+    # so E, the fix, enters Deploy-Prod (before: held, "an incident is open", until someone broke the glass)
+    entered = steps["2026-12-28T10:40:00Z"]
+    assert "note" not in entered and calls(entered, "codepipeline:PutJobSuccessResult")
+    assert not calls(entered, "codepipeline:PutJobFailureResult")
+    # and its success resolves the incident
+    recovered = steps["2026-12-28T10:50:05Z"]
+    assert [p["action"] for p in recovered["effects"] if p["kind"] == "page"] == ["resolve"]
     told = [m for s in doc["steps"] for m in s["effects"] if m["kind"] == "message"
             and m.get("event") in ("freeze.started", "freeze.lifted")]
     assert [m["event"] for m in told] == ["freeze.started", "freeze.lifted"]

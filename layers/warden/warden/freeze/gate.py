@@ -97,16 +97,12 @@ class DeploymentGate:
             incident = self._incidents.current(key)
             if incident:
                 freezes, about = _about(config, incident)
-                text = (f"an incident is open since {incident['opened_at']}"
-                        + (f": {incident['summary']}" if incident.get("summary") else "") + f" ({about})")
+                summary = f": {incident['summary']}" if incident.get("summary") else ""
                 if freezes:
-                    reasons.append(Reason("incident", pipeline, text))
-                else:
-                    logger.info("an open incident of non-production stages does not freeze production",
-                                extra={"pipeline": pipeline, "stage": stage, "failed_stages":
-                                       sorted(incident["failed_stages"])})
-                    if notes is not None:
-                        notes.append(f"{text}: does not freeze {stage}")
+                    reasons.append(Reason("incident", pipeline,
+                                          f"an incident is open since {incident['opened_at']} ({about}){summary}"))
+                elif notes is not None:
+                    notes.append(f"open incident, not a freeze: {about} (since {incident['opened_at']}{summary})")
         if auto.rollbacks:
             why = self._rolling_back(self._account, pipeline=None if group else pipeline,
                                      stage=None if group else stage, application=application, group=group, at=at)
@@ -132,6 +128,9 @@ class DeploymentGate:
             except Exception as exc:  # noqa: BLE001 (telling never changes the answer; the next look tells it)
                 logger.error("the automatic freeze's change could not be told: the next question tells it",
                              extra={"pipeline": pipeline, "stage": stage, "error": f"{type(exc).__name__}: {exc}"})
+        if announce and notes:
+            logger.info("an open incident does not freeze production: no production stage failed in it",
+                        extra={"pipeline": pipeline, "stage": stage, "notes": notes})
         if not causes:
             return replace(calendar, notes=calendar.notes + tuple(notes)) if notes else calendar
         return Verdict(True, calendar.reasons + tuple(causes), until=calendar.until)
