@@ -148,7 +148,8 @@ class Incidents:
         success = old.get("last_success_at", {}).get("S")
         if success is not None and success >= iso(at):
             return None
-        if old.get("status", {}).get("S") == "open" and self._may_take_over(old, event_id):
+        # Without the item (an answer that left it out), the take-over is tried as before: its write decides.
+        if not old or (old.get("status", {}).get("S") == "open" and self._may_take_over(old, event_id)):
             item = self._take_over(key, event_id, claimed, record)
             if item is not None:
                 return item
