@@ -263,3 +263,26 @@ def test_warden_freeze_status_says_an_open_incident_of_build_does_not_freeze(tmp
     assert cli.main(["freeze", "status", "--replay", str(path), "--pipeline", "payments-api",
                      "--at", "2026-12-28T10:20:00Z"]) == 0
     assert "open incident, not a freeze: failed only in Build" in capsys.readouterr().out
+
+
+def test_a_failed_deployment_of_the_group_still_freezes_its_next_deployment(world):
+    from tests.integration.rollback.test_validation_hook import setup as hook_setup
+    from warden_local.fakes import codedeploy_state
+
+    # Given checkout's prod deployment group (quiet alarms), and a deployment of it that failed
+    event = hook_setup(world)
+    world.client("ssm").put_parameter(Name="/pipeline-warden/freeze", Type="String", Overwrite=True, Value="{}")
+    failed = world.client("codedeploy").create_deployment(applicationName="checkout", deploymentGroupName="prod",
+                                                          revision={"revisionType": "AppSpecContent",
+                                                                    "appSpecContent": {"content": "{}"}})
+    world.set_time(T0)
+    notice = json.loads((ROOT / "events" / "codedeploy" / "deployment-failure.json").read_text())
+    notice["time"] = clock.iso(T0)
+    notice["detail"].update(application="checkout", deploymentGroup="prod", deploymentId=failed["deploymentId"])
+    assert world.invoke("NotificationRouter", notice).error is None
+    # When the next deployment's lifecycle hook asks the gate
+    world.set_time(T0 + timedelta(minutes=10))
+    outcome = world.invoke("DeploymentValidationHook", event)
+    # Then it fails: a deployment incident is about production, and the reason says so
+    assert codedeploy_state().hook_status(event["LifecycleEventHookExecutionId"]) == "Failed"
+    assert "a deployment failed or was rolled back" in outcome.result["frozen"]
