@@ -144,7 +144,7 @@ def router_events() -> list[dict[str, Any]]:
 
 # Feature benchmarks: tests/benchmarks/<name>.py with `measure(world, warm) -> dict`, returning
 # {"handlers": {logical id: {...}}, "<section>": {...}} merged into the report.
-FEATURES = ["ledger", "approvals", "slow", "artifacts", "rollback", "gateway", "gate", "dora"]
+FEATURES = ["ledger", "approvals", "slow", "artifacts", "rollback", "gateway", "gate", "dora", "incidents"]
 
 
 def _router(world: Any, warm: Any) -> dict[str, Any]:
