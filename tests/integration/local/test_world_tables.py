@@ -69,3 +69,21 @@ def test_a_write_to_one_table_is_seen_and_the_others_are_not_read_again(world):
     assert all(again[lid] is not after[lid] for lid in after)
     for lid in world.observed_tables():
         assert list(again[lid].values()) == scanned(world, lid), lid
+
+
+def test_a_message_on_any_observed_queue_is_an_effect_and_an_empty_queue_is_not_asked(world):
+    # Given a step's mark, with every observer queue drained by the demo
+    mark = world.begin()
+    asked = []
+    sqs = world.client("sqs")
+    sqs.meta.events.register("provide-client-params.sqs.ReceiveMessage",
+                             lambda params, **_: asked.append(params["QueueUrl"]))
+    world.client = lambda service: sqs if service == "sqs" else type(world).client(world, service)
+    # When someone publishes to the team topic, outside any handler
+    world.client("sns").publish(TopicArn=world.physical["TeamTopic"]["TopicArn"], Subject="[INFO] by hand",
+                                Message="hello", MessageAttributes={"event": {"DataType": "String",
+                                                                              "StringValue": "manual"}})
+    found = world.effects(mark)
+    # Then it is one message effect, and only the queue that holds it was asked (until empty)
+    assert [(e["topic"], e["subject"]) for e in found if e["kind"] == "message"] == [("TeamTopic", "[INFO] by hand")]
+    assert asked and set(asked) == {url for url, topic in world._observers.items() if topic == "TeamTopic"}
