@@ -38,6 +38,7 @@ class Session:
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[str] | None = None
+        self._env: dict[str, str] = {}
 
     def __enter__(self) -> Session:
         return self
@@ -47,7 +48,8 @@ class Session:
 
     def close(self) -> None:
         if self._proc is not None:
-            self._proc.stdin.close()  # type: ignore[union-attr]
+            if self._proc.poll() is None:
+                self._proc.stdin.close()  # type: ignore[union-attr]
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -56,7 +58,10 @@ class Session:
             self._proc = None
 
     def run(self, *args: str, cwd: str | Path | None = None) -> subprocess.CompletedProcess[str]:
-        if self._proc is None or self._proc.poll() is not None:
+        if self._proc is not None and (self._proc.poll() is not None or self._env != os.environ):
+            self.close()  # a test changed the environment: the command runs in it, as its own process would
+        if self._proc is None:
+            self._env = dict(os.environ)
             self._proc = subprocess.Popen([sys.executable, "-m", "tests.cli_session"], cwd=ROOT, text=True,
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         proc = self._proc
