@@ -158,17 +158,14 @@ def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def _holds_messages(queue_url: str) -> bool:
-    """Whether the embedded queue holds any message (visible, in flight or delayed), read from moto's own
-    model: most steps leave most observer queues and dead-letter queues empty, and asking each costs a call."""
-    from moto.sqs.models import sqs_backends
+    """Whether the embedded queue holds any message, read from moto's own model (fakes/moto_model.py): most
+    steps leave most observer queues and dead-letter queues empty, and asking each costs a call."""
+    from warden_local.fakes.moto_model import queue_holds_messages
 
     host, account, name = queue_url.rsplit("/", 2)
     region = host.split("//", 1)[-1].split(".")[1] if host.count(".") >= 2 else "us-east-1"
-    queue = sqs_backends[account][region].queues.get(name) if account in sqs_backends else None
-    if queue is None:
-        return True  # not one moto knows by this address: ask the API, as before
-    return bool(queue.approximate_number_of_messages + queue.approximate_number_of_messages_not_visible
-                + queue.approximate_number_of_messages_delayed)
+    held = queue_holds_messages(account, region, name)
+    return True if held is None else held  # a queue moto does not know by this address: ask the API, as before
 
 
 def message_effect(topic: str, sqs_message: dict[str, Any]) -> dict[str, Any]:

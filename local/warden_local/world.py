@@ -31,11 +31,11 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
-from moto.dynamodb.models import dynamodb_backends
 
 from warden.core import clock
 from warden.core.text import wire_safe
 from warden_local import fakes
+from warden_local.fakes import moto_model
 from warden_local.observe import ANY_TABLE, RECORDER, drain, item_effects, message_effect, page_effect, plain
 from warden_local.pagerduty import PagerDutyServer
 from warden_local.slack import BOT_TOKEN, SIGNING_SECRET, SlackServer
@@ -469,13 +469,12 @@ class World:
                 if "TableName" in attrs and "idempotency" not in lid.lower()}
 
     def table_items(self, lid: str) -> list[dict[str, Any]]:
-        """The table's items as a Scan returns them, in its order, read from the embedded DynamoDB's own
-        model: a Scan through the API serializes and parses every item again, at every step that changed it.
-        (tests/integration/local/test_world_tables.py holds the two equal.)"""
-        table = dynamodb_backends[self.account][self.region].get_table(self.physical[lid]["TableName"])
+        """The table's items as a Scan returns them, in its order, read from the embedded DynamoDB's own model
+        (fakes/moto_model.py): a Scan through the API serializes and parses every item again, at every step
+        that changed it. (tests/integration/local/test_world_tables.py holds the two equal.)"""
         deserialize = TypeDeserializer().deserialize
-        return [plain({k: deserialize(v.to_regular_json()) for k, v in item.attrs.items()})
-                for item in table.all_items()]
+        return [plain({k: deserialize(v) for k, v in item.items()})
+                for item in moto_model.table_items(self.account, self.region, self.physical[lid]["TableName"])]
 
     def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every observed table's items by key. A table is scanned again only after a DynamoDB call that may
