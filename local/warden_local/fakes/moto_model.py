@@ -28,6 +28,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.iam.access_control import PermissionResult
+from moto.kms import models as kms_models
 from moto.s3 import models as s3_models
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
 from moto.s3.responses import S3Response
@@ -85,6 +86,8 @@ CONTRACT: tuple[tuple[str, Any], ...] = (
      lambda: bool(FakeDeleteMarker) and _has(PermissionResult, "PERMITTED", "DENIED", "NEUTRAL")),
     ("dynamodb get_table(name).all_items(), each Item's .attrs of DynamoType.to_regular_json (the world's table"
      " reads, in a Scan's order)", lambda: _has(Table, "all_items") and _has(DynamoType, "to_regular_json")),
+    ("moto.kms.models.generate_private_key(key_spec), what Key.__init__ calls for its signing pair",
+     lambda: _takes(kms_models.generate_private_key, "key_spec")),
     ("sqs Queue.approximate_number_of_messages / _not_visible / _delayed (an empty queue is not asked)",
      lambda: _has(Queue, "approximate_number_of_messages", "approximate_number_of_messages_not_visible",
                   "approximate_number_of_messages_delayed")),
