@@ -103,7 +103,7 @@ build: $(SAM_VENV)/.installed
 
 # lint, build and browser side by side on two cores (each target's output kept together), then the tests.
 test:
-	$(MAKE) -j2 --output-sync=target lint build browser
+	$(MAKE) -j2 --output-sync=target --no-print-directory lint build browser
 	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 --durations=15 tests/unit tests/integration tests/faults
 
 # The headless browser the DORA report's test opens (tests/integration/ledger/test_dora_report_browser.py):
