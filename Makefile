@@ -29,7 +29,8 @@ LOCAL_AWS := AWS_DEFAULT_REGION=us-east-1 AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID
 # sam build finds python3.13 on PATH (no Docker needed).
 SAM_PATH := PATH=$(PYBIN):$$PATH
 
-.PHONY: architecture readme-demo demo test faults fuzz lint build bench deploy clean venv lock python browser
+.PHONY: architecture readme-demo demo test faults fuzz lint lint-code lint-templates lint-checkov build bench deploy clean venv lock \
+	python browser
 
 # The interpreter make uses (tools/find-python), or what to install.
 python:
@@ -82,17 +83,27 @@ architecture: $(VENV)/.installed
 readme-demo: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m warden_local.demo --readme README.md
 
-lint: $(VENV)/.installed $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
+# cfn-lint checks both templates (SAM resources included); `sam validate --lint` would run the same cfn-lint
+# (samcli/commands/validate/validate.py: with --lint it only calls cfnlint.api.lint) on template.yaml again.
+# Three targets, so that `make -j2` (as `make test` runs them) checks with checkov beside the rest.
+lint: lint-code lint-templates lint-checkov
+
+lint-code: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+
+lint-templates: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml workload-account.yaml
-	$(LOCAL_AWS) $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+
+lint-checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f workload-account.yaml --framework cloudformation --skip-download \
 		--compact --quiet
 
 build: $(SAM_VENV)/.installed
 	$(LOCAL_AWS) $(SAM_PATH) $(SAM_VENV)/bin/sam build --template-file template.yaml
 
-test: lint build browser
+# lint, build and browser side by side on two cores (each target's output kept together), then the tests.
+test:
+	$(MAKE) -j2 --output-sync=target --no-print-directory lint build browser
 	$(LOCAL_AWS) $(VENV)/bin/python -m pytest -n 2 --durations=15 tests/unit tests/integration tests/faults
 
 # The headless browser the DORA report's test opens (tests/integration/ledger/test_dora_report_browser.py):

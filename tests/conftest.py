@@ -19,3 +19,13 @@ def world():
 
     with World() as w:
         yield w
+
+
+@pytest.fixture(scope="session")
+def warden_cli():
+    """`warden_cli("ledger", "current")`: a `warden` command's CompletedProcess, from one process that replays
+    each input once for every `ledger` command over it (tests/cli_session.py)."""
+    from tests.cli_session import Session
+
+    with Session() as session:
+        yield session.run

@@ -67,12 +67,17 @@ class CallRecorder:
         # Calls that may change something, per service, whoever makes them (handlers, the world, tests): the
         # world re-reads tables and queues only when a call can have changed them.
         self.changes: Counter[str] = Counter()
+        # The same for DynamoDB, per table written (ANY_TABLE: a call that does not name its tables): a step
+        # re-scans only the tables a call can have changed (the idempotency store's writes change no other).
+        self.table_changes: Counter[str] = Counter()
 
     def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         service = model.service_model.signing_name or model.service_model.endpoint_prefix
         name = model.name
         if not name.startswith(READ_PREFIXES) and not name.startswith("DeleteMessage"):  # a drain adds nothing
             self.changes[service] += 1
+            if service == "dynamodb":
+                self.table_changes.update(tables_written(name, params))
         if not self.active:
             return
         if self.function:
@@ -80,6 +85,25 @@ class CallRecorder:
         if name.startswith(READ_PREFIXES) or (service, name) in SHOWN_ELSEWHERE:
             return
         self.calls.append({"kind": "call", "api": f"{service}:{name}", "params": plain(params)})
+
+
+ANY_TABLE = "*"
+
+
+def tables_written(operation: str, params: dict[str, Any]) -> list[str]:
+    """The tables a DynamoDB call that may change something names (by name, an ARN cut to its name);
+    [ANY_TABLE] when it names none the recorder knows how to read (PartiQL, a call of a new shape)."""
+    names: list[Any] = []
+    if "TableName" in params:
+        names = [params["TableName"]]
+    elif operation == "BatchWriteItem":
+        names = list(params.get("RequestItems") or {})
+    elif operation == "TransactWriteItems":
+        names = [one.get("TableName") for item in params.get("TransactItems") or [] for one in item.values()
+                 if isinstance(one, dict)]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        return [ANY_TABLE]
+    return [n.split(":table/", 1)[1].split("/", 1)[0] if n.startswith("arn:") else n for n in names]
 
 
 RECORDER = CallRecorder()
@@ -120,6 +144,8 @@ botocore.handlers.BUILTIN_HANDLERS.append(("after-call.sns.Publish", BODIES.afte
 
 
 def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
+    if not _holds_messages(queue_url):  # nothing to receive: the call would answer nothing
+        return []
     messages = []
     while True:
         got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
@@ -129,6 +155,17 @@ def drain(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
         for message in got:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         messages.extend(got)
+
+
+def _holds_messages(queue_url: str) -> bool:
+    """Whether the embedded queue holds any message, read from moto's own model (fakes/moto_model.py): most
+    steps leave most observer queues and dead-letter queues empty, and asking each costs a call."""
+    from warden_local.fakes.moto_model import queue_holds_messages
+
+    host, account, name = queue_url.rsplit("/", 2)
+    region = host.split("//", 1)[-1].split(".")[1] if host.count(".") >= 2 else "us-east-1"
+    held = queue_holds_messages(account, region, name)
+    return True if held is None else held  # a queue moto does not know by this address: ask the API, as before
 
 
 def message_effect(topic: str, sqs_message: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,8 @@ from moto import mock_aws
 from warden.core import clock
 from warden.core.text import wire_safe
 from warden_local import fakes
-from warden_local.observe import RECORDER, drain, item_effects, message_effect, page_effect, plain
+from warden_local.fakes import moto_model
+from warden_local.observe import ANY_TABLE, RECORDER, drain, item_effects, message_effect, page_effect, plain
 from warden_local.pagerduty import PagerDutyServer
 from warden_local.slack import BOT_TOKEN, SIGNING_SECRET, SlackServer
 from warden_local.template import Function, Template, default_template
@@ -145,7 +146,8 @@ class World:
         self._pages_seen = 0
         self._observers: dict[str, str] = {}  # observer queue url -> topic logical id
         self._dlqs: dict[str, str] = {}  # DLQ url -> function logical id
-        self._tables_seen: tuple[int, dict[str, Any]] | None = None  # (RECORDER.changes generation, snapshot)
+        # each observed table's last scan: {logical id: ((its RECORDER.table_changes, ANY_TABLE's), items by key)}
+        self._tables_seen: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
         self._queues_seen = -1  # queue inputs counted at the last drain
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -467,27 +469,25 @@ class World:
                 if "TableName" in attrs and "idempotency" not in lid.lower()}
 
     def table_items(self, lid: str) -> list[dict[str, Any]]:
-        ddb, name = self.client("dynamodb"), self.physical[lid]["TableName"]
-        items, kwargs = [], {"TableName": name}
+        """The table's items as a Scan returns them, in its order, read from the embedded DynamoDB's own model
+        (fakes/moto_model.py): a Scan through the API serializes and parses every item again, at every step
+        that changed it. (tests/integration/local/test_world_tables.py holds the two equal.)"""
         deserialize = TypeDeserializer().deserialize
-        while True:
-            page = ddb.scan(**kwargs)
-            items += [plain({k: deserialize(v) for k, v in item.items()}) for item in page["Items"]]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [plain({k: deserialize(v) for k, v in item.items()})
+                for item in moto_model.table_items(self.account, self.region, self.physical[lid]["TableName"])]
 
     def snapshot(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Every observed table's items by key. Scanned again only after a DynamoDB call that may have
-        changed something (RECORDER.changes); until then the last snapshot stands (treat it as read-only)."""
-        generation = RECORDER.changes["dynamodb"]
-        if self._tables_seen is not None and self._tables_seen[0] == generation:
-            return self._tables_seen[1]
+        """Every observed table's items by key. A table is scanned again only after a DynamoDB call that may
+        have changed it (RECORDER.table_changes); until then its last scan stands (treat it as read-only)."""
         snap = {}
         for lid, attrs in self.observed_tables().items():
-            keys = attrs["Keys"]
-            snap[lid] = {json.dumps([i.get(k) for k in keys]): i for i in self.table_items(lid)}
-        self._tables_seen = (generation, snap)
+            generation = (RECORDER.table_changes[attrs["TableName"]], RECORDER.table_changes[ANY_TABLE])
+            seen = self._tables_seen.get(lid)
+            if seen is None or seen[0] != generation:
+                keys = attrs["Keys"]
+                seen = self._tables_seen[lid] = (generation, {json.dumps([i.get(k) for k in keys]): i
+                                                              for i in self.table_items(lid)})
+            snap[lid] = seen[1]
         return snap
 
     def _queue_inputs(self) -> int:

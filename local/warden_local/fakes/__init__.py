@@ -8,7 +8,7 @@ events, approval messages and CloudWatch alarm state changes with `apply_event`;
 
 from typing import Any
 
-from . import accounts, cloudwatch, codedeploy, codepipeline, loader, moto_model, s3, sqs
+from . import accounts, cloudwatch, codedeploy, codepipeline, kms, loader, moto_model, s3, sqs
 from .codedeploy import EmbeddedCodeDeploy, codedeploy_state
 from .codepipeline import EmbeddedCodePipeline, codepipeline_state
 
@@ -41,3 +41,4 @@ def install() -> None:
     accounts.install()
     s3.install()  # bucket-policy conditions, default encryption, time and lifecycle (fakes/s3.py)
     sqs.install()  # SendMessage refuses characters outside SQS's set (fakes/sqs.py)
+    kms.install()  # a symmetric key shares one never-used signing pair instead of making its own (fakes/kms.py)

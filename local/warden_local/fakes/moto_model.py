@@ -24,10 +24,15 @@ from moto.codedeploy.responses import CodeDeployResponse
 from moto.codepipeline.models import CodePipelineBackend, codepipeline_backends
 from moto.codepipeline.responses import CodePipelineResponse
 from moto.core.responses import BaseResponse
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.models.table import Table
 from moto.iam.access_control import PermissionResult
+from moto.kms import models as kms_models
 from moto.s3 import models as s3_models
 from moto.s3.models import FakeBucket, FakeDeleteMarker, S3Backend
 from moto.s3.responses import S3Response
+from moto.sqs.models import Queue, sqs_backends
 
 MOTO_VERSION = moto.__version__
 # The versions this contract was checked against (uv.lock pins one of them).
@@ -79,6 +84,13 @@ CONTRACT: tuple[tuple[str, Any], ...] = (
      lambda: _has(CloudWatchResponse, "put_metric_alarm", "cloudwatch_backend")),
     ("FakeDeleteMarker, PermissionResult.PERMITTED / DENIED / NEUTRAL",
      lambda: bool(FakeDeleteMarker) and _has(PermissionResult, "PERMITTED", "DENIED", "NEUTRAL")),
+    ("dynamodb get_table(name).all_items(), each Item's .attrs of DynamoType.to_regular_json (the world's table"
+     " reads, in a Scan's order)", lambda: _has(Table, "all_items") and _has(DynamoType, "to_regular_json")),
+    ("moto.kms.models.generate_private_key(key_spec), what Key.__init__ calls for its signing pair",
+     lambda: _takes(kms_models.generate_private_key, "key_spec")),
+    ("sqs Queue.approximate_number_of_messages / _not_visible / _delayed (an empty queue is not asked)",
+     lambda: _has(Queue, "approximate_number_of_messages", "approximate_number_of_messages_not_visible",
+                  "approximate_number_of_messages_delayed")),
 )
 
 
@@ -140,3 +152,20 @@ def cloudwatch_alarms(account_id: str, region: str) -> dict[str, Any]:
 
 def codedeploy_backend(account_id: str, region: str) -> Any:
     return codedeploy_backends[account_id][region]
+
+
+# ---- DynamoDB and SQS: what the world observes, read without a call --------------------------------------
+def table_items(account_id: str, region: str, table_name: str) -> list[dict[str, Any]]:
+    """A table's items as attribute maps in DynamoDB's JSON, binary values as bytes (as botocore parses a Scan's
+    answer), in the order a Scan returns them."""
+    table = dynamodb_backends[account_id][region].get_table(table_name)
+    return [{k: v.to_regular_json() for k, v in item.attrs.items()} for item in table.all_items()]
+
+
+def queue_holds_messages(account_id: str, region: str, name: str) -> bool | None:
+    """Whether a queue holds any message (visible, in flight or delayed); None when moto has no such queue."""
+    queue = sqs_backends[account_id][region].queues.get(name) if account_id in sqs_backends else None
+    if queue is None:
+        return None
+    return bool(queue.approximate_number_of_messages + queue.approximate_number_of_messages_not_visible
+                + queue.approximate_number_of_messages_delayed)

@@ -14,8 +14,6 @@ payments-api, execution hNN starts at 2026-11-23 00:00 + NN x 6 h; Build, then D
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -69,11 +67,10 @@ def story() -> list[dict]:
     return [{"at": e["time"], "event": e} for e in events]
 
 
-def test_health_finds_the_slowdown_the_stuck_stage_and_the_flaky_ones_and_nothing_else(tmp_path):
+def test_health_finds_the_slowdown_the_stuck_stage_and_the_flaky_ones_and_nothing_else(warden_cli, tmp_path):
     scenario = write_scenario(tmp_path, story())
     now = _t(13, 180)
-    run = subprocess.run([sys.executable, "-m", "warden_local.cli", "ledger", "health", "--json", "--until", now,
-                          "--replay", scenario], capture_output=True, text=True, timeout=180)
+    run = warden_cli("ledger", "health", "--json", "--until", now, "--replay", scenario)
     assert run.returncode == 0, run.stderr
     health = json.loads(run.stdout)
     build = next(b for b in health["baselines"] if b["stage"] == "Build")
@@ -88,8 +85,7 @@ def test_health_finds_the_slowdown_the_stuck_stage_and_the_flaky_ones_and_nothin
     assert [(f["execution_id"], f["stage"]) for f in health["flaky"]] == [
         ("h07", "Deploy-Prod"), ("h09", "Deploy-Prod")]
     assert health["flaky_by_week"] == {"2026-W48": {"payments-api Deploy-Prod": 2}}
-    table = subprocess.run([sys.executable, "-m", "warden_local.cli", "ledger", "health", "--until", now,
-                            "--replay", scenario], capture_output=True, text=True, timeout=180).stdout
+    table = warden_cli("ledger", "health", "--until", now, "--replay", scenario).stdout
     assert "payments-api Build: the last 3 runs took 40 min, 40 min, 40 min, each over 15 min" in table
     assert "payments-api Build in h13: running 3h00m, limit 1h20m" in table
     assert "2026-W48: payments-api Deploy-Prod x2" in table

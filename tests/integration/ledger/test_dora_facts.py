@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.integration.ledger.test_dora_story import A02, ACCOUNT, WEEK, story, warden
+from tests.integration.ledger.test_dora_story import A02, ACCOUNT, WEEK, story
 from warden.ledger.dora import dora, explain, parse_period
 from warden.ledger.view import LedgerReader
 from warden_local.replay import replay
@@ -21,7 +21,7 @@ def observe_mode_story() -> dict:
     return doc
 
 
-def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployment(tmp_path):
+def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployment(warden_cli, tmp_path):
     from warden_local.world import SLACK_APP, World
 
     # Given checkout-api's A02 in production and RollbackTrigger only observing (dry_run)
@@ -42,7 +42,7 @@ def test_an_alarm_in_the_bake_window_warden_did_not_roll_back_fails_the_deployme
     assert week["failures_by_cause"] == {"alarm_in_bake": 1, "production_stage_failed": 1}
     assert shown["rollbacks"] == []
     # And `warden ledger dora --explain` lists it with its cause
-    run = warden("ledger", "dora", "--explain", "checkout-api", "--week", WEEK, "--replay", str(path))
+    run = warden_cli("ledger", "dora", "--explain", "checkout-api", "--week", WEEK, "--replay", str(path))
     assert run.returncode == 0, run.stderr
     row = next(line for line in run.stdout.splitlines() if f"{A02[:8]}…{A02[-4:]}" in line)  # its id shortened
     assert "alarm_in_bake" in row

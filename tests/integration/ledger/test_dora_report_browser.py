@@ -4,16 +4,12 @@ bands, round ticks that never repeat, and figures linked to the deployments behi
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from tests.integration.ledger.test_dora_story import story
 
 CHROMIUM = os.environ.get("WARDEN_CHROMIUM", "/usr/bin/chromium")
 # What works on a closed network: no background connections, no first-run, a fresh profile.
@@ -30,14 +26,11 @@ def rendered(page: Path, profile: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(tmp_path_factory, warden_cli, story_path):
     where = tmp_path_factory.mktemp("report")
-    scenario = where / "week48.json"
-    scenario.write_text(json.dumps(story()))
     out = where / "dora.html"
-    run = subprocess.run([sys.executable, "-m", "warden_local.cli", "ledger", "dora", "--by", "week", "--days", "14",
-                          "--until", "2026-11-30T00:00:00Z", "--replay", str(scenario), "--out", str(out)],
-                         capture_output=True, text=True, timeout=180)
+    run = warden_cli("ledger", "dora", "--by", "week", "--days", "14", "--until", "2026-11-30T00:00:00Z",
+                     "--replay", story_path, "--out", str(out))
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().endswith(f"report: {out}")
     return rendered(out, where / "profile")

@@ -32,9 +32,6 @@ By hand, week 2026-W48:
 from __future__ import annotations
 
 import copy
-import json
-import subprocess
-import sys
 import uuid
 
 import pytest
@@ -114,13 +111,6 @@ def story() -> dict:
 
 
 @pytest.fixture(scope="module")
-def story_path(tmp_path_factory):
-    path = tmp_path_factory.mktemp("dora") / "week48.json"
-    path.write_text(json.dumps(story()))
-    return str(path)
-
-
-@pytest.fixture(scope="module")
 def records(story_path):
     from warden_local.world import SLACK_APP, World
 
@@ -176,24 +166,19 @@ def test_explain_lists_the_deployments_behind_each_figure(records):
                                                            WARDEN_ROLLBACK, 420)
 
 
-def warden(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "warden_local.cli", *args], capture_output=True, text=True,
-                          timeout=180)
-
-
-def test_cli_shows_per_service_rows_and_explains_a_week(story_path):
-    run = warden("ledger", "dora", "--explain", "payments-api", "--week", WEEK, "--replay", story_path)
+def test_cli_shows_per_service_rows_and_explains_a_week(warden_cli, story_path):
+    run = warden_cli("ledger", "dora", "--explain", "payments-api", "--week", WEEK, "--replay", story_path)
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
     assert lines[0].startswith("payments-api, 2026-11-23T00:00:00Z .. 2026-11-30T00:00:00Z")
     p4 = next(line for line in lines if line.startswith("2026-11-25T10:00:00Z"))
     assert p4.split()[1:3] == ["p4", "SUCCEEDED"] and "reverted" in p4 and "p5" in p4
     assert "deployments 9 (8 succeeded); change failure 4/9" in run.stdout
-    table = warden("ledger", "dora", "--week", WEEK, "--replay", story_path).stdout.splitlines()
+    table = warden_cli("ledger", "dora", "--week", WEEK, "--replay", story_path).stdout.splitlines()
     rows = {line.split()[0]: line.split() for line in table[2:5]}
     assert rows["payments-api"][1] == "9" and "44% (4/9)" in " ".join(rows["payments-api"])
     assert rows["checkout-api"][1] == "4" and "50% (2/4)" in " ".join(rows["checkout-api"])
     assert table[4].startswith("(all services)") and "46% (6/13)" in table[4] and table[4].endswith("E/E/L/H")
     assert max(len(line) for line in table) <= 100 and any(line.startswith("BANDS: ") for line in table)
-    bad = warden("ledger", "dora", "--explain", "payments-api", "--week", "2026-48")
+    bad = warden_cli("ledger", "dora", "--explain", "payments-api", "--week", "2026-48")
     assert bad.returncode == 2 and "not a week like 2026-W48" in bad.stderr

@@ -17,8 +17,6 @@ import contextlib
 import copy
 import json
 import random
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timedelta
 
@@ -316,23 +314,17 @@ def test_replay_document_with_ledger_items_follows_the_contract():
     assert sorted(i["status"] for i in executions) == ["FAILED", "SUCCEEDED"]
 
 
-def warden(*args: str) -> subprocess.CompletedProcess:
-    # A process of its own: the CLI sets up the local environment for good.
-    return subprocess.run([sys.executable, "-m", "warden_local.cli", *args], capture_output=True, text=True,
-                          timeout=120)
-
-
-def test_cli_current_and_dora_on_the_demo():
-    run = warden("ledger", "current", "--json")
+def test_cli_current_and_dora_on_the_demo(warden_cli):
+    run = warden_cli("ledger", "current", "--json")
     assert run.returncode == 0, run.stderr
     # The demo's payments-api story (its alarm-rollback part deploys checkout-api).
     current = [c for c in json.loads(run.stdout) if c["pipeline"] == "payments-api"]
     demo_commit = DEMO["steps"][4]["event"]["detail"]["execution-trigger"]["commit-id"]
     assert {c["stage"] for c in current} == set(STAGES)
     assert {(c["commit_id"], c["author"]) for c in current} == {(demo_commit, "Ana Souza")}
-    table = warden("ledger", "current").stdout
+    table = warden_cli("ledger", "current").stdout
     assert "Deploy-Prod *" in table and "* a production stage" in table and demo_commit[:7] in table
-    run = warden("ledger", "dora", "--days", "1", "--json")
+    run = warden_cli("ledger", "dora", "--days", "1", "--json")
     assert json.loads(run.stdout)["pipelines"]["payments-api"]["deployments"] == 1
 
 
@@ -350,18 +342,18 @@ def test_cli_current_and_dora_on_the_demo():
     (["dora", "--explain", "payments-api"], "--explain needs the period"),
     (["dora", "--explain", "payments-api", "--week", "2026-W48", "--day", "2026-11-27"], "not allowed with"),
 ])
-def test_cli_bad_input_is_one_line_and_exit_2(args, expected):
-    run = warden("ledger", *args)
+def test_cli_bad_input_is_one_line_and_exit_2(warden_cli, args, expected):
+    run = warden_cli("ledger", *args)
     assert run.returncode == 2 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and run.stderr.startswith("warden: ") and expected in run.stderr, run.stderr
 
 
-def test_cli_commit_by_short_sha_and_current_without_dashes():
+def test_cli_commit_by_short_sha_and_current_without_dashes(warden_cli):
     demo_commit = DEMO["steps"][4]["event"]["detail"]["execution-trigger"]["commit-id"]
-    run = warden("ledger", "commit", demo_commit[:7], "--json")
+    run = warden_cli("ledger", "commit", demo_commit[:7], "--json")
     assert run.returncode == 0, run.stderr
     assert {r["commit_id"] for r in json.loads(run.stdout)} == {demo_commit}
-    table = warden("ledger", "current").stdout.splitlines()
+    table = warden_cli("ledger", "current").stdout.splitlines()
     rows = [line.split() for line in table[1:]]
     assert rows and all("-" not in row for row in rows), table  # every deployed stage names its release
 
@@ -382,9 +374,9 @@ def test_story_is_what_the_docstring_says():
     assert datetime.fromisoformat(times[("exec-r", "Deploy-Prod", "SUCCEEDED")]).minute == 10
 
 
-def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
+def test_cli_dora_by_week_writes_a_page_of_charts(warden_cli, tmp_path):
     out = tmp_path / "dora.html"
-    run = warden("ledger", "dora", "--by", "week", "--days", "14", "--out", str(out), "--json")
+    run = warden_cli("ledger", "dora", "--by", "week", "--days", "14", "--out", str(out), "--json")
     assert run.returncode == 0, run.stderr
     doc = json.loads(run.stdout)
     assert doc["by"] == "week" and [w["week"] for w in doc["weeks"]][-1] == "2026-W48"
@@ -392,7 +384,7 @@ def test_cli_dora_by_week_writes_a_page_of_charts(tmp_path):
     assert demo_week["deployments"] == 3 and demo_week["partial"]  # the demo's three production deployments
     html = out.read_text()
     assert html.count("<svg") == 4 and "2026-W48" in html and "<script" not in html
-    table = warden("ledger", "dora", "--by", "week", "--days", "14").stdout
+    table = warden_cli("ledger", "dora", "--by", "week", "--days", "14").stdout
     assert table.splitlines()[1].split()[:3] == ["WEEK", "SERVICE", "DEPLOYS"]
     assert [line.split()[:4] for line in table.splitlines() if "(all services)" in line][-1] == [
         "2026-W48", "*", "(all", "services)"] and "2026-W48 *  payments-api" in table

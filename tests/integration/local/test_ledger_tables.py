@@ -2,19 +2,12 @@
 --json), execution ids short but unambiguous, and every line within 100 columns over a realistic ledger."""
 
 import json
-import subprocess
-import sys
 
 from tests.helpers import ROOT
 from warden_local.ledger_cli import WIDTH, _render
 
 SSO = ("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReleaseApprovers_0f1e2d3c4b5a6978/"
        "maria.fernanda.garcia@example.com")
-
-
-def warden(*args):
-    return subprocess.run([sys.executable, "-m", "warden_local.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
 
 
 def realistic(n: int = 12) -> list[dict]:
@@ -62,15 +55,15 @@ def test_history_and_commit_name_the_approver_by_role_and_session_and_json_keeps
         assert "release-approver/maria.garcia" in text and full not in text, text
 
 
-def test_the_demos_approver_from_slack_is_named_by_name_and_slack_id_and_json_keeps_the_rest():
+def test_the_demos_approver_from_slack_is_named_by_name_and_slack_id_and_json_keeps_the_rest(warden_cli):
     # Given the demo, whose release Maria Garcia approved from Slack
     full = "Maria Garcia <maria.garcia@example.com> (Slack U0MARIA) in #payments"
     for args in (("ledger", "history", "payments-api"), ("ledger", "commit", "c7d8e9f"), ("ledger", "current")):
-        table = warden(*args)
+        table = warden_cli(*args, cwd=ROOT)
         assert table.returncode == 0, table.stderr
         # Then the tables name her, whole, within 100 columns; --json keeps her e-mail and the channel
         assert "Maria Garcia (Slack U0MARIA)" in table.stdout and full not in table.stdout, table.stdout
         assert max(len(line) for line in table.stdout.splitlines()) <= WIDTH
         if args[1] != "current":
-            document = warden(*args, "--json")
+            document = warden_cli(*args, "--json", cwd=ROOT)
             assert full in {r.get("approver") for r in json.loads(document.stdout)}

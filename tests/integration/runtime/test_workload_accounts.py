@@ -20,7 +20,6 @@ from tests.helpers import DEMO, EVENTS, SCHEMA, effects, sample, without_quiet_d
 from tests.integration.ledger.test_ledger import PIPELINE_EVENT, STAGE_EVENT, trigger
 from tests.integration.ledger.test_ledger import at as at_hour
 from tests.integration.ledger.test_ledger import event as ledger_event
-from tests.integration.ledger.test_ledger import warden as warden_cli
 from warden.core import clock
 from warden.ledger.dora import dora
 from warden.ledger.view import LedgerReader
@@ -354,7 +353,7 @@ def test_same_named_pipelines_of_two_accounts_keep_their_own_deployments_histori
     assert theirs["lead_time_seconds"]["p50"] == 5400 and theirs["time_to_restore_seconds"]["open"] == 1
 
 
-def test_cli_names_a_workload_pipeline_by_account_and_name(tmp_path):
+def test_cli_names_a_workload_pipeline_by_account_and_name(warden_cli, tmp_path):
     scenario = two_accounts_scenario(tmp_path)
     run = warden_cli("ledger", "history", REF, "--json", "--replay", scenario)
     assert run.returncode == 0, run.stderr
