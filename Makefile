@@ -83,8 +83,6 @@ architecture: $(VENV)/.installed
 readme-demo: $(VENV)/.installed
 	$(LOCAL_AWS) $(VENV)/bin/python -m warden_local.demo --readme README.md
 
-# cfn-lint checks both templates (SAM resources included); `sam validate --lint` would run the same cfn-lint
-# (samcli/commands/validate/validate.py: with --lint it only calls cfnlint.api.lint) on template.yaml again.
 # Three targets, so that `make -j2` (as `make test` runs them) checks with checkov beside the rest.
 lint: lint-code lint-templates lint-checkov
 
@@ -93,6 +91,7 @@ lint-code: $(VENV)/.installed
 
 lint-templates: $(SAM_VENV)/.installed
 	$(SAM_VENV)/bin/cfn-lint template.yaml workload-account.yaml
+	$(LOCAL_AWS) $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 
 lint-checkov: $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml -f workload-account.yaml --framework cloudformation --skip-download \
