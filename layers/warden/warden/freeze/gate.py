@@ -34,6 +34,7 @@ from warden.freeze.calendar import Reason, Verdict, frozen
 from warden.freeze.config import FreezeConfig
 from warden.freeze.store import KEEP, FreezeStore
 from warden.ledger.notes import LedgerNotes
+from warden.notify.holds import Holds
 from warden.notify.incidents import Incidents, incident_key
 
 if TYPE_CHECKING:  # imported when something is told: an answer that tells nothing builds no notice
@@ -67,7 +68,10 @@ class DeploymentGate:
     def __init__(self, *, config: Callable[[], FreezeConfig], store: FreezeStore, incidents: Incidents,
                  rolling_back: Callable[..., str | None], alarms: Callable[[str, str, str], list[str]],
                  codepipeline: Any, notifier: Any, notes: LedgerNotes | None, account: str, region: str,
-                 fail_closed: bool = False, partition: str = "aws") -> None:
+                 fail_closed: bool = False, partition: str = "aws", holds: Holds | None = None) -> None:
+        """`holds` (warden.notify.holds): where a deny is recorded before it is answered, so that the failure
+        events CodePipeline emits for it are told as held, not paged (None: not recorded)."""
+        self._holds = holds
         self._partition = partition
         self._config = config
         self._store = store
@@ -238,11 +242,33 @@ class DeploymentGate:
         rollback = bool(execution_id) and self._is_rollback(pipeline, execution_id)
         answer = self.decide(pipeline, stage, at, execution_id=execution_id, rollback=rollback,
                              tags=None if rollback else self._tags(pipeline))
+        self._record(pipeline, stage, execution_id, answer, at)
         answered = self._answer(job.id, answer, execution_id)
         logger.info("gate answered", extra={"pipeline": pipeline, "stage": stage, "execution": execution_id,
                                              **answer.report()})
         return {"status": "allowed" if answer.allow else "denied", "pipeline": pipeline, "stage": stage,
                 "execution_id": execution_id, "answered": answered, **answer.report()}
+
+    def _record(self, pipeline: str, stage: str, execution_id: str | None, answer: Answer, at: datetime) -> None:
+        """A deny is recorded as the execution's hold before it is answered (warden.notify.holds): its FAILED
+        events then always find it. A hold that cannot be written raises: the job stays unanswered and the
+        invocation fails, so Lambda retries it and CodePipeline asks again (the stage does not enter meanwhile);
+        a deny answered without its hold would page on-call and feed the automatic freeze. An allow releases a
+        hold of the same stage (a retried stage, an override): the execution's own failures there page again."""
+        if self._holds is None or not execution_id:
+            return
+        if answer.allow:
+            try:
+                self._holds.release(account=self._account, pipeline=pipeline, execution_id=execution_id,
+                                    stage=stage, at=at)
+            except Exception as exc:  # noqa: BLE001 (an allow is never held back by bookkeeping)
+                logger.error("the execution's earlier hold could not be released: a failure of it in this stage "
+                             "would be told as held", extra={"pipeline": pipeline, "stage": stage,
+                                                             "execution": execution_id,
+                                                             "error": f"{type(exc).__name__}: {exc}"})
+        else:
+            self._holds.hold(account=self._account, pipeline=pipeline, execution_id=execution_id, stage=stage,
+                             reason=answer.reason, at=at)
 
     def _answer(self, job_id: str, answer: Answer, execution_id: str | None) -> bool:
         """PutJobSuccessResult or PutJobFailureResult; False when the job was answered already (a redelivered
