@@ -161,6 +161,7 @@ class EmbeddedCodePipeline:
         # Stage-condition rule jobs (LambdaInvoke) this CodePipeline issued, and the answers they got.
         self.jobs: dict[str, dict[str, Any]] = {}
         self.overrides: list[dict[str, Any]] = []
+        self.emitted: list[dict[str, Any]] = []  # events CodePipeline emitted on its own (a failed entry condition)
 
     @property
     def backend(self) -> Any:
@@ -695,10 +696,12 @@ class EmbeddedCodePipeline:
                   "start-time": execution.start.isoformat(timespec="milliseconds") + "Z",
                   "version": float(pipeline["version"]), "pipeline-execution-attempt": 1.0}
         stamp = when.isoformat(timespec="seconds") + "Z"
-        return [{"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "aws.codepipeline",
-                 "account": self.account_id, "time": stamp, "region": self.region, "resources": [arn],
-                 "detail": detail | {"state": "FAILED"}}
-                for kind, detail in ((STAGE_EVENT, common | {"stage": stage}), (PIPELINE_EVENT, common))]
+        events = [{"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "aws.codepipeline",
+                   "account": self.account_id, "time": stamp, "region": self.region, "resources": [arn],
+                   "detail": detail | {"state": "FAILED"}}
+                  for kind, detail in ((STAGE_EVENT, common | {"stage": stage}), (PIPELINE_EVENT, common))]
+        self.emitted.extend(events)
+        return events
 
     def get_job_details(self, job_id: str) -> dict[str, Any]:
         job = self.jobs.get(job_id)
