@@ -66,6 +66,33 @@ def stage_failed(execution, stage, at, state="FAILED"):
                        "version": 1.0, "pipeline-execution-attempt": 1.0, "start-time": stamp}}
 
 
+def dora_of(world):
+    from warden.aws.dynamodb import from_item
+    from warden.ledger.dora import dora
+    from warden.ledger.view import execution_view
+
+    items = world.client("dynamodb").scan(TableName=world.ref("LedgerTable"))["Items"]
+    records = [execution_view(from_item(i)) for i in items if i["sk"]["S"] == "EXECUTION"]
+    return dora(records, start=datetime(2026, 12, 1, tzinfo=UTC), end=datetime(2027, 1, 1, tzinfo=UTC))
+
+
+def test_the_ledger_does_not_count_a_held_execution_as_a_failed_production_deployment(world):
+    # Given an execution held at Prod on Christmas Eve, its FAILED events heard by DeploymentTracker
+    execution, stage, run = held_at_christmas(world)
+    for event in (stage, run):
+        world.set_time(clock.parse_iso(event["time"]))
+        world.invoke("DeploymentTracker", event)
+    # Then the DORA figures count no failed production deployment (before: 1 of 1, production_stage_failed)
+    figures = dora_of(world)
+    assert (figures["deployments"], figures["failed"], figures["failed_deployments"]) == (0, 0, [])
+    # And when its stage is retried after the holiday and fails for real, that failure counts
+    job, _ = ask(world, execution, AFTER)
+    assert job["status"] == "Succeeded"
+    world.invoke("DeploymentTracker", stage_failed(execution, "Prod", AFTER + timedelta(minutes=10)))
+    figures = dora_of(world)
+    assert (figures["deployments"], figures["failed"], figures["failed_deployments"]) == (1, 1, [execution])
+
+
 def test_the_embedded_codepipeline_fails_the_stage_and_the_execution_of_a_denied_entry(world):
     execution, stage, run = held_at_christmas(world)
     # Then the documented events: the stage's FAILED and the execution's FAILED

@@ -253,14 +253,18 @@ class DeploymentGate:
         """A deny is recorded as the execution's hold before it is answered (warden.notify.holds): its FAILED
         events then always find it. A hold that cannot be written raises: the job stays unanswered and the
         invocation fails, so Lambda retries it and CodePipeline asks again (the stage does not enter meanwhile);
-        a deny answered without its hold would page on-call and feed the automatic freeze. An allow releases a
-        hold of the same stage (a retried stage, an override): the execution's own failures there page again."""
+        a deny answered without its hold would page on-call and feed the automatic freeze. The ledger gets the
+        hold too (`held_at_gate`: warden.ledger.changes does not count it as a failed production deployment). An
+        allow releases a hold of the same stage (a retried stage, an override): the execution's own failures
+        there page again, and count again."""
         if self._holds is None or not execution_id:
             return
         if answer.allow:
             try:
-                self._holds.release(account=self._account, pipeline=pipeline, execution_id=execution_id,
-                                    stage=stage, at=at)
+                if self._holds.release(account=self._account, pipeline=pipeline, execution_id=execution_id,
+                                       stage=stage, at=at) and self._notes is not None:
+                    self._notes.add(pipeline, execution_id, {"held_at_gate": {"stage": stage,
+                                                                               "released_at": clock.iso(at)}})
             except Exception as exc:  # noqa: BLE001 (an allow is never held back by bookkeeping)
                 logger.error("the execution's earlier hold could not be released: a failure of it in this stage "
                              "would be told as held", extra={"pipeline": pipeline, "stage": stage,
@@ -269,6 +273,9 @@ class DeploymentGate:
         else:
             self._holds.hold(account=self._account, pipeline=pipeline, execution_id=execution_id, stage=stage,
                              reason=answer.reason, at=at)
+            if self._notes is not None:  # the ledger: a held execution is not a failed production deployment
+                self._notes.add(pipeline, execution_id, {"held_at_gate": {
+                    "stage": stage, "reason": answer.reason[:1000], "at": clock.iso(at)}})
 
     def _answer(self, job_id: str, answer: Answer, execution_id: str | None) -> bool:
         """PutJobSuccessResult or PutJobFailureResult; False when the job was answered already (a redelivered

@@ -73,8 +73,9 @@ class Holds:
         except self._conditional():
             pass  # held there already: the first hold's time stands
 
-    def release(self, *, account: str, pipeline: str, execution_id: str, stage: str, at: datetime) -> None:
-        """The gate lets `execution_id` into `stage`: a hold of it there ends now (nothing when there is none)."""
+    def release(self, *, account: str, pipeline: str, execution_id: str, stage: str, at: datetime) -> bool:
+        """The gate lets `execution_id` into `stage`: a hold of it there ends now. False when there was none (the
+        common case: one conditional write that changes nothing)."""
         try:
             self._ddb.update_item(
                 TableName=self._table, Key=_execution_key(account, pipeline, execution_id),
@@ -82,7 +83,8 @@ class Holds:
                 ConditionExpression="stage = :s AND attribute_not_exists(released_at)",
                 ExpressionAttributeValues={":s": {"S": stage}, ":at": {"S": iso(at)}})
         except self._conditional():
-            pass
+            return False
+        return True
 
     def execution(self, account: str, pipeline: str, execution_id: str) -> Hold | None:
         item = self._ddb.get_item(TableName=self._table, Key=_execution_key(account, pipeline, execution_id),
