@@ -85,6 +85,15 @@ def test_the_ledger_does_not_count_a_held_execution_as_a_failed_production_deplo
     # Then the DORA figures count no failed production deployment (before: 1 of 1, production_stage_failed)
     figures = dora_of(world)
     assert (figures["deployments"], figures["failed"], figures["failed_deployments"]) == (0, 0, [])
+    # And `warden ledger history` says it was held
+    from warden.ledger.view import LedgerReader
+    from warden_local.ledger_cli import _render
+
+    reader = LedgerReader(world.client("dynamodb"), world.physical["LedgerTable"]["TableName"], world.account)
+    [row] = [r for r in reader.history("payments-api").items if r["execution_id"] == execution]
+    assert row["held_at_gate"]["stage"] == "Prod" and "Public holiday in Berlin" in row["held_at_gate"]["reason"]
+    shown = _render("history", [row])
+    assert "HELD" in shown and "FAILED" not in shown
     # And when its stage is retried after the holiday and fails for real, that failure counts
     job, _ = ask(world, execution, AFTER)
     assert job["status"] == "Succeeded"
