@@ -15,6 +15,11 @@ When the gate cannot decide (its document unreadable or invalid, the state table
 tells the team, unless the stack says FailClosed: a gate must never freeze a company by accident, and a
 release that goes out during an outage of the gate is one the team hears of and can roll back.
 
+A deny is recorded as a hold (warden.notify.holds) before it is answered: in CodePipeline it fails the stage and
+the execution, and NotificationRouter tells those FAILED events as `deployment.held` instead of paging (an incident
+about production would keep the stage frozen after the freeze ended). A hold that cannot be written is not answered:
+the invocation fails and is retried (FailClosed or not), never a deny without its hold nor an allow through a freeze.
+
 Correct under redelivery: the verdict depends on the document, the stored state and the moment; the effects
 are conditional (warden.freeze.store): an override is used by one execution, a freeze and its lift are told
 once each, a deployment keeps its first answer so that a deployment already past the gate finishes.

@@ -23,6 +23,12 @@ the opener with the opening (a pipeline FAILED event, which names no stage, adds
 one more UpdateItem), a fold with the write that used to try the claim's take-over, and a muted failure too while
 an incident is open (one UpdateItem): muting a stage's failure silences its messages, it does not make
 production healthy for the deployment gate. A failed write fails the event: retried, then dead-lettered.
+A failure the deployment gate caused (its deny fails the stage and the execution in CodePipeline, or the CodeDeploy
+deployment whose hook it failed) is no incident: the gate recorded the hold before it answered
+(warden.notify.holds), so every such FAILED event finds it (one GetItem, for a failure event only) and the team is
+told once (`deployment.held`, its effects logged under the hold, not the event: any number of FAILED events, in any
+order, each delivered any number of times, tell it once). No incident opens, so the hold cannot feed the automatic
+freeze. A hold the gate released (the stage let in later) does not cover the release's own later failures.
 """
 
 from __future__ import annotations
