@@ -174,7 +174,9 @@ class NotificationRouter:
             if hold is not None and not hold.covers(notice.time, None if notice.event == "pipeline.failed"
                                                     else notice.stage or ""):
                 hold = None
-            scope = f"held#{notice.account}#{notice.pipeline}#{notice.execution_id}#{hold.stage if hold else ''}"
+            # One telling per hold: a stage held again after its release (retried during the freeze) is told again.
+            scope = (f"held#{notice.account}#{notice.pipeline}#{notice.execution_id}#{hold.stage}#{hold.held_at}"
+                     if hold else "")
         else:
             return None
         if hold is None:
