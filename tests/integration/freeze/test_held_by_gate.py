@@ -215,3 +215,26 @@ def test_a_codedeploy_deployment_the_gate_held_is_told_not_paged(world):
     assert [m["topic"] for m in held] == ["TeamTopic"] and "Christmas freeze" in held[0]["body"]
     key = incident_key(account="111122223333", region="us-east-1", application="checkout", deployment_group="prod")
     assert Incidents(world.client("dynamodb"), world.ref("StateTable")).current(key) is None
+
+
+def test_a_hold_is_kept_under_redelivery_released_once_and_covers_only_its_stage_until_then(world):
+    from warden.notify.holds import Holds
+
+    holds = Holds(world.client("dynamodb"), world.ref("StateTable"))
+    where = {"account": "111122223333", "pipeline": "payments-api", "execution_id": "x1"}
+    # Given a hold, and the same deny redelivered later (a retried invocation): the first hold's time stands
+    holds.hold(**where, stage="Prod", reason="frozen: xmas", at=XMAS)
+    holds.hold(**where, stage="Prod", reason="frozen: xmas", at=XMAS + timedelta(minutes=1))
+    hold = holds.execution("111122223333", "payments-api", "x1")
+    assert (hold.stage, hold.held_at, hold.released_at) == ("Prod", clock.iso(XMAS), None)
+    # It covers the execution's failures of that stage, and its pipeline FAILED (which names no stage), only
+    assert hold.covers(XMAS, "Prod") and hold.covers(XMAS, None) and not hold.covers(XMAS, "Build")
+    # When the stage is let in after the holiday: released once (a second release finds nothing to release)
+    assert holds.release(**where, stage="Prod", at=AFTER) is True
+    assert holds.release(**where, stage="Prod", at=AFTER + timedelta(minutes=5)) is False
+    hold = holds.execution("111122223333", "payments-api", "x1")
+    # Then a failure after the release is not the hold's, one delivered late from before it still is
+    assert not hold.covers(AFTER + timedelta(minutes=10), "Prod") and hold.covers(XMAS, "Prod")
+    # And a release of another stage, or of an execution never held, changes nothing
+    assert holds.release(**where, stage="Build", at=AFTER) is False
+    assert holds.release(**{**where, "execution_id": "x2"}, stage="Prod", at=AFTER) is False
