@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from warden.core import clock
+from warden.ledger.changes import held_at_gate
 
 EXIT_BAD_INPUT = 2
 
@@ -366,7 +367,8 @@ def _render(command: str, result: Any) -> str:
     pipelines = {r.get("pipeline") for r in result}
     commits = {(r.get("commit_id"), r.get("author")) for r in result}
     columns = {"STARTED": lambda r: _when(r.get("started_at")), "PIPELINE": lambda r: r.get("pipeline"),
-               "STATUS": lambda r: (r.get("status") or "IN PROGRESS")
+               "STATUS": lambda r: ("HELD" if r.get("status") == "FAILED" and held_at_gate(r)
+                                    else r.get("status") or "IN PROGRESS")
                + (" ↩" if r.get("execution_type") == "ROLLBACK" else ""),
                "DURATION": lambda r: _duration(r.get("duration_s")), "COMMIT": lambda r: _short(r.get("commit_id")),
                "AUTHOR": lambda r: r.get("author"), "APPROVER": lambda r: _who(r.get("approver")),
@@ -387,6 +389,9 @@ def _render(command: str, result: Any) -> str:
     for r in result:  # who let an execution through a freeze, and why: a line of its own (the table stays narrow)
         if note := _override_note(r):
             footer += "\n" + _clip(f"⚑ {ids.get(r.get('execution_id') or '', '')}:{note}", WIDTH, "left")
+    if any(r.get("status") == "FAILED" and held_at_gate(r) for r in result):
+        footer += "\nHELD: the deployment gate denied its production stage (it deployed nothing; not in DORA)"
+
     return heading + "\n" + _table(list(columns), [[f(r) for f in columns.values()] for r in result]) + footer
 
 

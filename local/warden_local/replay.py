@@ -488,7 +488,7 @@ class Replayer:
                     "routed_to": ["ApprovalGateway"],
                     "effects": self.world.effects(mark), "note": answers}
         asked, held = self._entry_condition(event) if event is not None and outside and step.happens else ([], None)
-        if held:  # the stage's entry condition failed: its STARTED did not happen, nobody hears of it
+        if held:  # the stage's entry condition failed: its STARTED did not happen, its FAILED events were delivered
             heard = False
         routes = self.schedule(step) if step.schedule else self.routes(event) if heard else []
         if event is not None and outside and step.happens and not held:
@@ -578,7 +578,9 @@ class Replayer:
         """A stage's STARTED in the embedded CodePipeline is preceded by its beforeEntry `LambdaInvoke` rule:
         the rule's job goes to the function that answers such jobs (DeploymentGate), and a failed job holds the
         stage (its STARTED does not happen: a later step with the same event asks again, as a retried stage
-        would). Returns (the functions asked, why the stage is held or None)."""
+        would). A failed entry fails the stage and the execution, as in AWS: their FAILED events (the embedded
+        CodePipeline emits them, fakes/codepipeline.py `settle_entry`) are delivered in the same step. Returns (the
+        functions asked, why the stage is held or None)."""
         if not (isinstance(event, dict) and event.get("source") == "aws.codepipeline"
                 and event.get("detail-type") == "CodePipeline Stage Execution State Change"
                 and (event.get("detail") or {}).get("state") == "STARTED"):
@@ -597,11 +599,21 @@ class Replayer:
             return [], None
         job = state.issue_rule_job(detail["pipeline"], detail["stage"], detail["execution-id"])
         self.world.invoke(gates[0], job)
-        answered = state.jobs[job["CodePipeline.job"]["id"]]
-        if answered["status"] == "Succeeded":
+        job_id = job["CodePipeline.job"]["id"]
+        answered = state.jobs[job_id]
+        failed = state.settle_entry(job_id, event.get("time"))
+        if not failed:
             return gates[:1], None
+        # The condition (result FAIL) failed the stage and the execution: CodePipeline emits their FAILED events,
+        # delivered in this step to the functions template.yaml routes them to.
+        asked = gates[:1]
+        for emitted in failed:
+            for function, payload in self.routes(emitted):
+                self.world.invoke(function, payload)
+                asked.append(function)
         why = (answered.get("failure") or {}).get("message") or f"the rule's job is {answered['status']}"
-        return gates[:1], f"entry to {detail['pipeline']}/{detail['stage']} held by its beforeEntry condition: {why}"
+        return asked, (f"entry to {detail['pipeline']}/{detail['stage']} held by its beforeEntry condition, which "
+                       f"failed the stage and the execution (no action ran): {why}")
 
     # -- routes -------------------------------------------------------------------------------------
     def routes(self, event: Any) -> list[tuple[str, Any]]:

@@ -83,3 +83,51 @@ def test_a_gate_error_whose_telling_failed_is_told_by_the_next_question_in_the_h
     hours = [i for i in items if i["pk"]["S"].startswith("FREEZE#") and "/error#" in i["pk"]["S"]]
     assert [i["pk"]["S"].rsplit("#", 1)[1] for i in hours] == ["2026122512"]
     assert int(hours[0]["expires_at"]["N"]) == int(datetime(2026, 12, 27, 12, 0, tzinfo=UTC).timestamp())
+
+
+def _hold(world, execution):
+    from warden.notify.holds import Holds
+
+    return Holds(world.client("dynamodb"), world.ref("StateTable")).execution("111122223333", "payments-api",
+                                                                              execution)
+
+
+def _answers(world, mark):
+    return [e["api"] for e in world.effects(mark) if e["kind"] == "call" and e["api"].startswith("codepipeline:PutJob")]
+
+
+def test_a_hold_that_cannot_be_written_is_not_answered_and_the_retry_denies_with_its_hold(world, faults):
+    # Given a holiday freeze, and the hold's write throttled past botocore's retries once
+    from tests.integration.freeze.test_gate import HOLIDAYS
+
+    execution = pipeline(world)
+    configure(world, HOLIDAYS)
+    mark = world.begin()
+    faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, when=lambda body: b"HOLD#" in body)
+    # When the rule's job is asked (Lambda retries the failed invocation)
+    job, _ = ask(world, execution, datetime(2026, 12, 24, 10, 0, tzinfo=UTC))
+    # Then the first attempt answered nothing (a deny without its hold would page on-call and feed the automatic
+    # freeze); the retry recorded the hold, then denied: one answer, its hold in place for the FAILED events
+    assert job["status"] == "Failed" and "Public holiday in Berlin" in job["failure"]["message"]
+    assert _answers(world, mark) == ["codepipeline:PutJobFailureResult"]
+    hold = _hold(world, execution)
+    assert hold is not None and hold.stage == "Prod" and "Public holiday in Berlin" in hold.reason
+
+
+def test_a_hold_never_written_leaves_the_job_unanswered_and_dead_letters(world, faults):
+    from tests.faults.inject import LAMBDA_ATTEMPTS
+    from tests.integration.freeze.test_gate import HOLIDAYS
+
+    execution = pipeline(world)
+    configure(world, HOLIDAYS)
+    mark = world.begin()
+    faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS * LAMBDA_ATTEMPTS, when=lambda body: b"HOLD#" in body)
+    job, _ = ask(world, execution, datetime(2026, 12, 24, 10, 0, tzinfo=UTC))
+    # Then the freeze is not broken (no success), and no deny went out without its hold: the job is unanswered
+    # (CodePipeline fails the condition when it times out), and the invocation is dead-lettered with the reason
+    found = world.effects(mark)
+    assert job["status"] == "InProgress"
+    assert [e for e in found if e["kind"] == "call" and e["api"].startswith("codepipeline:PutJob")] == []
+    assert _hold(world, execution) is None
+    [dead] = [e for e in found if e["kind"] == "dead_letter"]
+    assert dead["function"] == "DeploymentGate" and "UpdateItem" in dead["error"]

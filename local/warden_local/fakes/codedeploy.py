@@ -86,6 +86,7 @@ class EmbeddedCodeDeploy:
         self.stops: list[dict[str, Any]] = []
         self.errors: dict[str, dict[str, str]] = {}  # deployment id -> errorInformation
         self.rollbacks: dict[str, dict[str, str]] = {}  # deployment id -> rollbackInfo
+        self.emitted: list[dict[str, Any]] = []  # the state-change events of deployments that ended here
 
     @property
     def backend(self) -> Any:
@@ -130,6 +131,7 @@ class EmbeddedCodeDeploy:
         deployment.status = status
         deployment.complete_time = utcnow()
         self.errors[deployment.deployment_id] = {"code": code, "message": message}
+        self.emitted.append(self.state_change(deployment, "FAILURE" if status == "Failed" else "STOP"))
         if rollback and deployment.creator != "codeDeployRollback":
             rollback_id = self.backend.create_deployment(
                 deployment.application_name, deployment.deployment_group_name, deployment.revision,
@@ -147,6 +149,20 @@ class EmbeddedCodeDeploy:
         elif not rollback:
             self.rollbacks[deployment.deployment_id] = {
                 "rollbackMessage": "Automatic rollback is not enabled for this deployment."}
+
+    def state_change(self, deployment: Any, state: str) -> dict[str, Any]:
+        """The CodeDeploy Deployment State-change Notification CodeDeploy emits when a deployment ends (the
+        documented shape), kept in `emitted` for a test or a replay to deliver."""
+        from warden.core import clock
+
+        application, group = deployment.application_name, deployment.deployment_group_name
+        prefix = f"arn:aws:codedeploy:{self.region}:{self.account_id}"
+        return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "CodeDeploy Deployment State-change "
+                "Notification", "source": "aws.codedeploy", "account": self.account_id, "time": clock.iso(clock.now()),
+                "region": self.region, "resources": [f"{prefix}:application:{application}",
+                                                     f"{prefix}:deploymentgroup:{application}/{group}"],
+                "detail": {"instanceGroupId": str(uuid.uuid4()), "region": self.region, "application": application,
+                           "deploymentId": deployment.deployment_id, "state": state, "deploymentGroup": group}}
 
     def info(self, info: dict[str, Any]) -> dict[str, Any]:
         """moto's DeploymentInfo with what this deployment's end recorded."""

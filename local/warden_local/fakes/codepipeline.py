@@ -131,6 +131,8 @@ class PipelineRecord:
     executions: dict[str, ExecutionRecord] = field(default_factory=dict)
     runs: list[ActionRun] = field(default_factory=list)
     stage_latest: dict[str, str] = field(default_factory=dict)
+    # The latest run of each stage's beforeEntry condition (GetPipelineState's beforeEntryConditionState).
+    entry: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def latest_run(self, stage: str, action: str, execution_id: str | None = None) -> ActionRun | None:
         for run in reversed(self.runs):
@@ -159,6 +161,7 @@ class EmbeddedCodePipeline:
         # Stage-condition rule jobs (LambdaInvoke) this CodePipeline issued, and the answers they got.
         self.jobs: dict[str, dict[str, Any]] = {}
         self.overrides: list[dict[str, Any]] = []
+        self.emitted: list[dict[str, Any]] = []  # events CodePipeline emitted on its own (a failed entry condition)
 
     @property
     def backend(self) -> Any:
@@ -402,6 +405,16 @@ class EmbeddedCodePipeline:
                     "status": execution.stages[stage],
                     "type": execution.execution_type,
                 }
+            if stage in record.entry:
+                ran = record.entry[stage]
+                state["beforeEntryConditionState"] = {
+                    "latestExecution": {"status": ran["status"], "summary": ran["summary"]},
+                    "conditionStates": [{
+                        "latestExecution": {"status": ran["status"], "summary": ran["summary"],
+                                            "lastStatusChange": epoch(ran["at"])},
+                        "ruleStates": [{"ruleName": ran["rule"], "latestExecution": {
+                            "status": ran["status"], "summary": ran["summary"],
+                            "lastStatusChange": epoch(ran["at"])}}]}]}
             stage_states.append(state)
         return {
             "pipelineName": name,
@@ -652,8 +665,43 @@ class EmbeddedCodePipeline:
     def put_job_result(self, job_id: str, success: bool, failure: dict[str, Any] | None) -> None:
         job = self._job(job_id)
         job["status"] = "Succeeded" if success else "Failed"
+        job["answered_at"] = utcnow()
         if failure:
             job["failure"] = failure
+
+    def settle_entry(self, job_id: str, when: datetime | str | None = None) -> list[dict[str, Any]]:
+        """What CodePipeline does with the answer of a beforeEntry rule's job (result FAIL): a success lets the
+        stage enter (its STARTED follows, fed as an event); a failure, or a job never answered, fails the stage
+        and the pipeline execution: the stage's latest execution is Failed with no action execution, the
+        condition's state is Failed with the rule's message, and the Stage and Pipeline Execution State Change
+        FAILED events CodePipeline emits are returned (the documented shapes), to be delivered."""
+        job = self.jobs[job_id]
+        when = parse_time(when)
+        name, stage, execution_id = job["pipeline"], job["stage"], job["execution_id"]
+        pipeline = self._pipeline(name)
+        succeeded = job["status"] == "Succeeded"
+        summary = (job.get("failure") or {}).get("message") or (
+            "the rule succeeded" if succeeded else f"the rule's job is {job['status']}")
+        self._record(name).entry[stage] = {"status": "Succeeded" if succeeded else "Failed",
+                                           "summary": summary[:2048], "rule": job["rule"], "at": when,
+                                           "execution_id": execution_id}
+        if succeeded:
+            return []
+        execution = self._execution(pipeline, execution_id, when)
+        self._set_stage(name, execution, stage, "Failed")
+        execution.last_event = max(execution.last_event or when, when)
+        self._set_status(pipeline, execution, "Failed", when)
+        arn = f"arn:{get_partition(self.region)}:codepipeline:{self.region}:{self.account_id}:{name}"
+        common = {"pipeline": name, "execution-id": execution_id,
+                  "start-time": execution.start.isoformat(timespec="milliseconds") + "Z",
+                  "version": float(pipeline["version"]), "pipeline-execution-attempt": 1.0}
+        stamp = when.isoformat(timespec="seconds") + "Z"
+        events = [{"version": "0", "id": str(uuid.uuid4()), "detail-type": kind, "source": "aws.codepipeline",
+                   "account": self.account_id, "time": stamp, "region": self.region, "resources": [arn],
+                   "detail": detail | {"state": "FAILED"}}
+                  for kind, detail in ((STAGE_EVENT, common | {"stage": stage}), (PIPELINE_EVENT, common))]
+        self.emitted.extend(events)
+        return events
 
     def get_job_details(self, job_id: str) -> dict[str, Any]:
         job = self.jobs.get(job_id)

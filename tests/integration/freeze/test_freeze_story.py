@@ -33,9 +33,12 @@ def test_the_freeze_story():
     steps = {s["at"]: s for s in doc["steps"]}
     # Given Berlin's holidays: on Christmas Eve, B is held at Deploy-Prod's entry with the calendar's message
     held = steps["2026-12-24T10:10:00Z"]
-    assert held["routed_to"] == ["DeploymentGate"] and "Public holiday in Berlin" in held["note"]
+    assert held["routed_to"][0] == "DeploymentGate" and "Public holiday in Berlin" in held["note"]
     [failure] = calls(held, "codepipeline:PutJobFailureResult")
     assert "Public holiday in Berlin" in failure["failureDetails"]["message"]
+    # the deny failed the stage and B (CodePipeline's FAILED events): the team hears it was held, nobody is paged
+    assert [(m["topic"], m["severity"]) for m in messages(held, "deployment.held")] == [("TeamTopic", "info")]
+    assert not [e for e in held["effects"] if e["kind"] == "page" or e.get("topic") == "OnCallTopic"]
     # After the holidays it enters (its STARTED happens: the router and the ledger hear of it)
     entered = steps["2026-12-28T08:00:00Z"]
     assert calls(entered, "codepipeline:PutJobSuccessResult") and "DeploymentTracker" in entered["routed_to"]

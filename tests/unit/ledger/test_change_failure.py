@@ -180,3 +180,31 @@ def test_given_the_ledger_configuration_then_its_rules_are_the_window_and_the_ho
     assert config.rules(window_hours=1).window == timedelta(hours=1)
     with pytest.raises(ValueError, match="not a regular expression"):
         LedgerConfig.model_validate({"hotfix_message_patterns": ["(unclosed"]})
+
+
+def test_given_an_execution_held_at_the_gate_then_it_is_no_production_deployment_and_dora_leaves_it_out():
+    from datetime import UTC, datetime
+
+    from warden.ledger.dora import dora
+
+    # Given a clean deployment, then an execution the gate held at Deploy-Prod (its stage FAILED by the deny,
+    # `held_at_gate` noted by the gate), and one held, let in after the freeze (released), that failed for real
+    held = {"stage": PROD, "reason": "frozen: Public holiday in Berlin", "at": at("10:10")}
+    records = [run("a", at("09:50"), at("10:00"), commit="a" * 40),
+               run("h", at("10:10"), at("10:10"), status="FAILED", commit="h" * 40, held_at_gate=held),
+               run("r", at("11:00"), at("11:10"), status="FAILED", commit="r" * 40,
+                   held_at_gate={"stage": PROD, "released_at": at("11:00")})]
+    # When classified and the DORA figures computed
+    changes = classify(records)
+    figures = dora(records, start=datetime(2026, 11, 27, tzinfo=UTC), end=datetime(2026, 11, 28, tzinfo=UTC))
+    # Then the held one deployed nothing: not a deployment, not a failure (before: production_stage_failed)
+    assert [d.execution_id for d in changes.deployments] == ["a", "r"]
+    assert failures(changes) == {"r": STAGE_FAILED}
+    assert (figures["deployments"], figures["failed"], figures["change_failure_rate"]) == (2, 1, 0.5)
+    assert figures["failed_deployments"] == ["r"]
+
+
+def test_given_a_hold_of_another_stage_then_a_failed_production_stage_still_fails():
+    records = [run("x", at("10:00"), at("10:10"), status="FAILED",
+                   held_at_gate={"stage": "Deploy-Staging", "reason": "frozen", "at": at("09:00")})]
+    assert failures(classify(records)) == {"x": STAGE_FAILED}

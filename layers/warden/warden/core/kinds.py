@@ -30,6 +30,8 @@ EventKind = Literal[
     "freeze.lifted",
     "freeze.override",
     "freeze.error",
+    # A deployment the gate held (its deny failed the stage, or the CodeDeploy deployment): told, never paged.
+    "deployment.held",
 ]
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "high": 2, "critical": 3}

@@ -15,6 +15,11 @@ When the gate cannot decide (its document unreadable or invalid, the state table
 tells the team, unless the stack says FailClosed: a gate must never freeze a company by accident, and a
 release that goes out during an outage of the gate is one the team hears of and can roll back.
 
+A deny is recorded as a hold (warden.notify.holds) before it is answered: in CodePipeline it fails the stage and
+the execution, and NotificationRouter tells those FAILED events as `deployment.held` instead of paging (an incident
+about production would keep the stage frozen after the freeze ended). A hold that cannot be written is not answered:
+the invocation fails and is retried (FailClosed or not), never a deny without its hold nor an allow through a freeze.
+
 Correct under redelivery: the verdict depends on the document, the stored state and the moment; the effects
 are conditional (warden.freeze.store): an override is used by one execution, a freeze and its lift are told
 once each, a deployment keeps its first answer so that a deployment already past the gate finishes.
@@ -34,6 +39,7 @@ from warden.freeze.calendar import Reason, Verdict, frozen
 from warden.freeze.config import FreezeConfig
 from warden.freeze.store import KEEP, FreezeStore
 from warden.ledger.notes import LedgerNotes
+from warden.notify.holds import Holds
 from warden.notify.incidents import Incidents, incident_key
 
 if TYPE_CHECKING:  # imported when something is told: an answer that tells nothing builds no notice
@@ -67,7 +73,10 @@ class DeploymentGate:
     def __init__(self, *, config: Callable[[], FreezeConfig], store: FreezeStore, incidents: Incidents,
                  rolling_back: Callable[..., str | None], alarms: Callable[[str, str, str], list[str]],
                  codepipeline: Any, notifier: Any, notes: LedgerNotes | None, account: str, region: str,
-                 fail_closed: bool = False, partition: str = "aws") -> None:
+                 fail_closed: bool = False, partition: str = "aws", holds: Holds | None = None) -> None:
+        """`holds` (warden.notify.holds): where a deny is recorded before it is answered, so that the failure
+        events CodePipeline emits for it are told as held, not paged (None: not recorded)."""
+        self._holds = holds
         self._partition = partition
         self._config = config
         self._store = store
@@ -238,11 +247,40 @@ class DeploymentGate:
         rollback = bool(execution_id) and self._is_rollback(pipeline, execution_id)
         answer = self.decide(pipeline, stage, at, execution_id=execution_id, rollback=rollback,
                              tags=None if rollback else self._tags(pipeline))
+        self._record(pipeline, stage, execution_id, answer, at)
         answered = self._answer(job.id, answer, execution_id)
         logger.info("gate answered", extra={"pipeline": pipeline, "stage": stage, "execution": execution_id,
                                              **answer.report()})
         return {"status": "allowed" if answer.allow else "denied", "pipeline": pipeline, "stage": stage,
                 "execution_id": execution_id, "answered": answered, **answer.report()}
+
+    def _record(self, pipeline: str, stage: str, execution_id: str | None, answer: Answer, at: datetime) -> None:
+        """A deny is recorded as the execution's hold before it is answered (warden.notify.holds): its FAILED
+        events then always find it. A hold that cannot be written raises: the job stays unanswered and the
+        invocation fails, so Lambda retries it and CodePipeline asks again (the stage does not enter meanwhile);
+        a deny answered without its hold would page on-call and feed the automatic freeze. The ledger gets the
+        hold too (`held_at_gate`: warden.ledger.changes does not count it as a failed production deployment). An
+        allow releases a hold of the same stage (a retried stage, an override): the execution's own failures
+        there page again, and count again."""
+        if self._holds is None or not execution_id:
+            return
+        if answer.allow:
+            try:
+                if self._holds.release(account=self._account, pipeline=pipeline, execution_id=execution_id,
+                                       stage=stage, at=at) and self._notes is not None:
+                    self._notes.add(pipeline, execution_id, {"held_at_gate": {"stage": stage,
+                                                                               "released_at": clock.iso(at)}})
+            except Exception as exc:  # noqa: BLE001 (an allow is never held back by bookkeeping)
+                logger.error("the execution's earlier hold could not be released: a failure of it in this stage "
+                             "would be told as held", extra={"pipeline": pipeline, "stage": stage,
+                                                             "execution": execution_id,
+                                                             "error": f"{type(exc).__name__}: {exc}"})
+        else:
+            self._holds.hold(account=self._account, pipeline=pipeline, execution_id=execution_id, stage=stage,
+                             reason=answer.reason, at=at)
+            if self._notes is not None:  # the ledger: a held execution is not a failed production deployment
+                self._notes.add(pipeline, execution_id, {"held_at_gate": {
+                    "stage": stage, "reason": answer.reason[:1000], "at": clock.iso(at)}})
 
     def _answer(self, job_id: str, answer: Answer, execution_id: str | None) -> bool:
         """PutJobSuccessResult or PutJobFailureResult; False when the job was answered already (a redelivered

@@ -22,6 +22,7 @@ from typing import Any
 
 from warden.aws.dynamodb import from_item, to_av
 from warden.core import clock
+from warden.notify.holds import deployment_key
 
 KEEP = timedelta(days=2)
 
@@ -120,7 +121,7 @@ class FreezeStore:
     # -- CodeDeploy: a deployment's first answer ---------------------------------------------------------
     def first_answer(self, deployment_id: str, allow: bool, reason: str, at: datetime) -> tuple[bool, str]:
         """The gate's answer for the deployment: this one if it is the first, else the first one given."""
-        key = _key("deployment", deployment_id)
+        key = deployment_key(deployment_id)  # warden.notify.holds reads a deny there as the deployment's hold
         try:
             self._ddb.put_item(TableName=self._table, ConditionExpression="attribute_not_exists(pk)",
                                Item=key | {"allow": to_av(allow), "reason": to_av(reason[:1000]),

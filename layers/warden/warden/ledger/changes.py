@@ -14,7 +14,9 @@ A production deployment is *failed* when, and only when, one of these holds, nam
   rolled_back:codepipeline  a CodePipeline rollback execution (manual or a stage condition's) started while it
                             was the service's latest production deployment and within the window of its end
   alarm_in_bake             a guarding alarm fired in its bake window (`alarm_in_bake` on the execution)
-  production_stage_failed   its production stage failed
+  production_stage_failed   its production stage failed (not by the deployment gate's deny: an execution held at
+                            the gate, `held_at_gate` on its record and never let in after, deployed nothing and is
+                            no production deployment at all)
   reverted                  the service's next production deployment, within the window, reverts it: its commit
                             message is git's `Revert "..."` (the `This reverts commit <sha>` line names the
                             reverted deployment; without it, the previous one is), or it redeploys a revision
@@ -126,6 +128,8 @@ def production_run(record: dict[str, Any]) -> Deployment | None:
         stage = {"status": "SUCCEEDED", "ended_at": record.get("ended_at")}
     rolled = bool(record.get("rolled_back") or record.get("codedeploy_rollback"))
     status = stage.get("status")
+    if status == "FAILED" and held_at_gate(record):
+        return None  # the gate's deny failed the stage: nothing was deployed
     ended = _at(stage.get("ended_at")) or (_at(stage.get("started_at")) if rolled else None)
     if ended is None or not (status in ("SUCCEEDED", "FAILED") or rolled):
         return None
@@ -140,6 +144,13 @@ def production_run(record: dict[str, Any]) -> Deployment | None:
         lead_seconds=(ended - author).total_seconds() if author and succeeded and not rollback else None,
         facts={k: record[k] for k in ("rolled_back", "rollback_cause", "rollback_target", "codedeploy_rollback",
                                       "alarm_in_bake") if record.get(k)})
+
+
+def held_at_gate(record: dict[str, Any]) -> bool:
+    """Whether the deployment gate held the execution at its production stage and never let it in after (the
+    gate's `held_at_gate` note, warden.freeze.gate): its stage failed by the deny, no action ran."""
+    held = record.get("held_at_gate")
+    return isinstance(held, dict) and held.get("stage") == record.get("prod_stage") and not held.get("released_at")
 
 
 def classify(records: list[dict[str, Any]], rules: Rules | None = None) -> Changes:

@@ -54,6 +54,7 @@ TITLES = {
     "freeze.lifted": "{name}: the freeze of {stage} is lifted",
     "freeze.override": "{name}: freeze of {stage} overridden",
     "freeze.error": "{name}: the deployment gate cannot decide for {stage}",
+    "deployment.held": "{name}: held at {stage} by the deployment gate",
 }
 LINK_LABELS = {"execution": "Execution", "review": "Review", "logs": "Logs", "commit": "Commit link",
                "runbook": "Runbook", "details": "Details", "pipeline": "Pipeline"}

@@ -130,6 +130,9 @@ DEFAULTS: dict[str, Decision] = {
     # A configuration document that does not validate: the team, who own it (never muted by a rule: see
     # warden.notify.config_notices).
     "config.invalid": Decision(("team",), "high"),
+    # The deployment gate held a deployment (a freeze's deny failed its stage, or its CodeDeploy deployment): the
+    # team hears of it once; nobody is paged, no incident opens (warden.notify.holds).
+    "deployment.held": Decision(("team",), "info"),
 }
 
 

@@ -23,11 +23,18 @@ the opener with the opening (a pipeline FAILED event, which names no stage, adds
 one more UpdateItem), a fold with the write that used to try the claim's take-over, and a muted failure too while
 an incident is open (one UpdateItem): muting a stage's failure silences its messages, it does not make
 production healthy for the deployment gate. A failed write fails the event: retried, then dead-lettered.
+A failure the deployment gate caused (its deny fails the stage and the execution in CodePipeline, or the CodeDeploy
+deployment whose hook it failed) is no incident: the gate recorded the hold before it answered
+(warden.notify.holds), so every such FAILED event finds it (one GetItem, for a failure event only) and the team is
+told once (`deployment.held`, its effects logged under the hold, not the event: any number of FAILED events, in any
+order, each delivered any number of times, tell it once). No incident opens, so the hold cannot feed the automatic
+freeze. A hold the gate released (the stage let in later) does not cover the release's own later failures.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +53,8 @@ OWN_ROLLBACK_WINDOW = timedelta(hours=1)  # a rollback to a marked target that s
 
 INCIDENT_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed",
                              "deployment.rolled_back"})
+# A failure the deployment gate caused by its deny (warden.notify.holds): told as held, never an incident.
+HOLD_EVENTS = frozenset({"pipeline.failed", "stage.failed", "action.failed", "deployment.failed"})
 RECOVERY_EVENTS = frozenset({"pipeline.succeeded", "deployment.succeeded"})
 PERSON_STOP = Decision(("team",), "info", rule="deployment stopped by a person")
 
@@ -53,10 +62,12 @@ PERSON_STOP = Decision(("team",), "info", rule="deployment stopped by a person")
 class NotificationRouter:
     def __init__(self, *, notifier: Notifier, incidents: Incidents,
                  codepipeline: CodePipelineGateway | None = None, releases: Releases | None = None,
-                 codedeploy_in: Callable[[str], Any] | None = None, marks: Any = None) -> None:
+                 codedeploy_in: Callable[[str], Any] | None = None, marks: Any = None, holds: Any = None) -> None:
         """`releases` names the commit and author of what failed (warden.notify.release);
         `codedeploy_in(account)`: the CodeDeploy client of that account, None when it cannot be read;
-        `marks` (warden.rollback.state.RollbackMarks): the rollbacks RollbackTrigger started."""
+        `marks` (warden.rollback.state.RollbackMarks): the rollbacks RollbackTrigger started; `holds`
+        (warden.notify.holds.Holds): the executions and deployments the deployment gate held."""
+        self._holds = holds
         self._marks = marks
         self._notifier = notifier
         self._incidents = incidents
@@ -93,6 +104,9 @@ class NotificationRouter:
         own = self._own_stop(event, notice)
         if own is not None:
             return own
+        held = self._held(notice)
+        if held is not None:
+            return held
         if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
             self._explain(notice)
         decision = self._notifier.decide(notice)
@@ -143,6 +157,38 @@ class NotificationRouter:
         return {"status": "folded", "event": notice.event, "incident": mark.get("incident"),
                 "reason": f"the deployment RollbackTrigger stopped (alarm {mark.get('alarm')}), which told and "
                           "paged it as its rollback"}
+
+    def _held(self, notice: Notice) -> dict[str, Any] | None:
+        """The result for a failure of an execution or deployment the deployment gate held (its deny, not a failed
+        release): no incident, no page; the team is told once (`deployment.held`, one effects log per hold, whatever
+        number of failure events and deliveries). None otherwise. One GetItem, for a failure event only."""
+        if self._holds is None:
+            return None
+        if notice.deployment_id:
+            if notice.state != "FAILURE":  # a held deployment fails (HOOK_EXECUTION_FAILURE), rolled back or not
+                return None
+            hold = self._holds.deployment(notice.deployment_id)
+            scope = f"held#codedeploy#{notice.deployment_id}"
+        elif notice.event in HOLD_EVENTS and notice.pipeline and notice.execution_id:
+            hold = self._holds.execution(notice.account, notice.pipeline, notice.execution_id)
+            if hold is not None and not hold.covers(notice.time, None if notice.event == "pipeline.failed"
+                                                    else notice.stage or ""):
+                hold = None
+            # One telling per hold: a stage held again after its release (retried during the freeze) is told again.
+            scope = (f"held#{notice.account}#{notice.pipeline}#{notice.execution_id}#{hold.stage}#{hold.held_at}"
+                     if hold else "")
+        else:
+            return None
+        if hold is None:
+            return None
+        told = replace(notice, event="deployment.held", event_id=scope, state="HELD",
+                       stage=notice.stage or hold.stage or notice.deployment_group, action=None, error=None,
+                       custom_data=f"held by the deployment gate: {hold.reason}" if hold.reason else None)
+        decision = self._notifier.decide(told)
+        delivery = self._notifier.deliver(told, decision, log=self._incidents.event_effects(scope))
+        delivery.check()
+        return {"status": "held", "event": notice.event, "told": "deployment.held", "audiences": delivery.sent,
+                "reason": hold.reason}
 
     def _own_rollback(self, event: Any) -> dict[str, Any] | None:
         """The result for a rollback execution RollbackTrigger started (told and paged there), else None."""

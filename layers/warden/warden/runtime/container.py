@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from warden.health.slow import SlowExecutions
     from warden.health.watch import HistoryWatch
     from warden.ledger.recorder import Ledger
+    from warden.notify.holds import Holds
     from warden.notify.incidents import Incidents
     from warden.notify.notifier import Notifier
     from warden.notify.pagerduty import PagerDuty
@@ -105,6 +106,13 @@ class Container:
         return Incidents(self.clients.dynamodb, self.settings.state_table)
 
     @cached_property
+    def holds(self) -> Holds:
+        """The deployments the gate held (written by DeploymentGate, read by NotificationRouter on a failure)."""
+        from warden.notify.holds import Holds
+
+        return Holds(self.clients.dynamodb, self.settings.state_table)
+
+    @cached_property
     def rollback_marks(self) -> RollbackMarks:
         """Which executions and deployments are Warden's own rollbacks (written by RollbackTrigger)."""
         from warden.rollback.state import RollbackMarks
@@ -120,7 +128,8 @@ class Container:
                                   incidents=self.incidents, releases=self.releases,
                                   codedeploy_in=lambda account: self.clients.codedeploy
                                   if is_own(account, self.settings.account_id) else None,
-                                  marks=Later(lambda: self.rollback_marks))  # read for stops and rollbacks only
+                                  marks=Later(lambda: self.rollback_marks),  # read for stops and rollbacks only
+                                  holds=Later(lambda: self.holds))  # read for failures only
 
     @cached_property
     def releases(self) -> Releases:
@@ -269,7 +278,7 @@ class Container:
             notes=LedgerNotes(clients.dynamodb, settings.ledger_table)
             if settings.ledger_table else None, account=settings.account_id, region=settings.region,
             fail_closed=settings.gate_fail_closed,
-            partition=clients.session.get_partition_for_region(settings.region))
+            partition=clients.session.get_partition_for_region(settings.region), holds=self.holds)
 
     @cached_property
     def slack_secret(self) -> SlackSecret:
