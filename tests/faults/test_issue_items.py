@@ -76,14 +76,17 @@ def test_1_a_secret_without_a_key_still_notifies_and_dead_letters_with_the_reaso
 # -- 2. exactly-once effects under retry ----------------------------------------------------------------
 def test_2_a_retry_after_a_dynamodb_error_repeats_no_message(world, tmp_path, faults):
     # The incident's "notified" write fails past botocore's retries once: Lambda retries the event.
-    faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS, when=lambda body: b"notified" in body and b":true" in body)
+    rule = faults.fail("dynamodb:UpdateItem", BOTOCORE_ATTEMPTS,
+                       when=lambda body: b"SET #n = :true REMOVE page_failed" in body)
     doc = run(world, tmp_path, [{"event": failed()}], first=True)
+    assert rule.failed == BOTOCORE_ATTEMPTS
     assert sorted(messages(doc)) == [("ChatTopic", "pipeline.failed"), ("OnCallTopic", "pipeline.failed")]
     assert len(effects(doc, "page", action="trigger")) == 1 and effects(doc, "dead_letter") == []
 
 
 def test_2_a_redrive_after_every_attempt_failed_repeats_no_message(world, tmp_path, faults):
-    rule = faults.fail("dynamodb:UpdateItem", EVERY_ATTEMPT, when=lambda body: b"notified" in body and b":true" in body)
+    rule = faults.fail("dynamodb:UpdateItem", EVERY_ATTEMPT,
+                       when=lambda body: b"SET #n = :true REMOVE page_failed" in body)
     event = failed()
     doc = run(world, tmp_path, [{"event": event}], first=True)
     assert rule.failed == EVERY_ATTEMPT and len(effects(doc, "dead_letter")) == 1
