@@ -29,6 +29,12 @@ deployment whose hook it failed) is no incident: the gate recorded the hold befo
 told once (`deployment.held`, its effects logged under the hold, not the event: any number of FAILED events, in any
 order, each delivered any number of times, tell it once). No incident opens, so the hold cannot feed the automatic
 freeze. A hold the gate released (the stage let in later) does not cover the release's own later failures.
+A pipeline's CodeDeploy action whose deployment the hook failed for the gate fails the action, the stage and the
+execution: the action's FAILED names the deployment (`execution-result.external-execution-id`); a stage's or the
+execution's, when the execution has no hold, reads the failed action (ListActionExecutions: the read the page's
+enrichment needs anyway, kept for it) and checks that deployment's hold (one GetItem more, a CodeDeploy action
+only). They are told under the deployment's scope, so with CodeDeploy's own FAILURE the team hears it once. What
+ListActionExecutions shows is CodePipeline's state, the same for every delivery and order: each finds the hold.
 """
 
 from __future__ import annotations
