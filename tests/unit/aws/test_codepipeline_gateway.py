@@ -97,6 +97,13 @@ def test_the_failed_action_is_found_on_any_page():
         {"stageName": "Build", "actionName": "Compile", "status": "Failed", "output": {"executionResult": {
             "externalExecutionUrl": "https://logs", "errorDetails": {"message": "tests failed"}}}}]
     assert reads.failed_action(OWN, HOME, "payments-api", RUN) == {
-        "stage": "Build", "action": "Compile", "error": "tests failed", "logs": "https://logs"}
+        "stage": "Build", "action": "Compile", "error": "tests failed", "logs": "https://logs", "provider": None,
+        "external_id": None}
+    # A CodeDeploy action's run names its action type and the deployment it ran (its external execution id)
+    fake.runs[("payments-api", RUN)][1]["input"] = {"actionTypeId": {
+        "category": "Deploy", "owner": "AWS", "provider": "CodeDeploy", "version": "1"}}
+    fake.runs[("payments-api", RUN)][1]["output"]["executionResult"]["externalExecutionId"] = "d-ABCDEF123"
+    found = reads.failed_action(OWN, HOME, "payments-api", RUN)
+    assert (found["provider"], found["external_id"]) == ("CodeDeploy", "d-ABCDEF123")
     fake.runs[("payments-api", RUN)] = fake.runs[("payments-api", RUN)][:1]
     assert reads.failed_action(OWN, HOME, "payments-api", RUN) is None  # read, and nothing failed

@@ -164,7 +164,9 @@ class CodePipelineGateway:
 
     def failed_action(self, account: str | None, region: str | None, pipeline: str,
                       execution_id: str) -> dict[str, Any] | None | Unknown:
-        """{"stage", "action", "error", "logs"} of the first failed action of an execution; None if none failed."""
+        """{"stage", "action", "error", "logs", "provider", "external_id"} of the first failed action of an execution
+        (ListActionExecutions lists the newest first: a retried stage's latest run); None if none failed.
+        `provider`: its action type's (`CodeDeploy`, ...); `external_id`: what it ran there (a deployment id)."""
         runs = self.action_executions(account, region, pipeline, execution_id)
         if isinstance(runs, Unknown):
             return runs
@@ -174,7 +176,9 @@ class CodePipelineGateway:
                 details = result.get("errorDetails") or {}
                 return {"stage": run.get("stageName"), "action": run.get("actionName"),
                         "error": details.get("message") or result.get("externalExecutionSummary"),
-                        "logs": result.get("externalExecutionUrl")}
+                        "logs": result.get("externalExecutionUrl"),
+                        "provider": ((run.get("input") or {}).get("actionTypeId") or {}).get("provider"),
+                        "external_id": result.get("externalExecutionId")}
         return None
 
     def approver(self, account: str | None, region: str | None, pipeline: str, execution_id: str,

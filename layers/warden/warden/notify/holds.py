@@ -14,8 +14,10 @@ The items, in the state table, kept a few days (`expires_at`: DynamoDB deletes t
   a failure after that is the release's own, and pages; a held failure delivered late (before `released_at`)
   is still the hold's;
 - a CodeDeploy deployment: the gate's first answer (`FREEZE#DEPLOYMENT_ID`, written by warden.freeze.store
-  `first_answer` with this module's key): a deny there is the hold.
-One GetItem per failure event reads it (failures are rare); nothing is read for any other event.
+  `first_answer` with this module's key): a deny there is the hold. A pipeline's CodeDeploy action that ran a
+  held deployment fails with it: its failures are read against the deployment's hold (warden.router.router).
+One GetItem per failure event reads it (failures are rare; a second for a failed CodeDeploy action of an execution
+with no hold); nothing is read for any other event.
 """
 
 from __future__ import annotations

@@ -29,6 +29,12 @@ deployment whose hook it failed) is no incident: the gate recorded the hold befo
 told once (`deployment.held`, its effects logged under the hold, not the event: any number of FAILED events, in any
 order, each delivered any number of times, tell it once). No incident opens, so the hold cannot feed the automatic
 freeze. A hold the gate released (the stage let in later) does not cover the release's own later failures.
+A pipeline's CodeDeploy action whose deployment the hook failed for the gate fails the action, the stage and the
+execution: the action's FAILED names the deployment (`execution-result.external-execution-id`); a stage's or the
+execution's, when the execution has no hold, reads the failed action (ListActionExecutions: the read the page's
+enrichment needs anyway, kept for it) and checks that deployment's hold (one GetItem more, a CodeDeploy action
+only). They are told under the deployment's scope, so with CodeDeploy's own FAILURE the team hears it once. What
+ListActionExecutions shows is CodePipeline's state, the same for every delivery and order: each finds the hold.
 """
 
 from __future__ import annotations
@@ -104,7 +110,8 @@ class NotificationRouter:
         own = self._own_stop(event, notice)
         if own is not None:
             return own
-        held = self._held(notice)
+        looked: dict[str, Any] = {}  # the failed action, once read (warden.aws.codepipeline.failed_action)
+        held = self._held(event, notice, looked)
         if held is not None:
             return held
         if notice.deployment_id and notice.state in ("STOP", "FAILURE"):
@@ -122,7 +129,7 @@ class NotificationRouter:
             settled.check()
             return {"status": "muted", "event": notice.event, "rule": decision.rule} | extra
         if notice.event in INCIDENT_EVENTS and not notice.stopped_by:
-            return self._incident(notice, decision)
+            return self._incident(notice, decision, looked)
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.event_effects(notice.event_id))
         delivery.failures += settled.failures  # the message went out whatever happened to the resolve
         delivery.check()
@@ -158,12 +165,16 @@ class NotificationRouter:
                 "reason": f"the deployment RollbackTrigger stopped (alarm {mark.get('alarm')}), which told and "
                           "paged it as its rollback"}
 
-    def _held(self, notice: Notice) -> dict[str, Any] | None:
+    def _held(self, event: Any, notice: Notice, looked: dict[str, Any]) -> dict[str, Any] | None:
         """The result for a failure of an execution or deployment the deployment gate held (its deny, not a failed
         release): no incident, no page; the team is told once (`deployment.held`, one effects log per hold, whatever
-        number of failure events and deliveries). None otherwise. One GetItem, for a failure event only."""
+        number of failure events and deliveries). None otherwise. One GetItem, for a failure event only; when the
+        execution has no hold, a pipeline's failure whose failed action is a CodeDeploy one checks that deployment's
+        hold too (one more GetItem; a stage's or the execution's failure first reads the failed action, which
+        `looked` keeps for the page's enrichment)."""
         if self._holds is None:
             return None
+        where = None
         if notice.deployment_id:
             if notice.state != "FAILURE":  # a held deployment fails (HOOK_EXECUTION_FAILURE), rolled back or not
                 return None
@@ -177,18 +188,45 @@ class NotificationRouter:
             # One telling per hold: a stage held again after its release (retried during the freeze) is told again.
             scope = (f"held#{notice.account}#{notice.pipeline}#{notice.execution_id}#{hold.stage}#{hold.held_at}"
                      if hold else "")
+            if hold is None:
+                deployment, where = self._codedeploy_action(event, notice, looked)
+                if deployment:
+                    # The deployment's hold: told once with CodeDeploy's own FAILURE event of it (the same scope).
+                    hold = self._holds.deployment(deployment)
+                    scope = f"held#codedeploy#{deployment}"
         else:
             return None
         if hold is None:
             return None
         told = replace(notice, event="deployment.held", event_id=scope, state="HELD",
-                       stage=notice.stage or hold.stage or notice.deployment_group, action=None, error=None,
+                       stage=notice.stage or hold.stage or where or notice.deployment_group, action=None,
+                       error=None,
                        custom_data=f"held by the deployment gate: {hold.reason}" if hold.reason else None)
         decision = self._notifier.decide(told)
         delivery = self._notifier.deliver(told, decision, log=self._incidents.event_effects(scope))
         delivery.check()
         return {"status": "held", "event": notice.event, "told": "deployment.held", "audiences": delivery.sent,
                 "reason": hold.reason}
+
+    def _codedeploy_action(self, event: Any, notice: Notice, looked: dict[str, Any]) -> tuple[str | None, str | None]:
+        """(deployment id, stage) of the CodeDeploy action whose failure this pipeline failure event is, else
+        (None, None). An action's FAILED names it (`execution-result.external-execution-id`: no read); a stage's or
+        the execution's names no action: the failed action ListActionExecutions shows (of that stage, for a stage's),
+        kept in `looked`. A read that fails (Unknown) finds no deployment: the failure pages, as without holds."""
+        if notice.event == "action.failed":
+            detail = event.detail
+            result = getattr(detail, "execution_result", None)
+            if getattr(detail, "provider", None) == "CodeDeploy" and result and result.external_execution_id:
+                return result.external_execution_id, notice.stage
+            return None, None
+        if not self._codepipeline:
+            return None, None
+        found = looked["found"] = self._codepipeline.failed_action(notice.account, notice.region, notice.pipeline,
+                                                                   notice.execution_id or "")
+        if (found and not isinstance(found, Unknown) and found.get("provider") == "CodeDeploy"
+                and found.get("external_id") and (notice.event == "pipeline.failed" or found["stage"] == notice.stage)):
+            return found["external_id"], found["stage"]
+        return None, None
 
     def _own_rollback(self, event: Any) -> dict[str, Any] | None:
         """The result for a rollback execution RollbackTrigger started (told and paged there), else None."""
@@ -217,14 +255,14 @@ class NotificationRouter:
         return incident_key(account=notice.account, region=notice.region, pipeline=notice.pipeline,
                             application=notice.application, deployment_group=notice.deployment_group)
 
-    def _incident(self, notice: Notice, decision: Any) -> dict[str, Any]:
+    def _incident(self, notice: Notice, decision: Any, looked: dict[str, Any]) -> dict[str, Any]:
         key = self._key(notice)
         failure = _failure(notice)
         incident = self._incidents.open(key, event_id=notice.event_id, execution_id=notice.execution_id,
                                         at=notice.time, summary=title(notice), failure=failure)
         if incident is None:
             return {"status": "folded", "event": notice.event, "incident": key}
-        self._enrich(notice)
+        self._enrich(notice, looked)
         if self._releases is not None:
             self._releases.fill(notice)  # never raises: a page without its release beats no page
         delivery = self._notifier.deliver(notice, decision, log=self._incidents.effects(incident),
@@ -240,13 +278,13 @@ class NotificationRouter:
         return {"status": "sent", "event": notice.event, "severity": decision.severity, "audiences": delivery.sent,
                 "incident": key, "paged": delivery.paged}
 
-    def _enrich(self, notice: Notice) -> None:
+    def _enrich(self, notice: Notice, looked: dict[str, Any]) -> None:
         if notice.error or not (self._codepipeline and notice.pipeline and notice.execution_id):
             return
         # Enrichment is a nicety: unknown (no read role, a failed read), the page goes out with what the
-        # event says.
-        found = self._codepipeline.failed_action(notice.account, notice.region, notice.pipeline,
-                                                 notice.execution_id)
+        # event says. The failed action read to check a deployment's hold is not read again.
+        found = looked["found"] if "found" in looked else self._codepipeline.failed_action(
+            notice.account, notice.region, notice.pipeline, notice.execution_id)
         if found and not isinstance(found, Unknown):
             notice.stage = notice.stage or found["stage"]
             notice.action = notice.action or found["action"]
